@@ -1,0 +1,5 @@
+/**
+ * Subcommands other than `start`, each lazily imported from the part that owns it. Parts add their entry here
+ * (e.g. `emoji` from workers/, `audio-bench` from bench/).
+ */
+export const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {};

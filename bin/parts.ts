@@ -1,0 +1,9 @@
+import type { PartStarter } from '../common/part.ts';
+
+/**
+ * The parts `resound start` knows, in start order. Loaded lazily so starting one part never imports another's
+ * dependencies (sharp, opus, …).
+ */
+export const PARTS: Record<string, () => Promise<PartStarter>> = {
+  voice: async () => (await import('../signaling/index.ts')).startVoice,
+};

@@ -1,0 +1,79 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { renderMetrics } from './metrics.ts';
+
+/** The error body every Resound HTTP API answers with: a stable machine code and a sentence naming the fix. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface BaseHttpOptions {
+  part: string;
+  logger: Logger;
+  registry: Registry;
+  /** Extra health facts (e.g. redis reachable); a thrown error turns /healthz into 503. */
+  health?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
+  https?: { key: string; cert: string };
+  bodyLimit?: number;
+}
+
+/** A fastify instance with /healthz, /metrics and the shared error shape already registered. */
+export function createHttpServer(opts: BaseHttpOptions): FastifyInstance {
+  const fopts: FastifyServerOptions & { https?: { key: string; cert: string } } = {
+    loggerInstance: opts.logger,
+    disableRequestLogging: true,
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    ...(opts.https ? { https: opts.https } : {}),
+  };
+  const app = Fastify(fopts) as unknown as FastifyInstance;
+
+  app.get('/healthz', async (_req, reply) => {
+    try {
+      const extra = (await opts.health?.()) ?? {};
+      return { ok: true, part: opts.part, uptime_s: Math.round(process.uptime()), ...extra };
+    } catch (err) {
+      return reply.code(503).send({ ok: false, part: opts.part, error: (err as Error).message });
+    }
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    const { body, contentType } = await renderMetrics(opts.registry);
+    return reply.type(contentType).send(body);
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    if (err instanceof HttpError) {
+      return reply.code(err.statusCode).headers(err.headers).send({ error: { code: err.code, message: err.message } });
+    }
+    if (err.validation) {
+      return reply.code(400).send({ error: { code: 'bad_request', message: err.message } });
+    }
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    return reply
+      .code(status)
+      .send({ error: { code: status >= 500 ? 'internal' : (err.code ?? 'bad_request').toLowerCase(), message: err.message } });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: { code: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
+  });
+  return app;
+}
+
+/** Logs the one JSON line per listener that scripts and tests wait for. */
+export function logListening(logger: Logger, part: string, url: string, extra: Record<string, unknown> = {}): void {
+  logger.info({ part, url, ...extra }, 'listening');
+}

@@ -1,0 +1,21 @@
+import type { Logger } from 'pino';
+import type { CommonConfig, Env } from './config.ts';
+import type { RedisHandle } from './redis.ts';
+
+/** What `resound start` keeps for each running part: where it listens and how to stop it. */
+export interface RunningPart {
+  name: string;
+  urls: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export interface PartContext {
+  env: Env;
+  common: CommonConfig;
+  logger: Logger;
+  /** Redis shared by the parts of this process (REDIS_URL, or a local child started on first use). */
+  redis(): Promise<RedisHandle>;
+}
+
+/** Every part's index.ts exports one of these as `start`; `resound start PART…` calls them. */
+export type PartStarter = (ctx: PartContext) => Promise<RunningPart>;
