@@ -105,8 +105,13 @@ export function createTransportCipher(mode: TransportMode, key: Uint8Array, opti
  * clients. Modes with no usable backend are left out.
  */
 export function preferredModes(): TransportMode[] {
+  return rankModes((m) => backendsFor(m)[0]);
+}
+
+/** The ordering behind preferredModes, given which backend would serve each mode (undefined = none). */
+export function rankModes(bestBackend: (mode: TransportMode) => CryptoBackend | undefined): TransportMode[] {
   const speed = (m: TransportMode): number => {
-    const best = backendsFor(m)[0];
+    const best = bestBackend(m);
     return best === undefined ? -1 : (MEASURED_SEALS_PER_SEC[familyOf(m)][best] ?? 0);
   };
   const aead = TRANSPORT_MODES.filter((m) => familyOf(m) !== 'xsalsa' && speed(m) >= 0).sort((a, b) => speed(b) - speed(a));

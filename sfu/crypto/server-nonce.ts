@@ -25,12 +25,10 @@ export class ServerNonceCounter {
 
   /** The next counter: base, base+1, …, 2^32−1, then base again. */
   next(): number {
-    const n = SERVER_NONCE_BASE + this.offset;
-    this.offset++;
     if (this.offset === SERVER_NONCE_SPAN) {
       this.offset = 0;
       this.wraps++;
     }
-    return n;
+    return SERVER_NONCE_BASE + this.offset++;
   }
 }
