@@ -1,0 +1,76 @@
+import { execFile, spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { MediaError } from '../errors.ts';
+import type { DetectResult } from '../types.ts';
+
+/**
+ * HDR pixels must reach the tone mapper as the coded PQ/HLG values at full precision. sharp decodes them as if they
+ * were sRGB, which is exactly what we want here (untouched code values), as long as no ICC transform runs — hence
+ * `ignoreIcc`. Some 10/12-bit AVIFs from other encoders fail in sharp's decoder; libavif's `avifdec` (dav1d) then
+ * decodes them to a 16-bit PNG instead.
+ */
+
+export interface Raw16 {
+  data: Uint16Array;
+  width: number;
+  height: number;
+  channels: 3 | 4;
+}
+
+export interface ResizeSpec {
+  width?: number;
+  height?: number;
+  fit: 'cover' | 'contain' | 'inside';
+}
+
+let avifdecPath: string | null | undefined;
+
+export function findAvifdec(): string | undefined {
+  if (avifdecPath === undefined) {
+    const r = spawnSync('avifdec', ['--version'], { encoding: 'utf8', timeout: 5000 });
+    avifdecPath = !r.error && (r.status === 0 || /Version/.test(r.stdout)) ? 'avifdec' : null;
+  }
+  return avifdecPath ?? undefined;
+}
+
+async function sharpRaw16(input: Uint8Array, resize: ResizeSpec, timeoutSeconds: number, limitInputPixels: number): Promise<Raw16> {
+  let img = sharp(input, { failOn: 'error', ignoreIcc: true, autoOrient: true, limitInputPixels }).timeout({ seconds: timeoutSeconds });
+  if (resize.width || resize.height) {
+    img = img.resize({ width: resize.width, height: resize.height, fit: resize.fit, withoutEnlargement: true, background: { r: 0, g: 0, b: 0, alpha: 0 } });
+  }
+  const { data, info } = await img.toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+  const channels = info.channels === 4 ? 4 : 3;
+  if (info.channels !== 3 && info.channels !== 4) throw new MediaError('decode_failed', `unexpected ${info.channels}-channel HDR decode`);
+  return { data: new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2), width: info.width, height: info.height, channels };
+}
+
+export async function decodeHdr16(input: Uint8Array, d: DetectResult, resize: ResizeSpec, timeoutSeconds: number, limitInputPixels: number): Promise<Raw16> {
+  try {
+    return await sharpRaw16(input, resize, timeoutSeconds, limitInputPixels);
+  } catch (err) {
+    const bin = d.format === 'avif' ? findAvifdec() : undefined;
+    if (!bin) throw new MediaError('decode_failed', `HDR image could not be decoded: ${(err as Error).message}`);
+    const png = await avifdecTo16BitPng(bin, input, timeoutSeconds);
+    return sharpRaw16(png, resize, timeoutSeconds, limitInputPixels);
+  }
+}
+
+async function avifdecTo16BitPng(bin: string, input: Uint8Array, timeoutSeconds: number): Promise<Buffer> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'resound-avifdec-'));
+  try {
+    const src = path.join(dir, 'in.avif');
+    const dst = path.join(dir, 'out.png');
+    await fs.writeFile(src, input);
+    await new Promise<void>((resolve, reject) => {
+      execFile(bin, ['--depth', '16', src, dst], { timeout: timeoutSeconds * 1000 }, (err, _out, stderr) =>
+        err ? reject(new MediaError('decode_failed', `AVIF could not be decoded: ${String(stderr).trim().split('\n').pop() ?? err.message}`)) : resolve(),
+      );
+    });
+    return await fs.readFile(dst);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,149 @@
+import sharp, { type Sharp } from 'sharp';
+import { detectImage } from '../detect/index.ts';
+import { MediaError, isMediaError } from '../errors.ts';
+import { checkDetected, checkInputBytes, checkOutputSize, resolveLimits, withTimeout } from '../limits.ts';
+import type { DetectResult, Limits, OutputFormat, TransformRequest, TransformResult } from '../types.ts';
+import { CONTENT_TYPES } from '../types.ts';
+import { decodeApng } from './apng.ts';
+import { encode } from './encode.ts';
+import { GifsiclePool } from './gifsicle-pool.ts';
+import { decodeHdr16 } from './hdr-decode.ts';
+import { toneMapToSdr } from './tone-map.ts';
+
+export interface TransformDeps {
+  gifsicle?: GifsiclePool;
+}
+
+const OUTPUT_FORMATS: readonly OutputFormat[] = ['webp', 'avif', 'png', 'jpeg', 'gif'];
+
+let defaultGifsicle: GifsiclePool | undefined;
+function gifsiclePool(limits: Limits, deps?: TransformDeps): GifsiclePool {
+  return deps?.gifsicle ?? (defaultGifsicle ??= new GifsiclePool({ size: 2, queueSize: 64, timeoutMs: limits.timeoutMs, maxOutputBytes: limits.maxInputBytes }));
+}
+
+export function validateRequest(req: TransformRequest, limits: Limits): void {
+  if (!OUTPUT_FORMATS.includes(req.format)) throw new MediaError('bad_request', `format must be one of ${OUTPUT_FORMATS.join(', ')}`);
+  if (req.quality !== undefined && req.quality !== 'lossless' && !(Number.isInteger(req.quality) && req.quality >= 1 && req.quality <= 100)) {
+    throw new MediaError('bad_request', 'quality must be an integer 1…100 or "lossless"');
+  }
+  if (req.fit !== undefined && !['cover', 'contain', 'inside'].includes(req.fit)) throw new MediaError('bad_request', 'fit must be cover, contain or inside');
+  checkOutputSize(req.width, req.height, limits);
+}
+
+/**
+ * Detects, checks limits, then resizes/converts one original. Throws MediaError with a stable code for every refusal.
+ * This is the function the workers part calls for pre-rendering; the HTTP routes call it through the cache.
+ */
+export async function transformImage(input: Uint8Array, req: TransformRequest, limits?: Partial<Limits>, deps?: TransformDeps): Promise<TransformResult> {
+  const L = resolveLimits(limits);
+  checkInputBytes(input.length, L);
+  validateRequest(req, L);
+  const d = detectImage(input);
+  checkDetected(d, L);
+  return withTimeout(run(input, d, req, L, deps), L.timeoutMs);
+}
+
+/** Same as transformImage for callers that already detected (and limit-checked) the original. */
+export async function transformDetected(input: Uint8Array, d: DetectResult, req: TransformRequest, limits: Limits, deps?: TransformDeps): Promise<TransformResult> {
+  return withTimeout(run(input, d, req, limits, deps), limits.timeoutMs);
+}
+
+async function run(input: Uint8Array, d: DetectResult, req: TransformRequest, L: Limits, deps?: TransformDeps): Promise<TransformResult> {
+  const animate = (req.animated ?? true) && d.isAnimated;
+  const seconds = Math.max(1, Math.ceil(L.timeoutMs / 1000));
+  try {
+    if (req.format === 'gif') {
+      if (d.format === 'gif') return await viaGifsicle(input, d, req, animate, L, deps);
+      if (animate) {
+        throw new MediaError('gif_conversion_unsupported', `animated ${d.format.toUpperCase()} does not convert cleanly to GIF; request format=webp`);
+      }
+    }
+    if (d.hdr.isHdr) return await hdrToSdr(input, d, req, L, seconds);
+    if (animate && req.format === 'webp' && d.format === 'apng') return await apngToWebp(input, req, L, seconds);
+    const animatedDecode = animate && req.format === 'webp' && (d.format === 'gif' || d.format === 'webp');
+    let img = sharp(input, { failOn: 'error', limitInputPixels: L.maxPixels, animated: animatedDecode, autoOrient: true }).timeout({ seconds });
+    let extras = {};
+    if (animatedDecode) {
+      const meta = await img.metadata();
+      extras = { loop: meta.loop ?? 0, ...(meta.delay ? { delay: meta.delay } : {}) };
+    }
+    img = resize(img, req).toColourspace('srgb');
+    return await finish(encode(img, req, L, extras), req, animatedDecode);
+  } catch (err) {
+    throw asMediaError(err, d);
+  }
+}
+
+function resize(img: Sharp, req: TransformRequest): Sharp {
+  if (!req.width && !req.height) return img;
+  return img.resize({
+    width: req.width,
+    height: req.height,
+    fit: req.fit ?? 'inside',
+    withoutEnlargement: true,
+    background: { r: 0, g: 0, b: 0, alpha: 0 },
+  });
+}
+
+async function finish(img: Sharp, req: TransformRequest, animated: boolean): Promise<TransformResult> {
+  const { data, info } = await img.toBuffer({ resolveWithObject: true });
+  const frames = animated ? (info.pages ?? 1) : 1;
+  const height = animated && info.pageHeight ? info.pageHeight : info.height;
+  return {
+    data,
+    format: req.format,
+    contentType: CONTENT_TYPES[req.format],
+    width: info.width,
+    height,
+    frames,
+    isAnimated: frames > 1,
+    toneMapped: false,
+  };
+}
+
+async function hdrToSdr(input: Uint8Array, d: DetectResult, req: TransformRequest, L: Limits, seconds: number): Promise<TransformResult> {
+  const raw = await decodeHdr16(input, d, { width: req.width, height: req.height, fit: req.fit ?? 'inside' }, seconds, L.maxPixels);
+  const peak = d.hdr.maxCll ?? d.hdr.masteringMaxLuminance;
+  const sdr = toneMapToSdr(raw.data, raw.channels, {
+    transfer: d.hdr.transfer === 'hlg' ? 'hlg' : 'pq',
+    primaries: d.hdr.primaries,
+    ...(peak ? { sourcePeakNits: peak } : {}),
+  });
+  const img = sharp(sdr, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+  const result = await finish(encode(img, req, L), req, false);
+  return { ...result, toneMapped: true };
+}
+
+async function apngToWebp(input: Uint8Array, req: TransformRequest, L: Limits, seconds: number): Promise<TransformResult> {
+  const anim = await decodeApng(input);
+  let img = sharp(anim.rgba, { raw: { width: anim.width, height: anim.height * anim.frames, channels: 4, pageHeight: anim.height } }).timeout({ seconds });
+  img = resize(img, req);
+  return finish(encode(img, req, L, { loop: anim.loop, delay: anim.delays }), req, true);
+}
+
+async function viaGifsicle(input: Uint8Array, d: DetectResult, req: TransformRequest, animate: boolean, L: Limits, deps?: TransformDeps): Promise<TransformResult> {
+  const quality = typeof req.quality === 'number' ? req.quality : 100;
+  const data = await gifsiclePool(L, deps).run(input, {
+    width: req.width,
+    height: req.height,
+    fit: req.fit ?? 'inside',
+    sourceWidth: d.width,
+    sourceHeight: d.height,
+    lossy: quality >= 100 ? 0 : Math.round((100 - quality) * 2),
+    firstFrameOnly: !animate,
+  });
+  const out = detectImage(data);
+  return { data, format: 'gif', contentType: CONTENT_TYPES.gif, width: out.width, height: out.height, frames: out.frames, isAnimated: out.isAnimated, toneMapped: false };
+}
+
+/** Decoder failures become typed errors: timeouts, unsupported codecs (HEIC/HEVC), and everything else as undecodable. */
+function asMediaError(err: unknown, d: DetectResult): MediaError {
+  if (isMediaError(err)) return err;
+  const msg = (err as Error).message ?? String(err);
+  if (/timeout/i.test(msg)) return new MediaError('transform_timeout', 'transform exceeded its time budget', { 'retry-after': '1' });
+  if (/pixel limit/i.test(msg)) return new MediaError('too_many_pixels', msg);
+  if (d.format === 'heic' || /not supported|unsupported/i.test(msg)) {
+    return new MediaError('unsupported_format', `${d.format.toUpperCase()} could not be decoded here: ${msg.split('\n')[0]}`);
+  }
+  return new MediaError('decode_failed', `image could not be decoded: ${msg.split('\n')[0]}`);
+}
