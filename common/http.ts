@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { renderMetrics } from './metrics.ts';
@@ -33,7 +33,7 @@ export interface BaseHttpOptions {
 export function createHttpServer(opts: BaseHttpOptions): FastifyInstance {
   const fopts: FastifyServerOptions & { https?: { key: string; cert: string } } = {
     loggerInstance: opts.logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     ...(opts.https ? { https: opts.https } : {}),
   };

@@ -1,0 +1,241 @@
+import dgram, { type RemoteInfo, type Socket } from 'node:dgram';
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { RateLimitedLog } from '../common/logger.ts';
+import { Router, type InboundFrame } from './router.ts';
+import type { Participant } from './participant.ts';
+import { createRtpHeader, looksLikeRtp, ONE_BYTE_EXTENSION_PROFILE, OPUS_PAYLOAD_TYPE, parseRtpHeader, RTP_FIXED_HEADER } from './rtp/rtp-header.ts';
+import { SfuMetrics, type DropReason } from './stats.ts';
+import { ipDiscoverySsrc, isIpDiscoveryRequest, IP_DISCOVERY_LENGTH, KEEPALIVE_LENGTH, writeIpDiscoveryResponse } from './udp/ip-discovery.ts';
+import { SendRing } from './udp/send-ring.ts';
+import { UdpTransport } from './udp/udp-transport.ts';
+
+export interface SfuOptions {
+  /** Interface the UDP socket binds to. */
+  bindAddress: string;
+  /** UDP port; 0 picks an ephemeral one. */
+  port: number;
+  /** IPv4 address clients are told to send to (Ready.ip). */
+  publicIp: string;
+  logger: Logger;
+  /** A speaker silent this long without a silence tail gets one synthesized. */
+  silenceGapMs?: number;
+  registry?: Registry;
+}
+
+interface Binding {
+  transport: UdpTransport;
+  participant: Participant | null;
+  router: Router | null;
+}
+
+/**
+ * The media plane of one voice server (mediasoup's "worker"): one UDP socket, the routers (one per channel), and the
+ * SSRC table that demultiplexes datagrams to transports.
+ */
+export class Sfu {
+  readonly metrics: SfuMetrics;
+  readonly registry: Registry;
+  private readonly routers = new Map<string, Router>();
+  private readonly bySsrc = new Map<number, Binding>();
+  private readonly ring = new SendRing();
+  private readonly scratch = new Uint8Array(2048);
+  private readonly header = createRtpHeader();
+  private readonly inbound: InboundFrame = {
+    sequence: 0,
+    timestamp: 0,
+    marker: false,
+    extensionWords: 0,
+    data: this.scratch,
+    offset: 0,
+    payloadOffset: 0,
+    payloadLength: 0,
+  };
+  private readonly badLog: RateLimitedLog;
+  private readonly ticker: NodeJS.Timeout;
+  private closed = false;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly publicIp: string,
+    readonly port: number,
+    private readonly opts: SfuOptions,
+  ) {
+    this.registry = opts.registry ?? new Registry();
+    this.metrics = new SfuMetrics(this.registry, () => {
+      for (const r of this.routers.values()) r.publishStats();
+    });
+    this.badLog = new RateLimitedLog(opts.logger);
+    socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
+    socket.on('error', (err) => opts.logger.error({ err }, 'udp socket error'));
+    this.ticker = setInterval(() => {
+      const now = Date.now();
+      for (const r of this.routers.values()) r.tick(now);
+    }, 20);
+    this.ticker.unref();
+  }
+
+  static async create(opts: SfuOptions): Promise<Sfu> {
+    const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(opts.port, opts.bindAddress, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    return new Sfu(socket, opts.publicIp, socket.address().port, opts);
+  }
+
+  /** The router of a channel, created on first use; its owner (the signaling channel) closes it when done. */
+  router(channelId: string): Router {
+    let r = this.routers.get(channelId);
+    if (!r) {
+      r = new Router(channelId, this.metrics, this.opts.logger, this.opts.silenceGapMs);
+      this.routers.set(channelId, r);
+      this.metrics.routers.inc();
+      r.once('close', () => {
+        this.routers.delete(channelId);
+        this.metrics.routers.dec();
+      });
+    }
+    return r;
+  }
+
+  /** A transport with a fresh SSRC, reachable by IP discovery at once; joins a router with `attach`. */
+  createUdpTransport(): UdpTransport {
+    let ssrc: number;
+    do ssrc = randomInt(1, 0xffffffff);
+    while (this.bySsrc.has(ssrc));
+    const transport = new UdpTransport(ssrc, this.socket, this.ring);
+    this.bySsrc.set(ssrc, { transport, participant: null, router: null });
+    return transport;
+  }
+
+  /** Puts the transport's user into a router; datagrams of its SSRC are forwarded from then on. */
+  attach(transport: UdpTransport, router: Router, userId: string): Participant {
+    const binding = this.bySsrc.get(transport.ssrc);
+    if (!binding) throw new Error(`transport ${transport.ssrc} is closed`);
+    binding.router = router;
+    binding.participant = router.addParticipant(userId, transport.ssrc, transport);
+    return binding.participant;
+  }
+
+  /** Removes the transport from its router (if any) and frees its SSRC. */
+  releaseTransport(transport: UdpTransport): void {
+    const binding = this.bySsrc.get(transport.ssrc);
+    if (!binding) return;
+    this.bySsrc.delete(transport.ssrc);
+    if (binding.router && binding.participant && binding.router.participant(binding.participant.userId) === binding.participant) {
+      binding.router.removeParticipant(binding.participant.userId);
+    }
+    transport.close();
+  }
+
+  /** The datagram path: classify, authenticate, hand to the router. Everything that fails is counted and dropped. */
+  private onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
+    const len = msg.length;
+    if (len === KEEPALIVE_LENGTH) {
+      this.metrics.datagramsIn.inc({ kind: 'keepalive' });
+      return;
+    }
+    if (len === IP_DISCOVERY_LENGTH && isIpDiscoveryRequest(msg, len)) {
+      this.metrics.datagramsIn.inc({ kind: 'ip_discovery' });
+      return this.answerDiscovery(msg, rinfo);
+    }
+    if (!looksLikeRtp(msg, len) || !parseRtpHeader(msg, len, this.header)) {
+      this.metrics.datagramsIn.inc({ kind: 'other' });
+      return this.drop('malformed', rinfo);
+    }
+    this.metrics.datagramsIn.inc({ kind: 'rtp' });
+    const h = this.header;
+    if (h.payloadType !== OPUS_PAYLOAD_TYPE) return this.drop('not_opus', rinfo);
+    const binding = this.bySsrc.get(h.ssrc);
+    if (!binding || !binding.participant || !binding.router) return this.drop('unknown_ssrc', rinfo);
+    const t = binding.transport;
+    const fromBound = t.remote !== null && t.remote.port === rinfo.port && t.remote.address === rinfo.address;
+    const n = t.open(msg, len, this.scratch);
+    if (n < 0) {
+      if (n === -2) return this.drop('replay', rinfo);
+      if (n === -3) return this.drop('no_transport_key', rinfo);
+      if (!fromBound) return this.drop('ssrc_spoof', rinfo);
+      binding.participant.stats.decryptFailures++;
+      return this.drop('decrypt_failed', rinfo);
+    }
+    // Only the key holder can authenticate, so an authenticated datagram from a new address is a NAT rebinding.
+    if (!fromBound) t.remote = { address: rinfo.address, port: rinfo.port };
+    if (!this.describePlaintext(t, n)) return this.drop('malformed', rinfo);
+    binding.router.forward(binding.participant, this.inbound, Date.now());
+  }
+
+  /** Locates the extension body and Opus payload inside the decrypted plaintext, whatever the mode. */
+  private describePlaintext(t: UdpTransport, n: number): boolean {
+    const h = this.header;
+    const f = this.inbound;
+    const plain = this.scratch;
+    let pos = 0;
+    let words = 0;
+    let profile = 0;
+    if (t.lastHeaderLength === RTP_FIXED_HEADER) {
+      // Legacy modes encrypt CSRCs and the extension preamble along with the payload.
+      pos = 4 * h.csrcCount;
+      if (h.extension) {
+        if (n < pos + 4) return false;
+        profile = (plain[pos] << 8) | plain[pos + 1];
+        words = (plain[pos + 2] << 8) | plain[pos + 3];
+        pos += 4;
+      }
+    } else if (h.extension) {
+      profile = h.extensionProfile;
+      words = h.extensionWords;
+    }
+    let end = n;
+    if (h.padding) {
+      const pad = plain[n - 1];
+      if (pad === 0 || pad > n) return false;
+      end -= pad;
+    }
+    const bodyStart = pos;
+    const payloadOffset = pos + words * 4;
+    if (payloadOffset > end) return false;
+    const keep = words > 0 && profile === ONE_BYTE_EXTENSION_PROFILE;
+    f.sequence = h.sequence;
+    f.timestamp = h.timestamp;
+    f.marker = h.marker;
+    f.extensionWords = keep ? words : 0;
+    f.offset = keep ? bodyStart : payloadOffset;
+    f.payloadOffset = payloadOffset;
+    f.payloadLength = end - payloadOffset;
+    return true;
+  }
+
+  private answerDiscovery(msg: Buffer, rinfo: RemoteInfo): void {
+    const binding = this.bySsrc.get(ipDiscoverySsrc(msg));
+    if (!binding) return this.drop('unknown_ssrc', rinfo);
+    const t = binding.transport;
+    // Tentative until the first authenticated packet; lets the server reach a receive-only client.
+    if (!t.remote) t.remote = { address: rinfo.address, port: rinfo.port };
+    const out = Buffer.allocUnsafe(IP_DISCOVERY_LENGTH);
+    writeIpDiscoveryResponse(out, t.ssrc, rinfo.address, rinfo.port);
+    this.socket.send(out, rinfo.port, rinfo.address);
+  }
+
+  private drop(reason: DropReason, rinfo: RemoteInfo): void {
+    this.metrics.dropped.inc({ reason });
+    this.badLog.warn(`${reason}:${rinfo.address}`, { reason, from: `${rinfo.address}:${rinfo.port}` }, 'dropped udp datagram');
+  }
+
+  get routerCount(): number {
+    return this.routers.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.ticker);
+    for (const r of [...this.routers.values()]) r.close();
+    this.bySsrc.clear();
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+}

@@ -1,0 +1,103 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** Why the SFU dropped a datagram; each reason is a label of `resound_sfu_dropped_total`. */
+export type DropReason =
+  | 'malformed'
+  | 'unknown_ssrc'
+  | 'ssrc_spoof'
+  | 'decrypt_failed'
+  | 'replay'
+  | 'not_opus'
+  | 'server_muted'
+  | 'no_transport_key'
+  | 'e2ee_gate'
+  | 'late';
+
+export class SfuMetrics {
+  readonly datagramsIn: Counter<'kind'>;
+  readonly packetsForwarded: Counter;
+  readonly bytesForwarded: Counter;
+  readonly dropped: Counter<'reason'>;
+  readonly silenceSynthesized: Counter;
+  readonly participants: Gauge;
+  readonly routers: Gauge;
+  readonly streamPackets: Gauge<'ssrc' | 'user'>;
+  readonly streamBytes: Gauge<'ssrc' | 'user'>;
+  readonly streamLost: Gauge<'ssrc' | 'user'>;
+  readonly streamReordered: Gauge<'ssrc' | 'user'>;
+  readonly streamJitter: Gauge<'ssrc' | 'user'>;
+  readonly streamDecryptFailures: Gauge<'ssrc' | 'user'>;
+
+  /** `beforeScrape` runs when /metrics is scraped, so per-stream figures are published then, not per packet. */
+  constructor(registry: Registry, beforeScrape: () => void = () => {}) {
+    const r = [registry];
+    this.datagramsIn = new Counter({ name: 'resound_sfu_datagrams_in_total', help: 'UDP datagrams received by kind', labelNames: ['kind'], registers: r });
+    this.packetsForwarded = new Counter({ name: 'resound_sfu_packets_forwarded_total', help: 'RTP packets sent to receivers', registers: r });
+    this.bytesForwarded = new Counter({ name: 'resound_sfu_bytes_forwarded_total', help: 'RTP bytes sent to receivers', registers: r });
+    this.dropped = new Counter({ name: 'resound_sfu_dropped_total', help: 'Datagrams or packets dropped, by reason', labelNames: ['reason'], registers: r });
+    this.silenceSynthesized = new Counter({ name: 'resound_sfu_silence_frames_synthesized_total', help: 'Opus silence frames the SFU inserted for vanished speakers', registers: r });
+    this.participants = new Gauge({ name: 'resound_sfu_participants', help: 'Participants with a media transport', registers: r });
+    this.routers = new Gauge({ name: 'resound_sfu_routers', help: 'Channels with a router', registers: r });
+    const stream = (name: string, help: string, collect?: () => void) =>
+      new Gauge<'ssrc' | 'user'>({ name: `resound_sfu_stream_${name}`, help, labelNames: ['ssrc', 'user'], registers: r, collect });
+    this.streamPackets = stream('packets', 'Packets received on an inbound stream', beforeScrape);
+    this.streamBytes = stream('bytes', 'Payload bytes received on an inbound stream');
+    this.streamLost = stream('lost', 'Packets lost on an inbound stream (RFC 3550 cumulative loss)');
+    this.streamReordered = stream('reordered', 'Packets that arrived after a later sequence number');
+    this.streamJitter = stream('jitter_ms', 'RFC 3550 interarrival jitter in milliseconds');
+    this.streamDecryptFailures = stream('decrypt_failures', 'Packets that failed transport authentication');
+  }
+}
+
+/** Receive statistics of one inbound RTP stream, as RFC 3550 §6.4.1 / A.3 / A.8 define them. */
+export class StreamStats {
+  packets = 0;
+  bytes = 0;
+  reordered = 0;
+  decryptFailures = 0;
+  /** Interarrival jitter in timestamp units (1/48000 s). */
+  jitter = 0;
+  private baseSeq = -1;
+  private maxSeq = 0;
+  private cycles = 0;
+  private lastTransit = 0;
+  private hasTransit = false;
+
+  onPacket(seq: number, timestamp: number, bytes: number, arrivalMs: number): void {
+    this.packets++;
+    this.bytes += bytes;
+    if (this.baseSeq < 0) {
+      this.baseSeq = seq;
+      this.maxSeq = seq;
+    } else {
+      const delta = (seq - this.maxSeq) & 0xffff;
+      if (delta !== 0 && delta < 0x8000) {
+        if (seq < this.maxSeq) this.cycles += 0x10000;
+        this.maxSeq = seq;
+      } else if (delta !== 0) {
+        this.reordered++;
+      }
+    }
+    const transit = arrivalMs * 48 - timestamp;
+    if (this.hasTransit) {
+      let d = transit - this.lastTransit;
+      // Timestamps wrap at 2^32; a transit difference that large is a wrap, not jitter.
+      if (d > 0x80000000) d -= 0x100000000;
+      else if (d < -0x80000000) d += 0x100000000;
+      this.jitter += (Math.abs(d) - this.jitter) / 16;
+    }
+    this.lastTransit = transit;
+    this.hasTransit = true;
+  }
+
+  /** Cumulative packets lost: expected (extended highest − base + 1) minus received, never negative. */
+  get lost(): number {
+    if (this.baseSeq < 0) return 0;
+    const expected = this.cycles + this.maxSeq - this.baseSeq + 1;
+    return Math.max(0, expected - this.packets);
+  }
+
+  get jitterMs(): number {
+    return this.jitter / 48;
+  }
+}

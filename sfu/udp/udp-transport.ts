@@ -1,0 +1,123 @@
+import type { Socket } from 'node:dgram';
+import { createTransportCipher, ReplayWindow, ServerNonceCounter } from '../crypto/index.ts';
+import { NO_NONCE, type TransportCipher, type TransportMode } from '../crypto/types.ts';
+import { ONE_BYTE_EXTENSION_PROFILE, RTP_FIXED_HEADER, writeExtensionPreamble, writeRtpHeader } from '../rtp/rtp-header.ts';
+import type { OutgoingFrame, Transport } from '../transport.ts';
+import type { SendRing } from './send-ring.ts';
+
+/** Where an authenticated datagram of this transport's SSRC came from. */
+export interface RemoteAddress {
+  address: string;
+  port: number;
+}
+
+/**
+ * The native Discord voice transport of one participant: shares the voice server's UDP socket, holds the session key
+ * and cipher, the replay window for the client's nonces and the server's own nonce counter.
+ */
+export class UdpTransport implements Transport {
+  readonly kind = 'udp' as const;
+  closed = false;
+  remote: RemoteAddress | null = null;
+  private cipher: TransportCipher | null = null;
+  private readonly replay = new ReplayWindow();
+  private readonly nonces = new ServerNonceCounter();
+  private legacyScratch: Uint8Array | null = null;
+
+  constructor(
+    readonly ssrc: number,
+    private readonly socket: Socket,
+    private readonly ring: SendRing,
+  ) {}
+
+  get mode(): TransportMode | null {
+    return this.cipher?.mode ?? null;
+  }
+
+  /** Installs the session key chosen at Select Protocol; media flows from then on. */
+  setKey(mode: TransportMode, key: Uint8Array): void {
+    this.cipher?.close();
+    this.cipher = createTransportCipher(mode, key);
+  }
+
+  get hasKey(): boolean {
+    return this.cipher !== null;
+  }
+
+  /**
+   * Authenticates and decrypts one inbound datagram into `out`. Returns the plaintext length and the unencrypted
+   * header length via `this.lastHeaderLength`, or a negative code: -1 auth/format failure, -2 replay, -3 no key.
+   */
+  open(packet: Uint8Array, length: number, out: Uint8Array): number {
+    const cipher = this.cipher;
+    if (!cipher) return -3;
+    const headerLength = cipher.headerLength(packet, length);
+    if (headerLength < 0) return -1;
+    const n = cipher.open(packet, length, headerLength, out);
+    if (n < 0) return -1;
+    const nonce = cipher.lastNonce;
+    if (nonce !== NO_NONCE) {
+      if (!this.replay.check(nonce)) return -2;
+      this.replay.accept(nonce);
+    }
+    this.lastHeaderLength = headerLength;
+    return n;
+  }
+
+  lastHeaderLength = RTP_FIXED_HEADER;
+
+  /** Header bytes a sealed packet carries in the clear for this transport's mode. */
+  private get rtpsize(): boolean {
+    return this.cipher !== null && this.cipher.mode.endsWith('_rtpsize');
+  }
+
+  send(frame: OutgoingFrame): void {
+    const cipher = this.cipher;
+    const remote = this.remote;
+    if (!cipher || !remote || this.closed) return;
+    const out = this.ring.next();
+    const ext = frame.extensionWords > 0;
+    let header = writeRtpHeader(out, frame.payloadType, frame.marker, frame.sequence, frame.timestamp, frame.ssrc, ext);
+    let plain = frame.data;
+    let plainOffset = frame.offset;
+    const plainLength = frame.extensionWords * 4 + frame.payloadLength;
+    if (ext && this.rtpsize) {
+      header = writeExtensionPreamble(out, header, ONE_BYTE_EXTENSION_PROFILE, frame.extensionWords);
+    } else if (ext) {
+      // Legacy modes encrypt the preamble too: assemble preamble + body + payload in a scratch buffer (old clients only).
+      const scratch = (this.legacyScratch ??= new Uint8Array(2048));
+      writeExtensionPreamble(scratch, 0, ONE_BYTE_EXTENSION_PROFILE, frame.extensionWords);
+      scratch.set(frame.data.subarray(frame.offset, frame.offset + plainLength), 4);
+      return this.sealAndSend(cipher, out, header, scratch, plainLength + 4, remote);
+    }
+    if (plainOffset !== 0) {
+      plain = frame.data.subarray(plainOffset, plainOffset + plainLength);
+      plainOffset = 0;
+    }
+    this.sealAndSend(cipher, out, header, plain, plainLength, remote);
+  }
+
+  private sealAndSend(
+    cipher: TransportCipher,
+    out: Uint8Array,
+    header: number,
+    plain: Uint8Array,
+    plainLength: number,
+    remote: RemoteAddress,
+  ): void {
+    const n = cipher.seal(out, header, plain, plainLength, this.nonces.next());
+    this.socket.send(out, 0, n, remote.port, remote.address);
+    this.bytesSent += n;
+    this.packetsSent++;
+  }
+
+  packetsSent = 0;
+  bytesSent = 0;
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.cipher?.close();
+    this.cipher = null;
+  }
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { ipv4, parseEnv, port, type Env } from '../common/config.ts';
+
+export const signalingShape = {
+  /** Port of the TLS listener (wss:// and https API). @discordjs/voice only speaks wss. */
+  SIGNALING_WSS_PORT: port(8443),
+  /** Port of the plain listener (ws:// and http API); -1 disables it. */
+  SIGNALING_WS_PORT: z.coerce.number().int().min(-1).max(65535).default(8080),
+  /** Host:port put into join endpoints; defaults to RESOUND_PUBLIC_IP and the wss port. */
+  SIGNALING_PUBLIC_ENDPOINT: z.string().optional(),
+  /** TLS certificate and key (PEM paths); unset = self-signed development certificate in the data folder. */
+  SIGNALING_TLS_CERT: z.string().optional(),
+  SIGNALING_TLS_KEY: z.string().optional(),
+  /** HMAC secret for voice tokens; unset = generated once into the data folder. */
+  VOICE_TOKEN_SECRET: z.string().min(16).optional(),
+  VOICE_TOKEN_TTL_S: z.coerce.number().int().min(10).default(600),
+  /** Bearer token of the admin API (/voice/join, mute, deafen, disconnect); unset = generated into the data folder. */
+  ADMIN_TOKEN: z.string().min(16).optional(),
+  SIGNALING_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(13750),
+  /** How long a session whose socket dropped stays resumable. */
+  SIGNALING_RESUME_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Largest accepted client frame; larger ones close the socket with 4002. */
+  SIGNALING_MAX_FRAME_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  /** Token bucket per connection: burst size and refill per second; overflow closes with 4021. */
+  SIGNALING_RATE_BURST: z.coerce.number().int().min(1).default(120),
+  SIGNALING_RATE_PER_S: z.coerce.number().min(0.1).default(20),
+  /** IPv4 address the UDP media plane advertises in Ready. */
+  RESOUND_PUBLIC_IP: ipv4.default('127.0.0.1'),
+  /** UDP port of the SFU; 0 = ephemeral. */
+  SFU_UDP_PORT: port(50000),
+  /** Comma-separated transport modes in order of preference; unset = measured default (see sfu/crypto). */
+  SFU_MODES: z.string().optional(),
+  /** A speaker silent this long without a silence tail gets five synthesized silence frames. */
+  SFU_SILENCE_GAP_MS: z.coerce.number().int().min(20).default(200),
+  /** DAVE E2EE policy for channels: required (refuse clients without DAVE: 4017), optional (mixed), off. */
+  VOICE_E2EE: z.enum(['required', 'optional', 'off']).default('optional'),
+};
+
+export type SignalingConfig = z.infer<z.ZodObject<typeof signalingShape>>;
+
+export function loadSignalingConfig(env: Env = process.env): SignalingConfig {
+  return parseEnv(signalingShape, env);
+}

@@ -1,0 +1,81 @@
+/** Public types of the DAVE group state machine: what goes in, what comes out, and the hooks it reports through. */
+
+/** DAVE opcodes (voice gateway v8). */
+export const DaveOp = {
+  PrepareTransition: 21,
+  ExecuteTransition: 22,
+  TransitionReady: 23,
+  PrepareEpoch: 24,
+  MlsExternalSender: 25,
+  MlsKeyPackage: 26,
+  MlsProposals: 27,
+  MlsCommitWelcome: 28,
+  MlsAnnounceCommitTransition: 29,
+  MlsWelcome: 30,
+  MlsInvalidCommitWelcome: 31,
+} as const;
+
+/** Highest DAVE protocol version this server speaks. */
+export const DAVE_MAX_PROTOCOL_VERSION = 1;
+
+/** Close codes the gateway sends for DAVE problems. */
+export const DaveClose = { DecodeError: 4002, E2eeRequired: 4017, BadRequest: 4020 } as const;
+export type DaveCloseCode = (typeof DaveClose)[keyof typeof DaveClose];
+
+/**
+ * Channel E2EE policy. `required`: every client must speak DAVE (version-0 clients are closed with 4017);
+ * `preferred`: DAVE when every client supports it, otherwise the call downgrades to transport encryption only;
+ * `disabled`: never DAVE.
+ */
+export type E2eeMode = 'required' | 'preferred' | 'disabled';
+
+/** One instruction for the gateway, addressed to one user's session. */
+export type DaveOutput =
+  | { to: string; kind: 'binary'; op: 25 | 27 | 29 | 30; payload: Buffer }
+  | { to: string; kind: 'json'; op: 21 | 22 | 24; d: Record<string, number> }
+  | { to: string; kind: 'close'; code: DaveCloseCode; reason: string };
+
+/** How the SFU must treat a user's frames (as sender) and which frames it may receive. */
+export type MediaRole = 'plain' | 'pending' | 'member';
+
+/** Stable reasons for rejecting client input; each maps to a close code and a metric label. */
+export type DaveRejection =
+  | 'kp_malformed'
+  | 'kp_bad_credential'
+  | 'kp_expired'
+  | 'kp_bad_signature'
+  | 'kp_without_dave'
+  | 'commit_malformed'
+  | 'commit_wrong_group'
+  | 'commit_future_epoch'
+  | 'commit_wrong_sender'
+  | 'commit_unknown_proposal'
+  | 'commit_not_sent_to_committer'
+  | 'commit_empty'
+  | 'commit_credential_changed'
+  | 'commit_welcome_mismatch';
+
+export type TransitionKind = 'commit' | 'sole_member_reset' | 'downgrade' | 'upgrade';
+
+/** Metric hooks; `createDaveMetrics` wires them to prom-client, tests may pass their own. */
+export interface DaveMetricsHooks {
+  groupEstablished(delta: 1 | -1): void;
+  epochAdvanced(): void;
+  transition(kind: TransitionKind): void;
+  commitRaceLost(): void;
+  invalidCommitWelcome(): void;
+  rejected(reason: DaveRejection): void;
+  joinToFirstE2eeFrame(seconds: number): void;
+}
+
+export const noopDaveMetrics: DaveMetricsHooks = {
+  groupEstablished() {},
+  epochAdvanced() {},
+  transition() {},
+  commitRaceLost() {},
+  invalidCommitWelcome() {},
+  rejected() {},
+  joinToFirstE2eeFrame() {},
+};
+
+export type AdmitResult = { ok: true; protocolVersion: number } | { ok: false; code: DaveCloseCode; reason: string };

@@ -1,0 +1,159 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { createHttpServer, logListening } from '../common/http.ts';
+import { RateLimitedLog } from '../common/logger.ts';
+import { secretFromConfigOrDataDir } from '../common/secrets.ts';
+import { loadTls } from '../common/tls.ts';
+import { preferredModes, Sfu, TRANSPORT_MODES, isTransportMode, type TransportMode } from '../sfu/index.ts';
+import { adminApi } from './admin-api.ts';
+import type { ChannelExtension, VoiceChannel } from './channel.ts';
+import type { SignalingConfig } from './config.ts';
+import { GatewayConnection } from './connection.ts';
+import { SignalingMetrics } from './metrics.ts';
+import { Close } from './opcodes.ts';
+import { VoiceTokenSigner } from './tokens.ts';
+import { VoiceServer } from './voice-server.ts';
+
+export interface VoiceGatewayOptions {
+  config: SignalingConfig;
+  dataDir: string;
+  bind: string;
+  logger: Logger;
+  channelExtensions?: (channel: VoiceChannel, server: VoiceServer) => ChannelExtension[];
+}
+
+/** A running voice server: TLS and plain listeners (WebSocket + admin API + /healthz + /metrics) and its SFU. */
+export interface VoiceGateway {
+  server: VoiceServer;
+  sfu: Sfu;
+  /** host:port of the wss listener, as a VOICE_SERVER_UPDATE endpoint. */
+  endpoint: string;
+  wssUrl: string;
+  wsUrl: string | null;
+  httpsUrl: string;
+  httpUrl: string | null;
+  certPath: string;
+  adminToken: string;
+  registry: Registry;
+  close(): Promise<void>;
+}
+
+function parseModes(spec: string | undefined): TransportMode[] {
+  if (!spec) return preferredModes();
+  const modes = spec.split(',').map((m) => m.trim()).filter(Boolean);
+  const bad = modes.filter((m) => !isTransportMode(m));
+  if (bad.length) throw new Error(`SFU_MODES has unknown mode(s) ${bad.join(', ')}; known: ${TRANSPORT_MODES.join(', ')}`);
+  return modes as TransportMode[];
+}
+
+export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<VoiceGateway> {
+  const { config, logger } = opts;
+  const log = logger.child({ part: 'voice' });
+  const registry = new Registry();
+  const metrics = new SignalingMetrics(registry);
+  const tls = await loadTls({ certPath: config.SIGNALING_TLS_CERT, keyPath: config.SIGNALING_TLS_KEY, dataDir: opts.dataDir });
+  const tokenSecret = secretFromConfigOrDataDir(config.VOICE_TOKEN_SECRET, opts.dataDir, 'voice-token-secret');
+  const adminToken = secretFromConfigOrDataDir(config.ADMIN_TOKEN, opts.dataDir, 'admin-token');
+  const modes = parseModes(config.SFU_MODES);
+
+  const sfu = await Sfu.create({
+    bindAddress: opts.bind,
+    port: config.SFU_UDP_PORT,
+    publicIp: config.RESOUND_PUBLIC_IP,
+    logger: log.child({ component: 'sfu' }),
+    silenceGapMs: config.SFU_SILENCE_GAP_MS,
+    registry,
+  });
+  const server = new VoiceServer({
+    sfu,
+    signer: new VoiceTokenSigner(tokenSecret),
+    metrics,
+    logger: log,
+    modes,
+    tokenTtlMs: config.VOICE_TOKEN_TTL_S * 1000,
+    resumeGraceMs: config.SIGNALING_RESUME_GRACE_MS,
+    e2ee: config.VOICE_E2EE,
+    channelExtensions: opts.channelExtensions,
+  });
+
+  const limits = {
+    heartbeatIntervalMs: config.SIGNALING_HEARTBEAT_INTERVAL_MS,
+    maxFrameBytes: config.SIGNALING_MAX_FRAME_BYTES,
+    rateBurst: config.SIGNALING_RATE_BURST,
+    ratePerS: config.SIGNALING_RATE_PER_S,
+  };
+  const badLog = new RateLimitedLog(log);
+  // ws enforces its own hard cap well above ours so oversized frames reach our 4002 path instead of a bare 1009.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(limits.maxFrameBytes * 4, 1 << 20) });
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    new GatewayConnection(ws, remote, server, limits, metrics, log, badLog);
+  });
+
+  let endpoint = '';
+  const apps: FastifyInstance[] = [];
+  const health = () => ({ sessions: server.sessions.size, channels: server.channels.size, udp_port: sfu.port });
+  const makeApp = async (https: boolean): Promise<FastifyInstance> => {
+    const app = createHttpServer({ part: 'voice', logger: log, registry, health, https: https ? { key: tls.key, cert: tls.cert } : undefined });
+    await app.register(adminApi, { server, adminToken, endpoint: () => endpoint });
+    app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const v = Number(url.searchParams.get('v') ?? '8');
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        // Discord refuses gateway versions below 4; this server speaks v8 and is compatible with 4–8.
+        if (!Number.isInteger(v) || v < 4 || v > 8) {
+          metrics.rejected.inc({ reason: 'bad_version' });
+          ws.close(Close.BadRequest, `unsupported voice gateway version ${url.searchParams.get('v')}; use v=8`);
+          return;
+        }
+        wss.emit('connection', ws, req);
+      });
+    });
+    apps.push(app);
+    return app;
+  };
+
+  const tlsApp = await makeApp(true);
+  await tlsApp.listen({ host: opts.bind, port: config.SIGNALING_WSS_PORT });
+  const wssPort = (tlsApp.server.address() as AddressInfo).port;
+  endpoint = config.SIGNALING_PUBLIC_ENDPOINT ?? `${config.RESOUND_PUBLIC_IP}:${wssPort}`;
+  const wssUrl = `wss://${opts.bind}:${wssPort}/?v=8`;
+  logListening(log, 'voice', wssUrl, { proto: 'wss', cert: tls.certPath, selfSigned: tls.selfSigned });
+
+  let wsUrl: string | null = null;
+  let httpUrl: string | null = null;
+  if (config.SIGNALING_WS_PORT >= 0) {
+    const plainApp = await makeApp(false);
+    await plainApp.listen({ host: opts.bind, port: config.SIGNALING_WS_PORT });
+    const port = (plainApp.server.address() as AddressInfo).port;
+    wsUrl = `ws://${opts.bind}:${port}/?v=8`;
+    httpUrl = `http://${opts.bind}:${port}`;
+    logListening(log, 'voice', wsUrl, { proto: 'ws' });
+  }
+  logListening(log, 'sfu', `udp://${opts.bind}:${sfu.port}`, { publicIp: sfu.publicIp, modes });
+
+  return {
+    server,
+    sfu,
+    endpoint,
+    wssUrl,
+    wsUrl,
+    httpsUrl: `https://${opts.bind}:${wssPort}`,
+    httpUrl,
+    certPath: tls.certPath,
+    adminToken,
+    registry,
+    async close() {
+      server.close();
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      await Promise.all(apps.map((a) => a.close()));
+      await sfu.close();
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * Voice signaling's public face: the Discord voice gateway v8 server (wss/ws), its admin API, and the part starter
+ * `resound start voice` uses.
+ */
+import type { PartStarter } from '../common/part.ts';
+import { loadSignalingConfig } from './config.ts';
+import { startVoiceGateway } from './gateway.ts';
+
+export { startVoiceGateway, type VoiceGateway, type VoiceGatewayOptions } from './gateway.ts';
+export { loadSignalingConfig, signalingShape, type SignalingConfig } from './config.ts';
+export { VoiceServer, type JoinGrant } from './voice-server.ts';
+export { VoiceSession, type SessionState } from './session.ts';
+export { VoiceChannel, type ChannelExtension } from './channel.ts';
+export { Op, Close, type CloseCode } from './opcodes.ts';
+export { VoiceTokenSigner, type VoiceTokenClaims } from './tokens.ts';
+export { ReplayBuffer } from './replay-buffer.ts';
+
+export const startVoice: PartStarter = async (ctx) => {
+  const config = loadSignalingConfig(ctx.env);
+  const gw = await startVoiceGateway({ config, dataDir: ctx.common.RESOUND_DATA_DIR, bind: ctx.common.RESOUND_BIND, logger: ctx.logger });
+  return {
+    name: 'voice',
+    urls: { wss: gw.wssUrl, ...(gw.wsUrl ? { ws: gw.wsUrl } : {}), endpoint: gw.endpoint },
+    close: () => gw.close(),
+  };
+};

@@ -1,0 +1,53 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Voice join tokens: the claims (guild, channel, user, session, expiry) signed with HMAC-SHA256 under the server
+ * secret, so any signaling server sharing the secret can admit the user without a shared session store.
+ */
+export interface VoiceTokenClaims {
+  guildId: string;
+  channelId: string;
+  userId: string;
+  sessionId: string;
+  /** Unix ms after which a new Identify is refused (resumes of a live session are still honoured). */
+  expiresAt: number;
+}
+
+export type TokenResult = { ok: true; claims: VoiceTokenClaims } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' };
+
+export class VoiceTokenSigner {
+  constructor(private readonly secret: string) {}
+
+  sign(claims: VoiceTokenClaims): string {
+    const body = Buffer.from(
+      JSON.stringify({ g: claims.guildId, c: claims.channelId, u: claims.userId, s: claims.sessionId, e: claims.expiresAt }),
+    ).toString('base64url');
+    return `${body}.${this.mac(body)}`;
+  }
+
+  verify(token: string, now = Date.now()): TokenResult {
+    const dot = token.indexOf('.');
+    if (dot <= 0 || dot !== token.lastIndexOf('.')) return { ok: false, reason: 'malformed' };
+    const body = token.slice(0, dot);
+    const given = Buffer.from(token.slice(dot + 1), 'base64url');
+    const want = Buffer.from(this.mac(body), 'base64url');
+    if (given.length !== want.length || !timingSafeEqual(given, want)) return { ok: false, reason: 'bad_signature' };
+    let raw: unknown;
+    try {
+      raw = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    } catch {
+      return { ok: false, reason: 'malformed' };
+    }
+    const c = raw as Record<string, unknown>;
+    if (typeof c.g !== 'string' || typeof c.c !== 'string' || typeof c.u !== 'string' || typeof c.s !== 'string' || typeof c.e !== 'number') {
+      return { ok: false, reason: 'malformed' };
+    }
+    const claims: VoiceTokenClaims = { guildId: c.g, channelId: c.c, userId: c.u, sessionId: c.s, expiresAt: c.e };
+    if (claims.expiresAt <= now) return { ok: false, reason: 'expired' };
+    return { ok: true, claims };
+  }
+
+  private mac(body: string): string {
+    return createHmac('sha256', this.secret).update(body).digest('base64url');
+  }
+}
