@@ -2,10 +2,11 @@
  * Transport crypto: one cipher per (session key, mode), on the fastest backend available here, plus replay windows
  * for client counters and server-range counters for what the SFU sends.
  *
- * Backend ranking comes from `npm run bench -- crypto` (160-byte payloads, encrypts/s on the 2-core dev machine):
- *   AES-256-GCM  aead-gcm addon ≈ 3.5M/s · node:crypto ≈ 0.3M/s (new Cipheriv per packet)
- *   XChaCha20    sodium-native ≈ 0.95M/s · libsodium-wrappers ≈ 0.2M/s
- *   XSalsa20     sodium-native ≈ 1.2M/s  · libsodium-wrappers
+ * Backend ranking comes from `npm run bench -- crypto` (12-byte header + 160-byte payload, 2-core dev machine,
+ * encrypts/s, node:crypto AES-GCM with a new Cipheriv per packet = 1×):
+ *   AES-256-GCM  aead-gcm addon ≈ 3.6M/s (12×, no JS allocation) · node:crypto ≈ 0.29M/s (1×)
+ *   XChaCha20    sodium-native ≈ 0.84M/s (2.9×) · libsodium-wrappers ≈ 0.70M/s (2.4×)
+ *   XSalsa20     sodium-native ≈ 0.84–1.0M/s · libsodium-wrappers ≈ 0.56–0.83M/s
  * so AES-GCM is offered first when the addon is loaded, XChaCha first when it is not.
  */
 import type { AeadPrimitiveFactory } from './aead-primitive.ts';
@@ -52,9 +53,9 @@ function familyOf(mode: TransportMode): Family {
 
 /** Encrypts/s per backend measured by bench/crypto.ts; only the order matters. */
 const MEASURED_SEALS_PER_SEC: Record<Family, Partial<Record<CryptoBackend, number>>> = {
-  'aes-gcm': { 'aead-gcm-addon': 3_500_000, 'node-crypto': 320_000 },
-  xchacha: { 'sodium-native': 950_000, 'libsodium-wrappers': 200_000 },
-  xsalsa: { 'sodium-native': 1_200_000, 'libsodium-wrappers': 250_000 },
+  'aes-gcm': { 'aead-gcm-addon': 3_580_000, 'node-crypto': 290_000 },
+  xchacha: { 'sodium-native': 840_000, 'libsodium-wrappers': 700_000 },
+  xsalsa: { 'sodium-native': 840_000, 'libsodium-wrappers': 560_000 },
 };
 
 function isAvailable(backend: CryptoBackend): boolean {
