@@ -339,7 +339,7 @@ export class DaveGroup {
     clearTimeout(t.timer);
     this.transition = null;
     for (const to of t.participants) if (this.clients.has(to)) this.send({ to, kind: 'json', op: 22, d: { transition_id: t.id } });
-    if (t.kind === 'downgrade') this.finishDowngrade(t.participants);
+    if (t.kind === 'downgrade') this.finishDowngrade();
     this.reconcile();
   }
 
@@ -478,12 +478,12 @@ export class DaveGroup {
   private startDowngrade(): void {
     const withSession = [...this.clients.values()].filter((c) => c.hasSession).map((c) => c.userId);
     this.callVersion = 0;
-    if (withSession.length === 0) return this.finishDowngrade(new Set());
+    if (withSession.length === 0) return this.finishDowngrade();
     const t = this.beginTransition('downgrade', withSession);
     for (const to of withSession) this.send({ to, kind: 'json', op: 21, d: { transition_id: t.id, protocol_version: 0 } });
   }
 
-  private finishDowngrade(_participants: Set<string>): void {
+  private finishDowngrade(): void {
     if (this.established) this.metrics.groupEstablished(-1);
     this.established = false;
     this.epochValue = 0n;

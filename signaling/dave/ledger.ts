@@ -49,10 +49,6 @@ export class ProposalLedger {
     return this.live().find((e) => e.kind === 'add' && e.userId === userId);
   }
 
-  removeFor(leaf: number): InFlight | undefined {
-    return this.live().find((e) => e.kind === 'remove' && e.leaf === leaf);
-  }
-
   revoke(entry: InFlight): void {
     entry.revoked = true;
   }
