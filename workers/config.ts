@@ -1,0 +1,55 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { parseEnv, port, type Env } from '../common/config.ts';
+
+export const QUEUE_NAMES = ['emoji', 'prerender', 'audio'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+const positiveInt = (dflt: number) => z.coerce.number().int().positive().default(dflt);
+const sizeList = z
+  .string()
+  .regex(/^\d+(,\d+)*$/, 'must be a comma-separated list of pixel sizes such as 16,32,48')
+  .transform((s) => [...new Set(s.split(',').map(Number))].sort((a, b) => a - b))
+  .refine((a) => a.every((n) => n >= 8 && n <= 4096), 'each size must be between 8 and 4096');
+
+/** Every variable the workers part reads; see workers/README.md for what each one is for. */
+export const workersShape = {
+  WORKERS_PORT: port(8095),
+  /** Bearer token for the bull-board dashboard; unset means one generated once into the data folder. */
+  WORKERS_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Which queues this process consumes, so a fleet can split CPU-heavy queues across machines. */
+  WORKERS_QUEUES: z
+    .string()
+    .default(QUEUE_NAMES.join(','))
+    .transform((s) => s.split(',').map((q) => q.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(QUEUE_NAMES)).min(0)),
+  WORKERS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('resound'),
+  WORKERS_CONCURRENCY_EMOJI: positiveInt(2),
+  WORKERS_CONCURRENCY_PRERENDER: positiveInt(2),
+  WORKERS_CONCURRENCY_AUDIO: positiveInt(1),
+  WORKERS_ATTEMPTS: positiveInt(3),
+  WORKERS_BACKOFF_MS: positiveInt(1000),
+  WORKERS_JOB_TIMEOUT_MS: positiveInt(120_000),
+  WORKERS_SHUTDOWN_GRACE_MS: positiveInt(30_000),
+  /** How long a job's lock lives without renewal: a dead worker's jobs are handed on after about this long. */
+  WORKERS_LOCK_MS: positiveInt(30_000),
+  WORKERS_STALLED_INTERVAL_MS: positiveInt(15_000),
+  /** A job whose worker died this many times is failed instead of handed on again. */
+  WORKERS_MAX_STALLED: z.coerce.number().int().min(0).default(2),
+  WORKERS_EMOJI_SIZES: z.string().default('16,32,48,64,96,128').pipe(sizeList),
+  WORKERS_EMOJI_MAX_BYTES: positiveInt(8 * 1024 * 1024),
+  WORKERS_AUDIO_BITRATE: z.coerce.number().int().min(6000).max(510_000).default(64_000),
+  WORKERS_AUDIO_MAX_SECONDS: positiveInt(1200),
+  WORKERS_AUDIO_OUT_DIR: z.string().optional(),
+};
+
+export type WorkersConfig = z.infer<z.ZodObject<typeof workersShape>> & { audioOutDir: string };
+
+export function loadWorkersConfig(env: Env, dataDir: string): WorkersConfig {
+  const c = parseEnv(workersShape, env);
+  return { ...c, audioOutDir: path.resolve(c.WORKERS_AUDIO_OUT_DIR ?? path.join(dataDir, 'audio')) };
+}
+
+export function concurrencyOf(c: WorkersConfig, q: QueueName): number {
+  return q === 'emoji' ? c.WORKERS_CONCURRENCY_EMOJI : q === 'prerender' ? c.WORKERS_CONCURRENCY_PRERENDER : c.WORKERS_CONCURRENCY_AUDIO;
+}

@@ -1,0 +1,53 @@
+import type { PartStarter, RunningPart } from '../common/part.ts';
+import { secretFromConfigOrDataDir } from '../common/secrets.ts';
+import { loadWorkersConfig } from './config.ts';
+import { WorkerFleet } from './fleet.ts';
+import { Producers } from './producer.ts';
+import { startWorkersServer } from './server.ts';
+
+export { loadWorkersConfig, QUEUE_NAMES, type QueueName, type WorkersConfig } from './config.ts';
+export { Producers, JobDataError, type EmojiPackInput } from './producer.ts';
+export { WorkerFleet, PROCESSOR_FILES } from './fleet.ts';
+export { packStatus, type PackStatus } from './pack-progress.ts';
+export type { EmojiResult, PackSummary, PackFailure } from './emoji-types.ts';
+export type { AudioJobData, EmojiJobData, PrerenderJobData } from './queues.ts';
+
+/**
+ * `resound start workers`: this process's workers for WORKERS_QUEUES plus the HTTP server (dashboard, /metrics,
+ * /healthz). Start it on as many machines as you like against one Redis; they share the queues.
+ */
+export const start: PartStarter = async (ctx) => {
+  const config = loadWorkersConfig(ctx.env, ctx.common.RESOUND_DATA_DIR);
+  const logger = ctx.logger.child({ part: 'workers' });
+  const redis = await ctx.redis();
+  const connection = { url: redis.url, maxRetriesPerRequest: null };
+  const producers = new Producers({
+    connection,
+    prefix: config.WORKERS_PREFIX,
+    attempts: config.WORKERS_ATTEMPTS,
+    backoffMs: config.WORKERS_BACKOFF_MS,
+    logger,
+  });
+  const token = secretFromConfigOrDataDir(config.WORKERS_ADMIN_TOKEN, ctx.common.RESOUND_DATA_DIR, 'workers-admin-token');
+  const server = await startWorkersServer({
+    host: ctx.common.RESOUND_BIND,
+    port: config.WORKERS_PORT,
+    redisUrl: redis.url,
+    token,
+    producers,
+    logger,
+  });
+  const fleet = new WorkerFleet({ connection, config, logger, metrics: server.metrics });
+  await fleet.waitUntilReady();
+  logger.info({ queues: config.WORKERS_QUEUES, prefix: config.WORKERS_PREFIX }, 'workers consuming');
+  const running: RunningPart = {
+    name: 'workers',
+    urls: { http: server.url, dashboard: `${server.url}/admin/queues` },
+    close: async () => {
+      await fleet.close();
+      await server.close();
+      await producers.close();
+    },
+  };
+  return running;
+};

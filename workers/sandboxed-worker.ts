@@ -1,0 +1,74 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Worker, type Child, type ChildPool, type Job, type Processor, type WorkerOptions } from 'bullmq';
+import { JobTimeoutError } from './errors.ts';
+
+/** The child process that is running the current job, recorded when BullMQ's pool hands it out. */
+const childSlot = new AsyncLocalStorage<{ child?: Child }>();
+
+/**
+ * Sandboxed children are forked with the parent's execArgv. Under vitest or plain node that has no TypeScript
+ * loader, so add tsx's unless the parent was itself started through tsx.
+ */
+export function childExecArgv(): string[] {
+  const own = process.execArgv.filter((a) => !a.startsWith('--inspect'));
+  if (own.some((a) => a.includes('tsx'))) return own;
+  return [...own, '--import', import.meta.resolve('tsx')];
+}
+
+export interface SandboxedWorkerOptions extends Omit<WorkerOptions, 'useWorkerThreads' | 'workerForkOptions'> {
+  /** A job still running after this long has its child process SIGKILLed and fails this attempt with `timeout`. */
+  timeoutMs: number;
+  /** Jobs with these names run in-process instead (cheap bookkeeping such as a pack's summary). */
+  inProcess?: Record<string, (job: Job) => Promise<unknown>>;
+}
+
+/**
+ * A BullMQ Worker whose processor file runs in child processes (BullMQ's sandbox), with a per-job timeout BullMQ
+ * does not have: a hung or spinning child cannot answer a cancel message, so the only cure is to kill it. Child
+ * processes rather than worker threads, because SIGKILL is what reclaims a native (sharp/libvips) hang.
+ */
+export class SandboxedWorker extends Worker {
+  private readonly timeoutMs: number;
+  private readonly inProcess: Record<string, (job: Job) => Promise<unknown>>;
+  private pool?: ChildPool;
+
+  constructor(queue: string, processFile: string, opts: SandboxedWorkerOptions) {
+    const { timeoutMs, inProcess, ...rest } = opts;
+    super(queue, processFile, { ...rest, useWorkerThreads: false, workerForkOptions: { execArgv: childExecArgv() } });
+    this.timeoutMs = timeoutMs;
+    this.inProcess = inProcess ?? {};
+  }
+
+  protected override createSandbox(processor: string | URL | null | Processor): void {
+    super.createSandbox(processor);
+    // BullMQ keeps its child pool private; hooking `retain` is the one place that learns which child got the job.
+    const pool = (this as unknown as { childPool?: ChildPool }).childPool;
+    if (!pool) return;
+    const retain = pool.retain.bind(pool);
+    pool.retain = async (file: string) => {
+      const child = await retain(file);
+      const slot = childSlot.getStore();
+      if (slot) slot.child = child;
+      return child;
+    };
+    this.pool = pool;
+  }
+
+  protected override async callProcessJob(job: Job, token: string, signal?: AbortSignal): Promise<unknown> {
+    const local = this.inProcess[job.name];
+    if (local) return local(job);
+    const slot: { child?: Child } = {};
+    return childSlot.run(slot, () => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          if (slot.child && this.pool) void this.pool.kill(slot.child, 'SIGKILL');
+          reject(new JobTimeoutError(this.timeoutMs));
+        }, this.timeoutMs);
+      });
+      const run = super.callProcessJob(job, token, signal);
+      run.catch(() => {}); // after a timeout the child's exit rejects this too; the timeout already answered
+      return Promise.race([run, timeout]).finally(() => clearTimeout(timer));
+    });
+  }
+}
