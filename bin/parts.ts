@@ -6,4 +6,5 @@ import type { PartStarter } from '../common/part.ts';
  */
 export const PARTS: Record<string, () => Promise<PartStarter>> = {
   voice: async () => (await import('../signaling/index.ts')).startVoice,
+  proxy: async () => (await import('../media-proxy/index.ts')).start,
 };

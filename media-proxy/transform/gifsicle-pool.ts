@@ -40,7 +40,7 @@ export function resolveGifsicle(configured?: string): string | undefined {
   if (configured) candidates.push(configured);
   else {
     try {
-      const pkg = createRequire(import.meta.url).resolve('gifsicle/package.json');
+      const pkg = createRequire(import.meta.url).resolve('gifsicle');
       candidates.push(path.join(path.dirname(pkg), 'vendor', 'gifsicle'));
     } catch {
       // optional dependency absent or failed to build: fall through to the system binary

@@ -1,0 +1,104 @@
+import { MediaError } from '../errors.ts';
+import type { DetectResult, Fit, OutputFormat, TransformRequest } from '../types.ts';
+
+/** Sizes Discord's clients snap to (`getBestMediaProxySize`); any requested size is rounded up to one of these. */
+export const SIZE_BUCKETS = [16, 20, 22, 24, 28, 32, 40, 44, 48, 56, 60, 64, 80, 96, 100, 128, 160, 240, 256, 300, 320, 480, 512, 600, 640, 1024, 1280, 1536, 2048, 3072, 4096];
+
+export type RouteKind = 'attachment' | 'emoji' | 'avatar';
+export type Query = Record<string, string | undefined>;
+
+const FORMAT_ALIASES: Record<string, OutputFormat> = { webp: 'webp', avif: 'avif', png: 'png', jpeg: 'jpeg', jpg: 'jpeg', gif: 'gif' };
+
+export function parseFormat(v: string): OutputFormat {
+  const f = FORMAT_ALIASES[v.toLowerCase()];
+  if (!f) throw new MediaError('bad_request', `unknown format "${v}"; use webp, avif, png, jpeg or gif`);
+  return f;
+}
+
+function parseDim(name: string, v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d{1,5}$/.test(v) || Number(v) < 1) throw new MediaError('bad_request', `${name} must be a positive integer`);
+  return Number(v);
+}
+
+function parseBool(name: string, v: string | undefined): boolean | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new MediaError('bad_request', `${name} must be true or false`);
+}
+
+export function snapSize(size: number): number {
+  const bucket = SIZE_BUCKETS.find((s) => s >= size);
+  if (!bucket) throw new MediaError('bad_request', `size must be at most ${SIZE_BUCKETS[SIZE_BUCKETS.length - 1]}`);
+  return bucket;
+}
+
+/** AVIF > WebP > the original's own format; animated output never picks AVIF (sharp cannot write AVIF sequences). */
+export function negotiateFormat(accept: string | undefined, d: DetectResult, animated: boolean): OutputFormat {
+  const a = (accept ?? '').toLowerCase();
+  if (a.includes('image/avif') && !animated) return 'avif';
+  if (a.includes('image/webp')) return 'webp';
+  switch (d.format) {
+    case 'jpeg':
+      return 'jpeg';
+    case 'gif':
+      return 'gif';
+    case 'png':
+    case 'apng':
+      return 'png';
+    default:
+      return d.hasAlpha ? 'png' : 'jpeg';
+  }
+}
+
+export interface ParsedRequest {
+  req: TransformRequest;
+  /** True when the format came from Accept: the response must carry `Vary: Accept`. */
+  negotiated: boolean;
+}
+
+/**
+ * Discord-shaped query → TransformRequest. `ext` is the URL extension for emojis/avatars (it selects the format there);
+ * attachments take `format` or negotiate on Accept.
+ */
+export function parseQuery(kind: RouteKind, q: Query, d: DetectResult, ext: string | undefined, accept: string | undefined): ParsedRequest {
+  let width = parseDim('width', q.width);
+  let height = parseDim('height', q.height);
+  const sizeRaw = parseDim('size', q.size);
+  const size = sizeRaw !== undefined ? snapSize(sizeRaw) : kind === 'emoji' && !width && !height ? 128 : undefined;
+  if (size !== undefined) {
+    width = Math.min(width ?? size, size);
+    height = Math.min(height ?? size, size);
+  }
+  const keep = parseBool('keep_aspect_ratio', q.keep_aspect_ratio);
+  let fit: Fit = kind === 'avatar' ? 'cover' : 'inside';
+  if (keep !== undefined) fit = keep ? 'inside' : 'cover';
+  if (q.fit !== undefined) {
+    if (q.fit !== 'cover' && q.fit !== 'contain' && q.fit !== 'inside') throw new MediaError('bad_request', 'fit must be cover, contain or inside');
+    fit = q.fit;
+  }
+  let quality: number | 'lossless' | undefined;
+  if (q.quality !== undefined && q.quality !== '') {
+    if (q.quality === 'lossless') quality = 'lossless';
+    else if (/^\d{1,3}$/.test(q.quality) && Number(q.quality) >= 1 && Number(q.quality) <= 100) quality = Number(q.quality);
+    else throw new MediaError('bad_request', 'quality must be "lossless" or an integer 1…100');
+  }
+  const animatedParam = parseBool('animated', q.animated);
+  let format: OutputFormat;
+  let negotiated = false;
+  let animated: boolean;
+  if (kind === 'attachment') {
+    animated = animatedParam ?? true;
+    if (q.format) format = parseFormat(q.format);
+    else {
+      format = negotiateFormat(accept, d, animated && d.isAnimated);
+      negotiated = true;
+    }
+  } else {
+    format = parseFormat(ext ?? 'png');
+    // Discord: `.gif` is animated; `.webp` only with animated=true; other formats are stills.
+    animated = format === 'gif' ? (animatedParam ?? true) : (animatedParam ?? false);
+  }
+  return { req: { format, width, height, fit, quality, animated }, negotiated };
+}
