@@ -14,6 +14,7 @@ export { VoiceChannel, type ChannelExtension } from './channel.ts';
 export { Op, Close, type CloseCode } from './opcodes.ts';
 export { VoiceTokenSigner, type VoiceTokenClaims } from './tokens.ts';
 export { ReplayBuffer } from './replay-buffer.ts';
+export { VoiceClient, type VoiceClientOptions, type ReceivedFrame } from './client/voice-client.ts';
 
 export const startVoice: PartStarter = async (ctx) => {
   const config = loadSignalingConfig(ctx.env);

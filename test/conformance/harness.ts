@@ -19,7 +19,7 @@ import {
 import opus from '@discordjs/opus';
 import { pino } from 'pino';
 import { SnowflakeGenerator } from '../../common/snowflake.ts';
-import { loadSignalingConfig, startVoiceGateway, type VoiceGateway, type VoiceGatewayOptions } from '../../signaling/index.ts';
+import { loadSignalingConfig, startVoiceGateway, VoiceClient, type VoiceGateway, type VoiceGatewayOptions } from '../../signaling/index.ts';
 
 const ids = new SnowflakeGenerator(1, (process.pid + Number(process.env.VITEST_POOL_ID ?? 0)) & 31);
 export const newId = (): string => ids.next();
@@ -181,4 +181,18 @@ export async function waitFor(pred: () => boolean, timeoutMs = 5000, what = 'con
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A lean native client (signaling/client) joined to (guild, channel) over ws:// — for legacy modes and raw packets. */
+export async function rawClient(
+  gw: VoiceGateway,
+  guildId: string,
+  channelId: string,
+  opts: { userId?: string; mode?: import('../../sfu/index.ts').TransportMode; tls?: boolean } = {},
+): Promise<VoiceClient> {
+  const userId = opts.userId ?? newId();
+  const grant = gw.server.grantJoin(guildId, channelId, userId);
+  const url = opts.tls ? gw.wssUrl : gw.wsUrl!;
+  const client = new VoiceClient({ url, serverId: guildId, userId, sessionId: grant.session_id, token: grant.token, mode: opts.mode, ca: fs.readFileSync(gw.certPath) });
+  return client.connect();
 }
