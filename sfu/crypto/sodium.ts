@@ -48,8 +48,8 @@ export function libsodiumWrappersReady(): boolean {
 /** XSalsa20-Poly1305 secretbox in the "easy" layout (16-byte MAC ‖ ciphertext), which is what Discord's modes carry. */
 export interface SecretboxPrimitive {
   readonly backend: string;
-  /** out[outOffset…] = MAC ‖ ciphertext of src[0, srcLength); nonce is 24 bytes. */
-  seal(out: Uint8Array, outOffset: number, src: Uint8Array, srcLength: number, nonce: Uint8Array): void;
+  /** out[outOffset…] = MAC ‖ ciphertext of src[srcOffset, srcOffset + srcLength); nonce is 24 bytes. */
+  seal(out: Uint8Array, outOffset: number, src: Uint8Array, srcOffset: number, srcLength: number, nonce: Uint8Array): void;
   /** Box = packet[offset, offset + boxLength); plaintext (boxLength − 16 bytes) to out at 0. False when forged. */
   open(packet: Uint8Array, offset: number, boxLength: number, nonce: Uint8Array, out: Uint8Array): boolean;
   close(): void;
@@ -151,8 +151,8 @@ export function createSodiumNativeSecretbox(key: Uint8Array): SecretboxPrimitive
   const k = keyCopy(key);
   return {
     backend: 'sodium-native',
-    seal(out, outOffset, src, srcLength, nonce) {
-      s.crypto_secretbox_easy(out.subarray(outOffset, outOffset + srcLength + TAG_LENGTH), src.subarray(0, srcLength), nonce, k);
+    seal(out, outOffset, src, srcOffset, srcLength, nonce) {
+      s.crypto_secretbox_easy(out.subarray(outOffset, outOffset + srcLength + TAG_LENGTH), src.subarray(srcOffset, srcOffset + srcLength), nonce, k);
     },
     open(packet, offset, boxLength, nonce, out) {
       return s.crypto_secretbox_open_easy(out.subarray(0, boxLength - TAG_LENGTH), packet.subarray(offset, offset + boxLength), nonce, k);
@@ -168,8 +168,8 @@ export function createLibsodiumSecretbox(key: Uint8Array): SecretboxPrimitive {
   const k = keyCopy(key);
   return {
     backend: 'libsodium-wrappers',
-    seal(out, outOffset, src, srcLength, nonce) {
-      out.set(s.crypto_secretbox_easy(src.subarray(0, srcLength), nonce, k), outOffset);
+    seal(out, outOffset, src, srcOffset, srcLength, nonce) {
+      out.set(s.crypto_secretbox_easy(src.subarray(srcOffset, srcOffset + srcLength), nonce, k), outOffset);
     },
     open(packet, offset, boxLength, nonce, out) {
       try {

@@ -42,9 +42,10 @@ export interface TransportCipher {
    * Builds one server→client datagram in `out`: `out[0, headerLength)` already holds the RTP header; the
    * plaintext is encrypted after it and the mode's tag / nonce trailer appended. `nonce` is the 32-bit counter the
    * caller allocated from the server's range (ignored by suffix mode, which draws random nonces).
+   * `plaintextOffset` (default 0) locates the plaintext inside `plaintext`, so callers need no subarray per packet.
    * Returns the datagram length.
    */
-  seal(out: Uint8Array, headerLength: number, plaintext: Uint8Array, plaintextLength: number, nonce: number): number;
+  seal(out: Uint8Array, headerLength: number, plaintext: Uint8Array, plaintextLength: number, nonce: number, plaintextOffset?: number): number;
   /** Maximum bytes `seal` adds after the plaintext (tag + nonce trailer), for sizing buffers. */
   readonly overhead: number;
   /** Releases native contexts. */

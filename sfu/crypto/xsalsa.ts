@@ -71,7 +71,7 @@ export class XSalsaCipher implements TransportCipher {
     return boxLength - TAG_LENGTH;
   }
 
-  seal(out: Uint8Array, headerLength: number, plaintext: Uint8Array, plaintextLength: number, nonce: number): number {
+  seal(out: Uint8Array, headerLength: number, plaintext: Uint8Array, plaintextLength: number, nonce: number, plaintextOffset = 0): number {
     const n = this.nonce;
     if (this.counter) {
       n.fill(0);
@@ -82,7 +82,7 @@ export class XSalsaCipher implements TransportCipher {
       for (let i = 0; i < HEADER_NONCE_LENGTH; i++) n[i] = out[i];
       n.fill(0, HEADER_NONCE_LENGTH);
     }
-    this.box.seal(out, headerLength, plaintext, plaintextLength, n);
+    this.box.seal(out, headerLength, plaintext, plaintextOffset, plaintextLength, n);
     const end = headerLength + TAG_LENGTH + plaintextLength;
     if (this.counter) writeU32BE(out, end, nonce >>> 0);
     else if (this.trailer === NONCE_LENGTH) out.set(n, end);

@@ -85,6 +85,28 @@ for (const mode of TRANSPORT_MODES) {
           });
         }
 
+        it('seals from an offset inside a larger buffer, byte-identical to sealing a copy', () => {
+          const key = randomKey();
+          const opus = opusPayload(120);
+          const { header } = rtpHeader();
+          const big = Buffer.concat([Buffer.alloc(37, 0xaa), opus, Buffer.alloc(9, 0xbb)]);
+          const a = Buffer.alloc(512);
+          const b = Buffer.alloc(512);
+          header.copy(a);
+          header.copy(b);
+          const tx = createTransportCipher(mode, key, { backend });
+          const na = tx.seal(a, 12, opus, opus.length, 0x80000005);
+          const nb = tx.seal(b, 12, big, opus.length, 0x80000005, 37);
+          expect(nb).toBe(na);
+          if (mode === 'xsalsa20_poly1305_suffix') {
+            const rx = createTransportCipher(mode, key, { backend });
+            const out = Buffer.alloc(512);
+            expect(out.subarray(0, rx.open(b, nb, 12, out))).toEqual(opus);
+          } else {
+            expect(b.subarray(0, nb)).toEqual(a.subarray(0, na));
+          }
+        });
+
         it('another key fails authentication', () => {
           const { packet } = sealPacket(mode, randomKey(), backend, {}, opusPayload(), 3);
           const rx = createTransportCipher(mode, randomKey(), { backend });
