@@ -18,6 +18,7 @@ import { SignalingMetrics } from './metrics.ts';
 import { Close } from './opcodes.ts';
 import { VoiceTokenSigner } from './tokens.ts';
 import { VoiceServer } from './voice-server.ts';
+import { createDaveMetrics, daveChannelExtension, ExternalSender, type E2eeMode } from './dave/index.ts';
 
 export interface VoiceGatewayOptions {
   config: SignalingConfig;
@@ -69,6 +70,8 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     silenceGapMs: config.SFU_SILENCE_GAP_MS,
     registry,
   });
+  // One MLS external-sender key per voice server; every channel's DAVE group names it in op 25.
+  const dave = { sender: new ExternalSender(), metrics: createDaveMetrics(registry), logger: log.child({ component: 'dave' }), mode: config.VOICE_E2EE as E2eeMode };
   const server = new VoiceServer({
     sfu,
     signer: new VoiceTokenSigner(tokenSecret),
@@ -78,7 +81,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     tokenTtlMs: config.VOICE_TOKEN_TTL_S * 1000,
     resumeGraceMs: config.SIGNALING_RESUME_GRACE_MS,
     e2ee: config.VOICE_E2EE,
-    channelExtensions: opts.channelExtensions,
+    channelExtensions: opts.channelExtensions ?? ((ch) => (dave.mode === 'off' ? [] : [daveChannelExtension(ch, dave)])),
   });
 
   const limits = {

@@ -72,6 +72,7 @@ const REJECT_CODES: Record<DaveRejection, DaveCloseCode> = {
   commit_empty: DaveClose.BadRequest,
   commit_credential_changed: DaveClose.BadRequest,
   commit_welcome_mismatch: DaveClose.BadRequest,
+  transition_malformed: DaveClose.DecodeError,
 };
 
 /**
@@ -101,7 +102,7 @@ export class DaveGroup {
   constructor(private readonly opts: DaveGroupOptions) {
     this.channelId = opts.channelId;
     this.groupId = groupIdFor(opts.channelId);
-    this.callVersion = opts.mode === 'disabled' ? 0 : DAVE_MAX_PROTOCOL_VERSION;
+    this.callVersion = opts.mode === 'off' ? 0 : DAVE_MAX_PROTOCOL_VERSION;
     this.metrics = opts.metrics ?? noopDaveMetrics;
     this.warn = opts.logger ? new RateLimitedLog(opts.logger) : null;
     this.timeoutMs = opts.transitionTimeoutMs ?? 3000;
@@ -135,6 +136,11 @@ export class DaveGroup {
     return c.state === 'member' ? 'member' : 'pending';
   }
 
+  /** True when the client runs a DAVE session (it may send ops 23, 26, 28, 31). */
+  speaksDave(userId: string): boolean {
+    return this.clients.get(userId)?.hasSession ?? false;
+  }
+
   /** Step 1, at Identify: the protocol version for op 4, or the close a version-0 client gets in a required channel. */
   admit(userId: string, maxVersion: number): AdmitResult {
     const offered = Math.max(0, Math.min(maxVersion | 0, DAVE_MAX_PROTOCOL_VERSION));
@@ -144,7 +150,7 @@ export class DaveGroup {
     }
     const prior = this.clients.get(userId);
     if (prior) this.leave(userId);
-    const version = this.opts.mode === 'disabled' || offered === 0 ? 0 : this.callVersion;
+    const version = this.opts.mode === 'off' || offered === 0 ? 0 : this.callVersion;
     this.clients.set(userId, {
       userId,
       identity: groupIdFor(userId),
@@ -304,7 +310,7 @@ export class DaveGroup {
   }
 
   private desiredVersion(): number {
-    if (this.opts.mode === 'disabled') return 0;
+    if (this.opts.mode === 'off') return 0;
     if (this.opts.mode === 'required') return DAVE_MAX_PROTOCOL_VERSION;
     for (const c of this.clients.values()) if (c.maxVersion === 0) return 0;
     return DAVE_MAX_PROTOCOL_VERSION;

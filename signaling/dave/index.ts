@@ -4,3 +4,4 @@ export { ExternalSender, groupIdFor } from './external-sender.ts';
 export { createDaveMetrics } from './metrics.ts';
 export { isDaveFrame, isSilenceFrame } from './frames.ts';
 export * from './types.ts';
+export { daveChannelExtension, DaveMediaGate, type DaveServerContext } from './extension.ts';

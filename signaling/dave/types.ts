@@ -24,10 +24,10 @@ export type DaveCloseCode = (typeof DaveClose)[keyof typeof DaveClose];
 
 /**
  * Channel E2EE policy. `required`: every client must speak DAVE (version-0 clients are closed with 4017);
- * `preferred`: DAVE when every client supports it, otherwise the call downgrades to transport encryption only;
- * `disabled`: never DAVE.
+ * `optional`: DAVE when every client supports it, otherwise the call downgrades to transport encryption only;
+ * `off`: never DAVE.
  */
-export type E2eeMode = 'required' | 'preferred' | 'disabled';
+export type E2eeMode = 'required' | 'optional' | 'off';
 
 /** One instruction for the gateway, addressed to one user's session. */
 export type DaveOutput =
@@ -53,7 +53,8 @@ export type DaveRejection =
   | 'commit_not_sent_to_committer'
   | 'commit_empty'
   | 'commit_credential_changed'
-  | 'commit_welcome_mismatch';
+  | 'commit_welcome_mismatch'
+  | 'transition_malformed';
 
 export type TransitionKind = 'commit' | 'sole_member_reset' | 'downgrade' | 'upgrade';
 
