@@ -178,7 +178,7 @@ export class SimNet {
 
   constructor(
     readonly channelId = '1234567890123456789',
-    mode: E2eeMode = 'preferred',
+    mode: E2eeMode = 'optional',
   ) {
     this.group = new DaveGroup({
       channelId,
