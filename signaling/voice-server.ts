@@ -30,6 +30,12 @@ export interface JoinGrant {
   expires_at: number;
 }
 
+/** The first schema problem as "field: what is wrong", for close reasons and logs. */
+function issueText(err: { issues: Array<{ path: PropertyKey[]; message: string }> }): string {
+  const i = err.issues[0];
+  return i ? `${i.path.map(String).join('.') || 'payload'}: ${i.message}` : 'invalid';
+}
+
 /** Ops a real client may send that this server accepts and ignores (video, client flags, platform). */
 const IGNORED_OPS = new Set([12, 15, 18, 20]);
 
@@ -66,7 +72,7 @@ export class VoiceServer implements ConnectionHandler {
 
   identify(conn: GatewayConnection, raw: unknown): void {
     const parsed = IdentifySchema.safeParse(raw);
-    if (!parsed.success) return this.reject(conn, 'bad_identify', Close.DecodeError, `invalid Identify: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success) return this.reject(conn, 'bad_identify', Close.DecodeError, `invalid Identify: ${issueText(parsed.error)}`);
     const d = parsed.data;
     const verdict = this.opts.signer.verify(d.token);
     if (!verdict.ok) return this.reject(conn, `token_${verdict.reason}`, Close.AuthenticationFailed, `voice token ${verdict.reason.replace('_', ' ')}; request a new join`);
@@ -103,7 +109,7 @@ export class VoiceServer implements ConnectionHandler {
 
   resume(conn: GatewayConnection, raw: unknown): void {
     const parsed = ResumeSchema.safeParse(raw);
-    if (!parsed.success) return this.reject(conn, 'bad_resume', Close.DecodeError, `invalid Resume: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success) return this.reject(conn, 'bad_resume', Close.DecodeError, `invalid Resume: ${issueText(parsed.error)}`);
     const d = parsed.data;
     const session = this.sessions.get(d.session_id);
     if (!session || session.token !== d.token || session.guildId !== d.server_id) {
@@ -192,7 +198,7 @@ export class VoiceServer implements ConnectionHandler {
   private selectProtocol(conn: GatewayConnection, session: VoiceSession, raw: unknown): void {
     if (session.state.kind !== 'identified') return this.reject(conn, 'select_twice', Close.BadRequest, 'protocol already selected');
     const parsed = SelectProtocolSchema.safeParse(raw);
-    if (!parsed.success) return this.reject(conn, 'bad_select', Close.DecodeError, `invalid Select Protocol: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success) return this.reject(conn, 'bad_select', Close.DecodeError, `invalid Select Protocol: ${issueText(parsed.error)}`);
     const { protocol, data } = parsed.data;
     if (protocol !== 'udp') return this.reject(conn, 'unknown_protocol', Close.UnknownProtocol, `protocol "${protocol}" is not supported; use "udp"`);
     if (!isTransportMode(data.mode) || !this.opts.modes.includes(data.mode)) {
@@ -219,7 +225,7 @@ export class VoiceServer implements ConnectionHandler {
 
   private speaking(conn: GatewayConnection, session: VoiceSession, raw: unknown): void {
     const parsed = SpeakingSchema.safeParse(raw);
-    if (!parsed.success) return this.reject(conn, 'bad_speaking', Close.DecodeError, `invalid Speaking: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success) return this.reject(conn, 'bad_speaking', Close.DecodeError, `invalid Speaking: ${issueText(parsed.error)}`);
     if (parsed.data.ssrc !== session.ssrc) return this.reject(conn, 'foreign_ssrc', Close.BadRequest, `ssrc ${parsed.data.ssrc} is not this session's (${session.ssrc})`);
     const channel = this.channelOf(session);
     if (!channel) return this.reject(conn, 'speaking_early', Close.BadRequest, 'Speaking before Select Protocol');
