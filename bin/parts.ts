@@ -7,4 +7,5 @@ import type { PartStarter } from '../common/part.ts';
 export const PARTS: Record<string, () => Promise<PartStarter>> = {
   voice: async () => (await import('../signaling/index.ts')).startVoice,
   proxy: async () => (await import('../media-proxy/index.ts')).start,
+  workers: async () => (await import('../workers/index.ts')).start,
 };

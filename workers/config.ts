@@ -38,6 +38,8 @@ export const workersShape = {
   WORKERS_MAX_STALLED: z.coerce.number().int().min(0).default(2),
   WORKERS_EMOJI_SIZES: z.string().default('16,32,48,64,96,128').pipe(sizeList),
   WORKERS_EMOJI_MAX_BYTES: positiveInt(8 * 1024 * 1024),
+  /** Widths pre-rendered for every uploaded attachment (WebP, aspect kept). */
+  WORKERS_PRERENDER_WIDTHS: z.string().default('320,640,1280').pipe(sizeList),
   WORKERS_AUDIO_BITRATE: z.coerce.number().int().min(6000).max(510_000).default(64_000),
   WORKERS_AUDIO_MAX_SECONDS: positiveInt(1200),
   WORKERS_AUDIO_OUT_DIR: z.string().optional(),

@@ -9,6 +9,8 @@ export { loadWorkersConfig, QUEUE_NAMES, type QueueName, type WorkersConfig } fr
 export { Producers, JobDataError, type EmojiPackInput } from './producer.ts';
 export { WorkerFleet, PROCESSOR_FILES } from './fleet.ts';
 export { packStatus, type PackStatus } from './pack-progress.ts';
+export { prerenderOnUpload, defaultVariants } from './prerender-hook.ts';
+export { scanPack, emojiNameFor } from './pack-scan.ts';
 export type { EmojiResult, PackSummary, PackFailure } from './emoji-types.ts';
 export type { AudioJobData, EmojiJobData, PrerenderJobData } from './queues.ts';
 

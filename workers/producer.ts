@@ -90,7 +90,7 @@ export class Producers {
 
   async addPrerender(data: PrerenderJobData): Promise<string> {
     const d = this.check('prerender', prerenderJobData, data);
-    const id = jobIdFor('prerender', 'warm', d);
+    const id = jobIdFor('prerender', 'warm', { hash: d.hash, variants: d.variants });
     const job = await this.queues.prerender.add(JOB_NAMES.prerender, d, { ...jobOptions(this.opts), jobId: id });
     return job.id ?? id;
   }

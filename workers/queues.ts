@@ -45,16 +45,20 @@ export const audioJobData = z.object({
 });
 export type AudioJobData = z.infer<typeof audioJobData>;
 
+/** One variant to pre-render; the media proxy normalises it exactly as its routes do, so cache keys agree. */
 export const prerenderVariant = z.object({
-  width: z.number().int().positive().max(16_384).optional(),
-  height: z.number().int().positive().max(16_384).optional(),
+  width: z.number().int().positive().max(4096).optional(),
+  height: z.number().int().positive().max(4096).optional(),
+  fit: z.enum(['cover', 'contain', 'inside']).optional(),
   format: z.enum(['webp', 'avif', 'png', 'jpeg', 'gif']),
-  quality: z.number().int().min(1).max(100).optional(),
+  quality: z.union([z.number().int().min(1).max(100), z.literal('lossless')]).optional(),
   animated: z.boolean().optional(),
 });
 export const prerenderJobData = z.object({
-  /** The media proxy's origin key of the uploaded attachment. */
-  key: z.string().min(1).max(1024),
+  /** sha256 of the original in the media proxy's origin store. */
+  hash: sha256Hex,
+  /** The ref that was uploaded (attachments/<channel>/<id>, …), for logs and the dashboard. */
+  ref: z.string().max(512).optional(),
   variants: z.array(prerenderVariant).min(1).max(64),
 });
 export type PrerenderJobData = z.infer<typeof prerenderJobData>;

@@ -1,0 +1,49 @@
+import type { SandboxedJob } from 'bullmq';
+import { loadCommonConfig } from '../../common/config.ts';
+import { rootLogger } from '../../common/logger.ts';
+import { createRedis } from '../../common/redis.ts';
+import { MediaProxy, isMediaError, loadMediaProxyConfig, type WarmOutcome } from '../../media-proxy/index.ts';
+import { JobInputError } from '../errors.ts';
+import { prerenderJobData } from '../queues.ts';
+import { parseJobData } from './input.ts';
+
+export interface PrerenderResult {
+  hash: string;
+  outcomes: WarmOutcome[];
+  warmed: number;
+  errors: number;
+}
+
+let proxy: MediaProxy | undefined;
+
+/**
+ * One media proxy per child process, never listening: `warm()` runs the proxy's own normalise → cache → transform
+ * path, so what we put in its result cache is exactly what a later CDN request would have produced.
+ */
+function mediaProxy(): MediaProxy {
+  if (!proxy) {
+    const common = loadCommonConfig();
+    const config = loadMediaProxyConfig(process.env, common.RESOUND_DATA_DIR, common.RESOUND_BIND);
+    proxy = new MediaProxy({ config, redis: createRedis(common.REDIS_URL), logger: rootLogger(common.LOG_LEVEL).child({ part: 'workers', queue: 'prerender' }) });
+  }
+  return proxy;
+}
+
+/** Sandboxed processor of the `prerender` queue: warms the proxy's result cache for a freshly uploaded original. */
+export default async function processPrerender(job: SandboxedJob): Promise<PrerenderResult> {
+  const data = parseJobData(prerenderJobData, job.data);
+  let outcomes: WarmOutcome[];
+  try {
+    outcomes = await mediaProxy().warm(data.hash, data.variants);
+  } catch (err) {
+    if (isMediaError(err) && err.code === 'not_found') throw new JobInputError('source_missing', err.message);
+    if (isMediaError(err)) throw new JobInputError('invalid_image', `${err.code}: ${err.message}`);
+    throw err;
+  }
+  await job.updateProgress(100);
+  const errors = outcomes.filter((o) => o.cache === 'error');
+  // A transient refusal (overload, timeout) is worth a retry; a variant the image cannot have is not.
+  const transient = errors.find((o) => o.error && ['overloaded', 'transform_timeout', 'gifsicle_unavailable', 'gifsicle_failed'].includes(o.error.code));
+  if (transient) throw new Error(`internal: media proxy ${transient.error?.code}: ${transient.error?.message}`);
+  return { hash: data.hash, outcomes, warmed: outcomes.length - errors.length, errors: errors.length };
+}
