@@ -78,8 +78,6 @@ export class UdpTransport implements Transport {
     const out = this.ring.next();
     const ext = frame.extensionWords > 0;
     let header = writeRtpHeader(out, frame.payloadType, frame.marker, frame.sequence, frame.timestamp, frame.ssrc, ext);
-    let plain = frame.data;
-    let plainOffset = frame.offset;
     const plainLength = frame.extensionWords * 4 + frame.payloadLength;
     if (ext && this.rtpsize) {
       header = writeExtensionPreamble(out, header, ONE_BYTE_EXTENSION_PROFILE, frame.extensionWords);
@@ -90,10 +88,8 @@ export class UdpTransport implements Transport {
       scratch.set(frame.data.subarray(frame.offset, frame.offset + plainLength), 4);
       return this.sealAndSend(cipher, out, header, scratch, plainLength + 4, remote);
     }
-    if (plainOffset !== 0) {
-      plain = frame.data.subarray(plainOffset, plainOffset + plainLength);
-      plainOffset = 0;
-    }
+    // rtpsize senders put the extension body first, so the common case encrypts straight from offset 0.
+    const plain = frame.offset === 0 ? frame.data : frame.data.subarray(frame.offset, frame.offset + plainLength);
     this.sealAndSend(cipher, out, header, plain, plainLength, remote);
   }
 

@@ -21,7 +21,7 @@ describe('admin API over a real socket', () => {
   it('refuses requests without the admin token, naming the fix', async () => {
     const res = await call('/voice/join', { guild_id: guild, channel_id: channel, user_id: '1' }, 'wrong');
     expect(res.status).toBe(401);
-    expect((await res.json()).error.message).toMatch(/Authorization: Bearer/);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/Authorization: Bearer/);
   });
 
   it('validates the join body', async () => {
@@ -69,7 +69,7 @@ describe('admin API over a real socket', () => {
   it('serves /healthz and Prometheus /metrics', async () => {
     const h = await fetch(`${gw.httpUrl}/healthz`);
     expect(h.status).toBe(200);
-    expect((await h.json()).ok).toBe(true);
+    expect(((await h.json()) as { ok: boolean }).ok).toBe(true);
     const m = await (await fetch(`${gw.httpUrl}/metrics`)).text();
     expect(m).toMatch(/resound_signaling_sessions/);
     expect(m).toMatch(/resound_sfu_dropped_total|resound_sfu_datagrams_in_total/);
