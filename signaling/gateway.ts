@@ -126,7 +126,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   const wssPort = (tlsApp.server.address() as AddressInfo).port;
   endpoint = config.SIGNALING_PUBLIC_ENDPOINT ?? `${config.RESOUND_PUBLIC_IP}:${wssPort}`;
   const wssUrl = `wss://${opts.bind}:${wssPort}/?v=8`;
-  logListening(log, 'voice', wssUrl, { proto: 'wss', cert: tls.certPath, selfSigned: tls.selfSigned });
+  logListening(logger, 'voice', wssUrl, { proto: 'wss', cert: tls.certPath, selfSigned: tls.selfSigned });
 
   let wsUrl: string | null = null;
   let httpUrl: string | null = null;
@@ -136,9 +136,9 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     const port = (plainApp.server.address() as AddressInfo).port;
     wsUrl = `ws://${opts.bind}:${port}/?v=8`;
     httpUrl = `http://${opts.bind}:${port}`;
-    logListening(log, 'voice', wsUrl, { proto: 'ws' });
+    logListening(logger, 'voice', wsUrl, { proto: 'ws' });
   }
-  logListening(log, 'sfu', `udp://${opts.bind}:${sfu.port}`, { publicIp: sfu.publicIp, modes });
+  logListening(logger, 'sfu', `udp://${opts.bind}:${sfu.port}`, { publicIp: sfu.publicIp, modes });
 
   return {
     server,
