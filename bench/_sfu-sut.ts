@@ -1,0 +1,96 @@
+/**
+ * The system under test for bench/sfu.ts, run in its own worker thread (its own event loop, so its own core): either
+ * the real SFU (decrypt, route, rewrite, re-encrypt per receiver) or a bare UDP relay that copies each datagram to
+ * the sender's channel mates with no parsing or crypto. The main thread asks for samples of packets forwarded and
+ * event-loop utilisation (busy fraction of this thread), which gives packets/s per core.
+ */
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import pino from 'pino';
+import { Sfu, type TransportMode, type UdpTransport } from '../sfu/index.ts';
+
+export interface SutConfig {
+  kind: 'relay' | 'sfu';
+  mode: TransportMode;
+  /** Per channel, per speaker: the UDP port the simulated client sends from and receives on. */
+  ports: number[][];
+  /** Per channel, per speaker: the 32-byte session key. */
+  keys: Uint8Array[][];
+}
+
+export type SutMessage =
+  | { type: 'ready'; port: number; ssrcs: number[][] }
+  | { type: 'sample'; forwarded: number; active: number; idle: number; cpuSeconds: number };
+
+const config = workerData as SutConfig;
+const port = parentPort;
+if (!port) throw new Error('_sfu-sut.ts runs as a worker');
+
+let forwarded: () => number;
+let close: () => Promise<void>;
+
+if (config.kind === 'relay') {
+  const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  // Route by the sender's source port: each simulated client sends from its own socket.
+  const routes = new Map<number, number[]>();
+  for (const channel of config.ports) {
+    for (const p of channel) routes.set(p, channel.filter((q) => q !== p));
+  }
+  let count = 0;
+  socket.on('message', (msg, rinfo) => {
+    const dests = routes.get(rinfo.port);
+    if (!dests) return;
+    for (let i = 0; i < dests.length; i++) socket.send(msg, dests[i], '127.0.0.1');
+    count += dests.length;
+  });
+  forwarded = () => count;
+  close = () => new Promise<void>((resolve) => socket.close(() => resolve()));
+  port.postMessage({ type: 'ready', port: socket.address().port, ssrcs: config.ports.map((ch, c) => ch.map((_, j) => c * 100 + j + 1)) } satisfies SutMessage);
+} else {
+  // A silence gap longer than the run: the bench measures forwarding, not tail synthesis, and keeps seq unrewritten.
+  const sfu = await Sfu.create({ bindAddress: '127.0.0.1', port: 0, publicIp: '127.0.0.1', logger: pino({ level: 'silent' }), silenceGapMs: 3_600_000 });
+  const transports: UdpTransport[] = [];
+  const ssrcs = config.ports.map((channel, c) =>
+    channel.map((p, j) => {
+      const t = sfu.createUdpTransport();
+      t.setKey(config.mode, config.keys[c][j]);
+      t.remote = { address: '127.0.0.1', port: p };
+      sfu.attach(t, sfu.router(`bench-${c}`), String(1_000_000 + c * 100 + j));
+      transports.push(t);
+      return t.ssrc;
+    }),
+  );
+  forwarded = () => {
+    let n = 0;
+    for (const t of transports) n += t.packetsSent;
+    return n;
+  };
+  close = () => sfu.close();
+  port.postMessage({ type: 'ready', port: sfu.port, ssrcs } satisfies SutMessage);
+}
+
+/**
+ * CPU seconds this thread has used (user + system, Linux /proc/thread-self), or NaN elsewhere. Unlike event-loop
+ * utilisation it does not count time the thread was runnable but descheduled, so it holds on a loaded machine.
+ */
+function threadCpuSeconds(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+port.on('message', (m: { type: 'sample' | 'close' }) => {
+  if (m.type === 'sample') {
+    const elu = performance.eventLoopUtilization();
+    port.postMessage({ type: 'sample', forwarded: forwarded(), active: elu.active, idle: elu.idle, cpuSeconds: threadCpuSeconds() } satisfies SutMessage);
+  } else {
+    void close().then(() => port.close());
+  }
+});
