@@ -44,7 +44,9 @@ async function sharpRaw16(input: Uint8Array, resize: ResizeSpec, timeoutSeconds:
   const { data, info } = await img.toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
   const channels = info.channels === 4 ? 4 : 3;
   if (info.channels !== 3 && info.channels !== 4) throw new MediaError('decode_failed', `unexpected ${info.channels}-channel HDR decode`);
-  return { data: new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2), width: info.width, height: info.height, channels };
+  // A Uint16Array view needs 2-byte alignment; copy in the rare case the pooled buffer is misaligned.
+  const aligned = data.byteOffset % 2 === 0 ? data : Buffer.from(data);
+  return { data: new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2), width: info.width, height: info.height, channels };
 }
 
 export async function decodeHdr16(input: Uint8Array, d: DetectResult, resize: ResizeSpec, timeoutSeconds: number, limitInputPixels: number): Promise<Raw16> {

@@ -116,8 +116,25 @@ async function hdrToSdr(input: Uint8Array, d: DetectResult, req: TransformReques
 
 async function apngToWebp(input: Uint8Array, req: TransformRequest, L: Limits, seconds: number): Promise<TransformResult> {
   const anim = await decodeApng(input);
-  let img = sharp(anim.rgba, { raw: { width: anim.width, height: anim.height * anim.frames, channels: 4, pageHeight: anim.height } }).timeout({ seconds });
-  img = resize(img, req);
+  const frameBytes = anim.width * anim.height * 4;
+  let width = anim.width;
+  let height = anim.height;
+  let stackData = anim.rgba;
+  if (req.width || req.height) {
+    // sharp loses the page structure when resizing a raw stack, so frames are resized one by one and restacked.
+    const frames: Buffer[] = [];
+    for (let f = 0; f < anim.frames; f++) {
+      const frame = anim.rgba.subarray(f * frameBytes, (f + 1) * frameBytes);
+      const { data, info } = await resize(sharp(frame, { raw: { width: anim.width, height: anim.height, channels: 4 } }), req)
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      width = info.width;
+      height = info.height;
+      frames.push(data);
+    }
+    stackData = Buffer.concat(frames);
+  }
+  const img = sharp(stackData, { raw: { width, height: height * anim.frames, channels: 4, pageHeight: height } }).timeout({ seconds });
   return finish(encode(img, req, L, { loop: anim.loop, delay: anim.delays }), req, true);
 }
 

@@ -118,6 +118,9 @@ function primariesKey(p: Primaries): 'bt2020' | 'p3' | 'bt709' {
   return 'bt2020'; // PQ/HLG without stated primaries are BT.2100, i.e. BT.2020 primaries
 }
 
+/** How much the source peak is widened above SDR white before the EETF (see toneMapToSdr). */
+const HIGHLIGHT_MARGIN = 2;
+
 /** Fraction of the distance to the gamut edge where compression starts; colours inside it are untouched. */
 const GAMUT_KNEE = 0.8;
 
@@ -167,7 +170,11 @@ export function toneMapToSdr(src: Uint16Array, channels: 3 | 4, opts: ToneMapOpt
       if (y > peak) peak = y;
     }
   }
+  // The EETF's spline flattens as it reaches the source peak, which in 8 bits would merge the brightest highlights.
+  // Widening the source range above SDR white by HIGHLIGHT_MARGIN keeps them distinct; content that already fits
+  // under SDR white is left exactly as is.
   peak = Math.max(peak, 1);
+  if (peak > white) peak += (HIGHLIGHT_MARGIN - 1) * (peak - white);
 
   // Luminance gain as a function of sqrt(Y / peak): fine steps in the shadows, where the eye is most sensitive.
   const GAIN_SIZE = 4096;
