@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { bool, parseEnv } from '../../common/config.ts';
 import type { AeadPrimitive } from './aead-primitive.ts';
 import { TAG_LENGTH, writeU32BE } from './layout.ts';
 
@@ -16,6 +17,12 @@ interface AeadGcmAddon {
   destroy(ctx: object): void;
 }
 
+/** Environment of the crypto layer; validated with the rest of the SFU's configuration at start-up. */
+export const cryptoShape = {
+  /** Use the native AES-256-GCM addon when it is built (false = node:crypto, and XChaCha20 is offered first). */
+  SFU_AEAD_GCM_ADDON: bool(true),
+};
+
 export const ADDON_PATH = path.resolve(import.meta.dirname, '../../native/aead-gcm/build/Release/aead_gcm.node');
 
 let addon: AeadGcmAddon | null | undefined;
@@ -24,6 +31,11 @@ let addonError: string | null = null;
 /** The addon, or null when it was not built (npm's install script tolerates a failed build) or fails to load. */
 export function loadAeadGcmAddon(): AeadGcmAddon | null {
   if (addon !== undefined) return addon;
+  if (!parseEnv(cryptoShape).SFU_AEAD_GCM_ADDON) {
+    addonError = 'disabled by SFU_AEAD_GCM_ADDON';
+    addon = null;
+    return addon;
+  }
   try {
     addon = createRequire(import.meta.url)(ADDON_PATH) as AeadGcmAddon;
   } catch (err) {

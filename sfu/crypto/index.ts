@@ -30,6 +30,7 @@ export { ReplayWindow, type ReplayRejection } from './replay-window.ts';
 export { SERVER_NONCE_BASE, ServerNonceCounter, isServerRangeNonce } from './server-nonce.ts';
 export { rtpsizeHeaderLength, RTP_FIXED_HEADER, TAG_LENGTH, COUNTER_LENGTH } from './layout.ts';
 export { loadLibsodiumWrappers } from './sodium.ts';
+export { cryptoShape } from './aes-gcm.ts';
 
 export type CryptoBackend = 'aead-gcm-addon' | 'node-crypto' | 'sodium-native' | 'libsodium-wrappers';
 
