@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pino } from 'pino';
+import sharp from 'sharp';
+import { createRedis, type Redis } from '../../common/redis.ts';
+import { loadMediaProxyConfig, MediaProxy, type MediaProxyOptions } from '../../media-proxy/index.ts';
+
+export const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/images');
+
+export function fixture(name: string): Buffer {
+  return fs.readFileSync(path.join(FIXTURES, name));
+}
+
+export function tempDir(tag: string): string {
+  const base = process.env.RESOUND_TEST_DATA_DIR ?? fs.mkdtempSync('/tmp/resound-mp-');
+  const dir = path.join(base, `mp-${tag}-${randomBytes(4).toString('hex')}`);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export function redisClient(): Redis {
+  return createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+}
+
+export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+export interface TestProxy {
+  proxy: MediaProxy;
+  redis: Redis;
+  prefix: string;
+  dir: string;
+  close(): Promise<void>;
+}
+
+/** A MediaProxy on temp dirs and a unique Redis prefix; `env` overrides MEDIA_PROXY_* variables. */
+export async function makeProxy(env: Record<string, string> = {}, extra: Partial<MediaProxyOptions> = {}): Promise<TestProxy> {
+  const dir = tempDir('proxy');
+  const prefix = `test:mp:${randomBytes(6).toString('hex')}:`;
+  const config = loadMediaProxyConfig({ MEDIA_PROXY_PORT: '0', MEDIA_PROXY_REDIS_PREFIX: prefix, MEDIA_PROXY_SIGNING_SECRET: 'test-secret-0123456789abcdef', ...env }, dir);
+  const redis = redisClient();
+  const proxy = new MediaProxy({ config, redis, logger: pino({ level: 'silent' }), ...extra });
+  await proxy.app.ready();
+  return {
+    proxy,
+    redis,
+    prefix,
+    dir,
+    close: async () => {
+      await proxy.close();
+      await dropPrefix(redis, prefix);
+      redis.disconnect();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A multipart/form-data body with one file field, for inject() and fetch(). */
+export function multipartBody(data: Buffer, filename: string, contentType = 'application/octet-stream'): { body: Buffer; headers: Record<string, string> } {
+  const boundary = `----resound${randomBytes(8).toString('hex')}`;
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: ${contentType}\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return { body: Buffer.concat([head, data, tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
+export async function pixels(img: Buffer): Promise<{ data: Buffer; width: number; height: number; channels: number; at(x: number, y: number): number[] }> {
+  const { data, info } = await sharp(img).raw().toBuffer({ resolveWithObject: true });
+  return {
+    data,
+    width: info.width,
+    height: info.height,
+    channels: info.channels,
+    at: (x, y) => Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + info.channels)),
+  };
+}
+
+/** Expects `p` to reject with a MediaError carrying `code`. */
+export async function rejectsWithCode(p: Promise<unknown>, code: string): Promise<{ code: string; statusCode: number; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { code: string; statusCode: number; message: string };
+    if (e.code !== code) throw new Error(`expected ${code}, got ${e.code}: ${e.message}`);
+    return e;
+  }
+  throw new Error(`expected rejection with ${code}, but it resolved`);
+}
