@@ -43,8 +43,10 @@ export class DaveMediaGate implements MediaGate {
  * share the session's u16 counter and replay buffer, so a resumed client gets missed DAVE messages too).
  */
 export function daveChannelExtension(channel: VoiceChannel, ctx: DaveServerContext): ChannelExtension & { group: DaveGroup } {
+  // Own map: op 25 goes out from onSessionDescribed, before the channel lists the session.
+  const sessions = new Map<string, VoiceSession>();
   const deliver = (out: DaveOutput): void => {
-    const s = channel.sessions.get(out.to);
+    const s = sessions.get(out.to);
     if (!s || s.ended) return;
     if (out.kind === 'binary') s.sendBinary(out.op, out.payload);
     else if (out.kind === 'json') s.send(out.op, out.d);
@@ -69,6 +71,7 @@ export function daveChannelExtension(channel: VoiceChannel, ctx: DaveServerConte
   return {
     group,
     protocolVersionFor(session) {
+      sessions.set(session.userId, session);
       const r = group.admit(session.userId, session.maxDaveVersion);
       if (r.ok) return r.protocolVersion;
       queueMicrotask(() => session.conn?.close(r.code, r.reason));
@@ -94,6 +97,9 @@ export function daveChannelExtension(channel: VoiceChannel, ctx: DaveServerConte
       return true;
     },
     onLeft(session) {
+      const current = sessions.get(session.userId);
+      if (current && current !== session) return; // a newer session of this user already took its place
+      sessions.delete(session.userId);
       group.leave(session.userId);
     },
     close() {
