@@ -7,7 +7,9 @@
  */
 #include <node_api.h>
 #include <openssl/evp.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TAG_LEN 16
@@ -39,16 +41,26 @@ static napi_value throw_msg(napi_env env, const char *msg) {
   return NULL;
 }
 
-/* Resolves a Uint8Array/Buffer plus a byte range inside it; fails unless [off, off+len) lies within the view. */
-static int get_range(napi_env env, napi_value v, uint32_t off, uint32_t len, uint8_t **out) {
+/*
+ * Resolves a Uint8Array/Buffer plus a byte range inside it; fails unless [off, off+len) lies within the view.
+ * Sizes are 64-bit so that no sum of JavaScript-supplied lengths can wrap around.
+ */
+static int get_range(napi_env env, napi_value v, uint64_t off, uint64_t len, uint8_t **out) {
   napi_typedarray_type type;
-  size_t length;
-  void *data;
+  size_t length = 0;
+  void *data = NULL;
   if (napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok) return 0;
   if (type != napi_uint8_array) return 0;
-  if ((uint64_t)off + (uint64_t)len > (uint64_t)length) return 0;
+  if (off + len > (uint64_t)length) return 0;
   *out = (uint8_t *)data + off;
   return 1;
+}
+
+/* A uint32 argument that is also small enough for OpenSSL's int lengths; 0 when the value is not a number. */
+static int get_len(napi_env env, napi_value v, uint32_t *out) {
+  *out = 0;
+  if (napi_get_value_uint32(env, v, out) != napi_ok) return 0;
+  return *out <= (uint32_t)(INT_MAX - 64);
 }
 
 static void make_iv(uint8_t iv[IV_LEN], uint32_t counter) {
@@ -110,13 +122,13 @@ static napi_value seal(napi_env env, napi_callback_info info) {
   if (argc < 7) return throw_msg(env, "seal: 7 arguments expected");
   gcm_ctx *c = get_ctx(env, argv[0]);
   if (!c) return throw_msg(env, "seal: closed or invalid context");
-  uint32_t aad_len, src_off, src_len, counter;
-  napi_get_value_uint32(env, argv[2], &aad_len);
-  napi_get_value_uint32(env, argv[4], &src_off);
-  napi_get_value_uint32(env, argv[5], &src_len);
-  napi_get_value_uint32(env, argv[6], &counter);
+  uint32_t aad_len, src_off, src_len, counter = 0;
+  if (!get_len(env, argv[2], &aad_len) || !get_len(env, argv[4], &src_off) || !get_len(env, argv[5], &src_len) ||
+      napi_get_value_uint32(env, argv[6], &counter) != napi_ok) {
+    return throw_msg(env, "seal: lengths and counter must be 32-bit unsigned integers");
+  }
   uint8_t *out, *src;
-  if (!get_range(env, argv[1], 0, aad_len + src_len + TAG_LEN, &out)) return throw_msg(env, "seal: out too small");
+  if (!get_range(env, argv[1], 0, (uint64_t)aad_len + src_len + TAG_LEN, &out)) return throw_msg(env, "seal: out too small");
   if (!get_range(env, argv[3], src_off, src_len, &src)) return throw_msg(env, "seal: source range out of bounds");
   uint8_t iv[IV_LEN];
   make_iv(iv, counter);
@@ -141,12 +153,13 @@ static napi_value open_(napi_env env, napi_callback_info info) {
   if (argc < 6) return throw_msg(env, "open: 6 arguments expected");
   gcm_ctx *c = get_ctx(env, argv[0]);
   if (!c) return throw_msg(env, "open: closed or invalid context");
-  uint32_t aad_len, ct_len, counter;
-  napi_get_value_uint32(env, argv[2], &aad_len);
-  napi_get_value_uint32(env, argv[3], &ct_len);
-  napi_get_value_uint32(env, argv[4], &counter);
+  uint32_t aad_len, ct_len, counter = 0;
+  if (!get_len(env, argv[2], &aad_len) || !get_len(env, argv[3], &ct_len) ||
+      napi_get_value_uint32(env, argv[4], &counter) != napi_ok) {
+    return int_result(env, -1);
+  }
   uint8_t *pkt, *out;
-  if (!get_range(env, argv[1], 0, aad_len + ct_len + TAG_LEN, &pkt)) return int_result(env, -1);
+  if (!get_range(env, argv[1], 0, (uint64_t)aad_len + ct_len + TAG_LEN, &pkt)) return int_result(env, -1);
   if (!get_range(env, argv[5], 0, ct_len, &out)) return throw_msg(env, "open: out too small");
   uint8_t iv[IV_LEN];
   make_iv(iv, counter);
