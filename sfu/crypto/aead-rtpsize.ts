@@ -27,6 +27,12 @@ export class AeadRtpsizeCipher implements TransportCipher {
     return rtpsizeHeaderLength(packet, length);
   }
 
+  peekNonce(packet: Uint8Array, length: number): number {
+    return length >= RTP_FIXED_HEADER + TAG_LENGTH + COUNTER_LENGTH && length <= packet.length
+      ? readU32BE(packet, length - COUNTER_LENGTH)
+      : NO_NONCE;
+  }
+
   open(packet: Uint8Array, length: number, headerLength: number, out: Uint8Array): number {
     const ctLength = length - headerLength - TAG_LENGTH - COUNTER_LENGTH;
     if (headerLength < RTP_FIXED_HEADER || ctLength < 0 || length > packet.length || out.length < ctLength) return -1;

@@ -39,6 +39,12 @@ export interface TransportCipher {
   open(packet: Uint8Array, length: number, headerLength: number, out: Uint8Array): number;
   readonly lastNonce: number;
   /**
+   * The nonce counter a datagram carries, read without decrypting (NO_NONCE for modes without one or packets too
+   * short to hold one), so a replay window can reject duplicates before paying for authentication. Unauthenticated:
+   * accept it into the window only after `open` succeeded (then it equals `lastNonce`).
+   */
+  peekNonce(packet: Uint8Array, length: number): number;
+  /**
    * Builds one server→client datagram in `out`: `out[0, headerLength)` already holds the RTP header; the
    * plaintext is encrypted after it and the mode's tag / nonce trailer appended. `nonce` is the 32-bit counter the
    * caller allocated from the server's range (ignored by suffix mode, which draws random nonces).

@@ -50,6 +50,12 @@ export class XSalsaCipher implements TransportCipher {
     return this.rtpsize ? rtpsizeHeaderLength(packet, length) : fixedHeaderLength(packet, length);
   }
 
+  peekNonce(packet: Uint8Array, length: number): number {
+    return this.counter && length >= RTP_FIXED_HEADER + TAG_LENGTH + COUNTER_LENGTH && length <= packet.length
+      ? readU32BE(packet, length - COUNTER_LENGTH)
+      : NO_NONCE;
+  }
+
   open(packet: Uint8Array, length: number, headerLength: number, out: Uint8Array): number {
     const boxLength = length - headerLength - this.trailer;
     if (headerLength < RTP_FIXED_HEADER || boxLength < TAG_LENGTH || length > packet.length) return -1;

@@ -57,6 +57,8 @@ for (const mode of TRANSPORT_MODES) {
             const n = rx.open(packet, packet.length, hl, out);
             expect(out.subarray(0, n)).toEqual(plaintext);
             expect(rx.lastNonce).toBe(COUNTER.has(mode) ? 0x80000001 : -1);
+            expect(rx.peekNonce(packet, packet.length)).toBe(rx.lastNonce);
+            expect(rx.peekNonce(packet, 8)).toBe(-1);
             expect(packet.length).toBeLessThanOrEqual(hl + plaintext.length + rx.overhead);
           });
         }
