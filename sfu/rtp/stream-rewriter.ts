@@ -49,6 +49,12 @@ export class StreamRewriter {
   private head = 0;
   private count = 0;
 
+  /** Whether anything (real or synthetic) was emitted to this receiver yet; a silence tail for a receiver that
+   * never heard the sender is pointless, and would start a numbering of its own. */
+  get emitted(): boolean {
+    return this.hasOutput;
+  }
+
   /**
    * A real packet with input seq/ts is forwarded to this receiver: compute output seq/ts into this.seq/this.timestamp.
    * Returns false if the packet is older than something already emitted in a way that cannot be mapped (drop it).

@@ -116,7 +116,9 @@ describe('StreamRewriter', () => {
 
   it('silence before any real packet starts a numbering the first real packet continues', () => {
     const r = new StreamRewriter();
+    expect(r.emitted).toBe(false);
     expect(silence(r)).toEqual([0, 0]);
+    expect(r.emitted).toBe(true);
     expect(fwd(r, 9000, 777)).toEqual([1, STEP]);
     expect(fwd(r, 9001, 777 + STEP)).toEqual([2, 2 * STEP]);
   });
