@@ -30,7 +30,8 @@ export interface SandboxedWorkerOptions extends Omit<WorkerOptions, 'useWorkerTh
 export class SandboxedWorker extends Worker {
   private readonly timeoutMs: number;
   private readonly inProcess: Record<string, (job: Job) => Promise<unknown>>;
-  private pool?: ChildPool;
+  // `declare`: createSandbox() sets it from inside super(), and an initialised field would reset it afterwards.
+  declare private pool: ChildPool | undefined;
 
   constructor(queue: string, processFile: string, opts: SandboxedWorkerOptions) {
     const { timeoutMs, inProcess, ...rest } = opts;

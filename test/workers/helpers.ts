@@ -49,3 +49,99 @@ export function sine(rate: number, channels: number, seconds: number, freqs = [4
   for (let i = 0; i < n; i++) for (let c = 0; c < channels; c++) s[i * channels + c] = 0.4 * Math.sin((2 * Math.PI * freqs[c % freqs.length] * i) / rate);
   return s;
 }
+
+export interface Spawned {
+  child: import('node:child_process').ChildProcess;
+  lines: string[];
+  /** Kills the process group: the worker and its sandbox children, as a machine dying would. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** `resound start workers` as its own process group, resolved once it logs that it is consuming. */
+export async function spawnWorkerProcess(env: Record<string, string>): Promise<Spawned> {
+  const { spawn } = await import('node:child_process');
+  const root = path.resolve(import.meta.dirname, '..', '..');
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(root, 'bin', 'resound.ts'), 'start', 'workers'], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'info', WORKERS_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const lines: string[] = [];
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  child.stderr!.on('data', (d: Buffer) => lines.push(d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await waitFor('worker process to consume', async () => {
+    if (child.exitCode !== null) throw new Error(`worker process exited early:\n${lines.join('\n')}`);
+    return lines.some((l) => l.includes('"workers consuming"'));
+  }, 60_000);
+  return {
+    child,
+    lines,
+    kill: async (signal = 'SIGKILL') => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, signal);
+      await exited;
+    },
+  };
+}
+
+export interface DedicatedRedis {
+  url: string;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A redis-server of its own with AOF on, on a free port, so a test may restart it without touching anyone else. */
+export async function startDedicatedRedis(): Promise<DedicatedRedis> {
+  const { spawn } = await import('node:child_process');
+  const { freePort, Redis } = await import('../../common/redis.ts');
+  const port = await freePort();
+  const dir = tempDir('redis');
+  const url = `redis://127.0.0.1:${port}`;
+  let proc: import('node:child_process').ChildProcess;
+  const up = async () => {
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+    await waitFor('redis to answer', async () => {
+      const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      c.on('error', () => {});
+      try {
+        await c.connect();
+        return (await c.ping()) === 'PONG';
+      } catch {
+        return false;
+      } finally {
+        c.disconnect();
+      }
+    }, 10_000);
+  };
+  const down = async (signal: NodeJS.Signals) => {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill(signal);
+    await exited;
+  };
+  await up();
+  return {
+    url,
+    restart: async () => {
+      await down('SIGKILL');
+      await up();
+    },
+    stop: () => down('SIGTERM'),
+  };
+}
+
+/** Every file under `dir` (relative path → bytes), temp files included so a leftover one fails the comparison. */
+export function treeOf(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const rel of fs.readdirSync(dir, { recursive: true }) as string[]) {
+    const abs = path.join(dir, rel);
+    if (fs.statSync(abs).isFile() && path.basename(rel) !== 'pack-summary.json') out.set(rel, fs.readFileSync(abs));
+  }
+  return out;
+}
