@@ -19,7 +19,7 @@ export const mediaProxyShape = {
   MEDIA_PROXY_UPLOAD_TOKEN: z.string().min(8).optional(),
   MEDIA_PROXY_ORIGIN_DIR: z.string().optional(),
   MEDIA_PROXY_CACHE_DIR: z.string().optional(),
-  MEDIA_PROXY_CACHE_MAX_BYTES: int(1024 * 1024 * 1024, 1024 * 1024),
+  MEDIA_PROXY_CACHE_MAX_BYTES: int(1024 * 1024 * 1024, 1024),
   MEDIA_PROXY_REDIS_PREFIX: z.string().default('resound:mp:'),
   MEDIA_PROXY_MAX_AGE_S: int(31_536_000),
   MEDIA_PROXY_MAX_INPUT_BYTES: int(50 * 1024 * 1024, 1024),

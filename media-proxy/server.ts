@@ -17,7 +17,7 @@ import { FsOriginStore, type OriginRef, type OriginStore } from './origin-store.
 import { registerServeRoutes } from './routes/serve.ts';
 import { registerUploadRoutes } from './routes/upload.ts';
 import { GifsiclePool } from './transform/gifsicle-pool.ts';
-import { transformDetected } from './transform/pipeline.ts';
+import { transformDetected, validateRequest } from './transform/pipeline.ts';
 import type { DetectResult, TransformRequest, TransformResult } from './types.ts';
 
 /** Told about every stored original; the workers part uses it to enqueue pre-render jobs. */
@@ -118,6 +118,7 @@ export class MediaProxy {
 
   /** Cache → coalesce → gate → transform → cache. `req` must already be normalised (see normalizeRequest). */
   async render(hash: string, d: DetectResult, req: TransformRequest, key = resultKey(hash, req)): Promise<Rendered> {
+    validateRequest(req, this.config.limits);
     const hit = await this.cache.get(key);
     if (hit) return { key, data: hit.data, meta: hit.meta, cache: 'hit' };
     checkDetected(d, this.config.limits);
@@ -162,6 +163,7 @@ export class MediaProxy {
       const request = normalizeRequest(v, d);
       const key = resultKey(originalHash, request);
       try {
+        validateRequest(v, this.config.limits);
         const r = await this.render(originalHash, d, request, key);
         out.push({ key, request, cache: r.cache, bytes: r.data.length });
       } catch (err) {

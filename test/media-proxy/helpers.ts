@@ -87,7 +87,7 @@ export async function rejectsWithCode(p: Promise<unknown>, code: string): Promis
     await p;
   } catch (err) {
     const e = err as { code: string; statusCode: number; message: string };
-    if (e.code !== code) throw new Error(`expected ${code}, got ${e.code}: ${e.message}`);
+    if (e.code !== code) throw new Error(`expected ${code}, got ${e.code}: ${e.message}`, { cause: err });
     return e;
   }
   throw new Error(`expected rejection with ${code}, but it resolved`);

@@ -1,0 +1,174 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { FsOriginStore, type OriginRef, type OriginStore, type UploadEvent } from '../../media-proxy/index.ts';
+import { Coalescer } from '../../media-proxy/cache/coalesce.ts';
+import { fixture, makeProxy, multipartBody, tempDir, type TestProxy } from './helpers.ts';
+
+const CHANNEL = '1200000000000000001';
+let open: TestProxy[] = [];
+afterEach(async () => {
+  for (const t of open) await t.close();
+  open = [];
+});
+
+async function proxyWith(env: Record<string, string> = {}, extra: Parameters<typeof makeProxy>[1] = {}) {
+  const t = await makeProxy({ MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS: 'false', ...env }, extra);
+  open.push(t);
+  return t;
+}
+
+async function uploadVia(t: TestProxy, name: string): Promise<{ id: string; hash: string; path: string }> {
+  const { body, headers } = multipartBody(fixture(name), name);
+  const res = await t.proxy.app.inject({ method: 'POST', url: `/attachments/${CHANNEL}`, payload: body, headers });
+  expect(res.statusCode).toBe(200);
+  const j = res.json<{ id: string; hash: string; filename: string }>();
+  return { id: j.id, hash: j.hash, path: `/attachments/${CHANNEL}/${j.id}/${j.filename}` };
+}
+
+/** An origin store whose reads wait for the test to open the gate, so concurrent requests provably overlap. */
+class HeldStore implements OriginStore {
+  reads = 0;
+  private open!: () => void;
+  readonly opened = new Promise<void>((r) => (this.open = r));
+  constructor(private readonly inner: OriginStore) {}
+  release(): void {
+    this.open();
+  }
+  put(d: Uint8Array) {
+    return this.inner.put(d);
+  }
+  async get(h: string) {
+    this.reads++;
+    await this.opened;
+    return this.inner.get(h);
+  }
+  putRef(k: string, r: OriginRef) {
+    return this.inner.putRef(k, r);
+  }
+  getRef(k: string) {
+    return this.inner.getRef(k);
+  }
+}
+
+describe('coalescing', () => {
+  it('Coalescer shares one promise per key while it is in flight', async () => {
+    const c = new Coalescer<number>();
+    let calls = 0;
+    let finish!: (v: number) => void;
+    const work = () => {
+      calls++;
+      return new Promise<number>((r) => (finish = r));
+    };
+    const all = [c.run('k', work), c.run('k', work), c.run('k', work)];
+    finish(7);
+    expect(await Promise.all(all)).toEqual([7, 7, 7]);
+    expect(calls).toBe(1);
+    expect(c.joined).toBe(2);
+    expect(c.size).toBe(0);
+  });
+
+  it('identical requests in flight run one transform; the rest join it', async () => {
+    const store = new HeldStore(new FsOriginStore(tempDir('held')));
+    const t = await proxyWith({}, { store });
+    const up = await uploadVia(t, 'photo.jpg');
+    const url = `${up.path}?width=90&format=webp`;
+    const inflight = Array.from({ length: 5 }, () => t.proxy.app.inject({ method: 'GET', url }));
+    while (store.reads === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    store.release();
+    const res = await Promise.all(inflight);
+    expect(res.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200]);
+    expect(res.map((r) => r.headers['x-resound-cache']).sort()).toEqual(['coalesced', 'coalesced', 'coalesced', 'coalesced', 'miss']);
+    expect(store.reads).toBe(1);
+    expect(new Set(res.map((r) => r.rawPayload.toString('base64'))).size).toBe(1);
+    const metrics = (await t.proxy.registry.getSingleMetric('resound_media_proxy_transforms_total')?.get())?.values ?? [];
+    expect(metrics.find((v) => v.labels.format === 'webp')?.value).toBe(1);
+  });
+});
+
+describe('result cache: disk + Redis index, LRU under a byte budget', () => {
+  it('evicts least recently used results first and keeps the byte count within budget', async () => {
+    const budget = 24_000;
+    const t = await proxyWith({ MEDIA_PROXY_CACHE_MAX_BYTES: String(budget) });
+    const up = await uploadVia(t, 'photo.jpg');
+    const fetchW = async (w: number) => {
+      const r = await t.proxy.app.inject({ method: 'GET', url: `${up.path}?width=${w}&format=png` });
+      expect(r.statusCode).toBe(200);
+      return { key: String(r.headers.etag).slice(1, -1), size: r.rawPayload.length, cache: r.headers['x-resound-cache'] };
+    };
+    const a = await fetchW(60);
+    const b = await fetchW(61);
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await fetchW(60)).cache).toBe('hit'); // A is now more recent than B
+    const later = [];
+    for (const w of [62, 63]) later.push(await fetchW(w));
+    expect(a.size + b.size + later.reduce((s, x) => s + x.size, 0)).toBeGreaterThan(budget);
+    expect(await t.proxy.cache.totalBytes()).toBeLessThanOrEqual(budget);
+    expect(await t.proxy.cache.has(b.key)).toBe(false);
+    expect(fs.existsSync(path.join(t.proxy.cache.dir, b.key.slice(0, 2), b.key))).toBe(false);
+    expect(await t.proxy.cache.has(later[1].key)).toBe(true);
+    expect(t.proxy.cache.evictions).toBeGreaterThan(0);
+    // The recently used A outlives B; the index's byte count equals what is on disk.
+    const members = await t.redis.zrange(`${t.prefix}lru`, "0", "-1");
+    let onDisk = 0;
+    for (const k of members) onDisk += fs.statSync(path.join(t.proxy.cache.dir, k.slice(0, 2), k)).size;
+    expect(onDisk).toBe(await t.proxy.cache.totalBytes());
+    expect(members).toContain(a.key);
+  });
+
+  it('re-renders when the index outlives the file', async () => {
+    const t = await proxyWith();
+    const up = await uploadVia(t, 'photo.jpg');
+    const url = `${up.path}?width=70&format=png`;
+    const first = await t.proxy.app.inject({ method: 'GET', url });
+    const key = String(first.headers.etag).slice(1, -1);
+    fs.rmSync(path.join(t.proxy.cache.dir, key.slice(0, 2), key));
+    const again = await t.proxy.app.inject({ method: 'GET', url });
+    expect(again.headers['x-resound-cache']).toBe('miss');
+    expect(again.rawPayload.equals(first.rawPayload)).toBe(true);
+  });
+});
+
+describe('admission and time limits over HTTP', () => {
+  it('answers 503 overloaded with Retry-After when every slot and queue place is taken, then recovers', async () => {
+    const t = await proxyWith({ MEDIA_PROXY_CONCURRENCY: '1', MEDIA_PROXY_QUEUE_SIZE: '0' });
+    const up = await uploadVia(t, 'photo.jpg');
+    const release = await t.proxy.gate.acquire();
+    const busy = await t.proxy.app.inject({ method: 'GET', url: `${up.path}?width=50&format=webp` });
+    expect(busy.statusCode).toBe(503);
+    expect(busy.headers['retry-after']).toBe('1');
+    expect(busy.json()).toMatchObject({ error: { code: 'overloaded' } });
+    release();
+    expect((await t.proxy.app.inject({ method: 'GET', url: `${up.path}?width=50&format=webp` })).statusCode).toBe(200);
+  });
+
+  it('answers 503 transform_timeout past the budget and keeps serving', async () => {
+    const t = await proxyWith({ MEDIA_PROXY_TIMEOUT_MS: '1', MEDIA_PROXY_AVIF_EFFORT: '9' });
+    const up = await uploadVia(t, 'photo.jpg');
+    const slow = await t.proxy.app.inject({ method: 'GET', url: `${up.path}?format=avif&quality=95` });
+    expect(slow.statusCode).toBe(503);
+    expect(slow.json()).toMatchObject({ error: { code: 'transform_timeout' } });
+    expect((await t.proxy.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+  });
+});
+
+describe('pre-rendering without HTTP (workers)', () => {
+  it('onUpload reports each stored original and warm() fills the cache the routes then hit', async () => {
+    const events: UploadEvent[] = [];
+    const t = await proxyWith({}, { onUpload: (e) => void events.push(e) });
+    const up = await uploadVia(t, 'animated.gif');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ kind: 'attachment', hash: up.hash, ref: `attachments/${CHANNEL}/${up.id}` });
+    expect(events[0].detect.isAnimated).toBe(true);
+    const out = await t.proxy.warm(up.hash, [{ format: 'webp', width: 48 }, { format: 'avif', width: 48 }, { format: 'gif', width: 48, quality: 200 }]);
+    expect(out.map((o) => o.cache)).toEqual(['miss', 'miss', 'error']);
+    expect(out[2].error?.code).toBe('bad_request');
+    const hit = await t.proxy.app.inject({ method: 'GET', url: `${up.path}?width=48&format=webp` });
+    expect(hit.headers['x-resound-cache']).toBe('hit');
+    expect((await sharp(hit.rawPayload, { animated: true }).metadata()).pages).toBe(4);
+    const again = await t.proxy.warm(up.hash, [{ format: 'webp', width: 48 }]);
+    expect(again[0].cache).toBe('hit');
+  });
+});

@@ -1,0 +1,205 @@
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { pino } from 'pino';
+import { loadCommonConfig } from '../../common/config.ts';
+import { signedUrl, start } from '../../media-proxy/index.ts';
+import { fixture, makeProxy, redisClient, tempDir, type TestProxy } from './helpers.ts';
+
+/** Everything here goes through a real listening socket with fetch(), against real Redis. */
+let t: TestProxy;
+let base: string;
+const CHANNEL = '1100000000000000001';
+const USER = '1100000000000000002';
+
+async function upload(path: string, name: string, data = fixture(name)): Promise<{ status: number; body: Record<string, unknown> }> {
+  const form = new FormData();
+  form.append('file', new Blob([data]), name);
+  const res = await fetch(`${base}${path}`, { method: 'POST', body: form });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function get(url: string, headers: Record<string, string> = {}, method = 'GET') {
+  const res = await fetch(url.startsWith('http') ? url : `${base}${url}`, { headers, method });
+  const body = Buffer.from(await res.arrayBuffer());
+  return { res, body, json: () => JSON.parse(body.toString()) as { error: { code: string; message: string } } };
+}
+
+beforeAll(async () => {
+  t = await makeProxy();
+  await t.proxy.app.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${(t.proxy.app.server.address() as AddressInfo).port}`;
+});
+afterAll(async () => t.close());
+
+describe('attachments: upload, signed URLs, CDN semantics', () => {
+  let url: string;
+  let pathname: string;
+  beforeAll(async () => {
+    const up = await upload(`/attachments/${CHANNEL}`, 'photo.jpg');
+    expect(up.status).toBe(200);
+    url = up.body.url as string;
+    pathname = new URL(url).pathname;
+  });
+
+  it('answers the upload with metadata and a Discord-shaped signed URL', async () => {
+    const up = await upload(`/attachments/${CHANNEL}`, 'animated.gif');
+    expect(up.body).toMatchObject({ content_type: 'image/gif', width: 96, height: 64, frames: 4, is_animated: true, filename: 'animated.gif' });
+    expect((up.body.hdr as { transfer: string }).transfer).toBe('unspecified');
+    const u = new URL(up.body.url as string);
+    expect(u.pathname).toBe(`/attachments/${CHANNEL}/${up.body.id as string}/animated.gif`);
+    expect(u.searchParams.get('hm')).toMatch(/^[0-9a-f]{64}$/);
+    expect(parseInt(u.searchParams.get('ex') ?? '0', 16)).toBeGreaterThan(parseInt(u.searchParams.get('is') ?? '0', 16));
+  });
+
+  it('serves a resized WebP with immutable caching, a strong ETag and exact Content-Length', async () => {
+    const { res, body } = await get(`${url}&width=100&format=webp`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/webp');
+    expect(Number(res.headers.get('content-length'))).toBe(body.length);
+    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(res.headers.get('etag')).toMatch(/^"[0-9a-f]{40}"$/);
+    expect(res.headers.get('vary')).toBeNull();
+    const meta = await sharp(body).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 100, 66]);
+    expect(res.headers.get('x-resound-cache')).toBe('miss');
+    const again = await get(`${url}&width=100&format=webp`);
+    expect(again.res.headers.get('x-resound-cache')).toBe('hit');
+    expect(again.body.equals(body)).toBe(true);
+    const key = (res.headers.get('etag') ?? '').slice(1, -1);
+    expect(Number(await t.redis.hget(`${t.prefix}meta:${key}`, 'hits'))).toBe(1);
+  });
+
+  it('answers If-None-Match with 304 and HEAD with headers only', async () => {
+    const first = await get(`${url}&width=80&format=png`);
+    const etag = first.res.headers.get('etag') ?? '';
+    const cond = await get(`${url}&width=80&format=png`, { 'if-none-match': etag });
+    expect(cond.res.status).toBe(304);
+    expect(cond.body.length).toBe(0);
+    expect(cond.res.headers.get('etag')).toBe(etag);
+    const head = await get(`${url}&width=80&format=png`, {}, 'HEAD');
+    expect(head.res.status).toBe(200);
+    expect(head.body.length).toBe(0);
+    expect(Number(head.res.headers.get('content-length'))).toBe(first.body.length);
+    expect(head.res.headers.get('content-type')).toBe('image/png');
+  });
+
+  it('negotiates on Accept (AVIF > WebP > original) and sends Vary: Accept', async () => {
+    const avif = await get(`${url}&width=64`, { accept: 'image/avif,image/webp,*/*' });
+    const webp = await get(`${url}&width=64`, { accept: 'image/webp,*/*' });
+    const orig = await get(`${url}&width=64`, { accept: '*/*' });
+    expect(avif.res.headers.get('content-type')).toBe('image/avif');
+    expect(webp.res.headers.get('content-type')).toBe('image/webp');
+    expect(orig.res.headers.get('content-type')).toBe('image/jpeg');
+    for (const r of [avif, webp, orig]) expect(r.res.headers.get('vary')).toBe('Accept');
+    expect(new Set([avif, webp, orig].map((r) => r.res.headers.get('etag'))).size).toBe(3);
+    expect((await sharp(avif.body).metadata()).width).toBe(64);
+  });
+
+  it('refuses missing, forged and expired signatures with 404 and no caching', async () => {
+    const missing = await get(`${pathname}?width=10`);
+    expect(missing.res.status).toBe(404);
+    expect(missing.json().error.code).toBe('not_found');
+    expect(missing.res.headers.get('cache-control')).toBe('no-store');
+    const forged = new URL(url);
+    forged.searchParams.set('hm', 'a'.repeat(64));
+    expect((await get(forged.toString())).res.status).toBe(404);
+    const expired = signedUrl(t.proxy.config.signingSecret, base, pathname, 60, Date.now() - 3_600_000);
+    const e = await get(expired);
+    expect(e.res.status).toBe(404);
+    expect(e.json().error).toEqual({ code: 'content_expired', message: 'This content is no longer available.' });
+    expect((await get(`/attachments/${CHANNEL}/1100000000000000099/photo.jpg`)).res.status).toBe(404);
+  });
+
+  it('rejects bad parameters with 400 bad_request', async () => {
+    for (const q of ['width=abc', 'format=bmp', 'size=5000', 'quality=0', 'animated=maybe', 'fit=stretch']) {
+      const r = await get(`${url}&${q}`);
+      expect(r.res.status, q).toBe(400);
+      expect(r.json().error.code).toBe('bad_request');
+    }
+  });
+
+  it('tone-maps an uploaded PQ image and reports its HDR signalling', async () => {
+    const up = await upload(`/attachments/${CHANNEL}`, 'pq.png');
+    expect(up.body.hdr).toMatchObject({ is_hdr: true, transfer: 'pq', primaries: 'bt2020', source: 'cicp-chunk', max_cll: 1000 });
+    const r = await get(`${up.body.url as string}&format=png`);
+    expect(r.res.headers.get('x-resound-image')).toContain('tone-mapped');
+    const { data } = await sharp(r.body).raw().toBuffer({ resolveWithObject: true });
+    expect(data[(24 * 256 + 32) * 3]).toBeGreaterThanOrEqual(205);
+  });
+});
+
+describe('emojis and avatars', () => {
+  it('stores an animated emoji and serves WebP (animated on request), GIF via gifsicle, default 128 box', async () => {
+    const up = await upload('/emojis', 'anim-1.gif');
+    expect(up.status).toBe(200);
+    expect(up.body.animated).toBe(true);
+    const id = up.body.id as string;
+    const still = await get(`/emojis/${id}.webp?size=48`);
+    expect((await sharp(still.body, { animated: true }).metadata()).pages ?? 1).toBe(1);
+    const moving = await get(`/emojis/${id}.webp?size=48&animated=true`);
+    const m = await sharp(moving.body, { animated: true }).metadata();
+    expect([m.width, m.pageHeight, m.pages]).toEqual([48, 36, 8]);
+    const gif = await get(`/emojis/${id}.gif`);
+    expect(gif.res.headers.get('content-type')).toBe('image/gif');
+    const g = await sharp(gif.body, { animated: true }).metadata();
+    expect([g.width, g.pages]).toEqual([128, 8]);
+    const snapped = await get(`/emojis/${id}.png?size=50`);
+    expect((await sharp(snapped.body).metadata()).width).toBe(56); // 50 snaps up to Discord's 56 bucket
+  });
+
+  it('refuses emoji over 256 KiB with 413 emoji_too_large', async () => {
+    const noise = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 80 } } }).png().toBuffer();
+    expect(noise.length).toBeGreaterThan(256 * 1024);
+    const r = await upload('/emojis', 'big.png', noise);
+    expect(r.status).toBe(413);
+    expect((r.body.error as { code: string }).code).toBe('emoji_too_large');
+  });
+
+  it('prefixes animated avatar hashes with a_ and serves square sizes; animated WebP → GIF is 415', async () => {
+    const anim = await upload(`/avatars/${USER}`, 'animated.webp');
+    expect(anim.body.avatar).toMatch(/^a_[0-9a-f]{32}$/);
+    const still = await upload(`/avatars/${USER}`, 'photo.jpg');
+    expect(still.body.avatar).toMatch(/^[0-9a-f]{32}$/);
+    const sq = await get(`/avatars/${USER}/${still.body.avatar as string}.png?size=64`);
+    expect((await sharp(sq.body).metadata()).width).toBe(64);
+    expect((await sharp(sq.body).metadata()).height).toBe(64);
+    const gif = await get(`/avatars/${USER}/${anim.body.avatar as string}.gif`);
+    expect(gif.res.status).toBe(415);
+    expect(gif.json().error.code).toBe('gif_conversion_unsupported');
+    expect((await get(`/avatars/${USER}/${'0'.repeat(32)}.png`)).res.status).toBe(404);
+  });
+});
+
+describe('bad uploads get clear errors, are counted, and the server keeps serving', () => {
+  it.each([
+    ['image.svg', 415, 'svg_refused'],
+    ['bomb.webp', 413, 'too_many_pixels'],
+    ['garbage.bin', 415, 'unsupported_format'],
+    ['truncated.png', 422, 'truncated_image'],
+  ])('%s → %d %s', async (name, status, code) => {
+    const r = await upload(`/attachments/${CHANNEL}`, name);
+    expect(r.status).toBe(status);
+    expect((r.body.error as { code: string }).code).toBe(code);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`resound_media_proxy_rejections_total\\{code="${code}"\\} [1-9]`));
+    const health = (await (await fetch(`${base}/healthz`)).json()) as { ok: boolean; redis: string; gifsicle: boolean };
+    expect(health).toMatchObject({ ok: true, redis: 'PONG', gifsicle: true });
+  });
+});
+
+describe('resound start proxy', () => {
+  it('starts on an ephemeral port, logs listening, serves /healthz and closes', async () => {
+    const dataDir = tempDir('start');
+    const env = { MEDIA_PROXY_PORT: '0', RESOUND_DATA_DIR: dataDir, MEDIA_PROXY_REDIS_PREFIX: `test:mp:start:${process.pid}:` };
+    const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const running = await start({ env, common: loadCommonConfig(env), logger: pino({ level: 'silent' }), redis: async () => ({ url: redisUrl, close: async () => {} }) });
+    expect(running.name).toBe('proxy');
+    const res = await fetch(`${running.urls.http}/healthz`);
+    expect(((await res.json()) as { part: string }).part).toBe('proxy');
+    await running.close();
+    const r = redisClient();
+    expect(await r.ping()).toBe('PONG');
+    r.disconnect();
+  });
+});
