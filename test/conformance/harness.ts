@@ -175,9 +175,9 @@ export function bestCorrelation(a: Int16Array, b: Int16Array, maxLag = 1200): nu
   return best;
 }
 
-export async function waitFor(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function waitFor(pred: () => boolean, timeoutMs = 5000, what = 'condition', refresh?: () => Promise<void>): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!pred()) {
+  while ((await refresh?.(), !pred())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
