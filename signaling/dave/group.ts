@@ -1,21 +1,23 @@
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../../common/logger.ts';
 import { applyMembership, checkCommit } from './commit-check.ts';
-import { ExternalSender, appendPayload, groupIdFor, revokePayload } from './external-sender.ts';
+import { newClient, resetClient, type DaveClient as Client } from './client.ts';
+import { ExternalSender, groupIdFor, revokePayload } from './external-sender.ts';
 import { ProposalLedger, type InFlight } from './ledger.ts';
+import { ProposalPlanner, type ProposalSend } from './planner.ts';
+import { TransitionTracker } from './transitions.ts';
 import { MlsDecodeError, parseCommitWelcome, parseKeyPackage, validateKeyPackage, type KeyPackage } from './mls-codec.ts';
 import {
   DAVE_MAX_PROTOCOL_VERSION,
   DaveClose,
+  REJECTION_CLOSE,
   noopDaveMetrics,
   type AdmitResult,
-  type DaveCloseCode,
   type DaveMetricsHooks,
   type DaveOutput,
   type DaveRejection,
   type E2eeMode,
   type MediaRole,
-  type TransitionKind,
 } from './types.ts';
 
 export interface DaveGroupOptions {
@@ -30,50 +32,6 @@ export interface DaveGroupOptions {
   logger?: Logger;
   now?: () => number;
 }
-
-type ClientState = 'plain' | 'awaiting_kp' | 'pending' | 'member';
-
-interface Client {
-  userId: string;
-  identity: Buffer;
-  maxVersion: number;
-  /** The client's DAVE wrapper holds a davey session (op 4 said ≥1, or op 24 upgraded it). */
-  hasSession: boolean;
-  externalSenderSent: boolean;
-  state: ClientState;
-  keyPackage: KeyPackage | null;
-  leaf: number | null;
-  /** Received epoch-0 proposals since its last re-init; must re-init before another epoch-0 round. */
-  heldRound: boolean;
-  joinedAt: number;
-  sawE2ee: boolean;
-}
-
-interface Transition {
-  id: number;
-  kind: TransitionKind;
-  participants: Set<string>;
-  awaiting: Set<string>;
-  timer: NodeJS.Timeout;
-}
-
-const REJECT_CODES: Record<DaveRejection, DaveCloseCode> = {
-  kp_malformed: DaveClose.DecodeError,
-  commit_malformed: DaveClose.DecodeError,
-  kp_bad_credential: DaveClose.BadRequest,
-  kp_expired: DaveClose.BadRequest,
-  kp_bad_signature: DaveClose.BadRequest,
-  kp_without_dave: DaveClose.BadRequest,
-  commit_wrong_group: DaveClose.BadRequest,
-  commit_future_epoch: DaveClose.BadRequest,
-  commit_wrong_sender: DaveClose.BadRequest,
-  commit_unknown_proposal: DaveClose.BadRequest,
-  commit_not_sent_to_committer: DaveClose.BadRequest,
-  commit_empty: DaveClose.BadRequest,
-  commit_credential_changed: DaveClose.BadRequest,
-  commit_welcome_mismatch: DaveClose.BadRequest,
-  transition_malformed: DaveClose.DecodeError,
-};
 
 /**
  * One voice channel's DAVE group as the delivery service sees it: who is pending, who holds which leaf, which
@@ -91,12 +49,11 @@ export class DaveGroup {
   private epochValue = 0n;
   private maxEpoch = 0n;
   private callVersion: number;
-  private transition: Transition | null = null;
-  private nextTransitionId = 1;
+  private readonly transitions: TransitionTracker;
+  private readonly planner: ProposalPlanner;
   private closed = false;
   private readonly metrics: DaveMetricsHooks;
   private readonly warn: RateLimitedLog | null;
-  private readonly timeoutMs: number;
   private readonly now: () => number;
 
   constructor(private readonly opts: DaveGroupOptions) {
@@ -105,7 +62,8 @@ export class DaveGroup {
     this.callVersion = opts.mode === 'off' ? 0 : DAVE_MAX_PROTOCOL_VERSION;
     this.metrics = opts.metrics ?? noopDaveMetrics;
     this.warn = opts.logger ? new RateLimitedLog(opts.logger) : null;
-    this.timeoutMs = opts.transitionTimeoutMs ?? 3000;
+    this.transitions = new TransitionTracker(opts.transitionTimeoutMs ?? 3000, () => this.executeTransition());
+    this.planner = new ProposalPlanner(opts.sender, this.groupId, this.ledger);
     this.now = opts.now ?? Date.now;
   }
 
@@ -127,7 +85,7 @@ export class DaveGroup {
   }
 
   get transitionInProgress(): number | null {
-    return this.transition?.id ?? null;
+    return this.transitions.current?.id ?? null;
   }
 
   mediaRole(userId: string): MediaRole {
@@ -151,19 +109,7 @@ export class DaveGroup {
     const prior = this.clients.get(userId);
     if (prior) this.leave(userId);
     const version = this.opts.mode === 'off' || offered === 0 ? 0 : this.callVersion;
-    this.clients.set(userId, {
-      userId,
-      identity: groupIdFor(userId),
-      maxVersion: offered,
-      hasSession: version > 0,
-      externalSenderSent: false,
-      state: version > 0 ? 'awaiting_kp' : 'plain',
-      keyPackage: null,
-      leaf: null,
-      heldRound: false,
-      joinedAt: this.now(),
-      sawE2ee: false,
-    });
+    this.clients.set(userId, newClient(userId, offered, version, this.now()));
     return { ok: true, protocolVersion: version };
   }
 
@@ -216,7 +162,7 @@ export class DaveGroup {
         groupId: this.groupId,
         epoch: this.epochValue,
         maxEpoch: this.maxEpoch,
-        busy: this.transition !== null,
+        busy: this.transitions.current !== null,
         committer: userId,
         expectedLeaf,
         committerIdentity: c.identity,
@@ -236,10 +182,7 @@ export class DaveGroup {
   }
 
   transitionReady(userId: string, transitionId: number): void {
-    const t = this.transition;
-    if (!t || t.id !== transitionId) return;
-    t.awaiting.delete(userId);
-    if (t.awaiting.size === 0) this.executeTransition();
+    if (this.transitions.ready(userId, transitionId)) this.executeTransition();
   }
 
   /** op 31: the client failed a commit or Welcome and re-initialises; its leaf is dead until it is added again. */
@@ -249,12 +192,8 @@ export class DaveGroup {
     this.warn?.warn(`dave-op31:${this.channelId}`, { userId, transitionId, channelId: this.channelId }, 'client reported an invalid commit or welcome');
     if (!c || !c.hasSession) return;
     this.revokeAddsOf(userId);
-    c.state = 'awaiting_kp';
-    c.keyPackage = null;
-    c.leaf = null;
-    c.heldRound = false;
-    const t = this.transition;
-    if (t?.awaiting.delete(userId) && t.awaiting.size === 0) this.executeTransition();
+    resetClient(c);
+    if (this.transitions.drop(userId, false)) this.executeTransition();
     else this.reconcile();
   }
 
@@ -264,11 +203,7 @@ export class DaveGroup {
     this.clients.delete(userId);
     this.revokeAddsOf(userId);
     this.ledger.dropRecipient(userId);
-    const t = this.transition;
-    if (t) {
-      t.participants.delete(userId);
-      if (t.awaiting.delete(userId) && t.awaiting.size === 0) return this.executeTransition();
-    }
+    if (this.transitions.drop(userId, true)) return this.executeTransition();
     this.reconcile();
   }
 
@@ -282,8 +217,7 @@ export class DaveGroup {
 
   close(): void {
     this.closed = true;
-    if (this.transition) clearTimeout(this.transition.timer);
-    this.transition = null;
+    this.transitions.finish();
     if (this.established) this.metrics.groupEstablished(-1);
     this.established = false;
   }
@@ -302,7 +236,7 @@ export class DaveGroup {
   private reject(c: Client, reason: DaveRejection, detail: string): void {
     this.metrics.rejected(reason);
     this.warn?.warn(`dave-reject:${reason}`, { userId: c.userId, channelId: this.channelId, reason, detail }, 'rejected DAVE input');
-    this.send({ to: c.userId, kind: 'close', code: REJECT_CODES[reason], reason: `${reason}: ${detail}`.slice(0, 120) });
+    this.send({ to: c.userId, kind: 'close', code: REJECTION_CLOSE[reason], reason: `${reason}: ${detail}`.slice(0, 120) });
   }
 
   private stale(why: string): void {
@@ -328,22 +262,9 @@ export class DaveGroup {
     for (const to of entry.recipients) if (this.clients.has(to)) this.send({ to, kind: 'binary', op: 27, payload });
   }
 
-  private beginTransition(kind: TransitionKind, participants: Iterable<string>): Transition {
-    const id = this.nextTransitionId;
-    this.nextTransitionId = this.nextTransitionId >= 0xffff ? 1 : this.nextTransitionId + 1;
-    const set = new Set(participants);
-    const t: Transition = { id, kind, participants: set, awaiting: new Set(set), timer: setTimeout(() => this.executeTransition(), this.timeoutMs) };
-    t.timer.unref?.();
-    this.transition = t;
-    this.metrics.transition(kind);
-    return t;
-  }
-
   private executeTransition(): void {
-    const t = this.transition;
+    const t = this.transitions.finish();
     if (!t) return;
-    clearTimeout(t.timer);
-    this.transition = null;
     for (const to of t.participants) if (this.clients.has(to)) this.send({ to, kind: 'json', op: 22, d: { transition_id: t.id } });
     if (t.kind === 'downgrade') this.finishDowngrade();
     this.reconcile();
@@ -377,7 +298,8 @@ export class DaveGroup {
       a.leaf = leaf;
       added.push(a);
     }
-    const t = this.beginTransition('commit', [...oldMembers, ...added].map((c) => c.userId));
+    const t = this.transitions.begin('commit', [...oldMembers, ...added].map((c) => c.userId));
+    this.metrics.transition('commit');
     const tid = Buffer.from([t.id >> 8, t.id & 0xff]);
     const announce = Buffer.concat([tid, commit]);
     for (const m of oldMembers) this.send({ to: m.userId, kind: 'binary', op: 29, payload: announce });
@@ -389,7 +311,7 @@ export class DaveGroup {
 
   /** Brings proposals, resets and version changes in line with who is in the channel. Idempotent. */
   private reconcile(): void {
-    if (this.closed || this.transition) return;
+    if (this.closed || this.transitions.current) return;
     if (this.clients.size === 0) return this.resetGroup();
     const desired = this.desiredVersion();
     if (desired === 0 && this.callVersion > 0) return this.startDowngrade();
@@ -409,46 +331,18 @@ export class DaveGroup {
     });
     if (live.length === 0) return this.resetGroup();
     if (live.length === 1 && dead.length > 0) return this.soleMemberReset(live[0]);
-    // Members all hold the same proposals; while they hold live ones, new work waits for the next epoch.
-    if (live.some((m) => this.ledger.holdsLive(m.userId))) return;
-    const fresh: InFlight[] = [];
-    for (const leaf of dead) {
-      const p = this.opts.sender.propose(this.groupId, this.epochValue, { type: 'remove', leafIndex: leaf });
-      fresh.push(this.ledger.add(p, 'remove', this.leaves[leaf] ?? '', leaf, null));
-    }
-    for (const c of this.clients.values()) {
-      if (c.state !== 'pending' || !c.keyPackage || !c.externalSenderSent) continue;
-      const p = this.opts.sender.propose(this.groupId, this.epochValue, { type: 'add', keyPackage: c.keyPackage.raw });
-      fresh.push(this.ledger.add(p, 'add', c.userId, -1, c.keyPackage.raw));
-    }
-    if (fresh.length === 0) return;
-    const payload = appendPayload(fresh.map((f) => f.message));
-    for (const m of live) {
-      for (const f of fresh) f.recipients.add(m.userId);
-      this.send({ to: m.userId, kind: 'binary', op: 27, payload });
-    }
+    const deadLeaves = dead.map((leaf) => ({ leaf, userId: this.leaves[leaf] ?? '' }));
+    const pending = [...this.clients.values()].filter((c) => c.state === 'pending' && c.keyPackage && c.externalSenderSent);
+    this.sendProposals(this.planner.established(this.epochValue, live, deadLeaves, pending));
   }
 
   /** Flow A: every pending client with a key package gets an epoch-0 Add for each of the others. */
   private reconcileInitial(): void {
-    const ready = [...this.clients.values()].filter((c) => c.state === 'pending' && c.keyPackage && c.externalSenderSent);
-    if (ready.length < 2) return;
-    for (const to of ready) {
-      if (this.ledger.holdsLive(to.userId)) continue; // one batch per client per round (see ProposalLedger.holdsLive)
-      const batch: InFlight[] = [];
-      for (const o of ready) {
-        if (o === to) continue;
-        let e = this.ledger.addFor(o.userId);
-        if (!e) {
-          const p = this.opts.sender.propose(this.groupId, 0n, { type: 'add', keyPackage: o.keyPackage!.raw });
-          e = this.ledger.add(p, 'add', o.userId, -1, o.keyPackage!.raw);
-        }
-        batch.push(e);
-      }
-      for (const e of batch) e.recipients.add(to.userId);
-      to.heldRound = true;
-      this.send({ to: to.userId, kind: 'binary', op: 27, payload: appendPayload(batch.map((e) => e.message)) });
-    }
+    this.sendProposals(this.planner.initial([...this.clients.values()].filter((c) => c.state === 'pending' && c.keyPackage && c.externalSenderSent)));
+  }
+
+  private sendProposals(sends: ProposalSend[]): void {
+    for (const p of sends) this.send({ to: p.to, kind: 'binary', op: 27, payload: p.payload });
   }
 
   /** Back to flow A; pending clients that hold proposals of an older round re-initialise first (op 24 epoch 1). */
@@ -466,10 +360,7 @@ export class DaveGroup {
   }
 
   private reinitClient(c: Client): void {
-    c.state = 'awaiting_kp';
-    c.keyPackage = null;
-    c.heldRound = false;
-    c.leaf = null;
+    resetClient(c);
     this.send({ to: c.userId, kind: 'json', op: 24, d: { protocol_version: this.callVersion, epoch: 1 } });
   }
 
@@ -485,7 +376,8 @@ export class DaveGroup {
     const withSession = [...this.clients.values()].filter((c) => c.hasSession).map((c) => c.userId);
     this.callVersion = 0;
     if (withSession.length === 0) return this.finishDowngrade();
-    const t = this.beginTransition('downgrade', withSession);
+    const t = this.transitions.begin('downgrade', withSession);
+    this.metrics.transition('downgrade');
     for (const to of withSession) this.send({ to, kind: 'json', op: 21, d: { transition_id: t.id, protocol_version: 0 } });
   }
 
@@ -496,10 +388,8 @@ export class DaveGroup {
     this.leaves = [];
     this.ledger.retireAll();
     for (const c of this.clients.values()) {
+      resetClient(c);
       c.state = 'plain';
-      c.keyPackage = null;
-      c.leaf = null;
-      c.heldRound = false;
     }
   }
 

@@ -56,6 +56,25 @@ export type DaveRejection =
   | 'commit_welcome_mismatch'
   | 'transition_malformed';
 
+/** The close code each rejection ends the offending session with: undecodable bytes 4002, invalid content 4020. */
+export const REJECTION_CLOSE: Record<DaveRejection, DaveCloseCode> = {
+  kp_malformed: DaveClose.DecodeError,
+  commit_malformed: DaveClose.DecodeError,
+  transition_malformed: DaveClose.DecodeError,
+  kp_bad_credential: DaveClose.BadRequest,
+  kp_expired: DaveClose.BadRequest,
+  kp_bad_signature: DaveClose.BadRequest,
+  kp_without_dave: DaveClose.BadRequest,
+  commit_wrong_group: DaveClose.BadRequest,
+  commit_future_epoch: DaveClose.BadRequest,
+  commit_wrong_sender: DaveClose.BadRequest,
+  commit_unknown_proposal: DaveClose.BadRequest,
+  commit_not_sent_to_committer: DaveClose.BadRequest,
+  commit_empty: DaveClose.BadRequest,
+  commit_credential_changed: DaveClose.BadRequest,
+  commit_welcome_mismatch: DaveClose.BadRequest,
+};
+
 export type TransitionKind = 'commit' | 'sole_member_reset' | 'downgrade' | 'upgrade';
 
 /** Metric hooks; `createDaveMetrics` wires them to prom-client, tests may pass their own. */
