@@ -3,11 +3,12 @@
  * for client counters and server-range counters for what the SFU sends.
  *
  * Backend ranking comes from `npm run bench -- crypto` (12-byte header + 160-byte payload, 2-core dev machine,
- * encrypts/s, node:crypto AES-GCM with a new Cipheriv per packet = 1×):
- *   AES-256-GCM  aead-gcm addon ≈ 3.6M/s (12×, no JS allocation) · node:crypto ≈ 0.29M/s (1×)
- *   XChaCha20    sodium-native ≈ 0.84M/s (2.9×) · libsodium-wrappers ≈ 0.70M/s (2.4×)
- *   XSalsa20     sodium-native ≈ 0.84–1.0M/s · libsodium-wrappers ≈ 0.56–0.83M/s
- * so AES-GCM is offered first when the addon is loaded, XChaCha first when it is not.
+ * encrypts per CPU-second, node:crypto AES-GCM with a new Cipheriv per packet = 1×):
+ *   AES-256-GCM  aead-gcm addon ≈ 3.6M/s (≈13×, no JS allocation) · node:crypto ≈ 0.27M/s (1×)
+ *   XChaCha20    sodium-native ≈ 0.88M/s (≈3.3×) · libsodium-wrappers ≈ 0.72M/s (≈2.7×)
+ *   XSalsa20     sodium-native ≈ 0.93–1.06M/s · libsodium-wrappers ≈ 0.65–0.74M/s
+ * so AES-GCM is offered first when the addon is loaded, XChaCha first when it is not. (XChaCha through OpenSSL's
+ * ChaCha20-Poly1305 plus a per-packet HChaCha20 subkey in the addon measured only ≈1.2× sodium-native: not kept.)
  */
 import type { AeadPrimitiveFactory } from './aead-primitive.ts';
 import { AeadRtpsizeCipher } from './aead-rtpsize.ts';
@@ -54,9 +55,9 @@ function familyOf(mode: TransportMode): Family {
 
 /** Encrypts/s per backend measured by bench/crypto.ts; only the order matters. */
 const MEASURED_SEALS_PER_SEC: Record<Family, Partial<Record<CryptoBackend, number>>> = {
-  'aes-gcm': { 'aead-gcm-addon': 3_580_000, 'node-crypto': 290_000 },
-  xchacha: { 'sodium-native': 840_000, 'libsodium-wrappers': 700_000 },
-  xsalsa: { 'sodium-native': 840_000, 'libsodium-wrappers': 560_000 },
+  'aes-gcm': { 'aead-gcm-addon': 3_600_000, 'node-crypto': 270_000 },
+  xchacha: { 'sodium-native': 880_000, 'libsodium-wrappers': 720_000 },
+  xsalsa: { 'sodium-native': 1_000_000, 'libsodium-wrappers': 700_000 },
 };
 
 function isAvailable(backend: CryptoBackend): boolean {
