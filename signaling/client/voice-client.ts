@@ -10,6 +10,7 @@ import {
   writeIpDiscoveryRequest,
   writeRtpHeader,
   IP_DISCOVERY_LENGTH,
+  looksLikeRtp,
   type TransportCipher,
   type TransportMode,
 } from '../../sfu/index.ts';
@@ -214,7 +215,8 @@ export class VoiceClient extends EventEmitter<VoiceClientEvents> {
 
   private onDatagram(msg: Buffer): void {
     const cipher = this.cipher;
-    if (!cipher || msg.length === IP_DISCOVERY_LENGTH) return;
+    // By content, not length alone: an RTP packet can be 74 bytes long too (a 42-byte Opus frame in AEAD modes).
+    if (!cipher || (msg.length === IP_DISCOVERY_LENGTH && !looksLikeRtp(msg, msg.length))) return;
     if (!parseRtpHeader(msg, msg.length, this.header)) return;
     const headerLength = cipher.headerLength(msg, msg.length);
     if (headerLength < 0) return;
