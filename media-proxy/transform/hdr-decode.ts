@@ -60,7 +60,8 @@ export async function decodeHdr16(input: Uint8Array, d: DetectResult, resize: Re
   }
 }
 
-async function avifdecTo16BitPng(bin: string, input: Uint8Array, timeoutSeconds: number): Promise<Buffer> {
+/** libavif's decoder as a fallback: AVIF → 16-bit PNG with the same code values (exported for its test). */
+export async function avifdecTo16BitPng(bin: string, input: Uint8Array, timeoutSeconds: number): Promise<Buffer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'resound-avifdec-'));
   try {
     const src = path.join(dir, 'in.avif');

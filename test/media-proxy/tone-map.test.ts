@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { eetf, hlgInverseOetf, pqEotf, pqInverseEotf, toneMapToSdr, transformImage } from '../../media-proxy/index.ts';
 import { HDR_CARD, hdrCard, hlgEncode, pqEncode } from '../../fixtures/make-images.ts';
+import { avifdecTo16BitPng, findAvifdec } from '../../media-proxy/transform/hdr-decode.ts';
 import { fixture, pixels } from './helpers.ts';
 
 /** HSV hue in degrees of an RGB triple (any scale; works for negative components too). */
@@ -148,5 +149,22 @@ describe('tone mapping through transformImage', () => {
   it('an HDR image can be resized while tone-mapped', async () => {
     const r = await transformImage(fixture('pq.avif'), { format: 'webp', width: 128 });
     expect(r).toMatchObject({ width: 128, height: 32, toneMapped: true, format: 'webp' });
+  });
+});
+
+describe('AVIF fallback decoder (avifdec) for files sharp cannot decode', () => {
+  it('decodes an avifenc-written 10-bit PQ AVIF to the same 16-bit code values sharp sees', async () => {
+    const bin = findAvifdec();
+    expect(bin, 'avifdec missing: apt-get install libavif-bin (.ci/run installs it)').toBeDefined();
+    const input = fixture('pq-avifenc.avif');
+    const png = await avifdecTo16BitPng(bin as string, input, 10);
+    const viaAvifdec = await sharp(png).toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer();
+    const viaSharp = await sharp(input).toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer();
+    const a = new Uint16Array(viaAvifdec.buffer, viaAvifdec.byteOffset, viaAvifdec.length / 2);
+    const b = new Uint16Array(viaSharp.buffer, viaSharp.byteOffset, viaSharp.length / 2);
+    expect(a.length).toBe(b.length);
+    let worst = 0;
+    for (let i = 0; i < a.length; i += 7) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    expect(worst).toBeLessThan(700); // within ~1% of full scale: both are YUV→RGB conversions of the same 10-bit planes
   });
 });
