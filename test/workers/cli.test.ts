@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Producers } from '../../workers/producer.ts';
+import { writeSamplePack } from '../../workers/sample-pack.ts';
+import { REDIS_URL, quietLogger, tempDir, uniquePrefix } from './helpers.ts';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const prefix = uniquePrefix('cli');
+
+function resound(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(root, 'bin', 'resound.ts'), ...args], {
+      cwd: root,
+      env: { ...process.env, WORKERS_PREFIX: prefix, RESOUND_DATA_DIR: tempDir('cli-data'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+afterAll(async () => {
+  const p = new Producers({ connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix, attempts: 1, backoffMs: 1, logger: quietLogger });
+  await p.queues.emoji.obliterate({ force: true });
+  await p.close();
+});
+
+describe('resound emoji convert', () => {
+  it('converts a pack, prints progress and a summary table naming the failure, and exits 1', async () => {
+    const dir = tempDir('cli-pack');
+    const out = tempDir('cli-out');
+    await writeSamplePack(dir, 4, { seed: 9, frames: 3 });
+    fs.writeFileSync(path.join(dir, 'zz_bad.gif'), 'GIF89a this is not a gif');
+    const r = await resound(['emoji', 'convert', dir, '--sizes', '16,32', '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/converting in this process/);
+    expect(r.stdout).toMatch(/^pack {2}\[#+\] 5\/5 {2}failed 1$/m);
+    expect(r.stdout).toMatch(/^emojis +5 \(2 animated\)$/m);
+    expect(r.stdout).toMatch(/^completed +4$/m);
+    expect(r.stdout).toMatch(/^reduction median +\d+\.\d%/m);
+    expect(r.stdout).toMatch(/^zz_bad +invalid_image +invalid_image: corrupt_image: /m);
+    expect(fs.readdirSync(path.join(out, 'still_0000')).sort()).toEqual(['16.png', '16.webp', '32.png', '32.webp', 'emoji.json']);
+  });
+
+  it('refuses bad sizes with a message naming the flag', async () => {
+    const r = await resound(['emoji', 'convert', tempDir('cli-empty'), '--sizes', '16,abc']);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/--sizes="16,abc": must be comma-separated integers/);
+  });
+
+  it('refuses a folder without images', async () => {
+    const r = await resound(['emoji', 'convert', tempDir('cli-empty')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^resound emoji convert: no emoji images/);
+  });
+});

@@ -1,0 +1,109 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadCommonConfig } from '../../common/config.ts';
+import { rootLogger } from '../../common/logger.ts';
+import { ensureRedis } from '../../common/redis.ts';
+import { loadWorkersConfig } from '../config.ts';
+import { WorkerFleet } from '../fleet.ts';
+import { scanPack } from '../pack-scan.ts';
+import { Producers } from '../producer.ts';
+import { writeSamplePack } from '../sample-pack.ts';
+import { ProgressView } from './progress-view.ts';
+import { summaryTable } from './summary-table.ts';
+
+const USAGE = `resound emoji — batch emoji conversion through the worker queues
+
+  resound emoji convert <dir> [--sizes 16,32,48] [--out DIR] [--workers auto|local|fleet]
+      Enqueue every image in <dir> as one pack, show progress, print a summary.
+      --sizes    pixel sizes to render (default WORKERS_EMOJI_SIZES)
+      --out      output folder (default <RESOUND_DATA_DIR>/emoji/<dir name>)
+      --workers  auto: run workers in this process when none is consuming the emoji queue (default);
+                 local: always; fleet: never (wait for the fleet against REDIS_URL)
+  resound emoji sample <dir> [--count 20]
+      Write a generated sample pack (half animated GIF) to try the pipeline with.
+
+Exit status: 0 when every emoji converted, 1 when some failed (listed in the summary), 2 on bad usage.`;
+
+function sizesArg(v: string | undefined, dflt: number[]): number[] {
+  if (v === undefined) return dflt;
+  const sizes = v.split(',').map((s) => Number(s.trim()));
+  if (!sizes.length || sizes.some((n) => !Number.isInteger(n) || n < 8 || n > 4096)) {
+    throw new ConfigError([`--sizes=${JSON.stringify(v)}: must be comma-separated integers between 8 and 4096`]);
+  }
+  return [...new Set(sizes)].sort((a, b) => a - b);
+}
+
+async function convert(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { sizes: { type: 'string' }, out: { type: 'string' }, workers: { type: 'string', default: 'auto' } },
+  });
+  const dir = positionals[0];
+  if (!dir || positionals.length > 1 || !['auto', 'local', 'fleet'].includes(values.workers ?? 'auto')) {
+    console.error(USAGE);
+    return 2;
+  }
+  const common = loadCommonConfig();
+  const config = loadWorkersConfig(process.env, common.RESOUND_DATA_DIR);
+  const logger = rootLogger(common.LOG_LEVEL === 'info' ? 'warn' : common.LOG_LEVEL);
+  const sizes = sizesArg(values.sizes, config.WORKERS_EMOJI_SIZES);
+  const outDir = path.resolve(values.out ?? path.join(common.RESOUND_DATA_DIR, 'emoji', path.basename(path.resolve(dir))));
+  const redis = await ensureRedis(common.REDIS_URL, common.RESOUND_DATA_DIR, logger);
+  const connection = { url: redis.url, maxRetriesPerRequest: null };
+  const producers = new Producers({ connection, prefix: config.WORKERS_PREFIX, attempts: config.WORKERS_ATTEMPTS, backoffMs: config.WORKERS_BACKOFF_MS, logger });
+  let fleet: WorkerFleet | undefined;
+  try {
+    let input;
+    try {
+      input = await scanPack(dir, { outDir, sizes, maxBytes: config.WORKERS_EMOJI_MAX_BYTES });
+    } catch (err) {
+      console.error(`resound emoji convert: ${(err as Error).message}`);
+      return 2;
+    }
+    const consuming = await producers.queues.emoji.getWorkersCount();
+    if (values.workers === 'local' || (values.workers === 'auto' && consuming === 0)) {
+      process.stdout.write(`no worker is consuming "${config.WORKERS_PREFIX}" emoji jobs; converting in this process\n`);
+      fleet = new WorkerFleet({ connection, config: { ...config, WORKERS_QUEUES: ['emoji'] }, logger });
+      await fleet.waitUntilReady();
+    } else {
+      process.stdout.write(`handing ${input.emojis.length} emojis to the worker fleet (${consuming} workers connected)\n`);
+    }
+    const { packId } = await producers.addEmojiPack(input);
+    const status = await new ProgressView(process.stdout).follow(producers.queues.emoji, packId);
+    if (status.state === 'failed' || !status.summary) {
+      console.error(`pack failed: ${status.failedReason ?? 'no summary was produced'}`);
+      return 1;
+    }
+    process.stdout.write('\n' + summaryTable(status.summary));
+    return status.summary.failed ? 1 : 0;
+  } finally {
+    await fleet?.close();
+    await producers.close();
+    await redis.close();
+  }
+}
+
+async function sample(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { count: { type: 'string', default: '20' } } });
+  const count = Number(values.count);
+  if (positionals.length !== 1 || !Number.isInteger(count) || count < 1 || count > 10_000) {
+    console.error(USAGE);
+    return 2;
+  }
+  const files = await writeSamplePack(path.resolve(positionals[0]), count);
+  process.stdout.write(`wrote ${files.length} sample emojis to ${path.resolve(positionals[0])}\n`);
+  return 0;
+}
+
+/** `resound emoji …`; sets the exit status rather than exiting, so open handles are closed first. */
+export async function emojiCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub === 'convert') process.exitCode = await convert(rest);
+  else if (sub === 'sample') process.exitCode = await sample(rest);
+  else if (sub === 'help' || sub === '--help') console.log(USAGE);
+  else {
+    console.error(USAGE);
+    process.exitCode = 2;
+  }
+}
