@@ -7,6 +7,7 @@ import { mean } from './report/aggregate.ts';
 import type { AudioReport } from './report/types.ts';
 import { writeReport } from './report/write-report.ts';
 import { runAudioBenchmark } from './run.ts';
+import { SfuPath } from './sfu-path.ts';
 import { InlineScorer, WorkerScorer, type Scorer } from './scorer.ts';
 
 const USAGE = `resound audio-bench [--quick] [--path sfu|memory] [--out DIR] [--workers N]
@@ -17,10 +18,7 @@ const USAGE = `resound audio-bench [--quick] [--path sfu|memory] [--out DIR] [--
 
 export const DEFAULT_REPORT_DIR = path.resolve(import.meta.dirname, '..', '..', 'reports', 'audio');
 
-/** Opens the real signaling + SFU path; provided by sfu-path.ts once the voice server exists. */
-export type PathFactory = () => Promise<MediaPath>;
-
-export async function audioBench(argv: string[], sfuPath?: PathFactory): Promise<AudioReport> {
+export async function audioBench(argv: string[]): Promise<AudioReport> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -42,8 +40,7 @@ export async function audioBench(argv: string[], sfuPath?: PathFactory): Promise
   let main: MediaPath = memory;
   let peer: MediaPath | undefined;
   if (values.path === 'sfu') {
-    if (!sfuPath) throw new Error('the SFU path is not available in this build; use --path memory');
-    main = await sfuPath();
+    main = await SfuPath.open();
     peer = memory;
   }
   const scorer: Scorer = workers > 0 ? new WorkerScorer(workers) : new InlineScorer();

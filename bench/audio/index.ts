@@ -25,3 +25,5 @@ export * from './report/markdown.ts';
 export * from './report/write-report.ts';
 export * from './run.ts';
 export * from './cli.ts';
+export * from './relay.ts';
+export * from './sfu-path.ts';

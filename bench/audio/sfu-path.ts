@@ -1,0 +1,162 @@
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { snowflake } from '../../common/snowflake.ts';
+import { loadSignalingConfig, startVoiceGateway, VoiceClient, type ReceivedFrame, type VoiceGateway } from '../../signaling/index.ts';
+import { OPUS_SILENCE_FRAME, SILENCE_TAIL_FRAMES, type TransportMode } from '../../sfu/index.ts';
+import type { ImpairmentPlan } from './impairment.ts';
+import { arrivalTimes, type MediaPath, type Transmission } from './media-path.ts';
+import { ImpairmentRelay } from './relay.ts';
+
+/** Datagrams a client sends back to back before yielding, like a paced sender (keeps socket buffers from overflowing). */
+const BURST = 16;
+/** How long the listener waits for a cell's packets once the relay released them. */
+const RECEIVE_TIMEOUT_MS = 3000;
+
+export interface SfuPathOptions {
+  /** Transport encryption mode the clients select; default: the server's first offer. */
+  mode?: TransportMode;
+  /** Extra environment for the voice server (SIGNALING_*, SFU_*). */
+  env?: Record<string, string>;
+}
+
+/**
+ * The real voice path in one process: a voice gateway + SFU on loopback, two native clients that join through the
+ * admin join API and speak the gateway over wss (Identify, heartbeats, IP discovery, Select Protocol, Session
+ * Description, Speaking), client A behind an impairment relay at the network edge, client B listening. Cells are
+ * sent one at a time; the relay and the listener identify a cell's packets by A's RTP sequence numbers.
+ */
+export class SfuPath implements MediaPath {
+  readonly name: string;
+  private queue: Promise<unknown> = Promise.resolve();
+  private listener: ((f: ReceivedFrame) => void) | null = null;
+
+  private constructor(
+    private readonly gw: VoiceGateway,
+    private readonly dataDir: string,
+    private readonly a: VoiceClient,
+    private readonly b: VoiceClient,
+    private readonly relay: ImpairmentRelay,
+  ) {
+    this.name = `sfu (${a.mode})`;
+    b.on('frame', (f) => this.listener?.(f));
+  }
+
+  static async open(opts: SfuPathOptions = {}): Promise<SfuPath> {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'resound-audio-bench-'));
+    const config = loadSignalingConfig({ SIGNALING_WSS_PORT: '0', SIGNALING_WS_PORT: '-1', SFU_UDP_PORT: '0', ...opts.env });
+    const gw = await startVoiceGateway({ config, dataDir, bind: '127.0.0.1', logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }) });
+    try {
+      const ca = fs.readFileSync(gw.certPath);
+      const guild = snowflake();
+      const channel = snowflake();
+      const join = async (): Promise<VoiceClient> => {
+        const userId = snowflake();
+        const grant = await adminJoin(gw, ca, { guild_id: guild, channel_id: channel, user_id: userId });
+        const client = new VoiceClient({ url: `wss://${grant.endpoint}/?v=8`, serverId: guild, userId, sessionId: grant.session_id, token: grant.token, mode: opts.mode, ca });
+        return client.connect();
+      };
+      const a = await join();
+      const b = await join();
+      // From here on A's media goes through the relay; the SFU re-latches A's address on its first authenticated packet.
+      const relay = await ImpairmentRelay.create({ address: a.serverAddress, port: a.serverPort });
+      a.serverAddress = '127.0.0.1';
+      a.serverPort = relay.port;
+      a.setSpeaking(1);
+      await until(() => b.ssrcs.has(a.ssrc), 5000, 'the listener to learn the speaker (op 5)');
+      return new SfuPath(gw, dataDir, a, b, relay);
+    } catch (err) {
+      await gw.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  transmit(packets: readonly Uint8Array[], plan: ImpairmentPlan): Promise<Transmission> {
+    const run = this.queue.then(() => this.transmitNow(packets, plan));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.a.close();
+    this.b.close();
+    this.relay.close();
+    await this.gw.close();
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  private async transmitNow(packets: readonly Uint8Array[], plan: ImpairmentPlan): Promise<Transmission> {
+    const a = this.a;
+    const count = packets.length;
+    const seqBase = (a.sequence + 1) & 0xffff;
+    const rx = new Array<Uint8Array | undefined>(count).fill(undefined);
+    let expected = 0;
+    for (const d of plan.drop) if (!d) expected++;
+    let got = 0;
+    let corrupted = 0;
+    const received = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, RECEIVE_TIMEOUT_MS);
+      this.listener = (f) => {
+        if (f.ssrc !== a.ssrc) return;
+        const idx = (f.sequence - seqBase) & 0xffff;
+        if (idx >= count || rx[idx]) return;
+        if (!f.payload.equals(packets[idx])) corrupted++;
+        rx[idx] = f.payload;
+        if (++got >= expected) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      if (expected === 0) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    const released = this.relay.arm(seqBase, plan);
+    for (let i = 0; i < count; i++) {
+      a.sendOpus(packets[i]);
+      if ((i + 1) % BURST === 0) await new Promise<void>((r) => setImmediate(r));
+    }
+    await released;
+    // End the spurt like a real client right away, so the SFU never synthesises a tail (which would shift sequence
+    // numbers) however long the listener takes.
+    for (let k = 0; k < SILENCE_TAIL_FRAMES; k++) a.sendOpus(Uint8Array.from(OPUS_SILENCE_FRAME));
+    await received;
+    this.listener = null;
+    return { packets: rx, arrivalMs: arrivalTimes(plan, rx), unexpectedLoss: expected - got + corrupted };
+  }
+}
+
+/** POST /voice/join on the admin API over HTTPS, trusting the server's (development) certificate. */
+function adminJoin(gw: VoiceGateway, ca: Buffer, body: Record<string, string>): Promise<{ endpoint: string; token: string; session_id: string }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      `${gw.httpsUrl}/voice/join`,
+      { method: 'POST', ca, headers: { authorization: `Bearer ${gw.adminToken}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 200) reject(new Error(`voice join failed: ${res.statusCode} ${text}`));
+          else resolve(JSON.parse(text) as { endpoint: string; token: string; session_id: string });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
