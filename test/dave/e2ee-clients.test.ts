@@ -178,6 +178,11 @@ describe('DAVE with real clients', () => {
     sendBinary(r4, 28, Buffer.concat([res.commit!, res.welcome!]));
     expect(await closeCodeOf(r4)).toBe(4020);
 
+    // A transition id that is not a u16.
+    const r5 = await rawDaveClient(gw, guild, channel, newId());
+    r5.send(23, { transition_id: 'soon' });
+    expect(await closeCodeOf(r5)).toBe(4002);
+
     expect(await metricValue(gw, 'resound_dave_rejected_total', { reason: 'kp_malformed' })).toBeGreaterThanOrEqual(1);
     expect(await metricValue(gw, 'resound_dave_rejected_total', { reason: 'commit_wrong_group' })).toBeGreaterThanOrEqual(1);
     // The established members never saw any of it and still talk end to end.
