@@ -1,0 +1,285 @@
+/**
+ * `npm run bench -- proxy`: the media proxy against ipx (a sharp-based proxy) and a bare sharp loop (the limit), same
+ * images and parameters, same run. ~100 synthetic 2048×1365 photo-like JPEGs, fit inside 512×512, JPEG/WebP/AVIF/PNG
+ * output, 2 concurrent connections, every URL distinct (no cache hits); then a cache-hit run and the animated
+ * GIF → WebP size reduction. Each server runs in its own process so peak RSS (VmHWM) is its own.
+ * Env: BENCH_IMAGES (100), BENCH_AVIF_IMAGES (40: AVIF encodes are ~10× slower), BENCH_CONNECTIONS (2).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { emit, percentile, ratio, round, sortedCopy } from './_harness.ts';
+import { photoRaw, prng } from '../fixtures/make-images.ts';
+import { transformImage } from '../media-proxy/index.ts';
+import { createRedis } from '../common/redis.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const N = Number(process.env.BENCH_IMAGES ?? 100);
+const N_AVIF = Number(process.env.BENCH_AVIF_IMAGES ?? 40);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 2);
+const FORMATS = ['jpeg', 'webp', 'avif', 'png'] as const;
+type Format = (typeof FORMATS)[number];
+const QUALITY: Record<Format, number | undefined> = { jpeg: 80, webp: 75, avif: 60, png: undefined };
+const BOX = 512;
+
+interface RunResult {
+  rps: number;
+  p50: number;
+  p95: number;
+  rssMb: number;
+  errors: number;
+  requests: number;
+}
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'resound-bench-proxy-'));
+const imgDir = path.join(work, 'images');
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+async function makeImages(): Promise<string[]> {
+  fs.mkdirSync(imgDir);
+  const W = 2048;
+  const H = 1365;
+  const rnd = prng(42);
+  const noise = new Int8Array(W * H * 3 + 65536);
+  for (let i = 0; i < noise.length; i++) noise[i] = Math.round((rnd() + rnd() - 1) * 14);
+  const names: string[] = [];
+  for (let i = 0; i < N + 2; i++) {
+    const base = await sharp(photoRaw(96, 64, 1000 + i), { raw: { width: 96, height: 64, channels: 3 } }).resize(W, H, { kernel: 'cubic' }).raw().toBuffer();
+    const off = (i * 7919) % 65536;
+    for (let p = 0; p < base.length; p++) base[p] = Math.max(0, Math.min(255, base[p] + noise[p + off]));
+    const name = `img-${String(i).padStart(3, '0')}.jpg`;
+    await sharp(base, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90 }).toFile(path.join(imgDir, name));
+    names.push(name);
+  }
+  return names;
+}
+
+function peakRssMb(pid: number | undefined): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? round(Number(m[1]) / 1024, 1) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Spawns a server and resolves with its URL once it prints a JSON line carrying `url`. */
+function spawnServer(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (const line of buf.split('\n')) {
+        try {
+          const j = JSON.parse(line) as { url?: string; msg?: string };
+          if (j.url && (j.msg === 'listening' || j.msg === undefined)) return resolve({ child, url: j.url });
+        } catch {
+          // not a complete JSON line yet
+        }
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+async function load(urls: string[]): Promise<Omit<RunResult, 'rssMb'>> {
+  const lat: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (next < urls.length) {
+        const url = urls[next++];
+        const s = performance.now();
+        const res = await fetch(url);
+        await res.arrayBuffer();
+        lat.push(performance.now() - s);
+        if (res.status !== 200) errors++;
+      }
+    }),
+  );
+  const wall = (performance.now() - t0) / 1000;
+  const sorted = sortedCopy(lat);
+  return { rps: round(urls.length / wall, 2), p50: round(percentile(sorted, 50), 1), p95: round(percentile(sorted, 95), 1), errors, requests: urls.length };
+}
+
+const IPX_SERVER = `
+import http from 'node:http';
+import { createIPX, ipxFSStorage, createIPXNodeServer } from 'ipx';
+const ipx = createIPX({ storage: ipxFSStorage({ dir: process.env.IPX_DIR }) });
+const srv = http.createServer(createIPXNodeServer(ipx)).listen(0, '127.0.0.1', () => {
+  console.log(JSON.stringify({ url: 'http://127.0.0.1:' + srv.address().port }));
+});
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/** The limit: the same decode → resize → encode as the proxy, in a plain loop with the same concurrency. */
+const SHARP_LOOP = `
+import fs from 'node:fs';
+import sharp from 'sharp';
+const files = JSON.parse(process.env.LOOP_FILES);
+const format = process.env.LOOP_FORMAT;
+const q = process.env.LOOP_QUALITY ? Number(process.env.LOOP_QUALITY) : undefined;
+const avifEffort = Number(process.env.LOOP_AVIF_EFFORT);
+const enc = (img) => format === 'jpeg' ? img.jpeg({ quality: q, chromaSubsampling: '4:2:0' }) : format === 'webp' ? img.webp({ quality: q, effort: 4 })
+  : format === 'avif' ? img.avif({ quality: q, effort: avifEffort }) : img.png({ compressionLevel: 6, adaptiveFiltering: false });
+const lat = [];
+let next = 0;
+const t0 = performance.now();
+await Promise.all(Array.from({ length: Number(process.env.LOOP_CONC) }, async () => {
+  while (next < files.length) {
+    const f = files[next++];
+    const s = performance.now();
+    const buf = await fs.promises.readFile(f);
+    await enc(sharp(buf, { failOn: 'error', autoOrient: true }).resize({ width: 512, height: 512, fit: 'inside', withoutEnlargement: true }).toColourspace('srgb')).toBuffer();
+    lat.push(performance.now() - s);
+  }
+}));
+const m = /VmHWM:\\s+(\\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+console.log(JSON.stringify({ lat, wall: (performance.now() - t0) / 1000, rssKb: Number(m[1]) }));
+`;
+
+async function sharpLoop(files: string[], format: Format, avifEffort: number): Promise<RunResult> {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', SHARP_LOOP], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, LOOP_FILES: JSON.stringify(files), LOOP_FORMAT: format, LOOP_QUALITY: String(QUALITY[format] ?? ''), LOOP_AVIF_EFFORT: String(avifEffort), LOOP_CONC: String(CONNECTIONS) },
+  });
+  if (r.status !== 0) throw new Error(`sharp loop failed: ${r.stderr}`);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { lat: number[]; wall: number; rssKb: number };
+  const sorted = sortedCopy(j.lat);
+  return { rps: round(files.length / j.wall, 2), p50: round(percentile(sorted, 50), 1), p95: round(percentile(sorted, 95), 1), rssMb: round(j.rssKb / 1024, 1), errors: 0, requests: files.length };
+}
+
+let uploaded: string[] | undefined;
+let resoundRun = 0;
+
+/** One proxy process per run (fresh cache dir and Redis prefix, shared originals) so VmHWM is per run. */
+async function resound(names: string[], format: Format, avifEffort: number, cacheHitRun = false): Promise<{ miss: RunResult; hit?: RunResult }> {
+  const run = resoundRun++;
+  const { child, url } = await spawnServer(['--import', 'tsx', 'bin/resound.ts', 'start', 'proxy'], {
+    RESOUND_DATA_DIR: path.join(work, 'resound-data'),
+    MEDIA_PROXY_PORT: '0',
+    MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS: 'false',
+    MEDIA_PROXY_CACHE_DIR: path.join(work, `cache-${run}`),
+    MEDIA_PROXY_REDIS_PREFIX: `bench:proxy:${process.pid}:${run}:`,
+    MEDIA_PROXY_AVIF_EFFORT: String(avifEffort),
+    LOG_LEVEL: 'info',
+  });
+  if (!uploaded) {
+    uploaded = [];
+    for (const n of names) {
+      const form = new FormData();
+      form.append('file', new Blob([fs.readFileSync(path.join(imgDir, n))]), n);
+      const res = await fetch(`${url}/attachments/1000000000000000001`, { method: 'POST', body: form });
+      const j = (await res.json()) as { id: string; filename: string };
+      uploaded.push(`/attachments/1000000000000000001/${j.id}/${j.filename}`);
+    }
+  }
+  const q = QUALITY[format] ? `&quality=${QUALITY[format]}` : '';
+  const urls = (list: string[], box: number) => list.map((p) => `${url}${p}?width=${box}&height=${box}&keep_aspect_ratio=true&format=${format}${q}`);
+  await load(urls(uploaded.slice(0, 2), BOX - 12)); // warm-up on other images and sizes: no cache effect on the run
+  const count = format === 'avif' ? N_AVIF : N;
+  const measured = urls(uploaded.slice(2, 2 + count), BOX);
+  const miss = { ...(await load(measured)), rssMb: 0 };
+  let hit: RunResult | undefined;
+  if (cacheHitRun) hit = { ...(await load(measured)), rssMb: 0 };
+  miss.rssMb = peakRssMb(child.pid);
+  if (hit) hit.rssMb = miss.rssMb;
+  await stop(child);
+  await dropKeys(`bench:proxy:${process.pid}:${run}:`);
+  return { miss, hit };
+}
+
+/** The run's result index is scratch: remove it so benchmarks leave Redis as they found it. */
+async function dropKeys(prefix: string): Promise<void> {
+  const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  redis.disconnect();
+}
+
+async function ipx(names: string[], format: Format): Promise<RunResult> {
+  const { child, url } = await spawnServer(['--input-type=module', '-e', IPX_SERVER], { IPX_DIR: imgDir });
+  const q = QUALITY[format] ? `,q_${QUALITY[format]}` : '';
+  const urls = (list: string[], box: number) => list.map((n) => `${url}/s_${box}x${box},fit_inside,f_${format}${q}/${n}`);
+  await load(urls(names.slice(0, 2), BOX - 12));
+  const count = format === 'avif' ? N_AVIF : N;
+  const r = await load(urls(names.slice(2, 2 + count), BOX));
+  const rssMb = peakRssMb(child.pid);
+  await stop(child);
+  return { ...r, rssMb };
+}
+
+function figure(server: string, format: Format, r: RunResult, extra: Record<string, unknown> = {}): void {
+  emit({ bench: 'proxy', figure: 'transform', server, format, requests: r.requests, rps: r.rps, p50_ms: r.p50, p95_ms: r.p95, peak_rss_mb: r.rssMb, errors: r.errors, connections: CONNECTIONS, ...extra });
+}
+
+async function gifToWebpSizes(): Promise<void> {
+  const dir = path.join(ROOT, 'fixtures', 'images');
+  const gifs = fs.readdirSync(dir).filter((f) => /^anim.*\.gif$/.test(f));
+  const webpRatios: number[] = [];
+  const gifsicleRatios: number[] = [];
+  for (const f of gifs) {
+    const src = fs.readFileSync(path.join(dir, f));
+    const webp = await transformImage(src, { format: 'webp' });
+    const gif = await transformImage(src, { format: 'gif' });
+    webpRatios.push(webp.data.length / src.length);
+    gifsicleRatios.push(gif.data.length / src.length);
+  }
+  const w = sortedCopy(webpRatios);
+  const g = sortedCopy(gifsicleRatios);
+  emit({
+    bench: 'proxy',
+    figure: 'gif_to_webp_size',
+    files: gifs.length,
+    median_reduction_pct: round((1 - percentile(w, 50)) * 100, 1),
+    p95_reduction_pct: round((1 - percentile(w, 5)) * 100, 1),
+    median_webp_over_gif: round(percentile(w, 50), 3),
+    peer: 'gifsicle -O3 GIF→GIF',
+    peer_median_reduction_pct: round((1 - percentile(g, 50)) * 100, 1),
+    ratio_webp_vs_gifsicle: ratio(percentile(w, 50), percentile(g, 50)),
+  });
+}
+
+const AVIF_EFFORT = 2;
+const names = await makeImages();
+emit({ bench: 'proxy', figure: 'setup', images: N, avif_images: N_AVIF, size: '2048x1365 JPEG q90', box: BOX, connections: CONNECTIONS, cpus: os.availableParallelism(), sharp: sharp.versions.sharp, vips: sharp.versions.vips });
+for (const format of FORMATS) {
+  const ours = await resound(names, format, AVIF_EFFORT, format === 'jpeg');
+  const peer = await ipx(names, format);
+  const limit = await sharpLoop(names.slice(2, 2 + (format === 'avif' ? N_AVIF : N)).map((n) => path.join(imgDir, n)), format, AVIF_EFFORT);
+  figure('ipx', format, peer);
+  figure('sharp-loop', format, limit, format === 'avif' ? { avif_effort: AVIF_EFFORT } : {});
+  figure('resound', format, ours.miss, { ratio_vs_ipx: ratio(ours.miss.rps, peer.rps), ratio_vs_sharp_loop: ratio(ours.miss.rps, limit.rps), ...(format === 'avif' ? { avif_effort: AVIF_EFFORT } : {}) });
+  if (format === 'avif') {
+    // ipx encodes AVIF at sharp's default effort 4; measure ours there too for a like-for-like ratio.
+    const at4 = await resound(names, format, 4);
+    figure('resound', format, at4.miss, { avif_effort: 4, ratio_vs_ipx: ratio(at4.miss.rps, peer.rps) });
+  }
+  if (ours.hit) {
+    emit({ bench: 'proxy', figure: 'cache_hit', server: 'resound', format, requests: ours.hit.requests, rps: ours.hit.rps, p50_ms: ours.hit.p50, p95_ms: ours.hit.p95, errors: ours.hit.errors, ratio_vs_miss: ratio(ours.hit.rps, ours.miss.rps), ratio_vs_ipx: ratio(ours.hit.rps, peer.rps) });
+  }
+}
+await gifToWebpSizes();
+process.exit(0);
