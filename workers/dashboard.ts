@@ -4,7 +4,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { HttpError } from '../common/http.ts';
+import type { ErrorBody } from '../common/http.ts';
 import { RateLimitedLog, type Logger } from '../common/logger.ts';
 import { Counter, type Registry } from '../common/metrics.ts';
 
@@ -46,13 +46,15 @@ export async function mountDashboard(
   adapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({ queues: opts.queues.map((q) => new BullMQAdapter(q)), serverAdapter: adapter });
   await app.register(async (scope) => {
-    scope.addHook('onRequest', async (req) => {
+    scope.addHook('onRequest', async (req, reply) => {
       if (authorized(req.headers.authorization, opts.token)) return;
       denied.inc();
       rlog.warn('admin-denied', { ip: req.ip, url: req.url.split('?')[0] }, 'dashboard request without a valid admin token');
-      throw new HttpError(401, 'unauthorized', 'the dashboard needs the admin token (Bearer, or Basic with the token as password)', {
-        'www-authenticate': 'Basic realm="resound-workers", charset="UTF-8"',
-      });
+      // Answered here rather than thrown: bull-board's plugin installs its own error handler, which would reshape it.
+      const body: ErrorBody = {
+        error: { code: 'unauthorized', message: 'the dashboard needs the admin token (Bearer, or Basic with the token as password)' },
+      };
+      return reply.code(401).header('www-authenticate', 'Basic realm="resound-workers", charset="UTF-8"').send(body);
     });
     await scope.register(adapter.registerPlugin(), { prefix: DASHBOARD_PATH });
   });

@@ -27,9 +27,10 @@ export interface PackStatus extends PackProgress {
 
 /** Where a pack stands, read straight from Redis: what the CLI polls for its progress bars. */
 export async function packStatus(queue: Queue, packId: string): Promise<PackStatus | undefined> {
+  // State first, then the job: a job read before a state that says "completed" could miss its return value.
+  const state = await queue.getJobState(packId);
   const job = await Job.fromId(queue, packId);
   if (!job) return undefined;
-  const state = await job.getState();
   const counts = await countsOf(job);
   return { state, ...counts, summary: job.returnvalue as PackSummary | undefined, failedReason: job.failedReason };
 }

@@ -10,7 +10,7 @@ import { WorkerMetrics } from '../../workers/metrics.ts';
 import type { AudioResult } from '../../workers/processors/audio.ts';
 import { JobDataError, Producers } from '../../workers/producer.ts';
 import { sha256Of, type AudioJobData } from '../../workers/queues.ts';
-import { REDIS_URL, quietLogger, sine, tempDir, testConfig, uniquePrefix, waitFor } from './helpers.ts';
+import { REDIS_URL, finishedJob, quietLogger, sine, tempDir, testConfig, uniquePrefix } from './helpers.ts';
 
 const prefix = uniquePrefix('audio');
 const config = testConfig(prefix, { WORKERS_QUEUES: 'audio' });
@@ -26,13 +26,7 @@ function job(file: string, data: Buffer, extra: Partial<AudioJobData> = {}): Aud
   return { source: file, sha256: sha256Of(data), outDir, input: { format: 'wav' }, bitrate: 32_000, maxSeconds: 30, purpose: 'voice_message', ...extra };
 }
 
-async function finished(id: string): Promise<Job> {
-  return waitFor(`job ${id}`, async () => {
-    const j = await Job.fromId(producers.queues.audio, id);
-    const state = await j?.getState();
-    return state === 'completed' || state === 'failed' ? j : undefined;
-  });
-}
+const finished = (id: string): Promise<Job> => finishedJob(producers.queues.audio, id);
 
 beforeAll(async () => {
   producers = new Producers({ connection, prefix, attempts: 3, backoffMs: 100, logger: quietLogger, registry });

@@ -145,3 +145,16 @@ export function treeOf(dir: string): Map<string, Buffer> {
   }
   return out;
 }
+
+/**
+ * Waits for a job to reach a finished state and returns it loaded after that: reading the job first and its state
+ * second would race a job that finishes in between (stale fields, fresh state).
+ */
+export async function finishedJob(queue: import('bullmq').Queue, id: string, states: string[] = ['completed', 'failed']): Promise<import('bullmq').Job> {
+  const { Job } = await import('bullmq');
+  return waitFor(`job ${id} to finish`, async () => {
+    const state = await queue.getJobState(id);
+    if (!states.includes(state)) return undefined;
+    return (await Job.fromId(queue, id)) ?? undefined;
+  });
+}
