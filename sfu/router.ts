@@ -128,6 +128,7 @@ export class Router extends EventEmitter<RouterEvents> {
     frame.payloadLength = f.payloadLength;
     const gate = this.gate;
     const members = this.members;
+    const counts = this.metrics.counts;
     for (let i = 0; i < members.length; i++) {
       const r = members[i];
       if (r === sender || r.deafened) continue;
@@ -138,19 +139,20 @@ export class Router extends EventEmitter<RouterEvents> {
       }
       if (gate && !gate.allow(sender, r, f.data, f.payloadOffset, f.payloadLength)) {
         rw.drop(f.sequence);
-        this.metrics.dropped.inc({ reason: 'e2ee_gate' });
+        this.metrics.drop('e2ee_gate');
         continue;
       }
       if (!rw.forward(f.sequence, f.timestamp)) {
-        this.metrics.dropped.inc({ reason: 'late' });
+        this.metrics.drop('late');
         continue;
       }
       frame.sequence = rw.seq;
       frame.timestamp = rw.timestamp;
       r.transport.send(frame);
-      this.metrics.packetsForwarded.inc();
+      counts.forwarded++;
+      counts.forwardedPayloadBytes += f.payloadLength;
     }
-    if (sender.serverMuted) this.metrics.dropped.inc({ reason: 'server_muted' });
+    if (sender.serverMuted) this.metrics.drop('server_muted');
   }
 
   /** Ends the spurts of speakers who went quiet without sending the silence tail themselves. */
@@ -173,12 +175,14 @@ export class Router extends EventEmitter<RouterEvents> {
     for (const r of this.members) {
       if (r === sender || r.deafened) continue;
       const rw = r.rewriterFor(sender);
+      // A receiver that never heard this spurt needs no tail (and would see it start from nowhere).
+      if (!rw.emitted) continue;
       for (let k = 0; k < frames; k++) {
         rw.insertSilence();
         frame.sequence = rw.seq;
         frame.timestamp = rw.timestamp;
         r.transport.send(frame);
-        this.metrics.silenceSynthesized.inc();
+        this.metrics.counts.silenceSynthesized++;
       }
     }
     this.log.debug({ router: this.id, user: sender.userId, at: now, frames }, 'synthesized silence tail');

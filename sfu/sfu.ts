@@ -137,18 +137,18 @@ export class Sfu {
   private onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
     const len = msg.length;
     if (len === KEEPALIVE_LENGTH) {
-      this.metrics.datagramsIn.inc({ kind: 'keepalive' });
+      this.metrics.counts.datagrams.keepalive++;
       return;
     }
     if (len === IP_DISCOVERY_LENGTH && isIpDiscoveryRequest(msg, len)) {
-      this.metrics.datagramsIn.inc({ kind: 'ip_discovery' });
+      this.metrics.counts.datagrams.ip_discovery++;
       return this.answerDiscovery(msg, rinfo);
     }
     if (!looksLikeRtp(msg, len) || !parseRtpHeader(msg, len, this.header)) {
-      this.metrics.datagramsIn.inc({ kind: 'other' });
+      this.metrics.counts.datagrams.other++;
       return this.drop('malformed', rinfo);
     }
-    this.metrics.datagramsIn.inc({ kind: 'rtp' });
+    this.metrics.counts.datagrams.rtp++;
     const h = this.header;
     if (h.payloadType !== OPUS_PAYLOAD_TYPE) return this.drop('not_opus', rinfo);
     const binding = this.bySsrc.get(h.ssrc);
@@ -222,7 +222,7 @@ export class Sfu {
   }
 
   private drop(reason: DropReason, rinfo: RemoteInfo): void {
-    this.metrics.dropped.inc({ reason });
+    this.metrics.drop(reason);
     this.badLog.warn(`${reason}:${rinfo.address}`, { reason, from: `${rinfo.address}:${rinfo.port}` }, 'dropped udp datagram');
   }
 

@@ -13,12 +13,20 @@ export type DropReason =
   | 'e2ee_gate'
   | 'late';
 
+type DatagramKind = 'rtp' | 'keepalive' | 'ip_discovery' | 'other';
+
+/**
+ * The SFU's Prometheus metrics. The packet path only bumps plain numbers in `counts`; they are copied into the
+ * prom-client series when /metrics is scraped, so forwarding never pays for label hashing.
+ */
 export class SfuMetrics {
-  readonly datagramsIn: Counter<'kind'>;
-  readonly packetsForwarded: Counter;
-  readonly bytesForwarded: Counter;
-  readonly dropped: Counter<'reason'>;
-  readonly silenceSynthesized: Counter;
+  readonly counts = {
+    datagrams: { rtp: 0, keepalive: 0, ip_discovery: 0, other: 0 } as Record<DatagramKind, number>,
+    dropped: {} as Partial<Record<DropReason, number>>,
+    forwarded: 0,
+    forwardedPayloadBytes: 0,
+    silenceSynthesized: 0,
+  };
   readonly participants: Gauge;
   readonly routers: Gauge;
   readonly streamPackets: Gauge<'ssrc' | 'user'>;
@@ -31,11 +39,40 @@ export class SfuMetrics {
   /** `beforeScrape` runs when /metrics is scraped, so per-stream figures are published then, not per packet. */
   constructor(registry: Registry, beforeScrape: () => void = () => {}) {
     const r = [registry];
-    this.datagramsIn = new Counter({ name: 'resound_sfu_datagrams_in_total', help: 'UDP datagrams received by kind', labelNames: ['kind'], registers: r });
-    this.packetsForwarded = new Counter({ name: 'resound_sfu_packets_forwarded_total', help: 'RTP packets sent to receivers', registers: r });
-    this.bytesForwarded = new Counter({ name: 'resound_sfu_bytes_forwarded_total', help: 'RTP bytes sent to receivers', registers: r });
-    this.dropped = new Counter({ name: 'resound_sfu_dropped_total', help: 'Datagrams or packets dropped, by reason', labelNames: ['reason'], registers: r });
-    this.silenceSynthesized = new Counter({ name: 'resound_sfu_silence_frames_synthesized_total', help: 'Opus silence frames the SFU inserted for vanished speakers', registers: r });
+    const c = this.counts;
+    new Counter({
+      name: 'resound_sfu_datagrams_in_total',
+      help: 'UDP datagrams received by kind',
+      labelNames: ['kind'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [kind, v] of Object.entries(c.datagrams)) this.inc({ kind }, v);
+      },
+    });
+    new Counter({
+      name: 'resound_sfu_dropped_total',
+      help: 'Datagrams or packets dropped, by reason',
+      labelNames: ['reason'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [reason, v] of Object.entries(c.dropped)) this.inc({ reason }, v);
+      },
+    });
+    const scalar = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: r,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    scalar('resound_sfu_packets_forwarded_total', 'RTP packets sent to receivers', () => c.forwarded);
+    scalar('resound_sfu_payload_bytes_forwarded_total', 'Opus payload bytes sent to receivers', () => c.forwardedPayloadBytes);
+    scalar('resound_sfu_silence_frames_synthesized_total', 'Opus silence frames the SFU inserted for vanished speakers', () => c.silenceSynthesized);
     this.participants = new Gauge({ name: 'resound_sfu_participants', help: 'Participants with a media transport', registers: r });
     this.routers = new Gauge({ name: 'resound_sfu_routers', help: 'Channels with a router', registers: r });
     const stream = (name: string, help: string, collect?: () => void) =>
@@ -46,6 +83,10 @@ export class SfuMetrics {
     this.streamReordered = stream('reordered', 'Packets that arrived after a later sequence number');
     this.streamJitter = stream('jitter_ms', 'RFC 3550 interarrival jitter in milliseconds');
     this.streamDecryptFailures = stream('decrypt_failures', 'Packets that failed transport authentication');
+  }
+
+  drop(reason: DropReason): void {
+    this.counts.dropped[reason] = (this.counts.dropped[reason] ?? 0) + 1;
   }
 }
 

@@ -9,8 +9,8 @@ const snowflake = { type: 'string', pattern: '^[0-9]{1,20}$' } as const;
 export interface AdminApiOptions {
   server: VoiceServer;
   adminToken: string;
-  /** host:port clients connect to (wss), as put in VOICE_SERVER_UPDATE.endpoint. */
-  endpoint: () => string;
+  /** host:port clients connect to (wss) for a channel, as put in VOICE_SERVER_UPDATE.endpoint (placement may pick another server). */
+  endpoint: (guildId: string, channelId: string) => string | Promise<string>;
 }
 
 /**
@@ -42,7 +42,7 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
     async (req) => {
       const { guild_id, channel_id, user_id } = req.body;
       const grant = opts.server.grantJoin(guild_id, channel_id, user_id);
-      return { endpoint: opts.endpoint(), token: grant.token, session_id: grant.session_id, expires_at: grant.expires_at };
+      return { endpoint: await opts.endpoint(guild_id, channel_id), token: grant.token, session_id: grant.session_id, expires_at: grant.expires_at };
     },
   );
 

@@ -32,6 +32,9 @@ export const signalingShape = {
   SFU_MODES: z.string().optional(),
   /** A speaker silent this long without a silence tail gets five synthesized silence frames. */
   SFU_SILENCE_GAP_MS: z.coerce.number().int().min(20).default(200),
+  /** Fleet placement: `redis` publishes this server's load and sends each new channel to the least-loaded live server. */
+  VOICE_PLACEMENT: z.enum(['off', 'redis']).default('off'),
+  VOICE_PLACEMENT_PREFIX: z.string().default('resound:voice'),
   /** DAVE E2EE policy for channels: required (refuse clients without DAVE: 4017), optional (mixed), off. */
   VOICE_E2EE: z.enum(['required', 'optional', 'off']).default('optional'),
 };

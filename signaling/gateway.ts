@@ -18,6 +18,8 @@ import { SignalingMetrics } from './metrics.ts';
 import { Close } from './opcodes.ts';
 import { VoiceTokenSigner } from './tokens.ts';
 import { VoiceServer } from './voice-server.ts';
+import { VoicePlacement } from './placement.ts';
+import { createRedis, type Redis } from '../common/redis.ts';
 import { createDaveMetrics, daveChannelExtension, ExternalSender, type E2eeMode } from './dave/index.ts';
 
 export interface VoiceGatewayOptions {
@@ -26,6 +28,8 @@ export interface VoiceGatewayOptions {
   bind: string;
   logger: Logger;
   channelExtensions?: (channel: VoiceChannel, server: VoiceServer) => ChannelExtension[];
+  /** Redis for fleet placement (needed when VOICE_PLACEMENT=redis). */
+  redisUrl?: string;
 }
 
 /** A running voice server: TLS and plain listeners (WebSocket + admin API + /healthz + /metrics) and its SFU. */
@@ -41,6 +45,7 @@ export interface VoiceGateway {
   certPath: string;
   adminToken: string;
   registry: Registry;
+  placement: VoicePlacement | null;
   close(): Promise<void>;
 }
 
@@ -100,10 +105,17 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
 
   let endpoint = '';
   const apps: FastifyInstance[] = [];
+  let placementRedis: Redis | null = null;
+  let placement: VoicePlacement | null = null;
+  if (config.VOICE_PLACEMENT === 'redis') {
+    if (!opts.redisUrl) throw new Error('VOICE_PLACEMENT=redis needs REDIS_URL');
+    placementRedis = createRedis(opts.redisUrl, { maxRetriesPerRequest: 2 });
+    placement = new VoicePlacement({ redis: placementRedis, prefix: config.VOICE_PLACEMENT_PREFIX });
+  }
   const health = () => ({ sessions: server.sessions.size, channels: server.channels.size, udp_port: sfu.port });
   const makeApp = async (https: boolean): Promise<FastifyInstance> => {
     const app = createHttpServer({ part: 'voice', logger: log, registry, health, https: https ? { key: tls.key, cert: tls.cert } : undefined });
-    await app.register(adminApi, { server, adminToken, endpoint: () => endpoint });
+    await app.register(adminApi, { server, adminToken, endpoint: (g, c) => (placement ? placement.assign(g, c, endpoint) : endpoint) });
     app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://x');
       const v = Number(url.searchParams.get('v') ?? '8');
@@ -140,6 +152,18 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   }
   logListening(logger, 'sfu', `udp://${opts.bind}:${sfu.port}`, { publicIp: sfu.publicIp, modes });
 
+  let reporter: NodeJS.Timeout | null = null;
+  if (placement) {
+    const p = placement;
+    const report = async () => {
+      await p.report({ endpoint, sessions: server.sessions.size, channels: server.channels.size });
+      for (const ch of server.channels.values()) await p.touchChannel(ch.guildId, ch.channelId, endpoint);
+    };
+    await report();
+    reporter = setInterval(() => void report().catch((err: Error) => log.warn({ err: err.message }, 'placement report failed')), 5000);
+    reporter.unref();
+  }
+
   return {
     server,
     sfu,
@@ -151,7 +175,11 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     certPath: tls.certPath,
     adminToken,
     registry,
+    placement,
     async close() {
+      if (reporter) clearInterval(reporter);
+      if (placement) await placement.withdraw(endpoint).catch(() => undefined);
+      placementRedis?.disconnect();
       server.close();
       for (const c of wss.clients) c.terminate();
       wss.close();

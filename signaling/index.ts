@@ -14,11 +14,13 @@ export { VoiceChannel, type ChannelExtension } from './channel.ts';
 export { Op, Close, type CloseCode } from './opcodes.ts';
 export { VoiceTokenSigner, type VoiceTokenClaims } from './tokens.ts';
 export { ReplayBuffer } from './replay-buffer.ts';
+export { VoicePlacement, type ServerLoad } from './placement.ts';
 export { VoiceClient, type VoiceClientOptions, type ReceivedFrame } from './client/voice-client.ts';
 
 export const startVoice: PartStarter = async (ctx) => {
   const config = loadSignalingConfig(ctx.env);
-  const gw = await startVoiceGateway({ config, dataDir: ctx.common.RESOUND_DATA_DIR, bind: ctx.common.RESOUND_BIND, logger: ctx.logger });
+  const redisUrl = config.VOICE_PLACEMENT === 'redis' ? (await ctx.redis()).url : undefined;
+  const gw = await startVoiceGateway({ config, dataDir: ctx.common.RESOUND_DATA_DIR, bind: ctx.common.RESOUND_BIND, logger: ctx.logger, redisUrl });
   return {
     name: 'voice',
     urls: { wss: gw.wssUrl, ...(gw.wsUrl ? { ws: gw.wsUrl } : {}), endpoint: gw.endpoint },

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:dgram';
-import { createTransportCipher, ReplayWindow, ServerNonceCounter } from '../crypto/index.ts';
+import { createTransportCipher, isServerRangeNonce, ReplayWindow, ServerNonceCounter } from '../crypto/index.ts';
 import { NO_NONCE, type TransportCipher, type TransportMode } from '../crypto/types.ts';
 import { ONE_BYTE_EXTENSION_PROFILE, RTP_FIXED_HEADER, writeExtensionPreamble, writeRtpHeader } from '../rtp/rtp-header.ts';
 import type { OutgoingFrame, Transport } from '../transport.ts';
@@ -38,6 +38,7 @@ export class UdpTransport implements Transport {
   setKey(mode: TransportMode, key: Uint8Array): void {
     this.cipher?.close();
     this.cipher = createTransportCipher(mode, key);
+    this.replay.reset(); // a new key starts a new counter space
   }
 
   get hasKey(): boolean {
@@ -55,9 +56,11 @@ export class UdpTransport implements Transport {
     if (headerLength < 0) return -1;
     const n = cipher.open(packet, length, headerLength, out);
     if (n < 0) return -1;
+    // Checked after authentication so garbage is never mistaken for a replay. A counter from the server's own range
+    // is one of our packets reflected back: it authenticates (both directions share the key), so it counts as one.
     const nonce = cipher.lastNonce;
     if (nonce !== NO_NONCE) {
-      if (!this.replay.check(nonce)) return -2;
+      if (isServerRangeNonce(nonce) || !this.replay.check(nonce)) return -2;
       this.replay.accept(nonce);
     }
     this.lastHeaderLength = headerLength;
@@ -86,11 +89,9 @@ export class UdpTransport implements Transport {
       const scratch = (this.legacyScratch ??= new Uint8Array(2048));
       writeExtensionPreamble(scratch, 0, ONE_BYTE_EXTENSION_PROFILE, frame.extensionWords);
       scratch.set(frame.data.subarray(frame.offset, frame.offset + plainLength), 4);
-      return this.sealAndSend(cipher, out, header, scratch, plainLength + 4, remote);
+      return this.sealAndSend(cipher, out, header, scratch, plainLength + 4, remote, 0);
     }
-    // rtpsize senders put the extension body first, so the common case encrypts straight from offset 0.
-    const plain = frame.offset === 0 ? frame.data : frame.data.subarray(frame.offset, frame.offset + plainLength);
-    this.sealAndSend(cipher, out, header, plain, plainLength, remote);
+    this.sealAndSend(cipher, out, header, frame.data, plainLength, remote, frame.offset);
   }
 
   private sealAndSend(
@@ -100,8 +101,9 @@ export class UdpTransport implements Transport {
     plain: Uint8Array,
     plainLength: number,
     remote: RemoteAddress,
+    plainOffset: number,
   ): void {
-    const n = cipher.seal(out, header, plain, plainLength, this.nonces.next());
+    const n = cipher.seal(out, header, plain, plainLength, this.nonces.next(), plainOffset);
     this.socket.send(out, 0, n, remote.port, remote.address);
     this.bytesSent += n;
     this.packetsSent++;
