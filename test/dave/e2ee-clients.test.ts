@@ -89,6 +89,7 @@ describe('DAVE with real clients', () => {
       expect(frames.some((o) => o.equals(f))).toBe(false);
     }
     expect(await metricValue(gw, 'resound_dave_groups')).toBeGreaterThanOrEqual(1);
+    expect(await metricValue(gw, 'resound_dave_join_to_first_e2ee_frame_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(uncaught).toEqual([]);
   });
 

@@ -85,11 +85,15 @@ export function tapGate(gw: VoiceGateway, channelId: string, senderId: string): 
 }
 
 export async function metricValue(gw: VoiceGateway, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = gw.registry.getSingleMetric(name);
+  // Histogram series (`…_count`, `…_sum`) live under their base metric.
+  const base = name.replace(/_(count|sum)$/, '');
+  const m = gw.registry.getSingleMetric(name) ?? gw.registry.getSingleMetric(base);
   if (!m) return 0;
   const data = await m.get();
   let sum = 0;
   for (const v of data.values) {
+    const series = (v as { metricName?: string }).metricName;
+    if (series !== undefined && series !== name) continue;
     const l = v.labels as Record<string, string | number>;
     if (Object.entries(labels).every(([k, x]) => String(l[k]) === x)) sum += v.value;
   }

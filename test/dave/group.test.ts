@@ -180,6 +180,30 @@ describe('DaveGroup with real davey sessions', () => {
   });
 });
 
+describe('transition timeout', () => {
+  it('a participant that never sends op 23 does not stall the call: op 22 goes out after the timeout', async () => {
+    const net = new SimNet(undefined, 'optional', 50);
+    const [a, b] = [net.join(userId()), net.join(userId())];
+    net.pump();
+    const silent = net.join(userId());
+    silent.rewriteUp = (msg) => (msg.kind === 'ready' ? null : msg);
+    net.pump();
+    expect(net.group.transitionInProgress).not.toBeNull();
+    await new Promise<void>((resolve) => {
+      const poll = () => (net.group.transitionInProgress === null ? resolve() : setTimeout(poll, 10));
+      poll();
+    });
+    net.pump();
+    expectShared([a, b, silent], 2n);
+    expect(silent.transitioned.at(-1)).toBe(a.transitioned.at(-1));
+    // The channel keeps working: a fourth client joins normally.
+    silent.rewriteUp = null;
+    const d = net.join(userId());
+    net.pump();
+    expectShared([a, b, silent, d], 3n);
+  });
+});
+
 describe('protocol version negotiation', () => {
   it('a required channel closes a version-0 client with 4017', () => {
     const net = new SimNet(undefined, 'required');

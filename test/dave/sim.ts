@@ -179,6 +179,7 @@ export class SimNet {
   constructor(
     readonly channelId = '1234567890123456789',
     mode: E2eeMode = 'optional',
+    transitionTimeoutMs = 60_000,
   ) {
     this.group = new DaveGroup({
       channelId,
@@ -188,7 +189,7 @@ export class SimNet {
         this.log.push(out);
         this.queue.push({ dir: 'down', out });
       },
-      transitionTimeoutMs: 60_000,
+      transitionTimeoutMs,
       metrics: this.metrics,
     });
   }
