@@ -52,7 +52,8 @@ function padTo(frame: Float64Array, size: number): Float64Array {
  * A positive lag means `y` is a delayed copy of `x`.
  */
 export function crossCorrelation(x: Float32Array, y: Float32Array, minLag: number, maxLag: number): Float64Array {
-  const size = nextPow2(x.length + y.length);
+  // Just large enough that no lag in [minLag, maxLag] wraps around the circular correlation.
+  const size = nextPow2(Math.max(x.length + Math.max(0, maxLag), y.length + Math.max(0, -minLag), 2));
   const f = plan(size);
   const xa = new Float64Array(size);
   const ya = new Float64Array(size);
