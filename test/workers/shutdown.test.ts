@@ -1,0 +1,42 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { encodeWav16 } from '../../workers/audio/wav.ts';
+import { Producers } from '../../workers/producer.ts';
+import { sha256Of, type AudioJobData } from '../../workers/queues.ts';
+import { REDIS_URL, finishedJob, quietLogger, sine, spawnWorkerProcess, tempDir, uniquePrefix, waitFor } from './helpers.ts';
+
+const prefix = uniquePrefix('sigterm');
+const producers = new Producers({ connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix, attempts: 3, backoffMs: 100, logger: quietLogger });
+
+afterAll(async () => {
+  await producers.queues.audio.obliterate({ force: true });
+  await producers.close();
+});
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM a worker process finishes its active job, takes no new one, and exits 0', async () => {
+    const dir = tempDir('sigterm');
+    const job = (name: string, seconds: number): AudioJobData => {
+      const data = encodeWav16(sine(48_000, 2, seconds), 48_000, 2);
+      const source = path.join(dir, name);
+      fs.writeFileSync(source, data);
+      return { source, sha256: sha256Of(data), outDir: path.join(dir, 'out'), input: { format: 'wav' }, bitrate: 64_000, maxSeconds: 600, purpose: 'other' };
+    };
+    const worker = await spawnWorkerProcess({ WORKERS_PREFIX: prefix, WORKERS_QUEUES: 'audio', WORKERS_CONCURRENCY_AUDIO: '1', RESOUND_DATA_DIR: tempDir('sigterm-data') });
+    const long = await producers.addAudio(job('long.wav', 120));
+    await waitFor('the long job to be under way', async () => {
+      const j = await producers.queues.audio.getJob(long);
+      return typeof j?.progress === 'number' && j.progress > 5;
+    });
+    const later = [await producers.addAudio(job('a.wav', 1)), await producers.addAudio(job('b.wav', 1.5))];
+    const exited = new Promise<number | null>((r) => worker.child.once('exit', (code) => r(code)));
+    worker.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const done = await finishedJob(producers.queues.audio, long);
+    expect(await producers.queues.audio.getJobState(long)).toBe('completed');
+    expect(done.attemptsMade).toBe(1); // one attempt: finished, not retried elsewhere
+    for (const id of later) expect(await producers.queues.audio.getJobState(id)).toBe('waiting');
+    expect(worker.lines.some((l) => l.includes('"shutting down"'))).toBe(true);
+  });
+});
