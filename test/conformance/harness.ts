@@ -3,6 +3,7 @@
  * through a test gateway adapter (VOICE_STATE_UPDATE, then VOICE_SERVER_UPDATE pointing at our wss endpoint).
  */
 import fs from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import { Readable } from 'node:stream';
 import {
   AudioPlayerStatus,
@@ -196,3 +197,33 @@ export async function rawClient(
   const client = new VoiceClient({ url, serverId: guildId, userId, sessionId: grant.session_id, token: grant.token, mode: opts.mode, ca: fs.readFileSync(gw.certPath) });
   return client.connect();
 }
+
+/** A gateway for one describe block, started before its tests and closed (with every client joined through it) after. */
+export function useGateway(env: Record<string, string> = {}) {
+  const ctx = {
+    gw: undefined as unknown as VoiceGateway,
+    clients: [] as TestClient[],
+    async join(guildId: string, channelId: string, opts?: Parameters<typeof joinClient>[3]): Promise<TestClient> {
+      const c = await joinClient(ctx.gw, guildId, channelId, opts);
+      ctx.clients.push(c);
+      return c;
+    },
+  };
+  beforeAll(async () => {
+    ctx.gw = await startTestGateway(env);
+  });
+  afterAll(async () => {
+    for (const c of ctx.clients) c.destroy();
+    await ctx.gw?.close();
+  });
+  return ctx;
+}
+
+/** Current value of a counter series in a gateway's registry (0 when the label set has not been seen). */
+export async function counterValue(gw: VoiceGateway, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = await gw.registry.getSingleMetric(name)!.get();
+  const hit = m.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
+  return hit?.value ?? 0;
+}
+
+export const hex = (frames: Buffer[]): string[] => frames.map((f) => f.toString('hex'));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Close, Op, type VoiceGateway } from '../../signaling/index.ts';
-import { collectFrames, fixtureOpusFrames, joinClient, newId, play, rawClient, startTestGateway, type TestClient } from './harness.ts';
+import { collectFrames, counterValue, hex, fixtureOpusFrames, joinClient, newId, play, rawClient, startTestGateway, type TestClient } from './harness.ts';
 
 /** Opens a raw ws:// connection and resolves with the close code after `act` runs. */
 async function closeCodeAfter(url: string, act: (ws: WebSocket) => void | Promise<void>, timeoutMs = 5000): Promise<number> {
@@ -24,10 +24,7 @@ const identify = (gw: VoiceGateway, guild: string, channel: string, user = newId
   return { op: Op.Identify, d: { server_id: guild, user_id: user, session_id: g.session_id, token: g.token, max_dave_protocol_version: 0 } };
 };
 
-async function rejectedCount(gw: VoiceGateway, reason: string): Promise<number> {
-  const m = await gw.registry.getSingleMetric('resound_signaling_rejected_total')!.get();
-  return m.values.find((v) => v.labels.reason === reason)?.value ?? 0;
-}
+const rejectedCount = (gw: VoiceGateway, reason: string) => counterValue(gw, 'resound_signaling_rejected_total', { reason });
 
 describe('hostile WebSocket input gets the matching voice close code; others keep being served', () => {
   let gw: VoiceGateway;
@@ -120,6 +117,6 @@ describe('hostile WebSocket input gets the matching voice close code; others kee
     const part = frames.slice(0, 6);
     const got = collectFrames(b, a.userId, part.length);
     await play(a, part);
-    expect((await got).map((f) => f.toString('hex'))).toEqual(part.map((f) => f.toString('hex')));
+    expect(hex(await got)).toEqual(hex(part));
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VoiceClient, VoiceGateway } from '../../signaling/index.ts';
 import type { TransportMode } from '../../sfu/index.ts';
-import { collectFrames, fixtureOpusFrames, joinClient, newId, play, rawClient, startTestGateway, waitFor, type TestClient } from './harness.ts';
+import { collectFrames, hex, fixtureOpusFrames, joinClient, newId, play, rawClient, startTestGateway, waitFor, type TestClient } from './harness.ts';
 
 const { frames } = fixtureOpusFrames();
 const part = frames.slice(0, 10);
@@ -28,7 +28,7 @@ describe('each transport encryption mode, forced', () => {
       expect(session.state.kind === 'connected' && session.state.mode).toBe(mode);
       const got = collectFrames(b, a.userId, part.length);
       await play(a, part);
-      expect((await got).map((f) => f.toString('hex'))).toEqual(part.map((f) => f.toString('hex')));
+      expect(hex(await got)).toEqual(hex(part));
     });
   }
 
@@ -55,8 +55,8 @@ describe('each transport encryption mode, forced', () => {
         await new Promise((r) => setTimeout(r, 2));
       }
       await waitFor(() => heardByModern.length >= part.length && heardByLegacy.length >= part.length, 3000, 'frames both ways');
-      expect(heardByModern.map((f) => f.toString('hex'))).toEqual(part.map((f) => f.toString('hex')));
-      expect(heardByLegacy.map((f) => f.toString('hex'))).toEqual(part.map((f) => f.toString('hex')));
+      expect(hex(heardByModern)).toEqual(hex(part));
+      expect(hex(heardByLegacy)).toEqual(hex(part));
     });
   }
 });

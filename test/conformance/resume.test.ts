@@ -1,30 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VoiceConnectionStatus, entersState } from '@discordjs/voice';
-import { Close, Op, type VoiceGateway } from '../../signaling/index.ts';
-import { collectFrames, fixtureOpusFrames, joinClient, newId, play, startTestGateway, waitFor, type TestClient } from './harness.ts';
+import { Close, Op } from '../../signaling/index.ts';
+import { collectFrames, counterValue, fixtureOpusFrames, hex, newId, play, useGateway, waitFor } from './harness.ts';
 
 describe('server-initiated 4015 and buffered resume', () => {
-  let gw: VoiceGateway;
-  const clients: TestClient[] = [];
-  beforeAll(async () => {
-    gw = await startTestGateway();
-  });
-  afterAll(async () => {
-    for (const c of clients) c.destroy();
-    await gw?.close();
-  });
+  const t = useGateway();
 
   it('the client resumes without a new Identify, keeps its SSRC state, and gets messages sent while it was away', async () => {
     const guild = newId();
     const channel = newId();
-    const a = await joinClient(gw, guild, channel);
-    const b = await joinClient(gw, guild, channel);
-    clients.push(a, b);
+    const gw = t.gw;
+    const a = await t.join(guild, channel);
+    const b = await t.join(guild, channel);
     const { frames } = fixtureOpusFrames();
     const part = frames.slice(0, 8);
     const sessionA = gw.server.sessionOf(guild, a.userId)!;
     const ssrcA = sessionA.ssrc;
-    const resumedBefore = (await gw.registry.getSingleMetric('resound_signaling_resumes_total')!.get()).values.find((v) => v.labels.result === 'ok')?.value ?? 0;
+    const resumedBefore = await counterValue(gw, 'resound_signaling_resumes_total', { result: 'ok' });
 
     // Server-side close 4015 ("voice server crashed"), then a message while A has no socket: it must be replayed.
     const ghostUser = newId();
@@ -33,7 +25,7 @@ describe('server-initiated 4015 and buffered resume', () => {
 
     await waitFor(() => sessionA.conn !== null && sessionA.conn.open, 10_000, 'A to resume');
     await entersState(a.connection, VoiceConnectionStatus.Ready, 10_000);
-    const resumedAfter = (await gw.registry.getSingleMetric('resound_signaling_resumes_total')!.get()).values.find((v) => v.labels.result === 'ok')?.value ?? 0;
+    const resumedAfter = await counterValue(gw, 'resound_signaling_resumes_total', { result: 'ok' });
     expect(resumedAfter).toBe(resumedBefore + 1);
     expect(a.joins()).toBe(1); // no re-join through the adapter: a real resume
     expect(gw.server.sessionOf(guild, a.userId)).toBe(sessionA);
@@ -43,19 +35,19 @@ describe('server-initiated 4015 and buffered resume', () => {
     // Both directions still work with the pre-resume SSRC mappings.
     const toB = collectFrames(b, a.userId, part.length);
     await play(a, part);
-    expect((await toB).map((f) => f.toString('hex'))).toEqual(part.map((f) => f.toString('hex')));
+    expect(hex(await toB)).toEqual(hex(part));
     const toA = collectFrames(a, b.userId, part.length);
     await play(b, part);
-    expect((await toA).map((f) => f.toString('hex'))).toEqual(part.map((f) => f.toString('hex')));
+    expect(hex(await toA)).toEqual(hex(part));
     expect(gw.server.channels.get(`${guild}:${channel}`)?.sessions.size).toBe(2);
   });
 
   it('4014 kicks the client out for good and the others see it leave', async () => {
     const guild = newId();
     const channel = newId();
-    const a = await joinClient(gw, guild, channel);
-    const b = await joinClient(gw, guild, channel);
-    clients.push(a, b);
+    const gw = t.gw;
+    const a = await t.join(guild, channel);
+    const b = await t.join(guild, channel);
     await waitFor(() => b.connection.receiver.ssrcMap.get(gw.server.sessionOf(guild, a.userId)!.ssrc) !== undefined, 5000, 'B to know A');
     const ssrcA = gw.server.sessionOf(guild, a.userId)!.ssrc;
     gw.server.disconnect(guild, a.userId, Close.Disconnected, 'kicked');

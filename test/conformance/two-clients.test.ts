@@ -1,24 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VoiceGateway } from '../../signaling/index.ts';
-import { bestCorrelation, collectFrames, decodeFrames, fixtureOpusFrames, joinClient, newId, play, startTestGateway, type TestClient } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { bestCorrelation, collectFrames, decodeFrames, fixtureOpusFrames, newId, play, useGateway } from './harness.ts';
 
 describe('two real @discordjs/voice clients in one channel', () => {
-  let gw: VoiceGateway;
-  const clients: TestClient[] = [];
-  beforeAll(async () => {
-    gw = await startTestGateway();
-  });
-  afterAll(async () => {
-    for (const c of clients) c.destroy();
-    await gw?.close();
-  });
+  const t = useGateway();
 
   it('B receives every Opus frame A sent, byte-identical, decoding to the fixture', async () => {
     const guild = newId();
     const channel = newId();
-    const a = await joinClient(gw, guild, channel);
-    const b = await joinClient(gw, guild, channel);
-    clients.push(a, b);
+    const a = await t.join(guild, channel);
+    const b = await t.join(guild, channel);
     const { frames, pcm } = fixtureOpusFrames();
     const received = collectFrames(b, a.userId, frames.length);
     await play(a, frames);

@@ -3,12 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceClient, VoiceGateway } from '../../signaling/index.ts';
 import { writeIpDiscoveryRequest, writeRtpHeader } from '../../sfu/index.ts';
-import { fixtureOpusFrames, newId, rawClient, startTestGateway, waitFor } from '../conformance/harness.ts';
+import { counterValue, fixtureOpusFrames, hex, newId, rawClient, startTestGateway, waitFor } from '../conformance/harness.ts';
 
-async function dropped(gw: VoiceGateway, reason: string): Promise<number> {
-  const m = await gw.registry.getSingleMetric('resound_sfu_dropped_total')!.get();
-  return m.values.find((v) => v.labels.reason === reason)?.value ?? 0;
-}
+const dropped = (gw: VoiceGateway, reason: string) => counterValue(gw, 'resound_sfu_dropped_total', { reason });
 
 describe('hostile UDP input is dropped and counted; the channel keeps flowing', () => {
   let gw: VoiceGateway;
@@ -126,6 +123,6 @@ describe('hostile UDP input is dropped and counted; the channel keeps flowing', 
     const start = heardByB.length;
     for (const f of frames.slice(0, 10)) a.sendOpus(f);
     await waitFor(() => heardByB.length >= start + 10, 3000, 'frames after the attack');
-    expect(heardByB.slice(start).map((f) => f.toString('hex'))).toEqual(frames.slice(0, 10).map((f) => f.toString('hex')));
+    expect(hex(heardByB.slice(start))).toEqual(hex(frames.slice(0, 10)));
   });
 });
