@@ -41,6 +41,8 @@ export interface DetectResult {
   isAnimated: boolean;
   /** Loop count for animations; 0 = forever. */
   loop?: number;
+  /** Per-frame durations in ms, from the container when it states them outside the frames (AVIF sequences). */
+  delays?: number[];
   /** Bits per sample of the coded image (8 for most, 10/12 for HDR AVIF, 16 for 16-bit PNG). */
   bitDepth: number;
   hasAlpha: boolean;

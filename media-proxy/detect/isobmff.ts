@@ -66,9 +66,11 @@ export function detectIsobmff(b: Uint8Array): DetectResult {
   if (!meta && !moov) throw corrupt('ISOBMFF file has neither a meta nor a moov box');
   let props: ItemProps | undefined = meta ? primaryItemProps(b, meta) : undefined;
   let frames = 1;
+  let delays: number[] | undefined;
   if (moov && brands.has('avis')) {
     const seq = sequenceFacts(b, moov);
     frames = Math.max(1, seq.frames);
+    if (seq.delays.length) delays = seq.delays;
     props ??= { width: seq.width, height: seq.height, bitDepth: 8, hasAlpha: false };
   }
   if (!props || props.width === 0 || props.height === 0) throw corrupt('AVIF/HEIC has no image size (ispe)');
@@ -87,6 +89,7 @@ export function detectIsobmff(b: Uint8Array): DetectResult {
     frames,
     isAnimated: frames > 1,
     ...(frames > 1 ? { loop: 0 } : {}),
+    ...(frames > 1 && delays ? { delays } : {}),
     bitDepth: props.bitDepth,
     hasAlpha: props.hasAlpha,
     orientation: 1,
@@ -190,11 +193,12 @@ function associations(b: Uint8Array, iprp: Box): Map<number, number[]> {
   return out;
 }
 
-/** AVIF sequences: the largest track sample count (stsz) and its tkhd size. */
-function sequenceFacts(b: Uint8Array, moov: Box): { frames: number; width: number; height: number } {
+/** AVIF sequences: the largest track's sample count (stsz), its tkhd size and frame durations (mdhd + stts). */
+function sequenceFacts(b: Uint8Array, moov: Box): { frames: number; width: number; height: number; delays: number[] } {
   let frames = 0;
   let width = 0;
   let height = 0;
+  let delays: number[] = [];
   for (const trak of boxes(b, moov.start, moov.end)) {
     if (trak.type !== 'trak') continue;
     const tkhd = find(b, trak, 'tkhd');
@@ -203,15 +207,27 @@ function sequenceFacts(b: Uint8Array, moov: Box): { frames: number; width: numbe
     const stbl = minf && find(b, minf, 'stbl');
     const stsz = stbl && find(b, stbl, 'stsz');
     const n = stsz ? u32be(b, stsz.start + 8) : 0;
-    if (n > frames) {
-      frames = n;
-      if (tkhd) {
-        const v1 = b[tkhd.start] === 1;
-        const wOff = tkhd.start + (v1 ? 88 : 76);
-        width = u32be(b, wOff) >>> 16;
-        height = u32be(b, wOff + 4) >>> 16;
+    if (n <= frames) continue;
+    frames = n;
+    if (tkhd) {
+      const v1 = b[tkhd.start] === 1;
+      const wOff = tkhd.start + (v1 ? 88 : 76);
+      width = u32be(b, wOff) >>> 16;
+      height = u32be(b, wOff + 4) >>> 16;
+    }
+    const mdhd = mdia && find(b, mdia, 'mdhd');
+    const stts = stbl && find(b, stbl, 'stts');
+    delays = [];
+    if (mdhd && stts) {
+      const timescale = u32be(b, mdhd.start + (b[mdhd.start] === 1 ? 20 : 12));
+      const entries = u32be(b, stts.start + 4);
+      for (let e = 0; e < entries && delays.length < n; e++) {
+        const count = u32be(b, stts.start + 8 + e * 8);
+        const delta = u32be(b, stts.start + 12 + e * 8);
+        const ms = timescale > 0 ? Math.round((delta * 1000) / timescale) : 100;
+        for (let k = 0; k < count && delays.length < n; k++) delays.push(ms);
       }
     }
   }
-  return { frames, width, height };
+  return { frames, width, height, delays };
 }

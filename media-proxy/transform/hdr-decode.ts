@@ -1,10 +1,7 @@
-import { execFile, spawnSync } from 'node:child_process';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import sharp from 'sharp';
 import { MediaError } from '../errors.ts';
 import type { DetectResult } from '../types.ts';
+import { avifdecTo16BitPng, findAvifdec } from './avifdec.ts';
 
 /**
  * HDR pixels must reach the tone mapper as the coded PQ/HLG values at full precision. sharp decodes them as if they
@@ -24,16 +21,6 @@ export interface ResizeSpec {
   width?: number;
   height?: number;
   fit: 'cover' | 'contain' | 'inside';
-}
-
-let avifdecPath: string | null | undefined;
-
-export function findAvifdec(): string | undefined {
-  if (avifdecPath === undefined) {
-    const r = spawnSync('avifdec', ['--version'], { encoding: 'utf8', timeout: 5000 });
-    avifdecPath = !r.error && (r.status === 0 || /Version/.test(r.stdout)) ? 'avifdec' : null;
-  }
-  return avifdecPath ?? undefined;
 }
 
 async function sharpRaw16(input: Uint8Array, resize: ResizeSpec, timeoutSeconds: number, limitInputPixels: number): Promise<Raw16> {
@@ -57,23 +44,5 @@ export async function decodeHdr16(input: Uint8Array, d: DetectResult, resize: Re
     if (!bin) throw new MediaError('decode_failed', `HDR image could not be decoded: ${(err as Error).message}`);
     const png = await avifdecTo16BitPng(bin, input, timeoutSeconds);
     return sharpRaw16(png, resize, timeoutSeconds, limitInputPixels);
-  }
-}
-
-/** libavif's decoder as a fallback: AVIF → 16-bit PNG with the same code values (exported for its test). */
-export async function avifdecTo16BitPng(bin: string, input: Uint8Array, timeoutSeconds: number): Promise<Buffer> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'resound-avifdec-'));
-  try {
-    const src = path.join(dir, 'in.avif');
-    const dst = path.join(dir, 'out.png');
-    await fs.writeFile(src, input);
-    await new Promise<void>((resolve, reject) => {
-      execFile(bin, ['--depth', '16', src, dst], { timeout: timeoutSeconds * 1000 }, (err, _out, stderr) =>
-        err ? reject(new MediaError('decode_failed', `AVIF could not be decoded: ${String(stderr).trim().split('\n').pop() ?? err.message}`)) : resolve(),
-      );
-    });
-    return await fs.readFile(dst);
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
   }
 }

@@ -4,7 +4,8 @@ import { MediaError, isMediaError } from '../errors.ts';
 import { checkDetected, checkInputBytes, checkOutputSize, resolveLimits, withTimeout } from '../limits.ts';
 import type { DetectResult, Limits, OutputFormat, TransformRequest, TransformResult } from '../types.ts';
 import { CONTENT_TYPES } from '../types.ts';
-import { decodeApng } from './apng.ts';
+import { decodeApng, type DecodedAnimation } from './apng.ts';
+import { avifdecToPngs, decodeAvifSequence, findAvifdec } from './avifdec.ts';
 import { encode } from './encode.ts';
 import { GifsiclePool } from './gifsicle-pool.ts';
 import { decodeHdr16 } from './hdr-decode.ts';
@@ -59,7 +60,8 @@ async function run(input: Uint8Array, d: DetectResult, req: TransformRequest, L:
       }
     }
     if (d.hdr.isHdr) return await hdrToSdr(input, d, req, L, seconds);
-    if (animate && req.format === 'webp' && d.format === 'apng') return await apngToWebp(input, req, L, seconds);
+    if (animate && req.format === 'webp' && d.format === 'apng') return await animationToWebp(await decodeApng(input), req, L, seconds);
+    if (animate && req.format === 'webp' && d.format === 'avif') return await animationToWebp(await decodeAvifSequence(input, d, seconds), req, L, seconds);
     const animatedDecode = animate && req.format === 'webp' && (d.format === 'gif' || d.format === 'webp');
     let img = sharp(input, { failOn: 'error', limitInputPixels: L.maxPixels, animated: animatedDecode, autoOrient: true }).timeout({ seconds });
     let extras = {};
@@ -70,7 +72,12 @@ async function run(input: Uint8Array, d: DetectResult, req: TransformRequest, L:
     img = resize(img, req).toColourspace('srgb');
     return await finish(encode(img, req, L, extras), req, animatedDecode);
   } catch (err) {
-    throw asMediaError(err, d);
+    const avifdec = d.format === 'avif' && !isMediaError(err) ? findAvifdec() : undefined;
+    if (!avifdec) throw asMediaError(err, d);
+    // sharp's AVIF decoder refused the file (some encoders' output, sequences without a decodable primary item):
+    // decode the first frame with libavif instead and run the still pipeline on that.
+    const [png] = await avifdecToPngs(avifdec, input, 8, [0], seconds);
+    return run(png, { ...detectImage(png), orientation: d.orientation }, { ...req, animated: false }, L, deps);
   }
 }
 
@@ -114,14 +121,13 @@ async function hdrToSdr(input: Uint8Array, d: DetectResult, req: TransformReques
   return { ...result, toneMapped: true };
 }
 
-async function apngToWebp(input: Uint8Array, req: TransformRequest, L: Limits, seconds: number): Promise<TransformResult> {
-  const anim = await decodeApng(input);
+/** Decoded RGBA frames (APNG, AVIF sequences) → animated WebP; sharp cannot resize a raw stack, so frames go one by one. */
+async function animationToWebp(anim: DecodedAnimation, req: TransformRequest, L: Limits, seconds: number): Promise<TransformResult> {
   const frameBytes = anim.width * anim.height * 4;
   let width = anim.width;
   let height = anim.height;
   let stackData = anim.rgba;
   if (req.width || req.height) {
-    // sharp loses the page structure when resizing a raw stack, so frames are resized one by one and restacked.
     const frames: Buffer[] = [];
     for (let f = 0; f < anim.frames; f++) {
       const frame = anim.rgba.subarray(f * frameBytes, (f + 1) * frameBytes);

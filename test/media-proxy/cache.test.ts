@@ -154,6 +154,20 @@ describe('admission and time limits over HTTP', () => {
   });
 });
 
+describe('upload limits', () => {
+  it('refuses an upload over MEDIA_PROXY_MAX_INPUT_BYTES with 413 input_too_large and stores nothing', async () => {
+    const t = await proxyWith({ MEDIA_PROXY_MAX_INPUT_BYTES: '10000' });
+    const { body, headers } = multipartBody(fixture('photo.jpg'), 'photo.jpg');
+    const res = await t.proxy.app.inject({ method: 'POST', url: `/attachments/${CHANNEL}`, payload: body, headers });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ error: { code: 'input_too_large' } });
+    expect(fs.existsSync(path.join(t.proxy.config.originDir, 'objects'))).toBe(false);
+    const notMultipart = await t.proxy.app.inject({ method: 'POST', url: `/attachments/${CHANNEL}`, payload: 'x', headers: { 'content-type': 'text/plain' } });
+    expect(notMultipart.statusCode).toBeGreaterThanOrEqual(400);
+    expect(notMultipart.statusCode).toBeLessThan(500);
+  });
+});
+
 describe('pre-rendering without HTTP (workers)', () => {
   it('onUpload reports each stored original and warm() fills the cache the routes then hit', async () => {
     const events: UploadEvent[] = [];

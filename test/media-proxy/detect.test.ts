@@ -14,6 +14,7 @@ describe('detectImage: formats, dimensions, frames', () => {
     ['animated.webp', 'webp', 96, 64, 4, true],
     ['animated.png', 'apng', 96, 64, 4, true],
     ['sequence.avif', 'avif', 64, 48, 12, true],
+    ['animated.avif', 'avif', 96, 64, 4, true],
     ['image.heic', 'heic', 4032, 3024, 1, false],
     ['rgb16.png', 'png', 256, 16, 1, false],
   ];
@@ -25,6 +26,7 @@ describe('detectImage: formats, dimensions, frames', () => {
   it('reads loop counts, alpha, bit depth, colour model and EXIF orientation', () => {
     expect(detectImage(fixture('animated.webp')).loop).toBe(3);
     expect(detectImage(fixture('animated.gif')).loop).toBe(0);
+    expect(detectImage(fixture('animated.avif')).delays).toEqual([200, 200, 200, 200]);
     expect(detectImage(fixture('photo-alpha.png')).hasAlpha).toBe(true);
     expect(detectImage(fixture('photo.jpg')).hasAlpha).toBe(false);
     expect(detectImage(fixture('rgb16.png')).bitDepth).toBe(16);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { eetf, hlgInverseOetf, pqEotf, pqInverseEotf, toneMapToSdr, transformImage } from '../../media-proxy/index.ts';
 import { HDR_CARD, hdrCard, hlgEncode, pqEncode } from '../../fixtures/make-images.ts';
-import { avifdecTo16BitPng, findAvifdec } from '../../media-proxy/transform/hdr-decode.ts';
+import { avifdecTo16BitPng, findAvifdec } from '../../media-proxy/transform/avifdec.ts';
 import { fixture, pixels } from './helpers.ts';
 
 /** HSV hue in degrees of an RGB triple (any scale; works for negative components too). */

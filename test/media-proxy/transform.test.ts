@@ -86,6 +86,16 @@ describe('animation', () => {
     expect(meta.loop).toBe(name === 'animated.webp' ? 3 : 0);
   });
 
+  it('an AVIF sequence (which sharp cannot read) becomes an animated WebP through avifdec, or its first frame', async () => {
+    const r = await transformImage(fixture('animated.avif'), { format: 'webp', width: 48 });
+    expect(r).toMatchObject({ width: 48, height: 32, frames: 4, isAnimated: true });
+    expect((await sharp(r.data, { animated: true }).metadata()).delay).toEqual([200, 200, 200, 200]);
+    const still = await transformImage(fixture('animated.avif'), { format: 'png', animated: false });
+    expect(still).toMatchObject({ width: 96, height: 64, frames: 1 });
+    const p = await pixels(still.data);
+    expect(p.at(12, 32)[0]).toBeGreaterThan(200); // frame 0: the red disc on the left
+  });
+
   it('APNG frames are composited, not the single default image sharp would read', async () => {
     const r = await transformImage(fixture('animated.png'), { format: 'webp', quality: 'lossless' });
     const frames = await sharp(r.data, { animated: true }).raw().toBuffer({ resolveWithObject: true });
