@@ -37,6 +37,8 @@ export const workersShape = {
   /** A job whose worker died this many times is failed instead of handed on again. */
   WORKERS_MAX_STALLED: z.coerce.number().int().min(0).default(2),
   WORKERS_EMOJI_SIZES: z.string().default('16,32,48,64,96,128').pipe(sizeList),
+  /** libvips threads in each sandboxed emoji child; concurrency × threads should be about the core count. */
+  WORKERS_SHARP_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   WORKERS_EMOJI_MAX_BYTES: positiveInt(8 * 1024 * 1024),
   /** Widths pre-rendered for every uploaded attachment (WebP, aspect kept). */
   WORKERS_PRERENDER_WIDTHS: z.string().default('320,640,1280').pipe(sizeList),

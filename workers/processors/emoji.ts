@@ -1,10 +1,14 @@
 import path from 'node:path';
 import type { SandboxedJob } from 'bullmq';
+import sharp from 'sharp';
 import { writeFileAtomic } from '../atomic-write.ts';
 import type { EmojiResult } from '../emoji-types.ts';
 import { renderEmoji } from '../emoji-render.ts';
 import { emojiJobData } from '../queues.ts';
 import { parseJobData, readSource } from './input.ts';
+
+// Each concurrent job has a child process of its own, so libvips threads per child stay few (threads ≈ cores).
+sharp.concurrency(Number(process.env.WORKERS_SHARP_THREADS ?? 1) || 1);
 
 /**
  * Sandboxed processor of the `emoji` queue's per-emoji jobs. Files land at `<out>/<name>/<size>.<ext>`, each through
