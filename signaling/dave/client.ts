@@ -22,6 +22,9 @@ export interface DaveClient {
   heldRound: boolean;
   joinedAt: number;
   sawE2ee: boolean;
+  /** Refs it held before re-initialising, and its earlier signature keys: a commit citing them is stale, not hostile. */
+  abandonedRefs: Set<string>;
+  oldSignatureKeys: Buffer[];
 }
 
 export function newClient(userId: string, maxVersion: number, version: number, now: number): DaveClient {
@@ -39,11 +42,14 @@ export function newClient(userId: string, maxVersion: number, version: number, n
     heldRound: false,
     joinedAt: now,
     sawE2ee: false,
+    abandonedRefs: new Set(),
+    oldSignatureKeys: [],
   };
 }
 
 /** The client re-initialised (or must): it starts over as a pending member without a key package. */
 export function resetClient(c: DaveClient): void {
+  if (c.keyPackage) c.oldSignatureKeys = [c.keyPackage.leafNode.signatureKey, ...c.oldSignatureKeys].slice(0, 4);
   c.state = 'awaiting_kp';
   c.keyPackage = null;
   c.leaf = null;

@@ -135,13 +135,12 @@ export class DaveGroup {
     const problem = validateKeyPackage(kp, BigInt(userId), BigInt(Math.floor(this.now() / 1000)));
     if (problem) return this.reject(c, `kp_${problem}`, `key package rejected: ${problem}`);
     if (!c.hasSession || this.callVersion === 0) return; // a late key package from before a downgrade
-    this.revokeAddsOf(c.userId);
     // A key package means the client re-initialised: any leaf it held is dead and its epoch-0 state is fresh.
+    const completedTransition = this.clientReinitialised(c);
     c.keyPackage = kp;
-    c.leaf = null;
-    c.heldRound = false;
     c.state = 'pending';
-    this.reconcile();
+    if (completedTransition) this.executeTransition();
+    else this.reconcile();
   }
 
   commitWelcome(userId: string, payload: Buffer): void {
@@ -154,6 +153,11 @@ export class DaveGroup {
     } catch (err) {
       if (err instanceof MlsDecodeError) return this.reject(c, 'commit_malformed', err.message);
       throw err;
+    }
+    const key = parsed.pathLeaf?.signatureKey;
+    if (parsed.proposalRefs.some((r) => c.abandonedRefs.has(r.toString('hex'))) || (key && c.oldSignatureKeys.some((k) => k.equals(key)))) {
+      this.metrics.commitRaceLost();
+      return this.stale('commit made before the client re-initialised');
     }
     const expectedLeaf = this.established ? (c.state === 'member' ? c.leaf : null) : c.state === 'pending' ? 0 : null;
     let verdict;
@@ -191,9 +195,7 @@ export class DaveGroup {
     this.metrics.invalidCommitWelcome();
     this.warn?.warn(`dave-op31:${this.channelId}`, { userId, transitionId, channelId: this.channelId }, 'client reported an invalid commit or welcome');
     if (!c || !c.hasSession) return;
-    this.revokeAddsOf(userId);
-    resetClient(c);
-    if (this.transitions.drop(userId, false)) this.executeTransition();
+    if (this.clientReinitialised(c)) this.executeTransition();
     else this.reconcile();
   }
 
@@ -252,6 +254,18 @@ export class DaveGroup {
 
   private members(): Client[] {
     return [...this.clients.values()].filter((c) => c.state === 'member');
+  }
+
+  /**
+   * The client threw its MLS state away (new key package, op 31): revoke its pending Add, forget what it held, and
+   * stop waiting for its op 23. Returns true when that completed the transition in flight.
+   */
+  private clientReinitialised(c: Client): boolean {
+    this.revokeAddsOf(c.userId);
+    if (c.abandonedRefs.size > 256) c.abandonedRefs.clear();
+    for (const ref of this.ledger.takeRecipient(c.userId)) c.abandonedRefs.add(ref);
+    resetClient(c);
+    return this.transitions.drop(c.userId, false);
   }
 
   private revokeAddsOf(userId: string): void {

@@ -70,6 +70,13 @@ export class ProposalLedger {
     return false;
   }
 
+  /** `userId` lost its MLS state: it no longer holds any current proposal; returns the refs it held. */
+  takeRecipient(userId: string): string[] {
+    const held: string[] = [];
+    for (const [key, e] of this.current) if (e.recipients.delete(userId)) held.push(key);
+    return held;
+  }
+
   dropRecipient(userId: string): void {
     for (const e of this.current.values()) e.recipients.delete(userId);
   }

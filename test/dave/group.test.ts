@@ -170,6 +170,33 @@ describe('DaveGroup with real davey sessions', () => {
     expect(net.crashes()).toEqual([]);
   });
 
+  it('a commit made before its author re-initialised is dropped as stale, and the group still forms', () => {
+    const net = new SimNet();
+    const a = net.join(userId());
+    net.pump();
+    const b = net.join(userId());
+    // Run until both have answered their epoch-0 batch with a commit, holding both commits back.
+    const held: (typeof net.queue)[number][] = [];
+    while (net.queue.length > 0 && held.length < 2) {
+      const item = net.queue.shift()!;
+      if (item.dir === 'up' && item.msg.kind === 'commit') held.push(item);
+      else net.step(item);
+    }
+    expect(held.length).toBe(2);
+    // A re-initialises (as after a failed transition); only then do the two commits reach the server.
+    a.session!.reinit(1, a.userId, net.channelId);
+    a.up({ kind: 'kp', from: a.userId, payload: a.session!.getSerializedKeyPackage() });
+    net.queue.push(...held);
+    const lost = net.metrics.racesLost;
+    net.pump();
+    expect(net.metrics.racesLost).toBeGreaterThan(lost);
+    expect(net.metrics.invalid).toBe(0);
+    expect(a.closedWith).toBeNull();
+    expectShared([a, b], net.group.epoch);
+    expect(net.metrics.rejections).toEqual([]);
+    expect(net.crashes()).toEqual([]);
+  });
+
   it('many clients arriving at once converge on one group', () => {
     const net = new SimNet();
     const clients = Array.from({ length: 6 }, () => net.join(userId()));
