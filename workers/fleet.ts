@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import type { ConnectionOptions, Job } from 'bullmq';
-import type { Logger } from '../common/logger.ts';
+import { RateLimitedLog, type Logger } from '../common/logger.ts';
 import { concurrencyOf, type QueueName, type WorkersConfig } from './config.ts';
+import { failureCode } from './errors.ts';
 import type { WorkerMetrics } from './metrics.ts';
 import { finishPack } from './pack-summary.ts';
 import { updatePackProgress } from './pack-progress.ts';
@@ -34,6 +35,7 @@ export class WorkerFleet {
 
   constructor(private readonly opts: FleetOptions) {
     const c = opts.config;
+    const rlog = new RateLimitedLog(opts.logger);
     for (const q of c.WORKERS_QUEUES) {
       const inProcess: Record<string, (job: Job) => Promise<unknown>> = {};
       // eslint-disable-next-line prefer-const -- the pack handler runs only after the worker below exists
@@ -51,7 +53,10 @@ export class WorkerFleet {
       });
       w.on('error', (err) => opts.logger.warn({ err: err.message, queue: q }, 'worker connection error'));
       w.on('failed', (job, err) => {
-        if (job) opts.logger.debug({ queue: q, id: job.id, attempt: job.attemptsMade, reason: err.message }, 'job attempt failed');
+        if (!job) return;
+        const code = failureCode(err.message);
+        // Keyed by queue and code: a pack of a thousand corrupt files logs one line per interval, not a thousand.
+        rlog.warn(`failed:${q}:${code}`, { queue: q, id: job.id, code, attempt: job.attemptsMade, reason: err.message }, 'job attempt failed');
       });
       if (q === 'emoji') {
         const progress = (job: Job | undefined) => {

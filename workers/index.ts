@@ -1,8 +1,9 @@
 import type { PartStarter, RunningPart } from '../common/part.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
-import { loadWorkersConfig } from './config.ts';
+import { loadWorkersConfig, type WorkersConfig } from './config.ts';
 import { WorkerFleet } from './fleet.ts';
 import { Producers } from './producer.ts';
+import type { AudioJobData } from './queues.ts';
 import { startWorkersServer } from './server.ts';
 
 export { loadWorkersConfig, QUEUE_NAMES, type QueueName, type WorkersConfig } from './config.ts';
@@ -13,6 +14,17 @@ export { prerenderOnUpload, defaultVariants } from './prerender-hook.ts';
 export { scanPack, emojiNameFor } from './pack-scan.ts';
 export type { EmojiResult, PackSummary, PackFailure } from './emoji-types.ts';
 export type { AudioJobData, EmojiJobData, PrerenderJobData } from './queues.ts';
+
+/**
+ * Audio job data for a stored upload with this part's settings (output folder, bitrate, length limit); pass it to
+ * `Producers.addAudio`. The caller hashes the file it already holds, so the worker can tell if it changed.
+ */
+export function audioJob(
+  config: WorkersConfig,
+  upload: { source: string; sha256: string; input: AudioJobData['input']; purpose: AudioJobData['purpose'] },
+): AudioJobData {
+  return { ...upload, outDir: config.audioOutDir, bitrate: config.WORKERS_AUDIO_BITRATE, maxSeconds: config.WORKERS_AUDIO_MAX_SECONDS };
+}
 
 /**
  * `resound start workers`: this process's workers for WORKERS_QUEUES plus the HTTP server (dashboard, /metrics,
