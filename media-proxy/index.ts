@@ -25,7 +25,8 @@ export { SIZE_BUCKETS } from './routes/params.ts';
 export const start: PartStarter = async (ctx) => {
   const config = loadMediaProxyConfig(ctx.env, ctx.common.RESOUND_DATA_DIR, ctx.common.RESOUND_BIND);
   const handle = await ctx.redis();
-  const redis = createRedis(handle.url);
+  // Fail cache commands fast while Redis is away (the proxy then serves uncached) instead of queueing them forever.
+  const redis = createRedis(handle.url, { maxRetriesPerRequest: 1 });
   const logger = ctx.logger.child({ part: 'proxy' });
   const proxy = new MediaProxy({ config, redis, logger });
   await proxy.app.listen({ port: config.port, host: config.bind });

@@ -15,6 +15,7 @@ export function createProxyMetrics(registry: Registry) {
       registers: [registry],
     }),
     uploads: new Counter({ name: 'resound_media_proxy_uploads_total', help: 'originals stored, by kind', labelNames: ['kind'], registers: [registry] }),
+    cacheErrors: new Counter({ name: 'resound_media_proxy_cache_errors_total', help: 'result-cache reads/writes that failed (served uncached)', registers: [registry] }),
     evictions: new Counter({ name: 'resound_media_proxy_cache_evictions_total', help: 'results evicted from the disk cache', registers: [registry] }),
     queue: new Gauge({ name: 'resound_media_proxy_queue_depth', help: 'transforms waiting for a slot', registers: [registry] }),
     active: new Gauge({ name: 'resound_media_proxy_active_transforms', help: 'transforms running', registers: [registry] }),

@@ -119,7 +119,7 @@ export class MediaProxy {
   /** Cache → coalesce → gate → transform → cache. `req` must already be normalised (see normalizeRequest). */
   async render(hash: string, d: DetectResult, req: TransformRequest, key = resultKey(hash, req)): Promise<Rendered> {
     validateRequest(req, this.config.limits);
-    const hit = await this.cache.get(key);
+    const hit = await this.cache.get(key).catch((err: Error) => this.cacheDown(err));
     if (hit) return { key, data: hit.data, meta: hit.meta, cache: 'hit' };
     checkDetected(d, this.config.limits);
     const before = this.coalescer.joined;
@@ -146,7 +146,7 @@ export class MediaProxy {
       }
     });
     this.metrics.transforms.inc({ format: req.format });
-    await this.cache.put(key, result);
+    await this.cache.put(key, result).catch((err: Error) => this.cacheDown(err));
     return { result };
   }
 
@@ -173,6 +173,13 @@ export class MediaProxy {
       }
     }
     return out;
+  }
+
+  /** Without Redis (or the cache disk) images are still served, just uncached: a cache outage must not be an outage. */
+  private cacheDown(err: Error): undefined {
+    this.metrics.cacheErrors.inc();
+    this.log.warn('cache-down', { err: err.message }, 'result cache unavailable; serving uncached');
+    return undefined;
   }
 
   /** Counts and logs (rate-limited) a refusal, then returns it as the HTTP error the shared handler renders. */

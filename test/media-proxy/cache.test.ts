@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { FsOriginStore, type OriginRef, type OriginStore, type UploadEvent } from '../../media-proxy/index.ts';
+import { pino } from 'pino';
+import { createRedis } from '../../common/redis.ts';
+import { FsOriginStore, loadMediaProxyConfig, MediaProxy, type OriginRef, type OriginStore, type UploadEvent } from '../../media-proxy/index.ts';
 import { Coalescer } from '../../media-proxy/cache/coalesce.ts';
 import { fixture, makeProxy, multipartBody, tempDir, type TestProxy } from './helpers.ts';
 
@@ -151,6 +153,32 @@ describe('admission and time limits over HTTP', () => {
     expect(slow.statusCode).toBe(503);
     expect(slow.json()).toMatchObject({ error: { code: 'transform_timeout' } });
     expect((await t.proxy.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+  });
+});
+
+describe('cache outage', () => {
+  it('keeps serving images, uncached, when Redis is unreachable', async () => {
+    const dead = createRedis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
+    dead.on('error', () => {});
+    const dir = tempDir('dead');
+    const config = loadMediaProxyConfig({ MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS: 'false', MEDIA_PROXY_SIGNING_SECRET: 'test-secret-0123456789abcdef' }, dir);
+    const proxy = new MediaProxy({ config, redis: dead, logger: pino({ level: 'silent' }) });
+    try {
+      const { body, headers } = multipartBody(fixture('photo.jpg'), 'photo.jpg');
+      const up = (await proxy.app.inject({ method: 'POST', url: `/attachments/${CHANNEL}`, payload: body, headers })).json<{ id: string }>();
+      for (let i = 0; i < 2; i++) {
+        const r = await proxy.app.inject({ method: 'GET', url: `/attachments/${CHANNEL}/${up.id}/photo.jpg?width=40&format=png` });
+        expect(r.statusCode).toBe(200);
+        expect(r.headers['x-resound-cache']).toBe('miss');
+        expect((await sharp(r.rawPayload).metadata()).width).toBe(40);
+      }
+      const metrics = await proxy.registry.metrics();
+      expect(metrics).toMatch(/resound_media_proxy_cache_errors_total [1-9]/);
+    } finally {
+      await proxy.close();
+      dead.disconnect();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
