@@ -57,6 +57,15 @@ describe('resize and convert', () => {
     expect(diff / (a.data.length / 97)).toBeLessThan(25);
   });
 
+  it('converts an embedded wide-gamut (Display P3) profile to sRGB instead of reading the numbers as sRGB', async () => {
+    expect(detectImage(fixture('p3.png')).hasIcc).toBe(true);
+    const stored = Array.from((await sharp(fixture('p3.png'), { ignoreIcc: true }).raw().toBuffer()).subarray(0, 3));
+    const p = await pixels((await transformImage(fixture('p3.png'), { format: 'png' })).data);
+    const out = p.at(16, 16);
+    [204, 128, 77].forEach((v, i) => expect(Math.abs(out[i] - v)).toBeLessThanOrEqual(2));
+    expect(Math.abs(stored[0] - out[0]) + Math.abs(stored[1] - out[1]) + Math.abs(stored[2] - out[2])).toBeGreaterThan(15);
+  });
+
   it('honours quality presets and lossless', async () => {
     const src = fixture('photo.jpg');
     const low = await transformImage(src, { format: 'webp', quality: 20 });
