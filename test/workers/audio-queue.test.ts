@@ -10,7 +10,7 @@ import { WorkerMetrics } from '../../workers/metrics.ts';
 import type { AudioResult } from '../../workers/processors/audio.ts';
 import { JobDataError, Producers } from '../../workers/producer.ts';
 import { sha256Of, type AudioJobData } from '../../workers/queues.ts';
-import { REDIS_URL, finishedJob, quietLogger, sine, tempDir, testConfig, uniquePrefix } from './helpers.ts';
+import { finishedJob, obliterateAll, quietLogger, REDIS_URL, sine, tempDir, testConfig, uniquePrefix } from './helpers.ts';
 
 const prefix = uniquePrefix('audio');
 const config = testConfig(prefix, { WORKERS_QUEUES: 'audio' });
@@ -36,7 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fleet.close();
-  await producers.queues.audio.obliterate({ force: true });
+  await obliterateAll(producers);
   await producers.close();
 });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Producers } from '../../workers/producer.ts';
 import { writeSamplePack } from '../../workers/sample-pack.ts';
-import { REDIS_URL, quietLogger, tempDir, uniquePrefix } from './helpers.ts';
+import { obliterateAll, quietLogger, REDIS_URL, tempDir, uniquePrefix } from './helpers.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const prefix = uniquePrefix('cli');
@@ -26,7 +26,7 @@ function resound(args: string[], env: Record<string, string> = {}): Promise<{ co
 
 afterAll(async () => {
   const p = new Producers({ connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix, attempts: 1, backoffMs: 1, logger: quietLogger });
-  await p.queues.emoji.obliterate({ force: true });
+  await obliterateAll(p);
   await p.close();
 });
 

@@ -11,7 +11,7 @@ import { packStatus } from '../../workers/pack-progress.ts';
 import { emojiNameFor, scanPack } from '../../workers/pack-scan.ts';
 import { Producers } from '../../workers/producer.ts';
 import { writeSamplePack } from '../../workers/sample-pack.ts';
-import { REDIS_URL, quietLogger, tempDir, testConfig, uniquePrefix, waitFor } from './helpers.ts';
+import { obliterateAll, quietLogger, REDIS_URL, tempDir, testConfig, uniquePrefix, waitFor } from './helpers.ts';
 
 const prefix = uniquePrefix('emoji');
 const config = testConfig(prefix, { WORKERS_QUEUES: 'emoji', WORKERS_EMOJI_SIZES: '16,32,48' });
@@ -28,7 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fleet.close();
-  await producers.queues.emoji.obliterate({ force: true });
+  await obliterateAll(producers);
   await producers.close();
 });
 

@@ -4,7 +4,7 @@ import { Registry } from '../../common/metrics.ts';
 import { WorkerFleet } from '../../workers/fleet.ts';
 import { WorkerMetrics } from '../../workers/metrics.ts';
 import { Producers } from '../../workers/producer.ts';
-import { REDIS_URL, finishedJob, quietLogger, testConfig, uniquePrefix } from './helpers.ts';
+import { finishedJob, obliterateAll, quietLogger, REDIS_URL, testConfig, uniquePrefix } from './helpers.ts';
 
 const prefix = uniquePrefix('hang');
 const config = testConfig(prefix, { WORKERS_QUEUES: 'audio', WORKERS_JOB_TIMEOUT_MS: '1500', WORKERS_CONCURRENCY_AUDIO: '2' });
@@ -27,7 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fleet.close();
-  await producers.queues.audio.obliterate({ force: true });
+  await obliterateAll(producers);
   await producers.close();
 });
 

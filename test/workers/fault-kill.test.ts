@@ -6,7 +6,7 @@ import { packStatus } from '../../workers/pack-progress.ts';
 import { scanPack } from '../../workers/pack-scan.ts';
 import { Producers } from '../../workers/producer.ts';
 import { writeSamplePack } from '../../workers/sample-pack.ts';
-import { REDIS_URL, quietLogger, spawnWorkerProcess, tempDir, testConfig, treeOf, uniquePrefix, waitFor, type Spawned } from './helpers.ts';
+import { obliterateAll, quietLogger, REDIS_URL, type Spawned, spawnWorkerProcess, tempDir, testConfig, treeOf, uniquePrefix, waitFor } from './helpers.ts';
 
 const SIZES = [16, 32, 48, 64, 96, 128];
 const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
@@ -35,7 +35,7 @@ afterAll(async () => {
   for (const s of spawned) await s.kill();
   for (const prefix of prefixes.splice(0)) {
     const p = new Producers({ connection, prefix, attempts: 1, backoffMs: 100, logger: quietLogger });
-    await p.queues.emoji.obliterate({ force: true });
+    await obliterateAll(p);
     await p.close();
   }
 });

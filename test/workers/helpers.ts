@@ -158,3 +158,8 @@ export async function finishedJob(queue: import('bullmq').Queue, id: string, sta
     return (await Job.fromId(queue, id)) ?? undefined;
   });
 }
+
+/** Removes every key a test's producers made (each Producers instance touches all three queues). */
+export async function obliterateAll(p: { queues: Record<string, import('bullmq').Queue> }): Promise<void> {
+  for (const q of Object.values(p.queues)) await q.obliterate({ force: true });
+}

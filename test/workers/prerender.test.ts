@@ -7,7 +7,7 @@ import { defaultVariants, prerenderOnUpload } from '../../workers/prerender-hook
 import type { PrerenderResult } from '../../workers/processors/prerender.ts';
 import { Producers } from '../../workers/producer.ts';
 import { animatedEmoji, staticEmoji } from '../../workers/sample-pack.ts';
-import { REDIS_URL, finishedJob, quietLogger, tempDir, testConfig, uniquePrefix } from './helpers.ts';
+import { finishedJob, obliterateAll, quietLogger, REDIS_URL, tempDir, testConfig, uniquePrefix } from './helpers.ts';
 
 const prefix = uniquePrefix('prerender');
 // The sandboxed children build their own media proxy from the environment: point both at the same folders and keys.
@@ -30,7 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fleet.close();
-  await producers.queues.prerender.obliterate({ force: true });
+  await obliterateAll(producers);
   await producers.close();
   await proxy.close();
   const keys = await redis.keys(`${prefix}:mp:*`);

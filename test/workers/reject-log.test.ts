@@ -5,7 +5,7 @@ import { Registry } from '../../common/metrics.ts';
 import { WorkerFleet } from '../../workers/fleet.ts';
 import { WorkerMetrics } from '../../workers/metrics.ts';
 import { Producers } from '../../workers/producer.ts';
-import { REDIS_URL, finishedJob, testConfig, uniquePrefix } from './helpers.ts';
+import { finishedJob, obliterateAll, REDIS_URL, testConfig, uniquePrefix } from './helpers.ts';
 
 const prefix = uniquePrefix('rlog');
 const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
@@ -23,7 +23,7 @@ const registry = new Registry();
 const producers = new Producers({ connection, prefix, attempts: 3, backoffMs: 100, logger, registry });
 
 afterAll(async () => {
-  await producers.queues.audio.obliterate({ force: true });
+  await obliterateAll(producers);
   await producers.close();
 });
 

@@ -6,7 +6,7 @@ import type { RunningPart } from '../../common/part.ts';
 import { authorized } from '../../workers/dashboard.ts';
 import { start } from '../../workers/index.ts';
 import { Producers } from '../../workers/producer.ts';
-import { REDIS_URL, quietLogger, tempDir, uniquePrefix } from './helpers.ts';
+import { obliterateAll, quietLogger, REDIS_URL, tempDir, uniquePrefix } from './helpers.ts';
 
 const prefix = uniquePrefix('server');
 const TOKEN = 'admin-token-for-the-workers-test';
@@ -32,7 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await part.close();
   const p = new Producers({ connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix, attempts: 1, backoffMs: 1, logger: quietLogger });
-  for (const q of Object.values(p.queues)) await q.obliterate({ force: true });
+  await obliterateAll(p);
   await p.close();
 });
 

@@ -4,13 +4,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { encodeWav16 } from '../../workers/audio/wav.ts';
 import { Producers } from '../../workers/producer.ts';
 import { sha256Of, type AudioJobData } from '../../workers/queues.ts';
-import { REDIS_URL, finishedJob, quietLogger, sine, spawnWorkerProcess, tempDir, uniquePrefix, waitFor } from './helpers.ts';
+import { finishedJob, obliterateAll, quietLogger, REDIS_URL, sine, spawnWorkerProcess, tempDir, uniquePrefix, waitFor } from './helpers.ts';
 
 const prefix = uniquePrefix('sigterm');
 const producers = new Producers({ connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix, attempts: 3, backoffMs: 100, logger: quietLogger });
 
 afterAll(async () => {
-  await producers.queues.audio.obliterate({ force: true });
+  await obliterateAll(producers);
   await producers.close();
 });
 
