@@ -3,7 +3,8 @@
  * images and parameters, same run. ~100 synthetic 2048×1365 photo-like JPEGs, fit inside 512×512, JPEG/WebP/AVIF/PNG
  * output, 2 concurrent connections, every URL distinct (no cache hits); then a cache-hit run and the animated
  * GIF → WebP size reduction. Each server runs in its own process so peak RSS (VmHWM) is its own.
- * Env: BENCH_IMAGES (100), BENCH_AVIF_IMAGES (40: AVIF encodes are ~10× slower), BENCH_CONNECTIONS (2).
+ * Env: BENCH_IMAGES (100), BENCH_AVIF_IMAGES (40: AVIF encodes are ~10× slower), BENCH_CONNECTIONS (2),
+ * BENCH_ROUNDS (2: each server runs this many times, interleaved with the others, and the rounds are merged).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,6 +32,19 @@ interface RunResult {
   rssMb: number;
   errors: number;
   requests: number;
+  /** Raw figures kept so rounds can be merged. */
+  lat: number[];
+  wall: number;
+}
+
+function summarize(lat: number[], wall: number, errors: number, rssMb: number): RunResult {
+  const sorted = sortedCopy(lat);
+  return { rps: round(lat.length / wall, 2), p50: round(percentile(sorted, 50), 1), p95: round(percentile(sorted, 95), 1), rssMb, errors, requests: lat.length, lat, wall };
+}
+
+/** Rounds of the same server interleaved with the others, merged: load drift on a shared machine hits all alike. */
+function merge(runs: RunResult[]): RunResult {
+  return summarize(runs.flatMap((r) => r.lat), runs.reduce((s, r) => s + r.wall, 0), runs.reduce((s, r) => s + r.errors, 0), Math.max(...runs.map((r) => r.rssMb)));
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'resound-bench-proxy-'));
@@ -96,7 +110,7 @@ async function stop(child: ChildProcess): Promise<void> {
   await new Promise((r) => child.once('exit', r));
 }
 
-async function load(urls: string[]): Promise<Omit<RunResult, 'rssMb'>> {
+async function load(urls: string[]): Promise<RunResult> {
   const lat: number[] = [];
   let errors = 0;
   let next = 0;
@@ -113,9 +127,7 @@ async function load(urls: string[]): Promise<Omit<RunResult, 'rssMb'>> {
       }
     }),
   );
-  const wall = (performance.now() - t0) / 1000;
-  const sorted = sortedCopy(lat);
-  return { rps: round(urls.length / wall, 2), p50: round(percentile(sorted, 50), 1), p95: round(percentile(sorted, 95), 1), errors, requests: urls.length };
+  return summarize(lat, (performance.now() - t0) / 1000, errors, 0);
 }
 
 const IPX_SERVER = `
@@ -163,8 +175,7 @@ async function sharpLoop(files: string[], format: Format, avifEffort: number): P
   });
   if (r.status !== 0) throw new Error(`sharp loop failed: ${r.stderr}`);
   const j = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { lat: number[]; wall: number; rssKb: number };
-  const sorted = sortedCopy(j.lat);
-  return { rps: round(files.length / j.wall, 2), p50: round(percentile(sorted, 50), 1), p95: round(percentile(sorted, 95), 1), rssMb: round(j.rssKb / 1024, 1), errors: 0, requests: files.length };
+  return summarize(j.lat, j.wall, 0, round(j.rssKb / 1024, 1));
 }
 
 let uploaded: string[] | undefined;
@@ -197,9 +208,9 @@ async function resound(names: string[], format: Format, avifEffort: number, cach
   await load(urls(uploaded.slice(0, 2), BOX - 12)); // warm-up on other images and sizes: no cache effect on the run
   const count = format === 'avif' ? N_AVIF : N;
   const measured = urls(uploaded.slice(2, 2 + count), BOX);
-  const miss = { ...(await load(measured)), rssMb: 0 };
+  const miss = await load(measured);
   let hit: RunResult | undefined;
-  if (cacheHitRun) hit = { ...(await load(measured)), rssMb: 0 };
+  if (cacheHitRun) hit = await load(measured);
   miss.rssMb = peakRssMb(child.pid);
   if (hit) hit.rssMb = miss.rssMb;
   await stop(child);
@@ -226,9 +237,9 @@ async function ipx(names: string[], format: Format): Promise<RunResult> {
   await load(urls(names.slice(0, 2), BOX - 12));
   const count = format === 'avif' ? N_AVIF : N;
   const r = await load(urls(names.slice(2, 2 + count), BOX));
-  const rssMb = peakRssMb(child.pid);
+  r.rssMb = peakRssMb(child.pid);
   await stop(child);
-  return { ...r, rssMb };
+  return r;
 }
 
 function figure(server: string, format: Format, r: RunResult, extra: Record<string, unknown> = {}): void {
@@ -265,20 +276,33 @@ async function gifToWebpSizes(): Promise<void> {
 const AVIF_EFFORT = 2;
 const names = await makeImages();
 emit({ bench: 'proxy', figure: 'setup', images: N, avif_images: N_AVIF, size: '2048x1365 JPEG q90', box: BOX, connections: CONNECTIONS, cpus: os.availableParallelism(), sharp: sharp.versions.sharp, vips: sharp.versions.vips });
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 for (const format of FORMATS) {
-  const ours = await resound(names, format, AVIF_EFFORT, format === 'jpeg');
-  const peer = await ipx(names, format);
-  const limit = await sharpLoop(names.slice(2, 2 + (format === 'avif' ? N_AVIF : N)).map((n) => path.join(imgDir, n)), format, AVIF_EFFORT);
-  figure('ipx', format, peer);
-  figure('sharp-loop', format, limit, format === 'avif' ? { avif_effort: AVIF_EFFORT } : {});
-  figure('resound', format, ours.miss, { ratio_vs_ipx: ratio(ours.miss.rps, peer.rps), ratio_vs_sharp_loop: ratio(ours.miss.rps, limit.rps), ...(format === 'avif' ? { avif_effort: AVIF_EFFORT } : {}) });
+  const count = format === 'avif' ? N_AVIF : N;
+  const files = names.slice(2, 2 + count).map((n) => path.join(imgDir, n));
+  const runs: { ours: RunResult[]; peer: RunResult[]; limit: RunResult[]; hit: RunResult[] } = { ours: [], peer: [], limit: [], hit: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    const o = await resound(names, format, AVIF_EFFORT, format === 'jpeg');
+    runs.ours.push(o.miss);
+    if (o.hit) runs.hit.push(o.hit);
+    runs.peer.push(await ipx(names, format));
+    runs.limit.push(await sharpLoop(files, format, AVIF_EFFORT));
+  }
+  const ours = merge(runs.ours);
+  const peer = merge(runs.peer);
+  const limit = merge(runs.limit);
+  const rounds = { rounds: ROUNDS };
+  figure('ipx', format, peer, rounds);
+  figure('sharp-loop', format, limit, { ...rounds, ...(format === 'avif' ? { avif_effort: AVIF_EFFORT } : {}) });
+  figure('resound', format, ours, { ...rounds, ratio_vs_ipx: ratio(ours.rps, peer.rps), ratio_vs_sharp_loop: ratio(ours.rps, limit.rps), ...(format === 'avif' ? { avif_effort: AVIF_EFFORT } : {}) });
   if (format === 'avif') {
     // ipx encodes AVIF at sharp's default effort 4; measure ours there too for a like-for-like ratio.
-    const at4 = await resound(names, format, 4);
-    figure('resound', format, at4.miss, { avif_effort: 4, ratio_vs_ipx: ratio(at4.miss.rps, peer.rps) });
+    const at4 = (await resound(names, format, 4)).miss;
+    figure('resound', format, at4, { avif_effort: 4, ratio_vs_ipx: ratio(at4.rps, peer.rps) });
   }
-  if (ours.hit) {
-    emit({ bench: 'proxy', figure: 'cache_hit', server: 'resound', format, requests: ours.hit.requests, rps: ours.hit.rps, p50_ms: ours.hit.p50, p95_ms: ours.hit.p95, errors: ours.hit.errors, ratio_vs_miss: ratio(ours.hit.rps, ours.miss.rps), ratio_vs_ipx: ratio(ours.hit.rps, peer.rps) });
+  if (runs.hit.length) {
+    const hit = merge(runs.hit);
+    emit({ bench: 'proxy', figure: 'cache_hit', server: 'resound', format, requests: hit.requests, rps: hit.rps, p50_ms: hit.p50, p95_ms: hit.p95, errors: hit.errors, ratio_vs_miss: ratio(hit.rps, ours.rps), ratio_vs_ipx: ratio(hit.rps, peer.rps) });
   }
 }
 await gifToWebpSizes();
