@@ -21,7 +21,8 @@ export const workersShape = {
   WORKERS_QUEUES: z
     .string()
     .default(QUEUE_NAMES.join(','))
-    .transform((s) => s.split(',').map((q) => q.trim()).filter(Boolean))
+    // `none`: a process that only serves the dashboard and /metrics (an empty value means the default).
+    .transform((s) => (s.trim() === 'none' ? [] : s.split(',').map((q) => q.trim()).filter(Boolean)))
     .pipe(z.array(z.enum(QUEUE_NAMES)).min(0)),
   WORKERS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('resound'),
   WORKERS_CONCURRENCY_EMOJI: positiveInt(2),
@@ -44,6 +45,7 @@ export const workersShape = {
   WORKERS_PRERENDER_WIDTHS: z.string().default('320,640,1280').pipe(sizeList),
   WORKERS_AUDIO_BITRATE: z.coerce.number().int().min(6000).max(510_000).default(64_000),
   WORKERS_AUDIO_MAX_SECONDS: positiveInt(1200),
+  WORKERS_AUDIO_MAX_BYTES: positiveInt(256 * 1024 * 1024),
   WORKERS_AUDIO_OUT_DIR: z.string().optional(),
 };
 

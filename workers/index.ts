@@ -23,7 +23,13 @@ export function audioJob(
   config: WorkersConfig,
   upload: { source: string; sha256: string; input: AudioJobData['input']; purpose: AudioJobData['purpose'] },
 ): AudioJobData {
-  return { ...upload, outDir: config.audioOutDir, bitrate: config.WORKERS_AUDIO_BITRATE, maxSeconds: config.WORKERS_AUDIO_MAX_SECONDS };
+  return {
+    ...upload,
+    outDir: config.audioOutDir,
+    bitrate: config.WORKERS_AUDIO_BITRATE,
+    maxSeconds: config.WORKERS_AUDIO_MAX_SECONDS,
+    maxBytes: config.WORKERS_AUDIO_MAX_BYTES,
+  };
 }
 
 /**

@@ -41,9 +41,12 @@ export const audioJobData = z.object({
   ]),
   bitrate: z.number().int().min(6000).max(510_000),
   maxSeconds: z.number().int().positive(),
+  /** Largest source file read, checked before reading it. */
+  maxBytes: z.number().int().positive().default(256 * 1024 * 1024),
   purpose: z.enum(['voice_message', 'soundboard', 'other']).default('other'),
 });
-export type AudioJobData = z.infer<typeof audioJobData>;
+/** What producers build; defaults (purpose, maxBytes) are filled in by validation. */
+export type AudioJobData = z.input<typeof audioJobData>;
 
 /** One variant to pre-render; the media proxy normalises it exactly as its routes do, so cache keys agree. */
 export const prerenderVariant = z.object({

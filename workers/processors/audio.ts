@@ -17,13 +17,10 @@ export interface AudioResult {
   sha256: string;
 }
 
-/** Upper bound of a legitimate input: the longest allowed clip as 192 kHz stereo 64-bit float, plus headers. */
-const bytesFor = (seconds: number) => seconds * 192_000 * 2 * 8 + 1024 * 1024;
-
 /** Sandboxed processor of the `audio` queue: WAV or raw s16le → Ogg Opus, written atomically. */
 export default async function processAudio(job: SandboxedJob): Promise<AudioResult> {
   const data = parseJobData(audioJobData, job.data);
-  const input = await readSource(data.source, data.sha256, bytesFor(data.maxSeconds));
+  const input = await readSource(data.source, data.sha256, data.maxBytes);
   await job.updateProgress(5);
   let result;
   try {
