@@ -203,8 +203,8 @@ export class DaveGroup {
     const c = this.clients.get(userId);
     if (!c) return;
     this.clients.delete(userId);
-    this.revokeAddsOf(userId);
     this.ledger.dropRecipient(userId);
+    this.revokeAddsOf(userId);
     if (this.transitions.drop(userId, true)) return this.executeTransition();
     this.reconcile();
   }
@@ -261,19 +261,24 @@ export class DaveGroup {
    * stop waiting for its op 23. Returns true when that completed the transition in flight.
    */
   private clientReinitialised(c: Client): boolean {
-    this.revokeAddsOf(c.userId);
+    // First forget what it held: its fresh state has none of it, and a revoke of unknown proposals crashes davey.
     if (c.abandonedRefs.size > 256) c.abandonedRefs.clear();
     for (const ref of this.ledger.takeRecipient(c.userId)) c.abandonedRefs.add(ref);
+    this.revokeAddsOf(c.userId);
     resetClient(c);
     return this.transitions.drop(c.userId, false);
   }
 
+  /**
+   * A pending user's Add must not be committed any more (it left or re-initialised). davey re-commits what is left
+   * after a partial revoke without a Welcome, which would strand the other joiners, so the whole round is revoked at
+   * everyone who holds part of it and reconcile() re-proposes what is still wanted.
+   */
   private revokeAddsOf(userId: string): void {
-    const entry = this.ledger.addFor(userId);
-    if (!entry) return;
-    this.ledger.revoke(entry);
-    const payload = revokePayload([entry.ref]);
-    for (const to of entry.recipients) if (this.clients.has(to)) this.send({ to, kind: 'binary', op: 27, payload });
+    if (!this.ledger.addFor(userId)) return;
+    for (const [to, refs] of this.ledger.revokeAll()) {
+      if (this.clients.has(to)) this.send({ to, kind: 'binary', op: 27, payload: revokePayload(refs) });
+    }
   }
 
   private executeTransition(): void {

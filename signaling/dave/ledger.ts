@@ -49,8 +49,18 @@ export class ProposalLedger {
     return this.live().find((e) => e.kind === 'add' && e.userId === userId);
   }
 
-  revoke(entry: InFlight): void {
-    entry.revoked = true;
+  /** Revokes every live proposal of the round; returns, per recipient, the refs it must be told about. */
+  revokeAll(): Map<string, Buffer[]> {
+    const out = new Map<string, Buffer[]>();
+    for (const e of this.live()) {
+      e.revoked = true;
+      for (const r of e.recipients) {
+        const refs = out.get(r) ?? [];
+        refs.push(e.ref);
+        out.set(r, refs);
+      }
+    }
+    return out;
   }
 
   /** The epoch moved on: every current proposal becomes history. */

@@ -86,11 +86,11 @@ describe('checkCommit', () => {
   });
 
   it('treats lost races as stale, not as violations', () => {
-    const { commit, welcome, ctx, entry, ledger } = fixture();
+    const { commit, welcome, ctx, ledger } = fixture();
     const parsed = parseCommitWelcome(Buffer.concat([commit, welcome]));
     expect(checkCommit(parsed, { ...ctx, busy: true })).toMatchObject({ kind: 'stale' });
     expect(checkCommit(parsed, { ...ctx, epoch: 1n, maxEpoch: 1n })).toMatchObject({ kind: 'stale' });
-    ledger.revoke(entry);
+    ledger.revokeAll();
     expect(checkCommit(parsed, ctx)).toMatchObject({ kind: 'stale' });
     ledger.retireAll();
     expect(checkCommit(parsed, ctx)).toMatchObject({ kind: 'stale' });
