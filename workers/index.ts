@@ -1,7 +1,11 @@
+import type { Env } from '../common/config.ts';
+import type { Logger } from '../common/logger.ts';
 import type { PartStarter, RunningPart } from '../common/part.ts';
+import type { UploadEvent } from '../media-proxy/index.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
 import { loadWorkersConfig, type WorkersConfig } from './config.ts';
 import { WorkerFleet } from './fleet.ts';
+import { prerenderOnUpload } from './prerender-hook.ts';
 import { Producers } from './producer.ts';
 import type { AudioJobData } from './queues.ts';
 import { startWorkersServer } from './server.ts';
@@ -71,3 +75,24 @@ export const start: PartStarter = async (ctx) => {
   };
   return running;
 };
+
+/**
+ * For the media proxy's start-up: `proxy.onUpload(hook)` with a hook that enqueues pre-render jobs using this part's
+ * configuration (prefix, retries, attachment widths). `close` releases its Redis connections.
+ */
+export function prerenderHookFromEnv(
+  env: Env,
+  dataDir: string,
+  redisUrl: string,
+  logger: Logger,
+): { hook: (e: UploadEvent) => Promise<void>; close(): Promise<void> } {
+  const config = loadWorkersConfig(env, dataDir);
+  const producers = new Producers({
+    connection: { url: redisUrl, maxRetriesPerRequest: null },
+    prefix: config.WORKERS_PREFIX,
+    attempts: config.WORKERS_ATTEMPTS,
+    backoffMs: config.WORKERS_BACKOFF_MS,
+    logger,
+  });
+  return { hook: prerenderOnUpload(producers, config.WORKERS_PRERENDER_WIDTHS), close: () => producers.close() };
+}
