@@ -59,7 +59,7 @@ describe('audio queue (sandboxed, real Redis)', () => {
     expect(spawnSync('opusinfo', [r.output]).status).toBe(0);
     expect(progress.length).toBeGreaterThan(1);
     expect(progress.at(-1)).toBe(100);
-  });
+  }, 60_000);
 
   it('accepts raw s16le with declared rate and channels', async () => {
     const pcm = Buffer.alloc(16_000 * 2);
@@ -67,7 +67,7 @@ describe('audio queue (sandboxed, real Redis)', () => {
     const id = await producers.addAudio(job(path.join(dir, 'clip.pcm'), pcm, { input: { format: 's16le', sampleRate: 16_000, channels: 1 } }));
     const j = await finished(id);
     expect((j.returnvalue as AudioResult).durationMs).toBe(1000);
-  });
+  }, 60_000);
 
   it('fails a corrupt upload once, with its stable code, without spending retries', async () => {
     const id = await producers.addAudio(job(path.join(dir, 'bad.wav'), Buffer.from('RIFF....WAVEjunkjunkjunk')));
@@ -77,25 +77,25 @@ describe('audio queue (sandboxed, real Redis)', () => {
     expect(j.attemptsMade).toBe(1);
     const text = await registry.metrics();
     expect(text).toMatch(/resound_workers_job_failures_total\{queue="audio",code="(unsupported_wav|truncated_wav)",final="true"\} 1/);
-  });
+  }, 60_000);
 
   it('refuses invalid job data at enqueue with a stable code and counts it', async () => {
     await expect(producers.addAudio({ source: 'relative.wav', sha256: 'x' } as unknown as AudioJobData)).rejects.toBeInstanceOf(JobDataError);
     await expect(producers.addAudio({ source: 'relative.wav', sha256: 'x' } as unknown as AudioJobData)).rejects.toMatchObject({ code: 'invalid_data' });
     expect(await registry.metrics()).toMatch(/resound_workers_rejected_jobs_total\{queue="audio"\} 2/);
-  });
+  }, 60_000);
 
   it('fails a job whose data a foreign producer got wrong with invalid_data', async () => {
     const j = await producers.queues.audio.add('transcode', { source: '/nope' }, { attempts: 3 });
     const done = await finished(j.id!);
     expect(done.failedReason).toMatch(/^invalid_data: /);
     expect(done.attemptsMade).toBe(1);
-  });
+  }, 60_000);
 
   it('fails a source that changed after enqueueing with source_changed', async () => {
     const data = job(path.join(dir, 'changed.wav'), encodeWav16(sine(8000, 1, 0.2), 8000, 1));
     fs.writeFileSync(data.source, encodeWav16(sine(8000, 1, 0.3), 8000, 1));
     const j = await finished(await producers.addAudio(data));
     expect(j.failedReason).toMatch(/^source_changed: /);
-  });
+  }, 60_000);
 });

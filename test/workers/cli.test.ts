@@ -46,17 +46,17 @@ describe('resound emoji convert', () => {
     expect(r.stdout).toMatch(/^reduction median +\d+\.\d%/m);
     expect(r.stdout).toMatch(/^zz_bad +invalid_image +invalid_image: corrupt_image: /m);
     expect(fs.readdirSync(path.join(out, 'still_0000')).sort()).toEqual(['16.png', '16.webp', '32.png', '32.webp', 'emoji.json']);
-  });
+  }, 90_000);
 
   it('refuses bad sizes with a message naming the flag', async () => {
     const r = await resound(['emoji', 'convert', tempDir('cli-empty'), '--sizes', '16,abc']);
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/--sizes="16,abc": must be comma-separated integers/);
-  });
+  }, 90_000);
 
   it('refuses a folder without images', async () => {
     const r = await resound(['emoji', 'convert', tempDir('cli-empty')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^resound emoji convert: no emoji images/);
-  });
+  }, 90_000);
 });

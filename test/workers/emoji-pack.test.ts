@@ -86,12 +86,12 @@ describe('emoji packs', () => {
       }
     }
     expect(await registry.metrics()).toMatch(/resound_workers_job_failures_total\{queue="emoji",code="invalid_image",final="true"\} 1/);
-  });
+  }, 90_000);
 
   it('shows queue depth, latency and failures on /metrics', async () => {
     const text = await registry.metrics();
     expect(text).toMatch(/resound_workers_queue_jobs\{queue="emoji",state="completed"\} \d+/);
     expect(text).toMatch(/resound_workers_job_wait_seconds_count\{queue="emoji"\} [1-9]/);
     expect(text).toMatch(/resound_workers_job_duration_seconds_count\{queue="emoji",name="emoji",outcome="completed"\} [1-9]/);
-  });
+  }, 90_000);
 });

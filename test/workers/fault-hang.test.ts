@@ -46,5 +46,5 @@ describe('fault: a processor that hangs', () => {
     const ok = await q.add('transcode', { hang: false });
     const done = await finishedJob(q, ok.id!);
     expect(done.returnvalue).toMatch(/^ok:\d+$/);
-  });
+  }, 90_000);
 });

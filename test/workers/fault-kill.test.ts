@@ -81,5 +81,5 @@ describe('fault: a worker process is SIGKILLed in the middle of a pack', () => {
     expect(fs.readdirSync(out).filter((d) => fs.statSync(path.join(out, d)).isDirectory())).toHaveLength(12);
     const done = await p.queues.emoji.getJobs(['completed']);
     expect(done.filter((j) => j.name === 'emoji')).toHaveLength(12);
-  });
+  }, 120_000);
 });

@@ -44,5 +44,5 @@ describe('fault: Redis restarts in the middle of a pack', () => {
     expect([...names].sort()).toEqual(input.emojis.map((e) => e.name).sort());
     await fleet.close();
     await producers.close();
-  });
+  }, 120_000);
 });

@@ -51,7 +51,7 @@ describe('prerender queue', () => {
     for (const o of r.outcomes) expect(await proxy.cache.get(o.key)).toBeDefined();
     const again = await proxy.warm(hash, [{ format: 'webp', width: 64 }]);
     expect(again[0].cache).toBe('hit');
-  });
+  }, 60_000);
 
   it('enqueues from the upload hook with common sizes, once per original', async () => {
     const original = await animatedEmoji(7, 200, 3);
@@ -67,12 +67,12 @@ describe('prerender queue', () => {
     expect(jobs).toHaveLength(1);
     const j = await finished(jobs[0].id!);
     expect((j.returnvalue as PrerenderResult).warmed).toBe(2);
-  });
+  }, 60_000);
 
   it('fails a job for an original the store does not have, as source_missing without retries', async () => {
     const id = await producers.addPrerender({ hash: 'f'.repeat(64), variants: [{ format: 'webp', width: 32 }] });
     const j = await finished(id);
     expect(j.failedReason).toMatch(/^source_missing: /);
     expect(j.attemptsMade).toBe(1);
-  });
+  }, 60_000);
 });

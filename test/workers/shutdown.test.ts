@@ -38,5 +38,5 @@ describe('graceful shutdown', () => {
     expect(done.attemptsMade).toBe(1); // one attempt: finished, not retried elsewhere
     for (const id of later) expect(await producers.queues.audio.getJobState(id)).toBe('waiting');
     expect(worker.lines.some((l) => l.includes('"shutting down"'))).toBe(true);
-  });
+  }, 90_000);
 });
