@@ -12,7 +12,7 @@ import { ImpairmentRelay } from './relay.ts';
 
 /** Datagrams a client sends back to back before yielding, like a paced sender (keeps socket buffers from overflowing). */
 const BURST = 16;
-/** How long the listener waits for a cell's packets once the relay released them. */
+/** How long the listener waits for a cell's packets and tail once the relay released them. */
 const RECEIVE_TIMEOUT_MS = 3000;
 
 export interface SfuPathOptions {
@@ -98,23 +98,29 @@ export class SfuPath implements MediaPath {
     for (const d of plan.drop) if (!d) expected++;
     let got = 0;
     let corrupted = 0;
+    let tail = 0;
+    // Done when every packet the relay let through has arrived and so has the sender's silence tail: then the SFU has
+    // seen the spurt end, and nothing this process does next (blocking it for a while) can make it synthesise one.
     const received = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, RECEIVE_TIMEOUT_MS);
-      this.listener = (f) => {
-        if (f.ssrc !== a.ssrc) return;
-        const idx = (f.sequence - seqBase) & 0xffff;
-        if (idx >= count || rx[idx]) return;
-        if (!f.payload.equals(packets[idx])) corrupted++;
-        rx[idx] = f.payload;
-        if (++got >= expected) {
+      const check = () => {
+        if (got >= expected && tail >= SILENCE_TAIL_FRAMES) {
           clearTimeout(timer);
           resolve();
         }
       };
-      if (expected === 0) {
-        clearTimeout(timer);
-        resolve();
-      }
+      this.listener = (f) => {
+        if (f.ssrc !== a.ssrc) return;
+        const idx = (f.sequence - seqBase) & 0xffff;
+        if (idx >= count) {
+          if (idx < count + SILENCE_TAIL_FRAMES) tail++;
+        } else if (!rx[idx]) {
+          if (!f.payload.equals(packets[idx])) corrupted++;
+          rx[idx] = f.payload;
+          got++;
+        }
+        check();
+      };
     });
     const released = this.relay.arm(seqBase, plan);
     for (let i = 0; i < count; i++) {
@@ -122,8 +128,7 @@ export class SfuPath implements MediaPath {
       if ((i + 1) % BURST === 0) await new Promise<void>((r) => setImmediate(r));
     }
     await released;
-    // End the spurt like a real client right away, so the SFU never synthesises a tail (which would shift sequence
-    // numbers) however long the listener takes.
+    // End the spurt like a real client, right after the last packet.
     for (let k = 0; k < SILENCE_TAIL_FRAMES; k++) a.sendOpus(Uint8Array.from(OPUS_SILENCE_FRAME));
     await received;
     this.listener = null;
