@@ -1,3 +1,4 @@
+import { KeyPackageRate } from './intake.ts';
 import type { KeyPackage } from './mls-codec.ts';
 
 /**
@@ -25,6 +26,7 @@ export interface DaveClient {
   /** Refs it held before re-initialising, and its earlier signature keys: a commit citing them is stale, not hostile. */
   abandonedRefs: Set<string>;
   oldSignatureKeys: Buffer[];
+  kpRate: KeyPackageRate;
 }
 
 export function newClient(userId: string, maxVersion: number, version: number, now: number): DaveClient {
@@ -44,6 +46,7 @@ export function newClient(userId: string, maxVersion: number, version: number, n
     sawE2ee: false,
     abandonedRefs: new Set(),
     oldSignatureKeys: [],
+    kpRate: new KeyPackageRate(),
   };
 }
 

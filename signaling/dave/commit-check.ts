@@ -68,6 +68,7 @@ export function checkCommit(c: ParsedCommit, ctx: CommitContext): CommitVerdict 
   }
   if (adds.length > 0) {
     if (!c.welcome) return reject('commit_welcome_mismatch', 'commit adds members but carries no Welcome');
+    // parseCommitWelcome already checked the Welcome's structure, so this cannot throw.
     const targets = new Set(parseWelcome(c.welcome).newMembers.map((r) => r.toString('hex')));
     for (const a of adds) {
       if (a.keyPackage && !targets.has(keyPackageRef(a.keyPackage).toString('hex'))) {

@@ -6,7 +6,7 @@ import { ExternalSender, groupIdFor, revokePayload } from './external-sender.ts'
 import { ProposalLedger, type InFlight } from './ledger.ts';
 import { ProposalPlanner, type ProposalSend } from './planner.ts';
 import { TransitionTracker } from './transitions.ts';
-import { MlsDecodeError, parseCommitWelcome, parseKeyPackage, validateKeyPackage, type KeyPackage } from './mls-codec.ts';
+import { intakeCommit, intakeKeyPackage } from './intake.ts';
 import {
   DAVE_MAX_PROTOCOL_VERSION,
   DaveClose,
@@ -125,19 +125,13 @@ export class DaveGroup {
     const c = this.clients.get(userId);
     if (!c) return;
     if (c.maxVersion === 0) return this.reject(c, 'kp_without_dave', 'key package from a client that offered no DAVE');
-    let kp: KeyPackage;
-    try {
-      kp = parseKeyPackage(payload);
-    } catch (err) {
-      if (err instanceof MlsDecodeError) return this.reject(c, 'kp_malformed', err.message);
-      throw err;
-    }
-    const problem = validateKeyPackage(kp, BigInt(userId), BigInt(Math.floor(this.now() / 1000)));
-    if (problem) return this.reject(c, `kp_${problem}`, `key package rejected: ${problem}`);
+    if (!c.kpRate.allow(this.now())) return this.reject(c, 'kp_flood', 'too many key packages; a client sends one per re-initialisation');
+    const kp = intakeKeyPackage(payload, userId, this.now());
+    if (!kp.ok) return this.reject(c, kp.reason, kp.detail);
     if (!c.hasSession || this.callVersion === 0) return; // a late key package from before a downgrade
     // A key package means the client re-initialised: any leaf it held is dead and its epoch-0 state is fresh.
     const completedTransition = this.clientReinitialised(c);
-    c.keyPackage = kp;
+    c.keyPackage = kp.value;
     c.state = 'pending';
     if (completedTransition) this.executeTransition();
     else this.reconcile();
@@ -147,36 +141,26 @@ export class DaveGroup {
     const c = this.clients.get(userId);
     if (!c) return;
     if (this.callVersion === 0 || c.state === 'plain') return this.stale('commit while the call is not using DAVE');
-    let parsed;
-    try {
-      parsed = parseCommitWelcome(payload);
-    } catch (err) {
-      if (err instanceof MlsDecodeError) return this.reject(c, 'commit_malformed', err.message);
-      throw err;
-    }
+    const intake = intakeCommit(payload);
+    if (!intake.ok) return this.reject(c, intake.reason, intake.detail);
+    const parsed = intake.value;
     const key = parsed.pathLeaf?.signatureKey;
     if (parsed.proposalRefs.some((r) => c.abandonedRefs.has(r.toString('hex'))) || (key && c.oldSignatureKeys.some((k) => k.equals(key)))) {
       this.metrics.commitRaceLost();
       return this.stale('commit made before the client re-initialised');
     }
     const expectedLeaf = this.established ? (c.state === 'member' ? c.leaf : null) : c.state === 'pending' ? 0 : null;
-    let verdict;
-    try {
-      verdict = checkCommit(parsed, {
-        groupId: this.groupId,
-        epoch: this.epochValue,
-        maxEpoch: this.maxEpoch,
-        busy: this.transitions.current !== null,
-        committer: userId,
-        expectedLeaf,
-        committerIdentity: c.identity,
-        committerSignatureKey: c.keyPackage?.leafNode.signatureKey ?? null,
-        ledger: this.ledger,
-      });
-    } catch (err) {
-      if (err instanceof MlsDecodeError) return this.reject(c, 'commit_malformed', err.message);
-      throw err;
-    }
+    const verdict = checkCommit(parsed, {
+      groupId: this.groupId,
+      epoch: this.epochValue,
+      maxEpoch: this.maxEpoch,
+      busy: this.transitions.current !== null,
+      committer: userId,
+      expectedLeaf,
+      committerIdentity: c.identity,
+      committerSignatureKey: c.keyPackage?.leafNode.signatureKey ?? null,
+      ledger: this.ledger,
+    });
     if (verdict.kind === 'stale') {
       this.metrics.commitRaceLost();
       return this.stale(verdict.why);

@@ -45,6 +45,7 @@ export type DaveRejection =
   | 'kp_expired'
   | 'kp_bad_signature'
   | 'kp_without_dave'
+  | 'kp_flood'
   | 'commit_malformed'
   | 'commit_wrong_group'
   | 'commit_future_epoch'
@@ -65,6 +66,7 @@ export const REJECTION_CLOSE: Record<DaveRejection, DaveCloseCode> = {
   kp_expired: DaveClose.BadRequest,
   kp_bad_signature: DaveClose.BadRequest,
   kp_without_dave: DaveClose.BadRequest,
+  kp_flood: DaveClose.BadRequest,
   commit_wrong_group: DaveClose.BadRequest,
   commit_future_epoch: DaveClose.BadRequest,
   commit_wrong_sender: DaveClose.BadRequest,

@@ -82,4 +82,22 @@ describe('DaveGroup rejects bad client input', () => {
     expect(net.metrics.rejections).toContain('commit_wrong_sender');
     expect(net.crashes()).toEqual([]);
   });
+
+  it('a client flooding key packages is closed with 4020 before it can keep the channel re-committing', () => {
+    const net = new SimNet();
+    const [a, b] = [net.join(userId()), net.join(userId())];
+    net.pump();
+    const f = net.join(userId());
+    net.pump();
+    for (let i = 0; i < 12 && f.closedWith === null; i++) {
+      f.session!.reinit(1, f.userId, net.channelId);
+      net.group.keyPackage(f.userId, f.session!.getSerializedKeyPackage());
+      net.pump();
+    }
+    expect(f.closedWith).toBe(4020);
+    expect(net.metrics.rejections).toEqual(['kp_flood']);
+    expect(a.code).toBe(b.code);
+    expect(a.epoch).toBe(b.epoch);
+    expect(net.crashes()).toEqual([]);
+  });
 });
