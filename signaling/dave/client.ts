@@ -27,6 +27,8 @@ export interface DaveClient {
   abandonedRefs: Set<string>;
   oldSignatureKeys: Buffer[];
   kpRate: KeyPackageRate;
+  /** The server asked for the next key package (op 4 with DAVE, op 24): it does not count against kpRate. */
+  kpSolicited: boolean;
 }
 
 export function newClient(userId: string, maxVersion: number, version: number, now: number): DaveClient {
@@ -47,6 +49,7 @@ export function newClient(userId: string, maxVersion: number, version: number, n
     abandonedRefs: new Set(),
     oldSignatureKeys: [],
     kpRate: new KeyPackageRate(),
+    kpSolicited: version > 0,
   };
 }
 

@@ -125,7 +125,10 @@ export class DaveGroup {
     const c = this.clients.get(userId);
     if (!c) return;
     if (c.maxVersion === 0) return this.reject(c, 'kp_without_dave', 'key package from a client that offered no DAVE');
-    if (!c.kpRate.allow(this.now())) return this.reject(c, 'kp_flood', 'too many key packages; a client sends one per re-initialisation');
+    // Key packages the server asked for (session start, op 24) are free; only unsolicited ones count.
+    const solicited = c.kpSolicited;
+    c.kpSolicited = false;
+    if (!solicited && !c.kpRate.allow(this.now())) return this.reject(c, 'kp_flood', 'too many key packages; a client sends one per re-initialisation');
     const kp = intakeKeyPackage(payload, userId, this.now());
     if (!kp.ok) return this.reject(c, kp.reason, kp.detail);
     if (!c.hasSession || this.callVersion === 0) return; // a late key package from before a downgrade
@@ -364,6 +367,7 @@ export class DaveGroup {
 
   private reinitClient(c: Client): void {
     resetClient(c);
+    c.kpSolicited = true;
     this.send({ to: c.userId, kind: 'json', op: 24, d: { protocol_version: this.callVersion, epoch: 1 } });
   }
 
