@@ -90,7 +90,10 @@ export class MediaProxy {
     });
     // Errors must not be cached by the CDN as if they were the image.
     this.app.addHook('onSend', async (_req, reply, payload) => {
-      if (reply.statusCode >= 400) reply.header('cache-control', 'no-store');
+      if (reply.statusCode >= 400) {
+        reply.header('cache-control', 'no-store');
+        reply.removeHeader('etag');
+      }
       return payload;
     });
     registerServeRoutes(this.app, this);
@@ -127,7 +130,8 @@ export class MediaProxy {
     const joined = this.coalescer.joined > before;
     if (joined) this.metrics.coalesced.inc();
     const { result } = await flight;
-    const meta: CachedMeta = { ...result, size: result.data.length };
+    const { data: _data, ...facts } = result;
+    const meta: CachedMeta = { ...facts, size: result.data.length };
     return { key, data: result.data, meta, cache: joined ? 'coalesced' : 'miss' };
   }
 

@@ -1,7 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import type { DetectResult } from '../types.ts';
 import { CONTENT_TYPES } from '../types.ts';
-import { corrupt, fourcc, need, u16be, u32be } from './bytes.ts';
+import { corrupt, fourcc, need, u32be } from './bytes.ts';
 import { NO_HDR, hdrFromCicp, withLightLevels } from './cicp.ts';
 import { parseIcc } from './icc.ts';
 
@@ -120,6 +120,3 @@ export function detectPng(b: Uint8Array): DetectResult {
     bytes: b.length,
   };
 }
-
-/** u16 helper re-exported for the APNG decoder, which reads fcTL fields. */
-export { u16be };

@@ -167,6 +167,8 @@ describe('emojis and avatars', () => {
     const gif = await get(`/avatars/${USER}/${anim.body.avatar as string}.gif`);
     expect(gif.res.status).toBe(415);
     expect(gif.json().error.code).toBe('gif_conversion_unsupported');
+    expect(gif.res.headers.get('etag')).toBeNull(); // an error must not look like a cacheable representation
+    expect(gif.res.headers.get('cache-control')).toBe('no-store');
     expect((await get(`/avatars/${USER}/${'0'.repeat(32)}.png`)).res.status).toBe(404);
   });
 });
