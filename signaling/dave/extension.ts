@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
 import type { MediaGate, Participant } from '../../sfu/index.ts';
 import type { ChannelExtension, VoiceChannel } from '../channel.ts';
-import { TransitionSchema } from '../opcodes.ts';
+import { Op, TransitionSchema } from '../opcodes.ts';
 import type { VoiceSession } from '../session.ts';
 import type { ExternalSender } from './external-sender.ts';
-import { isSilenceFrame } from './frames.ts';
 import { DaveGroup } from './group.ts';
-import { DaveClose, DaveOp, type DaveMetricsHooks, type DaveOutput, type E2eeMode } from './types.ts';
+import { DaveClose, type DaveMetricsHooks, type DaveOutput, type E2eeMode } from './types.ts';
 
 /** What every channel of one voice server shares: the server's signing identity, metrics and policy. */
 export interface DaveServerContext {
@@ -24,13 +23,19 @@ export interface DaveServerContext {
  * as failures and eventually reset the group. Opus silence is never encrypted and always passes.
  */
 export class DaveMediaGate implements MediaGate {
+  /** The router asks once per receiver for the same frame: note each sender's E2EE frames once, not per receiver. */
+  private lastNoted: Participant | null = null;
+
   constructor(private readonly group: DaveGroup) {}
 
   allow(sender: Participant, receiver: Participant, payload: Uint8Array, offset: number, length: number): boolean {
-    if (length === 3 && isSilenceFrame(payload.subarray(offset, offset + 3))) return true;
-    const toMember = this.group.mediaRole(receiver.userId) === 'member';
+    if (length === 3 && payload[offset] === 0xf8 && payload[offset + 1] === 0xff && payload[offset + 2] === 0xfe) return true;
+    const toMember = this.group.isMember(receiver.userId);
     if (length >= 2 && payload[offset + length - 1] === 0xfa && payload[offset + length - 2] === 0xfa) {
-      this.group.noteE2eeFrame(sender.userId);
+      if (sender !== this.lastNoted) {
+        this.lastNoted = sender;
+        this.group.noteE2eeFrame(sender.userId);
+      }
       return toMember;
     }
     return !toMember;
@@ -81,18 +86,18 @@ export function daveChannelExtension(channel: VoiceChannel, ctx: DaveServerConte
       group.ready(session.userId);
     },
     onClientMessage(session, op, d) {
-      if (op !== DaveOp.TransitionReady && op !== DaveOp.MlsInvalidCommitWelcome) return false;
+      if (op !== Op.DaveTransitionReady && op !== Op.DaveMlsInvalidCommitWelcome) return false;
       if (!group.speaksDave(session.userId)) return false;
       const parsed = TransitionSchema.safeParse(d);
       if (!parsed.success) return closeBad(session, `invalid op ${op}: transition_id must be a u16`);
-      if (op === DaveOp.TransitionReady) group.transitionReady(session.userId, parsed.data.transition_id);
+      if (op === Op.DaveTransitionReady) group.transitionReady(session.userId, parsed.data.transition_id);
       else group.invalidCommitWelcome(session.userId, parsed.data.transition_id);
       return true;
     },
     onClientBinary(session, op, payload) {
-      if (op !== DaveOp.MlsKeyPackage && op !== DaveOp.MlsCommitWelcome) return false;
+      if (op !== Op.DaveMlsKeyPackage && op !== Op.DaveMlsCommitWelcome) return false;
       if (!group.speaksDave(session.userId)) return false;
-      if (op === DaveOp.MlsKeyPackage) group.keyPackage(session.userId, payload);
+      if (op === Op.DaveMlsKeyPackage) group.keyPackage(session.userId, payload);
       else group.commitWelcome(session.userId, payload);
       return true;
     },

@@ -88,6 +88,11 @@ export class DaveGroup {
     return this.transitions.current?.id ?? null;
   }
 
+  /** Hot path of the SFU gate: one map lookup per (frame, receiver). */
+  isMember(userId: string): boolean {
+    return this.clients.get(userId)?.state === 'member';
+  }
+
   mediaRole(userId: string): MediaRole {
     const c = this.clients.get(userId);
     if (!c || c.state === 'plain') return 'plain';

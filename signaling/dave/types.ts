@@ -1,25 +1,11 @@
 /** Public types of the DAVE group state machine: what goes in, what comes out, and the hooks it reports through. */
-
-/** DAVE opcodes (voice gateway v8). */
-export const DaveOp = {
-  PrepareTransition: 21,
-  ExecuteTransition: 22,
-  TransitionReady: 23,
-  PrepareEpoch: 24,
-  MlsExternalSender: 25,
-  MlsKeyPackage: 26,
-  MlsProposals: 27,
-  MlsCommitWelcome: 28,
-  MlsAnnounceCommitTransition: 29,
-  MlsWelcome: 30,
-  MlsInvalidCommitWelcome: 31,
-} as const;
+import { Close } from '../opcodes.ts';
 
 /** Highest DAVE protocol version this server speaks. */
 export const DAVE_MAX_PROTOCOL_VERSION = 1;
 
-/** Close codes the gateway sends for DAVE problems. */
-export const DaveClose = { DecodeError: 4002, E2eeRequired: 4017, BadRequest: 4020 } as const;
+/** The voice close codes DAVE problems end a session with (defined once, in signaling/opcodes.ts). */
+export const DaveClose = { DecodeError: Close.DecodeError, E2eeRequired: Close.E2eeRequired, BadRequest: Close.BadRequest } as const;
 export type DaveCloseCode = (typeof DaveClose)[keyof typeof DaveClose];
 
 /**
