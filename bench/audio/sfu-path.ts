@@ -12,6 +12,8 @@ import { ImpairmentRelay } from './relay.ts';
 
 /** Datagrams a client sends back to back before yielding, like a paced sender (keeps socket buffers from overflowing). */
 const BURST = 16;
+/** Receive buffer for the clients' UDP sockets (the kernel caps it at net.core.rmem_max). */
+const RECV_BUFFER_BYTES = 4 << 20;
 /** How long the listener waits for a cell's packets and tail once the relay released them. */
 const RECEIVE_TIMEOUT_MS = 3000;
 
@@ -60,6 +62,8 @@ export class SfuPath implements MediaPath {
       };
       const a = await join();
       const b = await join();
+      // A whole cell arrives in one burst; the default socket buffer (~200 KB) overflows when the machine is busy.
+      for (const c of [a, b]) c.udp.setRecvBufferSize(RECV_BUFFER_BYTES);
       // From here on A's media goes through the relay; the SFU re-latches A's address on its first authenticated packet.
       const relay = await ImpairmentRelay.create({ address: a.serverAddress, port: a.serverPort });
       a.serverAddress = '127.0.0.1';
