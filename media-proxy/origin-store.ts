@@ -39,7 +39,11 @@ async function writeAtomic(file: string, data: Uint8Array | string): Promise<voi
   await fs.rename(tmp, file);
 }
 
+/** Refs are written once and read on every request; this many stay in memory. */
+const REF_MEMO = 10_000;
+
 export class FsOriginStore implements OriginStore {
+  private readonly refs = new Map<string, OriginRef>();
   constructor(readonly dir: string) {}
 
   private objectPath(hash: string): string {
@@ -69,14 +73,21 @@ export class FsOriginStore implements OriginStore {
   async putRef(key: string, ref: OriginRef): Promise<void> {
     if (!REF_KEY.test(key) || key.includes('..')) throw new Error(`invalid ref key ${key}`);
     await writeAtomic(path.join(this.dir, 'refs', `${key}.json`), JSON.stringify(ref));
+    this.refs.delete(key);
   }
 
   async getRef(key: string): Promise<OriginRef | undefined> {
     if (!REF_KEY.test(key) || key.includes('..')) return undefined;
+    const memo = this.refs.get(key);
+    if (memo) return memo;
+    let ref: OriginRef;
     try {
-      return JSON.parse(await fs.readFile(path.join(this.dir, 'refs', `${key}.json`), 'utf8')) as OriginRef;
+      ref = JSON.parse(await fs.readFile(path.join(this.dir, 'refs', `${key}.json`), 'utf8')) as OriginRef;
     } catch {
       return undefined;
     }
+    if (this.refs.size >= REF_MEMO) this.refs.delete(this.refs.keys().next().value as string);
+    this.refs.set(key, ref);
+    return ref;
   }
 }

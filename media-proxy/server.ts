@@ -20,6 +20,11 @@ import { GifsiclePool } from './transform/gifsicle-pool.ts';
 import { transformDetected, validateRequest } from './transform/pipeline.ts';
 import type { DetectResult, TransformRequest, TransformResult } from './types.ts';
 
+function metaOf(r: TransformResult): CachedMeta {
+  const { data, ...facts } = r;
+  return { ...facts, size: data.length };
+}
+
 /** Told about every stored original; the workers part uses it to enqueue pre-render jobs. */
 export interface UploadEvent {
   kind: OriginRef['kind'];
@@ -67,12 +72,14 @@ export class MediaProxy {
   readonly registry: Registry;
   readonly log: RateLimitedLog;
   readonly coalescer = new Coalescer<{ result: TransformResult }>();
+  private readonly fresh = new Map<string, TransformResult>();
+  private readonly writing = new Map<string, Promise<void>>();
   private readonly uploadHooks: ((e: UploadEvent) => void | Promise<void>)[] = [];
 
   constructor(readonly opts: MediaProxyOptions) {
     const c = opts.config;
     sharp.concurrency(c.sharp.concurrency);
-    sharp.cache(c.sharp.cacheMb > 0 ? { memory: c.sharp.cacheMb, items: 100, files: 0 } : false);
+    sharp.cache(c.sharp.cacheMb > 0 ? { memory: c.sharp.cacheMb, items: 100, files: 20 } : false);
     this.registry = opts.registry ?? new Registry();
     this.metrics = createProxyMetrics(this.registry);
     this.store = opts.store ?? new FsOriginStore(c.originDir);
@@ -124,15 +131,20 @@ export class MediaProxy {
     validateRequest(req, this.config.limits);
     const hit = await this.cache.get(key).catch((err: Error) => this.cacheDown(err));
     if (hit) return { key, data: hit.data, meta: hit.meta, cache: 'hit' };
+    const fresh = this.fresh.get(key);
+    if (fresh) return { key, data: fresh.data, meta: metaOf(fresh), cache: 'hit' };
     checkDetected(d, this.config.limits);
     const before = this.coalescer.joined;
     const flight = this.coalescer.run(key, () => this.transform(hash, d, req, key));
     const joined = this.coalescer.joined > before;
     if (joined) this.metrics.coalesced.inc();
     const { result } = await flight;
-    const { data: _data, ...facts } = result;
-    const meta: CachedMeta = { ...facts, size: result.data.length };
-    return { key, data: result.data, meta, cache: joined ? 'coalesced' : 'miss' };
+    return { key, data: result.data, meta: metaOf(result), cache: joined ? 'coalesced' : 'miss' };
+  }
+
+  /** Resolves when every result-cache write started so far has landed (tests, shutdown, pre-rendering). */
+  async flush(): Promise<void> {
+    await Promise.all(this.writing.values());
   }
 
   private async transform(hash: string, d: DetectResult, req: TransformRequest, key: string): Promise<{ result: TransformResult }> {
@@ -150,7 +162,16 @@ export class MediaProxy {
       }
     });
     this.metrics.transforms.inc({ format: req.format });
-    await this.cache.put(key, result).catch((err: Error) => this.cacheDown(err));
+    // The answer does not wait for the disk + Redis write; until it lands, `fresh` serves the result from memory.
+    this.fresh.set(key, result);
+    const write = this.cache
+      .put(key, result)
+      .catch((err: Error) => void this.cacheDown(err))
+      .finally(() => {
+        this.fresh.delete(key);
+        this.writing.delete(key);
+      });
+    this.writing.set(key, write);
     return { result };
   }
 
@@ -169,6 +190,7 @@ export class MediaProxy {
       try {
         validateRequest(v, this.config.limits);
         const r = await this.render(originalHash, d, request, key);
+        await this.writing.get(key); // pre-rendering is done only when the result is in the cache
         out.push({ key, request, cache: r.cache, bytes: r.data.length });
       } catch (err) {
         if (!isMediaError(err)) throw err;
@@ -194,6 +216,7 @@ export class MediaProxy {
   }
 
   async close(): Promise<void> {
+    await this.flush();
     await this.app.close();
   }
 }

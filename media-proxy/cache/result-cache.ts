@@ -56,6 +56,8 @@ return 1
 
 export class ResultCache {
   evictions = 0;
+  /** Shard directories known to exist (at most 256), so a write costs no mkdir. */
+  private readonly dirs = new Set<string>();
   constructor(
     private readonly redis: Redis,
     readonly dir: string,
@@ -110,7 +112,11 @@ export class ResultCache {
   async put(key: string, r: TransformResult): Promise<void> {
     if (r.data.length > this.maxBytes) return;
     const file = this.file(key);
-    await fs.mkdir(path.dirname(file), { recursive: true });
+    const dir = path.dirname(file);
+    if (!this.dirs.has(dir)) {
+      await fs.mkdir(dir, { recursive: true });
+      this.dirs.add(dir);
+    }
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
     await fs.writeFile(tmp, r.data);
     await fs.rename(tmp, file);

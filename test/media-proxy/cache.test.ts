@@ -98,6 +98,7 @@ describe('result cache: disk + Redis index, LRU under a byte budget', () => {
     const fetchW = async (w: number) => {
       const r = await t.proxy.app.inject({ method: 'GET', url: `${up.path}?width=${w}&format=png` });
       expect(r.statusCode).toBe(200);
+      await t.proxy.flush();
       return { key: String(r.headers.etag).slice(1, -1), size: r.rawPayload.length, cache: r.headers['x-resound-cache'] };
     };
     const a = await fetchW(60);
@@ -126,6 +127,7 @@ describe('result cache: disk + Redis index, LRU under a byte budget', () => {
     const url = `${up.path}?width=70&format=png`;
     const first = await t.proxy.app.inject({ method: 'GET', url });
     const key = String(first.headers.etag).slice(1, -1);
+    await t.proxy.flush();
     fs.rmSync(path.join(t.proxy.cache.dir, key.slice(0, 2), key));
     const again = await t.proxy.app.inject({ method: 'GET', url });
     expect(again.headers['x-resound-cache']).toBe('miss');
@@ -171,6 +173,7 @@ describe('cache outage', () => {
         expect(r.statusCode).toBe(200);
         expect(r.headers['x-resound-cache']).toBe('miss');
         expect((await sharp(r.rawPayload).metadata()).width).toBe(40);
+        await proxy.flush();
       }
       const metrics = await proxy.registry.metrics();
       expect(metrics).toMatch(/resound_media_proxy_cache_errors_total [1-9]/);

@@ -63,6 +63,7 @@ describe('attachments: upload, signed URLs, CDN semantics', () => {
     const meta = await sharp(body).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['webp', 100, 66]);
     expect(res.headers.get('x-resound-cache')).toBe('miss');
+    await t.proxy.flush(); // the cache write lands after the answer
     const again = await get(`${url}&width=100&format=webp`);
     expect(again.res.headers.get('x-resound-cache')).toBe('hit');
     expect(again.body.equals(body)).toBe(true);
