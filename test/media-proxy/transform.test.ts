@@ -143,6 +143,15 @@ describe('animation', () => {
     expect(ok.isAnimated).toBe(true);
   });
 
+  it('kills a gifsicle job past its timeout (503 transform_timeout), and the pool keeps working', async () => {
+    const slow = new GifsiclePool({ size: 1, queueSize: 1, timeoutMs: 1, maxOutputBytes: 1e7 });
+    await rejectsWithCode(slow.run(fixture('anim-1.gif'), { fit: 'inside', width: 100, sourceWidth: 200, sourceHeight: 150, lossy: 80, firstFrameOnly: false }), 'transform_timeout');
+    const ok = new GifsiclePool({ size: 1, queueSize: 1, timeoutMs: 10_000, maxOutputBytes: 1e7 });
+    const out = await ok.run(fixture('anim-1.gif'), { fit: 'inside', width: 100, sourceWidth: 200, sourceHeight: 150, lossy: 0, firstFrameOnly: false });
+    expect(detectImage(out)).toMatchObject({ width: 100, frames: 8 });
+    await rejectsWithCode(ok.run(fixture('garbage.bin'), { fit: 'inside', sourceWidth: 96, sourceHeight: 64, lossy: 0, firstFrameOnly: false }), 'corrupt_image');
+  });
+
   it('animated WebP/APNG → GIF is refused with 415, like Discord', async () => {
     const e = await rejectsWithCode(transformImage(fixture('animated.webp'), { format: 'gif' }), 'gif_conversion_unsupported');
     expect(e.statusCode).toBe(415);
