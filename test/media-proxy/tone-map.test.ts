@@ -146,6 +146,11 @@ describe('tone mapping through transformImage', () => {
     expect(b.equals(a)).toBe(true);
   });
 
+  it('an 8-bit JPEG whose ICC profile carries a PQ cicp tag is tone-mapped too', async () => {
+    const r = await transformImage(fixture('pq-icc.jpg'), { format: 'jpeg', width: 64 });
+    expect(r).toMatchObject({ toneMapped: true, width: 64 });
+  });
+
   it('an HDR image can be resized while tone-mapped', async () => {
     const r = await transformImage(fixture('pq.avif'), { format: 'webp', width: 128 });
     expect(r).toMatchObject({ width: 128, height: 32, toneMapped: true, format: 'webp' });
