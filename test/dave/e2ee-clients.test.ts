@@ -262,11 +262,17 @@ describe('DAVE protocol version negotiation with real clients', () => {
     const toZ = tap.delivered.get(z.userId) ?? [];
     expect(toZ.length).toBeGreaterThanOrEqual(SHORT.length);
     for (const f of toZ) expect(endsWithMarker(f)).toBe(false);
-    // Z leaves: the call upgrades and A and B form a fresh group again.
+    // A DAVE client joining the downgraded call starts at protocol version 0 (no davey session yet).
+    const late = await joinClient(mixed, guild, channel, { daveEncryption: true });
+    clients.push(late);
+    expect(protocolVersionOf(late)).toBe(0);
+    await hears(late, z);
+    // Z leaves: the call upgrades (op 24, and op 25 for the late client) and all three form a fresh group.
     z.destroy();
-    const g2 = await waitForSharedGroup([a, b], 0n);
+    const g2 = await waitForSharedGroup([a, b, late], 0n);
     expect(g2.code).not.toBe(g1.code);
     await hears(b, a);
+    await hears(late, a);
   });
 });
 
