@@ -246,6 +246,33 @@ function figure(server: string, format: Format, r: RunResult, extra: Record<stri
   emit({ bench: 'proxy', figure: 'transform', server, format, requests: r.requests, rps: r.rps, p50_ms: r.p50, p95_ms: r.p95, peak_rss_mb: r.rssMb, errors: r.errors, connections: CONNECTIONS, ...extra });
 }
 
+/** Why the default AVIF effort is what it is: encode time, size and PSNR per effort, against sharp's default 4. */
+async function avifEfforts(files: string[]): Promise<void> {
+  const rows = new Map<number, { ms: number; bytes: number; psnr: number }>();
+  for (const effort of [0, 2, 3, 4]) {
+    let ms = 0;
+    let bytes = 0;
+    let psnr = 0;
+    for (const f of files) {
+      const resized = sharp(fs.readFileSync(f)).resize({ width: BOX, height: BOX, fit: 'inside' });
+      const ref = await resized.clone().raw().toBuffer();
+      const t = performance.now();
+      const enc = await resized.clone().avif({ quality: QUALITY.avif, effort }).toBuffer();
+      ms += performance.now() - t;
+      const dec = await sharp(enc).raw().toBuffer();
+      let se = 0;
+      for (let i = 0; i < ref.length; i++) se += (ref[i] - dec[i]) ** 2;
+      psnr += 10 * Math.log10((255 * 255) / (se / ref.length));
+      bytes += enc.length;
+    }
+    rows.set(effort, { ms: ms / files.length, bytes: bytes / files.length, psnr: psnr / files.length });
+  }
+  const base = rows.get(4) as { ms: number; bytes: number; psnr: number };
+  for (const [effort, r] of rows) {
+    emit({ bench: 'proxy', figure: 'avif_effort', effort, images: files.length, encode_ms: round(r.ms, 1), bytes: Math.round(r.bytes), psnr_db: round(r.psnr, 2), baseline: 'effort 4 (sharp default)', time_ratio_vs_effort4: ratio(r.ms, base.ms), size_ratio_vs_effort4: ratio(r.bytes, base.bytes) });
+  }
+}
+
 async function gifToWebpSizes(): Promise<void> {
   const dir = path.join(ROOT, 'fixtures', 'images');
   const gifs = fs.readdirSync(dir).filter((f) => /^anim.*\.gif$/.test(f));
@@ -273,7 +300,7 @@ async function gifToWebpSizes(): Promise<void> {
   });
 }
 
-const AVIF_EFFORT = 2;
+const AVIF_EFFORT = 3;
 const names = await makeImages();
 emit({ bench: 'proxy', figure: 'setup', images: N, avif_images: N_AVIF, size: '2048x1365 JPEG q90', box: BOX, connections: CONNECTIONS, cpus: os.availableParallelism(), sharp: sharp.versions.sharp, vips: sharp.versions.vips });
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -305,5 +332,6 @@ for (const format of FORMATS) {
     emit({ bench: 'proxy', figure: 'cache_hit', server: 'resound', format, requests: hit.requests, rps: hit.rps, p50_ms: hit.p50, p95_ms: hit.p95, errors: hit.errors, ratio_vs_miss: ratio(hit.rps, ours.rps), ratio_vs_ipx: ratio(hit.rps, peer.rps) });
   }
 }
+await avifEfforts(names.slice(2, 10).map((n) => path.join(imgDir, n)));
 await gifToWebpSizes();
 process.exit(0);

@@ -30,7 +30,7 @@ export const mediaProxyShape = {
   MEDIA_PROXY_TIMEOUT_MS: int(15_000, 1),
   MEDIA_PROXY_CONCURRENCY: int(os.availableParallelism(), 1),
   MEDIA_PROXY_QUEUE_SIZE: int(64),
-  MEDIA_PROXY_AVIF_EFFORT: z.coerce.number().int().min(0).max(9).default(2),
+  MEDIA_PROXY_AVIF_EFFORT: z.coerce.number().int().min(0).max(9).default(3),
   MEDIA_PROXY_WEBP_EFFORT: z.coerce.number().int().min(0).max(6).default(4),
   MEDIA_PROXY_GIFSICLE_PATH: z.string().optional(),
   MEDIA_PROXY_GIFSICLE_POOL: int(2, 1),

@@ -102,7 +102,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxFrames: 1000,
   maxOutputDimension: 4096,
   timeoutMs: 15_000,
-  avifEffort: 2,
+  avifEffort: 3,
   webpEffort: 4,
 };
 
