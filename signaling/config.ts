@@ -37,6 +37,8 @@ export const signalingShape = {
   VOICE_PLACEMENT_PREFIX: z.string().default('resound:voice'),
   /** DAVE E2EE policy for channels: required (refuse clients without DAVE: 4017), optional (mixed), off. */
   VOICE_E2EE: z.enum(['required', 'optional', 'off']).default('optional'),
+  /** How long a DAVE transition waits for every participant's op 23 before op 22 goes out anyway. */
+  DAVE_TRANSITION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
 };
 
 export type SignalingConfig = z.infer<z.ZodObject<typeof signalingShape>>;

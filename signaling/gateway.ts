@@ -76,7 +76,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     registry,
   });
   // One MLS external-sender key per voice server; every channel's DAVE group names it in op 25.
-  const dave = { sender: new ExternalSender(), metrics: createDaveMetrics(registry), logger: log.child({ component: 'dave' }), mode: config.VOICE_E2EE as E2eeMode };
+  const dave = { sender: new ExternalSender(), metrics: createDaveMetrics(registry), logger: log.child({ component: 'dave' }), mode: config.VOICE_E2EE as E2eeMode, transitionTimeoutMs: config.DAVE_TRANSITION_TIMEOUT_MS };
   const server = new VoiceServer({
     sfu,
     signer: new VoiceTokenSigner(tokenSecret),
