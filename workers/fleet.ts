@@ -75,8 +75,9 @@ export class WorkerFleet {
   }
 
   /**
-   * Stops taking jobs and lets active ones finish for up to `graceMs`; past that it force-closes, killing the
-   * children, and the unfinished jobs go back to another worker through stalled-job recovery once their lock lapses.
+   * Stops taking jobs and lets active ones finish for up to `graceMs`; past that it kills the children and moves
+   * their jobs back to waiting (attempt not counted) for another worker. In-process jobs (a pack's summary) are
+   * short; if one is still running it is left to stalled-job recovery.
    */
   close(graceMs = this.opts.config.WORKERS_SHUTDOWN_GRACE_MS): Promise<void> {
     this.closing ??= (async () => {
@@ -87,7 +88,9 @@ export class WorkerFleet {
       clearTimeout(timer);
       if (!clean) {
         this.opts.logger.warn({ graceMs }, 'active jobs did not finish in the shutdown grace; handing them back');
-        await Promise.all(this.workers.map((w) => w.close(true)));
+        await Promise.all(this.workers.map((w) => w.handBack()));
+        const settled = await Promise.race([graceful, new Promise<false>((r) => setTimeout(() => r(false), 5000).unref())]);
+        if (!settled) await Promise.all(this.workers.map((w) => w.close(true)));
       }
     })();
     return this.closing;

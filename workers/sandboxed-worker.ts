@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Worker, type Child, type ChildPool, type Job, type Processor, type WorkerOptions } from 'bullmq';
+import { WaitingError, Worker, type Child, type ChildPool, type Job, type Processor, type WorkerOptions } from 'bullmq';
 import { JobTimeoutError } from './errors.ts';
 
 /** The child process that is running the current job, recorded when BullMQ's pool hands it out. */
@@ -32,6 +32,7 @@ export class SandboxedWorker extends Worker {
   private readonly inProcess: Record<string, (job: Job) => Promise<unknown>>;
   // `declare`: createSandbox() sets it from inside super(), and an initialised field would reset it afterwards.
   declare private pool: ChildPool | undefined;
+  private handingBack = false;
 
   constructor(queue: string, processFile: string, opts: SandboxedWorkerOptions) {
     const { timeoutMs, inProcess, ...rest } = opts;
@@ -67,9 +68,26 @@ export class SandboxedWorker extends Worker {
           reject(new JobTimeoutError(this.timeoutMs));
         }, this.timeoutMs);
       });
-      const run = super.callProcessJob(job, token, signal);
+      const run = super.callProcessJob(job, token, signal).catch(async (err: unknown) => {
+        if (!this.handingBack) throw err;
+        // Our own shutdown killed the child: return the job to the queue untouched rather than spend an attempt.
+        await job.moveToWait(token);
+        throw new WaitingError();
+      });
       run.catch(() => {}); // after a timeout the child's exit rejects this too; the timeout already answered
       return Promise.race([run, timeout]).finally(() => clearTimeout(timer));
     });
+  }
+
+  /**
+   * The end of a shutdown grace: kill every child and put the jobs they were running back in the waiting list, so
+   * another worker starts them at once instead of after their lock expires, and no attempt is counted.
+   */
+  async handBack(): Promise<void> {
+    const pool = this.pool;
+    if (!pool) return;
+    this.handingBack = true;
+    const children = [...Object.values(pool.retained), ...pool.getAllFree()];
+    await Promise.all(children.map((c) => pool.kill(c, 'SIGKILL')));
   }
 }

@@ -14,15 +14,39 @@ afterAll(async () => {
   await producers.close();
 });
 
+function audioJob(dir: string, name: string, seconds: number): AudioJobData {
+  const data = encodeWav16(sine(48_000, 2, seconds), 48_000, 2);
+  const source = path.join(dir, name);
+  fs.writeFileSync(source, data);
+  return { source, sha256: sha256Of(data), outDir: path.join(dir, 'out'), input: { format: 'wav' }, bitrate: 64_000, maxSeconds: 600, purpose: 'other' };
+}
+
 describe('graceful shutdown', () => {
+  it('past the grace, SIGTERM hands the active job back to the queue without spending an attempt', async () => {
+    const dir = tempDir('handback');
+    const env = { WORKERS_PREFIX: prefix, WORKERS_QUEUES: 'audio', WORKERS_SHUTDOWN_GRACE_MS: '200', RESOUND_DATA_DIR: tempDir('handback-data') };
+    const first = await spawnWorkerProcess(env);
+    const id = await producers.addAudio(audioJob(dir, 'long.wav', 300));
+    await waitFor('the job to be under way', async () => {
+      const j = await producers.queues.audio.getJob(id);
+      return typeof j?.progress === 'number' && j.progress > 5;
+    });
+    const exited = new Promise<number | null>((r) => first.child.once('exit', (code) => r(code)));
+    first.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(first.lines.some((l) => l.includes('handing them back'))).toBe(true);
+    expect(await producers.queues.audio.getJobState(id)).toBe('waiting');
+    expect((await producers.queues.audio.getJob(id))?.attemptsMade).toBe(0);
+    const second = await spawnWorkerProcess(env);
+    const done = await finishedJob(producers.queues.audio, id);
+    await second.kill('SIGTERM');
+    expect(await producers.queues.audio.getJobState(id)).toBe('completed');
+    expect(done.attemptsMade).toBe(1);
+  }, 120_000);
+
   it('on SIGTERM a worker process finishes its active job, takes no new one, and exits 0', async () => {
     const dir = tempDir('sigterm');
-    const job = (name: string, seconds: number): AudioJobData => {
-      const data = encodeWav16(sine(48_000, 2, seconds), 48_000, 2);
-      const source = path.join(dir, name);
-      fs.writeFileSync(source, data);
-      return { source, sha256: sha256Of(data), outDir: path.join(dir, 'out'), input: { format: 'wav' }, bitrate: 64_000, maxSeconds: 600, purpose: 'other' };
-    };
+    const job = (name: string, seconds: number) => audioJob(dir, name, seconds);
     const worker = await spawnWorkerProcess({ WORKERS_PREFIX: prefix, WORKERS_QUEUES: 'audio', WORKERS_CONCURRENCY_AUDIO: '1', RESOUND_DATA_DIR: tempDir('sigterm-data') });
     const long = await producers.addAudio(job('long.wav', 120));
     await waitFor('the long job to be under way', async () => {
