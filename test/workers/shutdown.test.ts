@@ -48,7 +48,7 @@ describe('graceful shutdown', () => {
     const dir = tempDir('sigterm');
     const job = (name: string, seconds: number) => audioJob(dir, name, seconds);
     const worker = await spawnWorkerProcess({ WORKERS_PREFIX: prefix, WORKERS_QUEUES: 'audio', WORKERS_CONCURRENCY_AUDIO: '1', RESOUND_DATA_DIR: tempDir('sigterm-data') });
-    const long = await producers.addAudio(job('long.wav', 120));
+    const long = await producers.addAudio(job('long.wav', 240));
     await waitFor('the long job to be under way', async () => {
       const j = await producers.queues.audio.getJob(long);
       return typeof j?.progress === 'number' && j.progress > 5;
