@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { RateLimitedLog } from '../../common/logger.ts';
 import type { MediaGate, Participant } from '../../sfu/index.ts';
 import type { ChannelExtension, VoiceChannel } from '../channel.ts';
 import { Op, TransitionSchema } from '../opcodes.ts';
@@ -68,8 +69,10 @@ export function daveChannelExtension(channel: VoiceChannel, ctx: DaveServerConte
     transitionTimeoutMs: ctx.transitionTimeoutMs,
   });
   channel.router.gate = new DaveMediaGate(group);
+  const badLog = new RateLimitedLog(ctx.logger);
   const closeBad = (session: VoiceSession, message: string): true => {
     ctx.metrics.rejected('transition_malformed');
+    badLog.warn('dave-reject:transition_malformed', { userId: session.userId, channelId: channel.channelId }, message);
     session.conn?.close(DaveClose.DecodeError, message);
     return true;
   };
