@@ -72,6 +72,24 @@ describe('Ogg Opus container', () => {
     expect(correlation(pcm.samples, back.samples)).toBeGreaterThan(0.95);
   });
 
+  it('splits pages before 255 lacing values at the highest bitrate, and opusinfo still agrees', async () => {
+    const noise = new Float32Array(48_000 * 2 * 3);
+    let x = 1;
+    for (let i = 0; i < noise.length; i++) noise[i] = ((x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * 1.6;
+    const r = await pcmToOggOpus({ sampleRate: 48_000, channels: 2, samples: noise }, { bitrate: 510_000, serial: 3, maxSeconds: 60 });
+    const pages = parsePages(r.data);
+    expect(pages.every((p) => p.crcOk && !p.openEnded)).toBe(true);
+    // 1 s of 20 ms packets would need more than 255 lacing values at this size, so pages close early.
+    expect(audioPackets(pages).some((p) => p.length > 255)).toBe(true);
+    expect(Math.max(...pages.slice(2).map((p) => p.packets.length))).toBeLessThan(50);
+    const file = path.join(tempDir('ogg-hi'), 'n.opus');
+    fs.writeFileSync(file, r.data);
+    const info = spawnSync('opusinfo', [file], { encoding: 'utf8' });
+    expect(info.status).toBe(0);
+    expect(info.stdout + info.stderr).not.toMatch(/WARNING|ERROR/);
+    expect(info.stdout).toMatch(/Playback length: 0m:03\.000s/);
+  });
+
   it('keeps a resampled tone at its pitch', () => {
     const s = resample(sine(22_050, 1, 1, [1000]), 1, 22_050, 48_000);
     expect(s.length).toBe(48_000);

@@ -32,15 +32,18 @@ function mediaProxy(): MediaProxy {
 /** Sandboxed processor of the `prerender` queue: warms the proxy's result cache for a freshly uploaded original. */
 export default async function processPrerender(job: SandboxedJob): Promise<PrerenderResult> {
   const data = parseJobData(prerenderJobData, job.data);
-  let outcomes: WarmOutcome[];
-  try {
-    outcomes = await mediaProxy().warm(data.hash, data.variants);
-  } catch (err) {
-    if (isMediaError(err) && err.code === 'not_found') throw new JobInputError('source_missing', err.message);
-    if (isMediaError(err)) throw new JobInputError('invalid_image', `${err.code}: ${err.message}`);
-    throw err;
+  const outcomes: WarmOutcome[] = [];
+  // One variant per call so progress moves as each lands in the cache.
+  for (const [i, variant] of data.variants.entries()) {
+    try {
+      outcomes.push(...(await mediaProxy().warm(data.hash, [variant])));
+    } catch (err) {
+      if (isMediaError(err) && err.code === 'not_found') throw new JobInputError('source_missing', err.message);
+      if (isMediaError(err)) throw new JobInputError('invalid_image', `${err.code}: ${err.message}`);
+      throw err;
+    }
+    await job.updateProgress(Math.round(((i + 1) / data.variants.length) * 100));
   }
-  await job.updateProgress(100);
   const errors = outcomes.filter((o) => o.cache === 'error');
   // A transient refusal (overload, timeout) is worth a retry; a variant the image cannot have is not.
   const transient = errors.find((o) => o.error && ['overloaded', 'transform_timeout', 'gifsicle_unavailable', 'gifsicle_failed'].includes(o.error.code));
