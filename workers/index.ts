@@ -60,6 +60,7 @@ export const start: PartStarter = async (ctx) => {
     token,
     producers,
     logger,
+    listenLogger: ctx.logger,
   });
   const fleet = new WorkerFleet({ connection, config, logger, metrics: server.metrics });
   await fleet.waitUntilReady();

@@ -22,6 +22,8 @@ export async function startWorkersServer(opts: {
   token: string;
   producers: Producers;
   logger: Logger;
+  /** Logger for the one `listening` line, which names the part itself (so not the part's child logger). */
+  listenLogger?: Logger;
   registry?: Registry;
 }): Promise<WorkersServer> {
   const registry = opts.registry ?? new Registry();
@@ -42,7 +44,7 @@ export async function startWorkersServer(opts: {
   await mountDashboard(app, { queues, token: opts.token, logger: opts.logger, registry });
   const address = await app.listen({ host: opts.host, port: opts.port });
   const url = address.replace('[::1]', '127.0.0.1');
-  logListening(opts.logger, 'workers', url, { dashboard: `${url}/admin/queues` });
+  logListening(opts.listenLogger ?? opts.logger, 'workers', url, { dashboard: `${url}/admin/queues` });
   return {
     app,
     url,
