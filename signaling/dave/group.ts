@@ -108,7 +108,7 @@ export class DaveGroup {
   admit(userId: string, maxVersion: number): AdmitResult {
     const offered = Math.max(0, Math.min(maxVersion | 0, DAVE_MAX_PROTOCOL_VERSION));
     if (this.opts.mode === 'required' && offered === 0) {
-      this.metrics.rejected('kp_without_dave');
+      this.metrics.rejected('e2ee_required');
       return { ok: false, code: DaveClose.E2eeRequired, reason: 'this channel requires end-to-end encryption (DAVE)' };
     }
     const prior = this.clients.get(userId);

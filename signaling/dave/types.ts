@@ -32,6 +32,7 @@ export type DaveRejection =
   | 'kp_bad_signature'
   | 'kp_without_dave'
   | 'kp_flood'
+  | 'e2ee_required'
   | 'commit_malformed'
   | 'commit_wrong_group'
   | 'commit_future_epoch'
@@ -53,6 +54,7 @@ export const REJECTION_CLOSE: Record<DaveRejection, DaveCloseCode> = {
   kp_bad_signature: DaveClose.BadRequest,
   kp_without_dave: DaveClose.BadRequest,
   kp_flood: DaveClose.BadRequest,
+  e2ee_required: DaveClose.E2eeRequired,
   commit_wrong_group: DaveClose.BadRequest,
   commit_future_epoch: DaveClose.BadRequest,
   commit_wrong_sender: DaveClose.BadRequest,

@@ -238,6 +238,7 @@ describe('protocol version negotiation', () => {
     const z = net.join(userId(), false);
     net.pump();
     expect(z.closedWith).toBe(4017);
+    expect(net.metrics.rejections).toEqual(['e2ee_required']);
     expect(net.group.mediaRole(a.userId)).toBe('pending');
   });
 
