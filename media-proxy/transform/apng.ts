@@ -48,11 +48,14 @@ export async function decodeApng(input: Uint8Array): Promise<DecodedAnimation> {
   const shared: Buffer[] = [];
   const frames: FrameControl[] = [];
   let loop = 0;
+  let declared = 0;
   let current: FrameControl | undefined;
   for (const c of chunks) {
     const data = b.subarray(c.data, c.data + c.length);
     switch (c.type) {
       case 'acTL':
+        if (c.length < 8) throw new MediaError('corrupt_image', 'APNG acTL chunk is too short');
+        declared = data.readUInt32BE(0);
         loop = data.readUInt32BE(4);
         break;
       case 'PLTE':
@@ -75,6 +78,8 @@ export async function decodeApng(input: Uint8Array): Promise<DecodedAnimation> {
         if (current.x + current.width > canvasW || current.y + current.height > canvasH || current.width === 0 || current.height === 0) {
           throw new MediaError('corrupt_image', 'APNG frame lies outside the canvas');
         }
+        // The limits were checked against acTL's count; more fcTLs than declared would let a file outgrow them.
+        if (frames.length >= declared) throw new MediaError('corrupt_image', `APNG has more frames than its acTL declares (${declared})`);
         frames.push(current);
         break;
       }

@@ -3,6 +3,8 @@ import sharp from 'sharp';
 import { detectImage, transformImage } from '../../media-proxy/index.ts';
 import { GifsiclePool } from '../../media-proxy/transform/gifsicle-pool.ts';
 import { fixture, pixels, rejectsWithCode } from './helpers.ts';
+import { isMediaError } from '../../media-proxy/index.ts';
+import { prng } from '../../fixtures/make-images.ts';
 
 const MAGIC: Record<string, (b: Buffer) => boolean> = {
   jpeg: (b) => b[0] === 0xff && b[1] === 0xd8,
@@ -116,6 +118,15 @@ describe('animation', () => {
     expect(px(3, 84, 32)).toBe(250);
   });
 
+  it('an APNG with more frames than its acTL declares is refused, so it cannot outgrow the checked limits', async () => {
+    const apng = fixture('animated.png');
+    const at = apng.indexOf(Buffer.from('acTL'));
+    const forged = Buffer.from(apng);
+    forged.writeUInt32BE(2, at + 4); // declare 2 of the 4 frames (CRC left stale: decoders here do not check it)
+    expect(detectImage(forged).frames).toBe(2);
+    await rejectsWithCode(transformImage(forged, { format: 'webp' }), 'corrupt_image');
+  });
+
   it('animated=false serves the first frame (reduced motion)', async () => {
     const r = await transformImage(fixture('animated.gif'), { format: 'webp', animated: false });
     expect(r).toMatchObject({ frames: 1, isAnimated: false });
@@ -189,5 +200,29 @@ describe('protection', () => {
     const e = await rejectsWithCode(transformImage(fixture('photo.jpg'), { format: 'avif', quality: 90 }, { timeoutMs: 1, avifEffort: 9 }), 'transform_timeout');
     expect(e.statusCode).toBe(503);
     expect((await transformImage(fixture('photo.jpg'), { format: 'webp', width: 64 })).width).toBe(64);
+  });
+});
+
+describe('transform fuzzing: damaged animations only ever yield a result or a MediaError', () => {
+  it.each(['animated.png', 'animated.gif', 'animated.webp', 'pq.png'])('%s', async (name) => {
+    const original = fixture(name);
+    const rnd = prng(name.length * 104729);
+    let ok = 0;
+    let refused = 0;
+    for (let i = 0; i < 40; i++) {
+      const b = Buffer.from(original);
+      for (let k = 0; k < 1 + Math.floor(rnd() * 6); k++) b[8 + Math.floor(rnd() * (b.length - 8))] = Math.floor(rnd() * 256);
+      try {
+        const r = await transformImage(b, { format: 'webp', width: 48 });
+        expect(r.data.length).toBeGreaterThan(0);
+        ok++;
+      } catch (err) {
+        if (!isMediaError(err)) throw err;
+        expect(err.statusCode).toBeGreaterThanOrEqual(400);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(ok + refused).toBe(40);
   });
 });
