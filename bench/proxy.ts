@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { emit, percentile, ratio, round, sortedCopy } from './_harness.ts';
-import { photoRaw, prng } from '../fixtures/make-images.ts';
-import { transformImage } from '../media-proxy/index.ts';
+import { insertAfterIhdr, photoRaw, pngChunk, pqEncode, prng } from '../fixtures/make-images.ts';
+import { toneMapToSdr, transformImage } from '../media-proxy/index.ts';
 import { createRedis } from '../common/redis.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -273,6 +273,36 @@ async function avifEfforts(files: string[]): Promise<void> {
   }
 }
 
+/**
+ * What the JS tone mapper costs: a 2048×1365 16-bit PQ PNG → WebP 512 (decode, resize, tone map, encode) against the
+ * identical pixels without cICP (the SDR path), plus the mapper alone at full resolution.
+ */
+async function toneMapCost(): Promise<void> {
+  const W = 2048;
+  const H = 1365;
+  const base = await sharp(photoRaw(96, 64, 7), { raw: { width: 96, height: 64, channels: 3 } }).resize(W, H).raw().toBuffer();
+  const lut = Array.from({ length: 256 }, (_, v) => Math.round(pqEncode((v / 255) ** 2.2 * 1000) * 65535));
+  const px = Uint16Array.from(base, (v) => lut[v]);
+  const sdrPng = await sharp(px, { raw: { width: W, height: H, channels: 3 } }).toColourspace('rgb16').png({ compressionLevel: 1 }).toBuffer();
+  const pqPng = insertAfterIhdr(sdrPng, [pngChunk('cICP', Buffer.from([9, 16, 0, 1]))]);
+  const time = async (input: Buffer) => {
+    const runs: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const t = performance.now();
+      const r = await transformImage(input, { format: 'webp', width: BOX, height: BOX });
+      runs.push(performance.now() - t);
+      if (i === 0 && r.toneMapped !== (input === pqPng)) throw new Error('tone-map bench used the wrong path');
+    }
+    return percentile(sortedCopy(runs), 50);
+  };
+  const hdr = await time(pqPng);
+  const sdr = await time(sdrPng);
+  const t = performance.now();
+  toneMapToSdr(px, 3, { transfer: 'pq', primaries: 'bt2020', sourcePeakNits: 1000 });
+  const full = performance.now() - t;
+  emit({ bench: 'proxy', figure: 'tone_map', image: `${W}x${H} 16-bit PNG → WebP ${BOX}`, hdr_ms: round(hdr, 1), sdr_ms: round(sdr, 1), baseline: 'same pixels without cICP (no tone map)', ratio_hdr_vs_sdr: ratio(hdr, sdr), tonemap_full_res_ms: round(full, 1), tonemap_mpix_per_s: round((W * H) / 1e6 / (full / 1000), 1) });
+}
+
 async function gifToWebpSizes(): Promise<void> {
   const dir = path.join(ROOT, 'fixtures', 'images');
   const gifs = fs.readdirSync(dir).filter((f) => /^anim.*\.gif$/.test(f));
@@ -333,5 +363,6 @@ for (const format of FORMATS) {
   }
 }
 await avifEfforts(names.slice(2, 10).map((n) => path.join(imgDir, n)));
+await toneMapCost();
 await gifToWebpSizes();
 process.exit(0);

@@ -130,6 +130,8 @@ function compressExcess(e: number): number {
   return GAMUT_KNEE + room * Math.tanh((e - GAMUT_KNEE) / room);
 }
 
+const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
+
 /**
  * Tone-maps interleaved 16-bit RGB or RGBA samples (0…65535) to 8-bit sRGB. Alpha is rescaled, never tone-mapped.
  */
@@ -143,30 +145,32 @@ export function toneMapToSdr(src: Uint16Array, channels: 3 | 4, opts: ToneMapOpt
   const hlgGamma = 1.2 + 0.42 * Math.log10(hlgPeak / 1000);
   const pixels = src.length / channels;
 
-  // Display light in nits for a pixel, HLG's OOTF applied on scene luminance.
-  const nitsOf = (r: number, g: number, b: number, out: Float64Array): void => {
-    if (opts.transfer === 'pq') {
-      out[0] = r;
-      out[1] = g;
-      out[2] = b;
-    } else {
-      const ys = kr * r + kg * g + kb * b;
-      const k = ys > 0 ? hlgPeak * Math.pow(ys, hlgGamma - 1) : 0;
-      out[0] = k * r;
-      out[1] = k * g;
-      out[2] = k * b;
-    }
+  const isPq = opts.transfer === 'pq';
+  // Display light for HLG: the OOTF scales scene light by Lw · Ys^(γ−1), tabulated over sqrt(Ys) because a pow per
+  // pixel would cost more than the rest of the mapping; PQ code values are display light already.
+  const OOTF_SIZE = 4096;
+  const ootfLut = new Float32Array(OOTF_SIZE + 2);
+  for (let i = 0; i <= OOTF_SIZE + 1; i++) {
+    const s = Math.min(i / OOTF_SIZE, 1);
+    ootfLut[i] = hlgPeak * Math.pow(s * s, hlgGamma - 1);
+  }
+  const ootf = (r: number, g: number, b: number): number => {
+    const ys = kr * r + kg * g + kb * b;
+    if (!(ys > 0)) return 0;
+    const f = Math.sqrt(ys < 1 ? ys : 1) * OOTF_SIZE;
+    const i0 = f | 0;
+    return ootfLut[i0] + (ootfLut[i0 + 1] - ootfLut[i0]) * (f - i0);
   };
 
   let peak = opts.sourcePeakNits;
-  const px = new Float64Array(3);
   if (!peak || !(peak > 0)) {
     // Content peak from the brightest luminance: a dim HDR image then needs little or no compression.
     peak = 0;
-    for (let i = 0; i < pixels; i++) {
-      const o = i * channels;
-      nitsOf(lut[src[o]], lut[src[o + 1]], lut[src[o + 2]], px);
-      const y = kr * px[0] + kg * px[1] + kb * px[2];
+    for (let o = 0; o < src.length; o += channels) {
+      const r = lut[src[o]];
+      const g = lut[src[o + 1]];
+      const b = lut[src[o + 2]];
+      const y = (kr * r + kg * g + kb * b) * (isPq ? 1 : ootf(r, g, b));
       if (y > peak) peak = y;
     }
   }
@@ -186,24 +190,33 @@ export function toneMapToSdr(src: Uint16Array, channels: 3 | 4, opts: ToneMapOpt
   }
 
   const srgb = srgbTable();
+  const [m0, m1, m2, m3, m4, m5, m6, m7, m8] = m;
+  const invPeak = 1 / peak;
   const out = new Uint8Array(pixels * channels);
-  for (let i = 0; i < pixels; i++) {
-    const o = i * channels;
-    nitsOf(lut[src[o]], lut[src[o + 1]], lut[src[o + 2]], px);
-    const y = kr * px[0] + kg * px[1] + kb * px[2];
-    let g: number;
-    if (y <= 0) g = 0;
-    else {
-      const f = Math.sqrt(Math.min(y / peak, 1)) * GAIN_SIZE;
+  for (let o = 0; o < src.length; o += channels) {
+    let pr = lut[src[o]];
+    let pg = lut[src[o + 1]];
+    let pb = lut[src[o + 2]];
+    if (!isPq) {
+      const k = ootf(pr, pg, pb);
+      pr *= k;
+      pg *= k;
+      pb *= k;
+    }
+    const y = kr * pr + kg * pg + kb * pb;
+    let g = 0;
+    if (y > 0) {
+      const q = y * invPeak;
+      const f = Math.sqrt(q < 1 ? q : 1) * GAIN_SIZE;
       const i0 = f | 0;
       g = gain[i0] + (gain[i0 + 1] - gain[i0]) * (f - i0);
     }
-    const r0 = px[0] * g;
-    const g0 = px[1] * g;
-    const b0 = px[2] * g;
-    let r = m[0] * r0 + m[1] * g0 + m[2] * b0;
-    let gg = m[3] * r0 + m[4] * g0 + m[5] * b0;
-    let b = m[6] * r0 + m[7] * g0 + m[8] * b0;
+    pr *= g;
+    pg *= g;
+    pb *= g;
+    let r = m0 * pr + m1 * pg + m2 * pb;
+    let gg = m3 * pr + m4 * pg + m5 * pb;
+    let b = m6 * pr + m7 * pg + m8 * pb;
     const l = 0.2126 * r + 0.7152 * gg + 0.0722 * b;
     if (l <= 0) {
       r = gg = b = 0;
@@ -211,9 +224,11 @@ export function toneMapToSdr(src: Uint16Array, channels: 3 | 4, opts: ToneMapOpt
       r = gg = b = 1;
     } else {
       // Excess = how far the colour sits toward (or past) the gamut edge along the line from grey of equal luminance.
-      const lo = Math.min(r, gg, b);
-      const hi = Math.max(r, gg, b);
-      const excess = Math.max(lo < l ? (l - lo) / l : 0, hi > l ? (hi - l) / (1 - l) : 0);
+      const lo = r < gg ? (r < b ? r : b) : gg < b ? gg : b;
+      const hi = r > gg ? (r > b ? r : b) : gg > b ? gg : b;
+      const eLo = lo < l ? (l - lo) / l : 0;
+      const eHi = hi > l ? (hi - l) / (1 - l) : 0;
+      const excess = eLo > eHi ? eLo : eHi;
       if (excess > GAMUT_KNEE) {
         const s = compressExcess(excess) / excess;
         r = l + (r - l) * s;
@@ -221,10 +236,10 @@ export function toneMapToSdr(src: Uint16Array, channels: 3 | 4, opts: ToneMapOpt
         b = l + (b - l) * s;
       }
     }
-    out[o] = srgb[Math.round(Math.min(Math.max(r, 0), 1) * SRGB_LUT_SIZE)];
-    out[o + 1] = srgb[Math.round(Math.min(Math.max(gg, 0), 1) * SRGB_LUT_SIZE)];
-    out[o + 2] = srgb[Math.round(Math.min(Math.max(b, 0), 1) * SRGB_LUT_SIZE)];
-    if (channels === 4) out[o + 3] = (src[o + 3] + 128) >> 8 > 255 ? 255 : (src[o + 3] + 128) >> 8;
+    out[o] = srgb[(clamp01(r) * SRGB_LUT_SIZE + 0.5) | 0];
+    out[o + 1] = srgb[(clamp01(gg) * SRGB_LUT_SIZE + 0.5) | 0];
+    out[o + 2] = srgb[(clamp01(b) * SRGB_LUT_SIZE + 0.5) | 0];
+    if (channels === 4) out[o + 3] = Math.min(255, (src[o + 3] + 128) >> 8);
   }
   return out;
 }
