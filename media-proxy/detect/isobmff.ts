@@ -49,6 +49,8 @@ interface ItemProps {
   bitDepth: number;
   codec?: 'av1C' | 'hvcC';
   hasAlpha: boolean;
+  /** `irot` angle in quarter turns anti-clockwise. */
+  quarterTurns: number;
 }
 
 /** AVIF and HEIC: ftyp brands, the primary item's ispe/colr/pixi/av1C/clli/mdcv properties, and sequence length. */
@@ -71,7 +73,7 @@ export function detectIsobmff(b: Uint8Array): DetectResult {
     const seq = sequenceFacts(b, moov);
     frames = Math.max(1, seq.frames);
     if (seq.delays.length) delays = seq.delays;
-    props ??= { width: seq.width, height: seq.height, bitDepth: 8, hasAlpha: false };
+    props ??= { width: seq.width, height: seq.height, bitDepth: 8, hasAlpha: false, quarterTurns: 0 };
   }
   if (!props || props.width === 0 || props.height === 0) throw corrupt('AVIF/HEIC has no image size (ispe)');
   let hdr: HdrInfo = NO_HDR;
@@ -92,7 +94,8 @@ export function detectIsobmff(b: Uint8Array): DetectResult {
     ...(frames > 1 && delays ? { delays } : {}),
     bitDepth: props.bitDepth,
     hasAlpha: props.hasAlpha,
-    orientation: 1,
+    // irot turns anti-clockwise; expressed as the EXIF orientation that displays the same way (mirrors aside).
+    orientation: [1, 8, 3, 6][props.quarterTurns],
     colorModel: 'yuv',
     hasIcc: props.icc !== undefined,
     hdr: withLightLevels(hdr, props.clli, props.mdcv),
@@ -113,7 +116,7 @@ function primaryItemProps(b: Uint8Array, meta: Box): ItemProps | undefined {
   // Without ipma (rare, hand-made files) every property is taken as the primary item's, first one wins.
   const chosen = forPrimary ? forPrimary.map((i) => list[i - 1]).filter((x): x is Box => x !== undefined) : list;
   const alphaItem = [...assoc.entries()].some(([item, idx]) => item !== primary && idx.some((i) => isAlphaAux(b, list[i - 1])));
-  const p: ItemProps = { width: 0, height: 0, bitDepth: 8, hasAlpha: alphaItem };
+  const p: ItemProps = { width: 0, height: 0, bitDepth: 8, hasAlpha: alphaItem, quarterTurns: 0 };
   for (const x of chosen) {
     const s = x.start;
     switch (x.type) {
@@ -145,6 +148,9 @@ function primaryItemProps(b: Uint8Array, meta: Box): ItemProps | undefined {
       }
       case 'hvcC':
         p.codec = 'hvcC';
+        break;
+      case 'irot':
+        p.quarterTurns = b[s] & 3;
         break;
       case 'clli':
         p.clli = { maxCll: u16be(b, s), maxFall: u16be(b, s + 2) };

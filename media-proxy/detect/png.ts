@@ -3,6 +3,7 @@ import type { DetectResult } from '../types.ts';
 import { CONTENT_TYPES } from '../types.ts';
 import { corrupt, fourcc, need, u32be } from './bytes.ts';
 import { NO_HDR, hdrFromCicp, withLightLevels } from './cicp.ts';
+import { exifOrientation } from './exif.ts';
 import { parseIcc } from './icc.ts';
 
 export const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] as const;
@@ -52,6 +53,7 @@ export function detectPng(b: Uint8Array): DetectResult {
   let hasIcc = false;
   let clli: { maxCll: number; maxFall: number } | undefined;
   let mdcv: { max: number; min: number } | undefined;
+  let orientation = 1;
   for (const c of chunks) {
     switch (c.type) {
       case 'IDAT':
@@ -68,6 +70,9 @@ export function detectPng(b: Uint8Array): DetectResult {
         break;
       case 'tRNS':
         hasTrns = true;
+        break;
+      case 'eXIf':
+        orientation = exifOrientation(b.subarray(c.data, c.data + c.length));
         break;
       case 'cICP':
         if (c.length === 4) {
@@ -113,7 +118,7 @@ export function detectPng(b: Uint8Array): DetectResult {
     ...(animated ? { loop } : {}),
     bitDepth,
     hasAlpha: alpha,
-    orientation: 1,
+    orientation,
     colorModel: colorType === 3 ? 'palette' : colorType === 0 || colorType === 4 ? 'gray' : 'rgb',
     hasIcc,
     hdr: withLightLevels(chosen, clli, mdcv),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { detectImage, transformImage } from '../../media-proxy/index.ts';
+import { detectImage, normalizeRequest, transformImage } from '../../media-proxy/index.ts';
 import { GifsiclePool } from '../../media-proxy/transform/gifsicle-pool.ts';
 import { fixture, pixels, rejectsWithCode } from './helpers.ts';
 import { isMediaError } from '../../media-proxy/index.ts';
@@ -45,6 +45,17 @@ describe('resize and convert', () => {
     expect(top[2]).toBeLessThan(80);
     expect(bottom[2]).toBeGreaterThan(180);
     expect(bottom[0]).toBeLessThan(80);
+  });
+
+  it.each(['exif-rotated.png', 'rotated.avif'])('%s: PNG eXIf and AVIF irot orientation count too, for sizing and pixels', async (name) => {
+    const d = detectImage(fixture(name));
+    expect(d.orientation).toBe(6);
+    expect(normalizeRequest({ format: 'png', height: 100 }, d).height).toBe(100); // displayed 80×120: 100 is a real resize
+    const r = await transformImage(fixture(name), { format: 'png', height: 100 });
+    expect([r.width, r.height]).toEqual([67, 100]);
+    const p = await pixels(r.data);
+    expect(p.at(33, 10)[0]).toBeGreaterThan(150);
+    expect(p.at(33, 90)[2]).toBeGreaterThan(150);
   });
 
   it('converts CMYK JPEG to sRGB with colours close to the RGB original', async () => {
