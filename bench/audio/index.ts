@@ -27,3 +27,4 @@ export * from './run.ts';
 export * from './cli.ts';
 export * from './relay.ts';
 export * from './sfu-path.ts';
+export * from './cell-collector.ts';

@@ -8,6 +8,7 @@ import { loadSignalingConfig, startVoiceGateway, VoiceClient, type ReceivedFrame
 import { OPUS_SILENCE_FRAME, SILENCE_TAIL_FRAMES, type TransportMode } from '../../sfu/index.ts';
 import type { ImpairmentPlan } from './impairment.ts';
 import { arrivalTimes, type MediaPath, type Transmission } from './media-path.ts';
+import { CellCollector } from './cell-collector.ts';
 import { ImpairmentRelay } from './relay.ts';
 
 /** Datagrams a client sends back to back before yielding, like a paced sender (keeps socket buffers from overflowing). */
@@ -34,6 +35,8 @@ export class SfuPath implements MediaPath {
   readonly name: string;
   private queue: Promise<unknown> = Promise.resolve();
   private listener: ((f: ReceivedFrame) => void) | null = null;
+  /** Sequence shift the SFU applies to A's stream towards B (non-zero after it dropped or inserted a packet). */
+  private shift = 0;
 
   private constructor(
     private readonly gw: VoiceGateway,
@@ -97,33 +100,21 @@ export class SfuPath implements MediaPath {
     const a = this.a;
     const count = packets.length;
     const seqBase = (a.sequence + 1) & 0xffff;
-    const rx = new Array<Uint8Array | undefined>(count).fill(undefined);
     let expected = 0;
     for (const d of plan.drop) if (!d) expected++;
-    let got = 0;
-    let corrupted = 0;
-    let tail = 0;
-    // Done when every packet the relay let through has arrived and so has the sender's silence tail: then the SFU has
-    // seen the spurt end, and nothing this process does next (blocking it for a while) can make it synthesise one.
+    const cell = new CellCollector(packets, plan, seqBase, this.shift);
+    // Done once the sender's silence tail has arrived: it left after every packet of the cell and the path keeps
+    // order, so nothing more is coming; and the SFU has seen the spurt end, so nothing this process does next (blocking
+    // it for a while) can make it synthesise a tail.
     const received = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, RECEIVE_TIMEOUT_MS);
-      const check = () => {
-        if (got >= expected && tail >= SILENCE_TAIL_FRAMES) {
+      this.listener = (f) => {
+        if (f.ssrc !== a.ssrc) return;
+        cell.onFrame(f.sequence, f.payload);
+        if (cell.tail >= SILENCE_TAIL_FRAMES) {
           clearTimeout(timer);
           resolve();
         }
-      };
-      this.listener = (f) => {
-        if (f.ssrc !== a.ssrc) return;
-        const idx = (f.sequence - seqBase) & 0xffff;
-        if (idx >= count) {
-          if (idx < count + SILENCE_TAIL_FRAMES) tail++;
-        } else if (!rx[idx]) {
-          if (!f.payload.equals(packets[idx])) corrupted++;
-          rx[idx] = f.payload;
-          got++;
-        }
-        check();
       };
     });
     const released = this.relay.arm(seqBase, plan);
@@ -136,7 +127,8 @@ export class SfuPath implements MediaPath {
     for (let k = 0; k < SILENCE_TAIL_FRAMES; k++) a.sendOpus(Uint8Array.from(OPUS_SILENCE_FRAME));
     await received;
     this.listener = null;
-    return { packets: rx, arrivalMs: arrivalTimes(plan, rx), unexpectedLoss: expected - got + corrupted };
+    this.shift = cell.shift;
+    return { packets: cell.rx, arrivalMs: arrivalTimes(plan, cell.rx), unexpectedLoss: expected - cell.got };
   }
 }
 
