@@ -11,16 +11,16 @@ function energy(x: Float32Array): number {
 }
 
 describe('codec wrappers', () => {
-  it('the loss-aware decoder matches @discordjs/opus sample for sample', async () => {
+  it('the loss-aware decoder agrees with @discordjs/opus (same libopus; float rounding may differ by a step)', async () => {
     const packets = encodeFrames(speech.subarray(0, FRAME_SAMPLES * 50), { bitrate: 32000, fec: false });
     const direct = decodeDirect(packets);
     const dec = await LossAwareDecoder.create();
     let o = 0;
-    let differ = 0;
-    for (const p of packets) for (const v of dec.decode(p)) if (Math.round(v * 32768) !== direct[o++]) differ++;
+    let maxDelta = 0;
+    for (const p of packets) for (const v of dec.decode(p)) maxDelta = Math.max(maxDelta, Math.abs(Math.round(v * 32768) - direct[o++]));
     dec.close();
     expect(o).toBe(direct.length);
-    expect(differ).toBe(0);
+    expect(maxDelta).toBeLessThanOrEqual(2);
   });
 
   it('FEC rebuilds a lost speech frame far better than concealment', async () => {

@@ -25,7 +25,7 @@ describe('audio bench end to end through the SFU', () => {
 
   it('decodes bit-identical PCM after the SFU at zero impairment', () => {
     expect(report.bitExact).toHaveLength(1);
-    expect(report.bitExact[0]).toMatchObject({ identical: true, differingSamples: 0, decoderMismatches: 0 });
+    expect(report.bitExact[0]).toMatchObject({ identical: true, differingSamples: 0, lostInPath: 0 });
     expect(report.bitExact[0].samplesCompared).toBeGreaterThan(48000 * 4);
   });
 

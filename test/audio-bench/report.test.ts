@@ -25,7 +25,7 @@ describe('report writer', () => {
     const report: AudioReport = {
       generatedAt: '2026-01-01T00:00:00Z', mode: 'quick', path: 'sfu', peerPath: 'memory', durationSec: 1, jitterBufferTargetMs: 40,
       cells, peerCells: cells.map((c) => ({ ...c, path: 'memory' })), sameDelivery: cells.length,
-      bitExact: [{ fixture: 'speech-male', bitrateKbps: 24, fec: false, packets: 201, samplesCompared: 192960, differingSamples: 0, decoderMismatches: 0, identical: true }],
+      bitExact: [{ fixture: 'speech-male', bitrateKbps: 24, fec: false, packets: 201, samplesCompared: 192960, lostInPath: 0, differingSamples: 0, decoderMismatches: 0, decoderMaxDelta: 0, identical: true }],
     };
     const files = writeReport(report, dir);
     const json = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as AudioReport;

@@ -16,8 +16,12 @@ export function renderMarkdown(r: AudioReport): string {
   lines.push('## Bit-exactness (zero impairment)', '');
   if (!r.bitExact.length) lines.push('Not run.', '');
   else {
-    lines.push('| fixture | bitrate | FEC | packets | samples | differing after path | decoder mismatches | identical |', '|---|---|---|---|---|---|---|---|');
-    for (const b of r.bitExact) lines.push(`| ${b.fixture} | ${b.bitrateKbps} kbps | ${b.fec ? 'on' : 'off'} | ${b.packets} | ${b.samplesCompared} | ${b.differingSamples} | ${b.decoderMismatches} | ${b.identical ? 'yes' : '**NO**'} |`);
+    const ok = r.bitExact.filter((b) => b.identical).length;
+    lines.push(`${ok} of ${r.bitExact.length} streams (every fixture × bitrate × FEC) decode to identical PCM after the ${r.path} path.`, '');
+    lines.push('| fixture | bitrate | FEC | packets | lost in path | samples | differing | identical | WASM decoder: samples off (max LSB) |', '|---|---|---|---|---|---|---|---|---|');
+    for (const b of r.bitExact) {
+      lines.push(`| ${b.fixture} | ${b.bitrateKbps} kbps | ${b.fec ? 'on' : 'off'} | ${b.packets} | ${b.lostInPath} | ${b.samplesCompared} | ${b.differingSamples} | ${b.identical ? 'yes' : '**NO**'} | ${b.decoderMismatches} (${b.decoderMaxDelta}) |`);
+    }
     lines.push('');
   }
 

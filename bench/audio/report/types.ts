@@ -7,9 +7,15 @@ export interface BitExactness {
   fec: boolean;
   packets: number;
   samplesCompared: number;
+  /** Packets the path lost by itself (the relay dropped none). */
+  lostInPath: number;
+  /** Samples that differ between decoding what arrived and decoding the encoder's packets (@discordjs/opus both). */
   differingSamples: number;
   /** Samples where the loss-aware (WASM libopus) decoder disagrees with @discordjs/opus on the same packets. */
   decoderMismatches: number;
+  /** Largest such disagreement, in 16-bit steps. */
+  decoderMaxDelta: number;
+  /** The path is bit-exact: nothing lost, every decoded sample identical. */
   identical: boolean;
 }
 
