@@ -77,8 +77,8 @@ describe('coalescing', () => {
     const up = await uploadVia(t, 'photo.jpg');
     const url = `${up.path}?width=90&format=webp`;
     const inflight = Array.from({ length: 5 }, () => t.proxy.app.inject({ method: 'GET', url }));
-    while (store.reads === 0) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 50));
+    // Hold the one origin read until the other four requests have joined the flight, however slow the machine is.
+    while (t.proxy.coalescer.joined < 4) await new Promise((r) => setTimeout(r, 5));
     store.release();
     const res = await Promise.all(inflight);
     expect(res.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200]);
