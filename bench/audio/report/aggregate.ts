@@ -49,3 +49,14 @@ export function lossAxisLabel(label: string): string {
   if (label.startsWith('random-')) return label.slice('random-'.length);
   return label.replace('burst-', 'GE ').replace('-len', ' b');
 }
+
+/** STOI is a speech measure: loss charts and tables average over the speech fixtures when the run has any. */
+export function speechScope(cells: readonly CellResult[]): { cells: CellResult[]; label: string } {
+  const all = distinct(cells.map((c) => c.fixture));
+  const speech = all.filter((f) => f.startsWith('speech'));
+  const chosen = speech.length ? speech : all;
+  return {
+    cells: cells.filter((c) => chosen.includes(c.fixture)),
+    label: speech.length ? `mean over the ${speech.length} speech fixtures` : `mean over ${all.length} fixtures`,
+  };
+}

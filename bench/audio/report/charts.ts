@@ -1,19 +1,20 @@
 import type { CellResult } from '../cell.ts';
-import { allLossLabels, distinct, lossAxisLabel, mean, METRIC_LABEL, randomLossLabels, type Metric } from './aggregate.ts';
+import { allLossLabels, distinct, lossAxisLabel, mean, METRIC_LABEL, randomLossLabels, speechScope, type Metric } from './aggregate.ts';
 import { renderLineChart, type Series } from './svg-chart.ts';
 
 /** The report's charts, by file name. Means are over fixtures unless a chart is per fixture. */
-export function buildCharts(cells: readonly CellResult[]): Record<string, string> {
+export function buildCharts(all: readonly CellResult[]): Record<string, string> {
   const charts: Record<string, string> = {};
+  const { cells, label } = speechScope(all);
   const bitrates = distinct(cells.map((c) => c.bitrateKbps)).sort((a, b) => a - b);
-  const fixtures = distinct(cells.map((c) => c.fixture));
+  const fixtures = distinct(all.map((c) => c.fixture));
   const noJitter = (c: CellResult) => c.jitter === 'none';
 
   for (const fec of [false, true]) {
     const losses = randomLossLabels(cells);
     charts[`stoi-vs-loss-fec-${fec ? 'on' : 'off'}.svg`] = renderLineChart({
       title: `Intelligibility vs random packet loss, FEC ${fec ? 'on' : 'off'}`,
-      subtitle: `mean over ${fixtures.length} fixtures; no jitter; one line per Opus bitrate`,
+      subtitle: `${label}; no jitter; one line per Opus bitrate`,
       xLabel: 'packet loss (independent, Bernoulli)',
       yLabel: METRIC_LABEL.stoi,
       categories: losses.map(lossAxisLabel),
@@ -39,7 +40,7 @@ export function buildCharts(cells: readonly CellResult[]): Record<string, string
   });
   charts['fec-vs-no-fec.svg'] = renderLineChart({
     title: 'In-band FEC vs none, by loss model',
-    subtitle: 'mean STOI over fixtures; no jitter; GE = Gilbert–Elliott bursts (mean loss, mean burst length b)',
+    subtitle: `STOI, ${label}; no jitter; GE = Gilbert–Elliott bursts (mean loss, mean burst length b)`,
     xLabel: 'loss model',
     yLabel: METRIC_LABEL.stoi,
     categories: losses.map(lossAxisLabel),
@@ -56,7 +57,7 @@ export function buildCharts(cells: readonly CellResult[]): Record<string, string
       categories: bitrates.map(String),
       series: fixtures.map((fx) => ({
         name: fx,
-        values: bitrates.map((b) => mean(cells, metric, (c) => c.fixture === fx && c.bitrateKbps === b && c.loss === 'none' && !c.fec && noJitter(c))),
+        values: bitrates.map((b) => mean(all, metric, (c) => c.fixture === fx && c.bitrateKbps === b && c.loss === 'none' && !c.fec && noJitter(c))),
       })),
     });
   }

@@ -1,5 +1,5 @@
 import type { CellResult } from '../cell.ts';
-import { allLossLabels, distinct, lossAxisLabel, mean } from './aggregate.ts';
+import { allLossLabels, distinct, lossAxisLabel, mean, speechScope } from './aggregate.ts';
 import type { AudioReport } from './types.ts';
 
 /** A one-page summary: what was run, whether the path is bit-exact, and the headline tables. */
@@ -25,12 +25,13 @@ export function renderMarkdown(r: AudioReport): string {
     lines.push('');
   }
 
-  lines.push('## STOI by bitrate and loss (mean over fixtures, no jitter): FEC off / FEC on', '');
+  const speech = speechScope(cells);
+  lines.push(`## STOI by bitrate and loss (${speech.label}, no jitter): FEC off / FEC on`, '');
   lines.push(`| bitrate | ${losses.map(lossAxisLabel).join(' | ')} |`, `|---|${losses.map(() => '---').join('|')}|`);
   for (const b of bitrates) {
     const row = losses.map((l) => {
-      const off = mean(cells, 'stoi', (c) => c.bitrateKbps === b && c.loss === l && !c.fec && c.jitter === 'none');
-      const on = mean(cells, 'stoi', (c) => c.bitrateKbps === b && c.loss === l && c.fec && c.jitter === 'none');
+      const off = mean(speech.cells, 'stoi', (c) => c.bitrateKbps === b && c.loss === l && !c.fec && c.jitter === 'none');
+      const on = mean(speech.cells, 'stoi', (c) => c.bitrateKbps === b && c.loss === l && c.fec && c.jitter === 'none');
       return `${n3(off)} / ${n3(on)}`;
     });
     lines.push(`| ${b} kbps | ${row.join(' | ')} |`);
