@@ -29,6 +29,11 @@ export const start: PartStarter = async (ctx) => {
   const redis = createRedis(handle.url, { maxRetriesPerRequest: 1 });
   const logger = ctx.logger.child({ part: 'proxy' });
   const proxy = new MediaProxy({ config, redis, logger });
+  // Uploads enqueue pre-render jobs for the workers part (which calls back into this part's public API to warm it).
+  const prerender = config.prerenderOnUpload
+    ? (await import('../workers/index.ts')).prerenderHookFromEnv(ctx.env, ctx.common.RESOUND_DATA_DIR, handle.url, logger)
+    : null;
+  if (prerender) proxy.onUpload(prerender.hook);
   await proxy.app.listen({ port: config.port, host: config.bind });
   const { port } = proxy.app.server.address() as AddressInfo;
   const url = `http://${config.bind}:${port}`;
@@ -38,6 +43,7 @@ export const start: PartStarter = async (ctx) => {
     urls: { http: url },
     close: async () => {
       await proxy.close();
+      await prerender?.close();
       redis.disconnect();
     },
   };

@@ -10,10 +10,12 @@ export function defaultVariants(e: Pick<UploadEvent, 'kind' | 'detect'>, attachm
   const animated = e.detect.isAnimated;
   const sizes = e.kind === 'attachment' ? attachmentWidths : e.kind === 'emoji' ? [48, 96] : [80, 128];
   const box = e.kind !== 'attachment';
+  // Must match what the proxy's routes ask for, or the warmed keys are never hit: avatars are served with `cover`.
+  const fit = e.kind === 'avatar' ? { fit: 'cover' as const } : {};
   const variants: PrerenderVariant[] = sizes
     .filter((s) => s < Math.max(e.detect.width, e.detect.height))
-    .map((s) => ({ format: 'webp', width: s, ...(box ? { height: s } : {}), animated }));
-  variants.push({ format: 'webp', animated });
+    .map((s) => ({ format: 'webp', width: s, ...(box ? { height: s } : {}), ...fit, animated }));
+  variants.push({ format: 'webp', ...fit, animated });
   return variants;
 }
 

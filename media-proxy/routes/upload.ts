@@ -46,7 +46,13 @@ export function registerUploadRoutes(app: FastifyInstance, proxy: MediaProxy): v
     const token = proxy.config.uploadToken;
     if (token && req.headers.authorization !== `Bearer ${token}`) throw new MediaError('not_found', 'uploads need the upload token');
     if (!req.isMultipart()) throw new MediaError('bad_request', 'upload as multipart/form-data with one file field');
-    const part = await req.file({ limits: { fileSize: maxBytes } });
+    let part: Awaited<ReturnType<FastifyRequest['file']>>;
+    try {
+      part = await req.file({ limits: { fileSize: maxBytes } });
+    } catch (err) {
+      // A body that is not well-formed multipart is the client's error, not ours.
+      throw new MediaError('bad_request', `malformed multipart body: ${(err as Error).message}`);
+    }
     if (!part) throw new MediaError('bad_request', 'the multipart body has no file');
     let data: Buffer;
     try {

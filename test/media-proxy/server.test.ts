@@ -206,3 +206,13 @@ describe('resound start proxy', () => {
     r.disconnect();
   });
 });
+
+describe('malformed uploads', () => {
+  it('a truncated multipart body is a 400 with a stable code, not a 500', async () => {
+    const boundary = '----resoundbroken';
+    const body = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG`;
+    const res = await fetch(`${base}/avatars/${USER}`, { method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_request');
+  });
+});
