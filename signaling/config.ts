@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ipv4, parseEnv, port, type Env } from '../common/config.ts';
+import { cryptoShape } from '../sfu/index.ts';
 
 export const signalingShape = {
   /** Port of the TLS listener (wss:// and https API). @discordjs/voice only speaks wss. */
@@ -39,6 +40,8 @@ export const signalingShape = {
   VOICE_E2EE: z.enum(['required', 'optional', 'off']).default('optional'),
   /** How long a DAVE transition waits for every participant's op 23 before op 22 goes out anyway. */
   DAVE_TRANSITION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  /** Validated here so a bad value stops start-up; read by the SFU's crypto backend loader. */
+  ...cryptoShape,
 };
 
 export type SignalingConfig = z.infer<z.ZodObject<typeof signalingShape>>;

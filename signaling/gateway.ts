@@ -9,7 +9,7 @@ import { createHttpServer, logListening } from '../common/http.ts';
 import { RateLimitedLog } from '../common/logger.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
 import { loadTls } from '../common/tls.ts';
-import { preferredModes, Sfu, TRANSPORT_MODES, isTransportMode, type TransportMode } from '../sfu/index.ts';
+import { describeCryptoBackends, preferredModes, Sfu, TRANSPORT_MODES, isTransportMode, type TransportMode } from '../sfu/index.ts';
 import { adminApi } from './admin-api.ts';
 import type { ChannelExtension, VoiceChannel } from './channel.ts';
 import type { SignalingConfig } from './config.ts';
@@ -150,7 +150,11 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     httpUrl = `http://${opts.bind}:${port}`;
     logListening(logger, 'voice', wsUrl, { proto: 'ws' });
   }
-  logListening(logger, 'sfu', `udp://${opts.bind}:${sfu.port}`, { publicIp: sfu.publicIp, modes });
+  const crypto = describeCryptoBackends();
+  logListening(logger, 'sfu', `udp://${opts.bind}:${sfu.port}`, { publicIp: sfu.publicIp, modes, backends: crypto.backends });
+  if (crypto.aeadGcmAddonError) {
+    log.warn({ reason: crypto.aeadGcmAddonError }, 'AES-GCM runs on node:crypto (about 10x slower); rebuild the addon with `npm rebuild` or `node native/aead-gcm/install.mjs` (needs g++ and make)');
+  }
 
   let reporter: NodeJS.Timeout | null = null;
   if (placement) {
