@@ -18,7 +18,8 @@ export interface DaveServerContext {
 }
 
 /**
- * SFU gate for one channel. The SFU holds no media keys; it tells DAVE frames apart by their trailing 0xFAFA marker:
+ * SFU gate for one channel. The SFU holds no media keys; it tells a member's DAVE frames apart by their trailing
+ * 0xFAFA marker:
  * marker frames reach only group members (nobody else could decrypt them, and @discordjs/voice would feed the
  * ciphertext to its Opus decoder); plain non-silence frames never reach members, whose decryptors would count them
  * as failures and eventually reset the group. Opus silence is never encrypted and always passes.
@@ -32,6 +33,9 @@ export class DaveMediaGate implements MediaGate {
   allow(sender: Participant, receiver: Participant, payload: Uint8Array, offset: number, length: number): boolean {
     if (length === 3 && payload[offset] === 0xf8 && payload[offset + 1] === 0xff && payload[offset + 2] === 0xfe) return true;
     const toMember = this.group.isMember(receiver.userId);
+    // Only members encrypt, so a non-member's frame is plain Opus even when its last two bytes happen to be FA FA
+    // (about one frame in 65,536): judge by the sender first, the marker second.
+    if (!this.group.isMember(sender.userId)) return !toMember;
     if (length >= 2 && payload[offset + length - 1] === 0xfa && payload[offset + length - 2] === 0xfa) {
       if (sender !== this.lastNoted) {
         this.lastNoted = sender;
