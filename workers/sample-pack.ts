@@ -1,18 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { createRng } from '../common/rng.ts';
 
-/** A small deterministic PRNG (mulberry32) so a sample pack is byte-identical across runs. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic (common/rng.ts) so a sample pack is byte-identical across runs. */
+const rng = createRng;
 
 function frameSvg(side: number, r: () => number, phase: number): string {
   const hue = Math.floor(r() * 360);

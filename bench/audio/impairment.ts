@@ -1,6 +1,6 @@
 import { lossLabel, lossPattern, type LossSpec } from './loss-models.ts';
 import { delayPattern, jitterLabel, type JitterSpec } from './jitter.ts';
-import { seedFrom } from './rng.ts';
+import { seedFrom } from '../../common/rng.ts';
 
 /**
  * What the network edge does to each packet of one cell: drop it, or deliver it after a delay. Seeds depend on the

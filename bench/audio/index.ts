@@ -1,7 +1,7 @@
 /** Audio quality benchmark: metrics, impairment models, jitter buffer, codec wrappers and the report. */
-export * from './rng.ts';
+export * from '../../common/rng.ts';
 export * from './wav.ts';
-export * from './resample.ts';
+export * from '../../common/resample.ts';
 export * from './spectrum.ts';
 export * from './loss-models.ts';
 export * from './jitter.ts';

@@ -1,4 +1,4 @@
-import { createRng } from './rng.ts';
+import { createRng } from '../../common/rng.ts';
 
 /**
  * Network delay per packet. `uniform` draws each packet's one-way delay independently from base ± maxMs, which

@@ -1,4 +1,4 @@
-import { createRng } from './rng.ts';
+import { createRng } from '../../common/rng.ts';
 
 /**
  * Packet loss models applied at the network edge. `bernoulli` drops each packet independently; `gilbert-elliott` is

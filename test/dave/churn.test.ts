@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import Davey from '@snazzah/davey';
 import { SimNet, userId, type SimClient } from './sim.ts';
+import { createRng } from '../../common/rng.ts';
 
-/** Small deterministic PRNG so a failing seed can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic so a failing seed can be replayed. */
+const mulberry32 = createRng;
 
 /**
  * Joins, leaves and client re-initialisations interleaved with partial message delivery: whatever the order, no

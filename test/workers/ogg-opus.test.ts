@@ -5,7 +5,7 @@ import opus from '@discordjs/opus';
 import { describe, expect, it } from 'vitest';
 import { audioPackets, parseOpusHead } from '../../workers/audio/ogg-opus.ts';
 import { HEADER_BOS, HEADER_EOS, oggCrc, parsePages } from '../../workers/audio/ogg-page.ts';
-import { resample } from '../../workers/audio/resample.ts';
+import { resampleInterleaved as resample } from '../../common/resample.ts';
 import { FRAME_SAMPLES, pcmToOggOpus } from '../../workers/audio/transcode.ts';
 import { AudioInputError, encodeWav16, parseS16le, parseWav } from '../../workers/audio/wav.ts';
 import { sine, tempDir } from './helpers.ts';

@@ -1,6 +1,6 @@
 import opus from '@discordjs/opus';
 import { OggOpusMuxer, OPUS_GRANULE_RATE } from './ogg-opus.ts';
-import { resample } from './resample.ts';
+import { resampleInterleaved as resample } from '../../common/resample.ts';
 import { AudioInputError, type Pcm } from './wav.ts';
 
 /** 20 ms at 48 kHz: Discord's voice frame and libopus's sweet spot. */

@@ -1,4 +1,4 @@
-import { resample } from '../resample.ts';
+import { resample } from '../../../common/resample.ts';
 import { hanning, powerSpectrum } from '../spectrum.ts';
 
 /**

@@ -1,6 +1,7 @@
 /**
- * Seeded pseudo-random numbers (mulberry32). Every loss and jitter pattern must be identical across runs, machines and
- * worker threads so a report can be reproduced cell by cell; six lines did not justify a dependency.
+ * Seeded pseudo-random numbers (mulberry32), shared by everything that must be reproducible byte for byte: loss and
+ * jitter patterns, generated fixtures and sample packs, randomized protocol tests. Six lines did not justify a
+ * dependency.
  */
 export type Rng = () => number;
 

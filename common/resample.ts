@@ -1,7 +1,7 @@
 /**
- * Band-limited rational resampling (polyphase windowed sinc, Kaiser window). STOI is defined at 10 kHz and the
- * fixture generator needs 22.05 → 48 kHz; the registry resamplers are either browser/WASM-bound or asynchronous, and a
- * deterministic synchronous one is ~50 lines.
+ * Band-limited rational resampling (polyphase windowed sinc, Kaiser window), deterministic and synchronous: STOI works
+ * at 10 kHz, fixtures arrive at 22.05 kHz, Opus takes only 8/12/16/24/48 kHz. The registry resamplers are
+ * browser/WASM-bound or asynchronous, and this is ~60 lines.
  */
 const ZERO_CROSSINGS = 16;
 const KAISER_BETA = 8;
@@ -39,6 +39,23 @@ export function resample(x: Float32Array, fromRate: number, toRate: number): Flo
     }
     out[n] = acc;
   }
+  return out;
+}
+
+/** Interleaved multi-channel PCM: each channel resampled on its own, then interleaved again. */
+export function resampleInterleaved(samples: Float32Array, channels: number, fromRate: number, toRate: number): Float32Array {
+  if (fromRate === toRate) return samples;
+  if (channels === 1) return resample(samples, fromRate, toRate);
+  const frames = samples.length / channels;
+  const lanes: Float32Array[] = [];
+  for (let c = 0; c < channels; c++) {
+    const lane = new Float32Array(frames);
+    for (let i = 0; i < frames; i++) lane[i] = samples[i * channels + c];
+    lanes.push(resample(lane, fromRate, toRate));
+  }
+  const outFrames = lanes[0].length;
+  const out = new Float32Array(outFrames * channels);
+  for (let c = 0; c < channels; c++) for (let i = 0; i < outFrames; i++) out[i * channels + c] = lanes[c][i];
   return out;
 }
 
