@@ -4,16 +4,8 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { OutputFormat, TransformResult } from '../types.ts';
 
-export interface CachedMeta {
-  format: OutputFormat;
-  contentType: string;
-  width: number;
-  height: number;
-  frames: number;
-  isAnimated: boolean;
-  toneMapped: boolean;
-  size: number;
-}
+/** What the index keeps beside a cached result: the transform's facts without its bytes, plus their size. */
+export type CachedMeta = Omit<TransformResult, 'data'> & { size: number };
 
 export interface CacheHit {
   data: Buffer;

@@ -358,11 +358,7 @@ export class DaveGroup {
 
   /** Back to flow A; pending clients that hold proposals of an older round re-initialise first (op 24 epoch 1). */
   private resetGroup(): void {
-    if (this.established) this.metrics.groupEstablished(-1);
-    this.established = false;
-    this.epochValue = 0n;
-    this.leaves = [];
-    this.ledger.retireAll();
+    this.clearGroupState();
     for (const c of this.clients.values()) {
       if (c.state === 'member') c.state = c.keyPackage ? 'pending' : 'awaiting_kp';
       c.leaf = null;
@@ -393,12 +389,17 @@ export class DaveGroup {
     for (const to of withSession) this.send({ to, kind: 'json', op: 21, d: { transition_id: t.id, protocol_version: 0 } });
   }
 
-  private finishDowngrade(): void {
+  /** The server's view of the MLS group is gone (reset or downgrade): no epoch, no leaves, no live proposals. */
+  private clearGroupState(): void {
     if (this.established) this.metrics.groupEstablished(-1);
     this.established = false;
     this.epochValue = 0n;
     this.leaves = [];
     this.ledger.retireAll();
+  }
+
+  private finishDowngrade(): void {
+    this.clearGroupState();
     for (const c of this.clients.values()) {
       resetClient(c);
       c.state = 'plain';

@@ -2,35 +2,16 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Registry } from '../../common/metrics.ts';
+import { describe, expect, it } from 'vitest';
 import type { EmojiResult } from '../../workers/emoji-types.ts';
-import { WorkerFleet } from '../../workers/fleet.ts';
-import { WorkerMetrics } from '../../workers/metrics.ts';
 import { packStatus } from '../../workers/pack-progress.ts';
 import { emojiNameFor, scanPack } from '../../workers/pack-scan.ts';
-import { Producers } from '../../workers/producer.ts';
 import { writeSamplePack } from '../../workers/sample-pack.ts';
-import { obliterateAll, quietLogger, REDIS_URL, tempDir, testConfig, uniquePrefix, waitFor } from './helpers.ts';
+import { tempDir, testConfig, uniquePrefix, useFleet, waitFor } from './helpers.ts';
 
 const prefix = uniquePrefix('emoji');
 const config = testConfig(prefix, { WORKERS_QUEUES: 'emoji', WORKERS_EMOJI_SIZES: '16,32,48' });
-const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
-const registry = new Registry();
-let producers: Producers;
-let fleet: WorkerFleet;
-
-beforeAll(async () => {
-  producers = new Producers({ connection, prefix, attempts: 3, backoffMs: 100, logger: quietLogger, registry });
-  fleet = new WorkerFleet({ connection, config, logger: quietLogger, metrics: new WorkerMetrics(registry, () => Object.values(producers.queues)) });
-  await fleet.waitUntilReady();
-});
-
-afterAll(async () => {
-  await fleet.close();
-  await obliterateAll(producers);
-  await producers.close();
-});
+const t = useFleet(prefix, config);
 
 describe('emoji packs', () => {
   it('folds file names into Discord emoji names', () => {
@@ -51,9 +32,9 @@ describe('emoji packs', () => {
     fs.writeFileSync(path.join(dir, 'huge_canvas.png'), await sharp({ create: { width: 5000, height: 8, channels: 3, background: '#f00' } }).png().toBuffer());
 
     const input = await scanPack(dir, { outDir: out, sizes: config.WORKERS_EMOJI_SIZES, maxBytes: 200_000 });
-    const { packId } = await producers.addEmojiPack(input);
+    const { packId } = await t.producers.addEmojiPack(input);
     const status = await waitFor('pack', async () => {
-      const s = await packStatus(producers.queues.emoji, packId);
+      const s = await packStatus(t.producers.queues.emoji, packId);
       return s?.state === 'completed' ? s : undefined;
     });
     const summary = status.summary!;
@@ -67,7 +48,7 @@ describe('emoji packs', () => {
     expect(summary.failures.every((f) => f.reason.length > 20 && f.source.startsWith(dir))).toBe(true);
     // Input errors are final: no retries spent on them.
     for (const f of summary.failures) {
-      const job = (await producers.queues.emoji.getJobs(['failed'])).find((j) => j.data.name === f.name);
+      const job = (await t.producers.queues.emoji.getJobs(['failed'])).find((j) => j.data.name === f.name);
       expect(job?.attemptsMade).toBe(1);
     }
     expect(JSON.parse(fs.readFileSync(path.join(out, 'pack-summary.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(summary)));
@@ -85,11 +66,11 @@ describe('emoji packs', () => {
         if (animated) expect(m.pages).toBe(4);
       }
     }
-    expect(await registry.metrics()).toMatch(/resound_workers_job_failures_total\{queue="emoji",code="invalid_image",final="true"\} 1/);
+    expect(await t.registry.metrics()).toMatch(/resound_workers_job_failures_total\{queue="emoji",code="invalid_image",final="true"\} 1/);
   }, 90_000);
 
   it('shows queue depth, latency and failures on /metrics', async () => {
-    const text = await registry.metrics();
+    const text = await t.registry.metrics();
     expect(text).toMatch(/resound_workers_queue_jobs\{queue="emoji",state="completed"\} \d+/);
     expect(text).toMatch(/resound_workers_job_wait_seconds_count\{queue="emoji"\} [1-9]/);
     expect(text).toMatch(/resound_workers_job_duration_seconds_count\{queue="emoji",name="emoji",outcome="completed"\} [1-9]/);

@@ -3,7 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
+import { Registry } from '../../common/metrics.ts';
 import { loadWorkersConfig, type WorkersConfig } from '../../workers/config.ts';
+import { WorkerFleet } from '../../workers/fleet.ts';
+import { WorkerMetrics } from '../../workers/metrics.ts';
+import { Producers } from '../../workers/producer.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const quietLogger = pino({ level: 'silent' });
@@ -162,4 +167,35 @@ export async function finishedJob(queue: import('bullmq').Queue, id: string, sta
 /** Removes every key a test's producers made (each Producers instance touches all three queues). */
 export async function obliterateAll(p: { queues: Record<string, import('bullmq').Queue> }): Promise<void> {
   for (const q of Object.values(p.queues)) await q.obliterate({ force: true });
+}
+
+/**
+ * Producers and an in-process worker fleet for one test file, started before its tests and torn down (queues
+ * obliterated) after. `fleetOptions` adds e.g. replacement processor files.
+ */
+export function useFleet(
+  prefix: string,
+  config: WorkersConfig,
+  opts: { attempts?: number; fleetOptions?: Partial<ConstructorParameters<typeof WorkerFleet>[0]> } = {},
+): { readonly producers: Producers; readonly fleet: WorkerFleet; readonly registry: Registry } {
+  const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
+  const registry = new Registry();
+  const ctx = { producers: undefined as unknown as Producers, fleet: undefined as unknown as WorkerFleet, registry };
+  beforeAll(async () => {
+    ctx.producers = new Producers({ connection, prefix, attempts: opts.attempts ?? 3, backoffMs: 100, logger: quietLogger, registry });
+    ctx.fleet = new WorkerFleet({
+      connection,
+      config,
+      logger: quietLogger,
+      metrics: new WorkerMetrics(registry, () => Object.values(ctx.producers.queues)),
+      ...opts.fleetOptions,
+    });
+    await ctx.fleet.waitUntilReady();
+  });
+  afterAll(async () => {
+    await ctx.fleet.close();
+    await obliterateAll(ctx.producers);
+    await ctx.producers.close();
+  });
+  return ctx;
 }
