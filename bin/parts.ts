@@ -9,3 +9,9 @@ export const PARTS: Record<string, () => Promise<PartStarter>> = {
   proxy: async () => (await import('../media-proxy/index.ts')).start,
   workers: async () => (await import('../workers/index.ts')).start,
 };
+
+/**
+ * Other names people reach for. Signaling and the SFU are one voice server (the gateway hands each session its
+ * media transport), so both start it.
+ */
+export const PART_ALIASES: Record<string, string> = { sfu: 'voice', signaling: 'voice', 'media-proxy': 'proxy' };

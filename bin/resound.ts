@@ -3,11 +3,15 @@ import { loadCommonConfig, ConfigError } from '../common/config.ts';
 import { rootLogger } from '../common/logger.ts';
 import { ensureRedis, type RedisHandle } from '../common/redis.ts';
 import type { RunningPart } from '../common/part.ts';
-import { PARTS } from './parts.ts';
+import { PART_ALIASES, PARTS } from './parts.ts';
 
 const USAGE = `resound — media and voice platform
 
   resound start [PART…]        start parts in one process (default: all). Parts: ${Object.keys(PARTS).join(', ')}
+                               (aliases: ${Object.entries(PART_ALIASES).map(([a, p]) => `${a} → ${p}`).join(', ')})
+  resound emoji convert <dir>  convert an emoji pack through the worker fleet (see workers/README.md)
+  resound emoji sample <dir>   write a generated sample pack to try it with
+  resound audio-bench [--quick] audio quality through the real voice path (see bench/audio/README.md)
   resound help                 this text
 
 Configuration comes from environment variables; see README.md.`;
@@ -15,8 +19,9 @@ Configuration comes from environment variables; see README.md.`;
 async function start(names: string[]): Promise<void> {
   const common = loadCommonConfig();
   const logger = rootLogger(common.LOG_LEVEL);
-  const chosen = names.length ? names : Object.keys(PARTS);
-  for (const n of chosen) if (!PARTS[n]) throw new ConfigError([`unknown part "${n}"; choose from ${Object.keys(PARTS).join(', ')}`]);
+  const known = [...Object.keys(PARTS), ...Object.keys(PART_ALIASES)];
+  for (const n of names) if (!known.includes(n)) throw new ConfigError([`unknown part "${n}"; choose from ${known.join(', ')}`]);
+  const chosen = names.length ? [...new Set(names.map((n) => PART_ALIASES[n] ?? n))] : Object.keys(PARTS);
   let redis: Promise<RedisHandle> | undefined;
   const ctx = {
     env: process.env,
