@@ -3,6 +3,6 @@
  * (e.g. `emoji` from workers/, `audio-bench` from bench/).
  */
 export const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
-  emoji: async (argv) => (await import('../workers/cli/emoji-command.ts')).emojiCommand(argv),
+  emoji: async (argv) => (await import('../workers/index.ts')).emojiCommand(argv),
   'audio-bench': async (argv) => void (await (await import('../bench/audio/index.ts')).audioBench(argv)),
 };
