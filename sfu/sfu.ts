@@ -21,6 +21,8 @@ export interface SfuOptions {
   logger: Logger;
   /** A speaker silent this long without a silence tail gets one synthesized. */
   silenceGapMs?: number;
+  /** Packets per second one sender may push (Opus sends 50); bursts up to one second's worth. Beyond: dropped. */
+  maxPacketsPerSecond?: number;
   registry?: Registry;
 }
 
@@ -28,6 +30,9 @@ interface Binding {
   transport: UdpTransport;
   participant: Participant | null;
   router: Router | null;
+  /** Token bucket of the sender's packet rate (tokens, last refill in ms). */
+  tokens: number;
+  refilledAt: number;
 }
 
 /**
@@ -53,6 +58,7 @@ export class Sfu {
     payloadLength: 0,
   };
   private readonly badLog: RateLimitedLog;
+  private readonly maxPps: number;
   private readonly ticker: NodeJS.Timeout;
   private closed = false;
 
@@ -67,6 +73,7 @@ export class Sfu {
       for (const r of this.routers.values()) r.publishStats();
     });
     this.badLog = new RateLimitedLog(opts.logger);
+    this.maxPps = opts.maxPacketsPerSecond ?? 200;
     socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
     socket.on('error', (err) => opts.logger.error({ err }, 'udp socket error'));
     this.ticker = setInterval(() => {
@@ -109,7 +116,7 @@ export class Sfu {
     do ssrc = randomInt(1, 0xffffffff);
     while (this.bySsrc.has(ssrc));
     const transport = new UdpTransport(ssrc, this.socket, this.ring);
-    this.bySsrc.set(ssrc, { transport, participant: null, router: null });
+    this.bySsrc.set(ssrc, { transport, participant: null, router: null, tokens: this.maxPps, refilledAt: 0 });
     return transport;
   }
 
@@ -165,8 +172,14 @@ export class Sfu {
     }
     // Only the key holder can authenticate, so an authenticated datagram from a new address is a NAT rebinding.
     if (!fromBound) t.remote = { address: rinfo.address, port: rinfo.port };
+    const now = Date.now();
+    // Policed after authentication, so nobody can spend another sender's budget with forged packets.
+    binding.tokens = Math.min(this.maxPps, binding.tokens + ((now - binding.refilledAt) * this.maxPps) / 1000);
+    binding.refilledAt = now;
+    if (binding.tokens < 1) return this.drop('rate_limited', rinfo);
+    binding.tokens -= 1;
     if (!this.describePlaintext(t, n)) return this.drop('malformed', rinfo);
-    binding.router.forward(binding.participant, this.inbound, Date.now());
+    binding.router.forward(binding.participant, this.inbound, now);
   }
 
   /** Locates the extension body and Opus payload inside the decrypted plaintext, whatever the mode. */

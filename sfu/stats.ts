@@ -11,7 +11,8 @@ export type DropReason =
   | 'server_muted'
   | 'no_transport_key'
   | 'e2ee_gate'
-  | 'late';
+  | 'late'
+  | 'rate_limited';
 
 type DatagramKind = 'rtp' | 'keepalive' | 'ip_discovery' | 'other';
 

@@ -33,6 +33,8 @@ export const signalingShape = {
   SFU_MODES: z.string().optional(),
   /** A speaker silent this long without a silence tail gets five synthesized silence frames. */
   SFU_SILENCE_GAP_MS: z.coerce.number().int().min(20).default(200),
+  /** Packets per second one sender may push (Opus: 50); a second's worth may burst. Excess is dropped and counted. */
+  SFU_MAX_PPS: z.coerce.number().int().min(10).default(200),
   /** Fleet placement: `redis` publishes this server's load and sends each new channel to the least-loaded live server. */
   VOICE_PLACEMENT: z.enum(['off', 'redis']).default('off'),
   VOICE_PLACEMENT_PREFIX: z.string().default('resound:voice'),

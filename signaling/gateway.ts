@@ -73,6 +73,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     publicIp: config.RESOUND_PUBLIC_IP,
     logger: log.child({ component: 'sfu' }),
     silenceGapMs: config.SFU_SILENCE_GAP_MS,
+    maxPacketsPerSecond: config.SFU_MAX_PPS,
     registry,
   });
   // One MLS external-sender key per voice server; every channel's DAVE group names it in op 25.

@@ -51,7 +51,8 @@ export class SfuPath implements MediaPath {
 
   static async open(opts: SfuPathOptions = {}): Promise<SfuPath> {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'resound-audio-bench-'));
-    const config = loadSignalingConfig({ SIGNALING_WSS_PORT: '0', SIGNALING_WS_PORT: '-1', SFU_UDP_PORT: '0', ...opts.env });
+    // Cells replay clips far faster than real time; the SFU's per-sender rate policing is for live senders.
+    const config = loadSignalingConfig({ SIGNALING_WSS_PORT: '0', SIGNALING_WS_PORT: '-1', SFU_UDP_PORT: '0', SFU_MAX_PPS: '1000000', ...opts.env });
     const gw = await startVoiceGateway({ config, dataDir, bind: '127.0.0.1', logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }) });
     try {
       const ca = fs.readFileSync(gw.certPath);

@@ -126,3 +126,33 @@ describe('hostile UDP input is dropped and counted; the channel keeps flowing', 
     expect(hex(heardByB.slice(start))).toEqual(hex(frames.slice(0, 10)));
   });
 });
+
+describe('a sender flooding past SFU_MAX_PPS', () => {
+  it('is policed after authentication: the excess is dropped as rate_limited and the receiver gets at most the burst', async () => {
+    const gw = await startTestGateway({ SFU_MAX_PPS: '50' });
+    const guild = newId();
+    const channel = newId();
+    const a = await rawClient(gw, guild, channel);
+    const b = await rawClient(gw, guild, channel);
+    try {
+      const heard: Buffer[] = [];
+      b.on('frame', (f) => heard.push(f.payload));
+      await waitFor(() => b.ssrcs.size === 1, 3000, 'B to learn A');
+      const { frames } = fixtureOpusFrames();
+      a.setSpeaking(1);
+      for (let i = 0; i < 200; i++) a.sendOpus(frames[i % frames.length]);
+      let limited = 0;
+      await waitFor(() => limited >= 100, 10_000, 'rate_limited drops', async () => {
+        limited = await counterValue(gw, 'resound_sfu_dropped_total', { reason: 'rate_limited' });
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(heard.length).toBeGreaterThanOrEqual(50);
+      expect(heard.length).toBeLessThan(100);
+      expect(heard.length + (await counterValue(gw, 'resound_sfu_dropped_total', { reason: 'rate_limited' }))).toBe(200);
+    } finally {
+      a.close();
+      b.close();
+      await gw.close();
+    }
+  });
+});
