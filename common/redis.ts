@@ -14,7 +14,8 @@ export interface RedisHandle {
   close(): Promise<void>;
 }
 
-async function answers(url: string, timeoutMs = 1000): Promise<boolean> {
+/** True when a Redis server answers PING at `url` within `timeoutMs`. */
+export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
   client.on('error', () => {});
   try {
@@ -43,7 +44,7 @@ export async function freePort(): Promise<number> {
  * without Redis), or fail with the command that installs it.
  */
 export async function ensureRedis(url: string, dataDir: string, log: Logger): Promise<RedisHandle> {
-  if (await answers(url)) return { url, close: async () => {} };
+  if (await redisAnswers(url)) return { url, close: async () => {} };
   const which = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (which.error || which.status !== 0) {
     throw new Error(
@@ -59,7 +60,7 @@ export async function ensureRedis(url: string, dataDir: string, log: Logger): Pr
   });
   const local = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50; i++) {
-    if (await answers(local, 200)) {
+    if (await redisAnswers(local, 200)) {
       log.warn({ requested: url, started: local }, 'REDIS_URL did not answer; started a local redis-server child');
       return {
         url: local,

@@ -105,25 +105,14 @@ export interface DedicatedRedis {
 /** A redis-server of its own with AOF on, on a free port, so a test may restart it without touching anyone else. */
 export async function startDedicatedRedis(): Promise<DedicatedRedis> {
   const { spawn } = await import('node:child_process');
-  const { freePort, Redis } = await import('../../common/redis.ts');
+  const { freePort, redisAnswers } = await import('../../common/redis.ts');
   const port = await freePort();
   const dir = tempDir('redis');
   const url = `redis://127.0.0.1:${port}`;
   let proc: import('node:child_process').ChildProcess;
   const up = async () => {
     proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
-    await waitFor('redis to answer', async () => {
-      const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      c.on('error', () => {});
-      try {
-        await c.connect();
-        return (await c.ping()) === 'PONG';
-      } catch {
-        return false;
-      } finally {
-        c.disconnect();
-      }
-    }, 10_000);
+    await waitFor('redis to answer', () => redisAnswers(url), 10_000);
   };
   const down = async (signal: NodeJS.Signals) => {
     const exited = new Promise((r) => proc.once('exit', r));
