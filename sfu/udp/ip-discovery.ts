@@ -24,13 +24,7 @@ export function ipDiscoverySsrc(buf: Uint8Array): number {
 
 /** Writes the response for `ssrc` into `out` (≥ 74 bytes). `address` must be an IPv4 literal (the client checks). */
 export function writeIpDiscoveryResponse(out: Uint8Array, ssrc: number, address: string, port: number): number {
-  out.fill(0, 0, IP_DISCOVERY_LENGTH);
-  out[1] = IP_DISCOVERY_RESPONSE;
-  out[3] = BODY_LENGTH;
-  out[4] = ssrc >>> 24;
-  out[5] = (ssrc >>> 16) & 0xff;
-  out[6] = (ssrc >>> 8) & 0xff;
-  out[7] = ssrc & 0xff;
+  writeDiscoveryHeader(out, IP_DISCOVERY_RESPONSE, ssrc);
   const n = Math.min(address.length, ADDRESS_BYTES - 1);
   for (let i = 0; i < n; i++) out[ADDRESS_OFFSET + i] = address.charCodeAt(i) & 0x7f;
   out[72] = (port >>> 8) & 0xff;
@@ -40,14 +34,19 @@ export function writeIpDiscoveryResponse(out: Uint8Array, ssrc: number, address:
 
 /** Builds a request (clients and tests). */
 export function writeIpDiscoveryRequest(out: Uint8Array, ssrc: number): number {
+  writeDiscoveryHeader(out, IP_DISCOVERY_REQUEST, ssrc);
+  return IP_DISCOVERY_LENGTH;
+}
+
+/** Zeroes the 74 bytes and writes type, length 70 and the SSRC, the part requests and responses share. */
+function writeDiscoveryHeader(out: Uint8Array, type: number, ssrc: number): void {
   out.fill(0, 0, IP_DISCOVERY_LENGTH);
-  out[1] = IP_DISCOVERY_REQUEST;
+  out[1] = type;
   out[3] = BODY_LENGTH;
   out[4] = ssrc >>> 24;
   out[5] = (ssrc >>> 16) & 0xff;
   out[6] = (ssrc >>> 8) & 0xff;
   out[7] = ssrc & 0xff;
-  return IP_DISCOVERY_LENGTH;
 }
 
 /** Reads a response (clients and tests); null when it is not one. */
