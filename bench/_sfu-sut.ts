@@ -37,7 +37,11 @@ if (config.kind === 'relay') {
   // Route by the sender's source port: each simulated client sends from its own socket.
   const routes = new Map<number, number[]>();
   for (const channel of config.ports) {
-    for (const p of channel) routes.set(p, channel.filter((q) => q !== p));
+    for (const p of channel)
+      routes.set(
+        p,
+        channel.filter((q) => q !== p),
+      );
   }
   let count = 0;
   socket.on('message', (msg, rinfo) => {
@@ -48,10 +52,20 @@ if (config.kind === 'relay') {
   });
   forwarded = () => count;
   close = () => new Promise<void>((resolve) => socket.close(() => resolve()));
-  port.postMessage({ type: 'ready', port: socket.address().port, ssrcs: config.ports.map((ch, c) => ch.map((_, j) => c * 100 + j + 1)) } satisfies SutMessage);
+  port.postMessage({
+    type: 'ready',
+    port: socket.address().port,
+    ssrcs: config.ports.map((ch, c) => ch.map((_, j) => c * 100 + j + 1)),
+  } satisfies SutMessage);
 } else {
   // A silence gap longer than the run: the bench measures forwarding, not tail synthesis, and keeps seq unrewritten.
-  const sfu = await Sfu.create({ bindAddress: '127.0.0.1', port: 0, publicIp: '127.0.0.1', logger: pino({ level: 'silent' }), silenceGapMs: 3_600_000 });
+  const sfu = await Sfu.create({
+    bindAddress: '127.0.0.1',
+    port: 0,
+    publicIp: '127.0.0.1',
+    logger: pino({ level: 'silent' }),
+    silenceGapMs: 3_600_000,
+  });
   const transports: UdpTransport[] = [];
   const ssrcs = config.ports.map((channel, c) =>
     channel.map((p, j) => {
@@ -89,7 +103,13 @@ function threadCpuSeconds(): number {
 port.on('message', (m: { type: 'sample' | 'close' }) => {
   if (m.type === 'sample') {
     const elu = performance.eventLoopUtilization();
-    port.postMessage({ type: 'sample', forwarded: forwarded(), active: elu.active, idle: elu.idle, cpuSeconds: threadCpuSeconds() } satisfies SutMessage);
+    port.postMessage({
+      type: 'sample',
+      forwarded: forwarded(),
+      active: elu.active,
+      idle: elu.idle,
+      cpuSeconds: threadCpuSeconds(),
+    } satisfies SutMessage);
   } else {
     void close().then(() => port.close());
   }

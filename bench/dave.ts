@@ -33,7 +33,13 @@ if (!process.env.RESOUND_BENCH_DAVE_CHILD) {
   const tls = await loadTls({ dataDir });
   const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], ...process.argv.slice(2)], {
     stdio: 'inherit',
-    env: { ...process.env, RESOUND_BENCH_DAVE_CHILD: '1', NODE_EXTRA_CA_CERTS: tls.certPath, RESOUND_TEST_DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
+    env: {
+      ...process.env,
+      RESOUND_BENCH_DAVE_CHILD: '1',
+      NODE_EXTRA_CA_CERTS: tls.certPath,
+      RESOUND_TEST_DATA_DIR: dataDir,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
+    },
   });
   fs.rmSync(dataDir, { recursive: true, force: true });
   process.exit(r.status ?? 1);
@@ -57,12 +63,17 @@ async function joinLatencies(): Promise<void> {
         // DAVE: n-1 clients form a group, then the n-th joins.
         const channel = newId();
         const present: TestClient[] = [];
-        for (let i = 0; i < n - 1; i++) present.push(await joinClient(daveGw, guild, channel, { daveEncryption: true }));
+        for (let i = 0; i < n - 1; i++)
+          present.push(await joinClient(daveGw, guild, channel, { daveEncryption: true }));
         if (present.length >= 2) await waitForSharedGroup(present, 0n, 60_000);
         const t0 = performance.now();
         const lastUser = newId();
         let t1 = 0;
-        const joining = joinClient(daveGw, guild, channel, { daveEncryption: true, userId: lastUser, waitReady: false });
+        const joining = joinClient(daveGw, guild, channel, {
+          daveEncryption: true,
+          userId: lastUser,
+          waitReady: false,
+        });
         const last = await joining;
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`n=${n}: no transition within 60 s`)), 60_000);
@@ -80,7 +91,8 @@ async function joinLatencies(): Promise<void> {
         // Baseline: the same join without DAVE, to Ready.
         const pchannel = newId();
         const ppresent: TestClient[] = [];
-        for (let i = 0; i < n - 1; i++) ppresent.push(await joinClient(plainGw, guild, pchannel, { daveEncryption: false }));
+        for (let i = 0; i < n - 1; i++)
+          ppresent.push(await joinClient(plainGw, guild, pchannel, { daveEncryption: false }));
         const p0 = performance.now();
         const plast = await joinClient(plainGw, guild, pchannel, { daveEncryption: false });
         plain.push(performance.now() - p0);
@@ -89,7 +101,16 @@ async function joinLatencies(): Promise<void> {
       }
       const d = median(dave);
       const p = median(plain);
-      emit({ bench: 'dave', figure: 'join_to_transitioned_ms', clients: n, reps: REPS, median_ms: round(d), baseline: 'join_to_ready_without_dave_ms', baseline_ms: round(p), ratio: ratio(d, p) });
+      emit({
+        bench: 'dave',
+        figure: 'join_to_transitioned_ms',
+        clients: n,
+        reps: REPS,
+        median_ms: round(d),
+        baseline: 'join_to_ready_without_dave_ms',
+        baseline_ms: round(p),
+        ratio: ratio(d, p),
+      });
     }
   } finally {
     await Promise.all([daveGw.close(), plainGw.close()]);
@@ -135,7 +156,16 @@ async function forwardingThroughput(): Promise<void> {
     const router = new Router(withDave ? 'dave' : 'plain', new SfuMetrics(new Registry()), pino({ level: 'silent' }));
     const ps = clients.map((c, i) => router.addParticipant(c.userId, 1000 + i, transport()));
     if (withDave) router.gate = new DaveMediaGate(net.group);
-    const frame = { sequence: 0, timestamp: 0, marker: false, extensionWords: 0, data: payload, offset: 0, payloadOffset: 0, payloadLength: payload.length };
+    const frame = {
+      sequence: 0,
+      timestamp: 0,
+      marker: false,
+      extensionWords: 0,
+      data: payload,
+      offset: 0,
+      payloadOffset: 0,
+      payloadLength: payload.length,
+    };
     const step = () => {
       frame.sequence = (frame.sequence + 1) & 0xffff;
       frame.timestamp = (frame.timestamp + 960) >>> 0;
@@ -150,7 +180,8 @@ async function forwardingThroughput(): Promise<void> {
       frames += 1000;
     }
     const elapsed = (performance.now() - start) / 1000;
-    if (sent !== frames * RECEIVERS) throw new Error(`${withDave ? 'E2EE' : 'plain'} frames were dropped: ${sent} of ${frames * RECEIVERS}`);
+    if (sent !== frames * RECEIVERS)
+      throw new Error(`${withDave ? 'E2EE' : 'plain'} frames were dropped: ${sent} of ${frames * RECEIVERS}`);
     router.close();
     return (frames * RECEIVERS) / elapsed;
   };

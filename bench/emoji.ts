@@ -28,13 +28,24 @@ const COUNT = Math.max(200, Number(process.argv[2] ?? 200));
 const EMPTY_JOBS = 2000;
 const common = loadCommonConfig();
 const logger = rootLogger('warn');
-const config = loadWorkersConfig({ ...process.env, WORKERS_PREFIX: `bench-emoji-${process.pid}` }, common.RESOUND_DATA_DIR);
+const config = loadWorkersConfig(
+  { ...process.env, WORKERS_PREFIX: `bench-emoji-${process.pid}` },
+  common.RESOUND_DATA_DIR,
+);
 const redis = await ensureRedis(common.REDIS_URL, common.RESOUND_DATA_DIR, logger);
 const connection = { url: redis.url, maxRetriesPerRequest: null };
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'resound-bench-emoji-'));
 const sizes = config.WORKERS_EMOJI_SIZES;
 
-emit({ bench: 'emoji', figure: 'setup', emojis: COUNT, animated: Math.floor(COUNT / 2), sizes, concurrency: config.WORKERS_CONCURRENCY_EMOJI, cpus: os.availableParallelism() });
+emit({
+  bench: 'emoji',
+  figure: 'setup',
+  emojis: COUNT,
+  animated: Math.floor(COUNT / 2),
+  sizes,
+  concurrency: config.WORKERS_CONCURRENCY_EMOJI,
+  cpus: os.availableParallelism(),
+});
 const packDir = path.join(work, 'pack');
 await writeSamplePack(packDir, COUNT, { seed: 2026 });
 
@@ -44,13 +55,18 @@ async function viaQueue(): Promise<number> {
   const fleet = new WorkerFleet({ connection, config: { ...config, WORKERS_QUEUES: ['emoji'] }, logger });
   await fleet.waitUntilReady();
   fs.rmSync(path.join(work, 'queue-out'), { recursive: true, force: true });
-  const input = await scanPack(packDir, { outDir: path.join(work, 'queue-out'), sizes, maxBytes: config.WORKERS_EMOJI_MAX_BYTES });
+  const input = await scanPack(packDir, {
+    outDir: path.join(work, 'queue-out'),
+    sizes,
+    maxBytes: config.WORKERS_EMOJI_MAX_BYTES,
+  });
   const t0 = performance.now();
   const { packId } = await producers.addEmojiPack(input);
   for (;;) {
     const s = await packStatus(producers.queues.emoji, packId);
     if (s?.state === 'completed') {
-      if (s.summary?.failed) throw new Error(`bench pack had failures: ${JSON.stringify(s.summary.failures.slice(0, 3))}`);
+      if (s.summary?.failed)
+        throw new Error(`bench pack had failures: ${JSON.stringify(s.summary.failures.slice(0, 3))}`);
       break;
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -70,7 +86,12 @@ async function bareLoop(): Promise<number> {
   for (const f of files) {
     const input = fs.readFileSync(path.join(packDir, f));
     const name = path.basename(f, path.extname(f));
-    const { files: out, result } = await renderEmoji(input, { name, sha256: '0'.repeat(64), sizes, maxBytes: config.WORKERS_EMOJI_MAX_BYTES });
+    const { files: out, result } = await renderEmoji(input, {
+      name,
+      sha256: '0'.repeat(64),
+      sizes,
+      maxBytes: config.WORKERS_EMOJI_MAX_BYTES,
+    });
     for (const o of out) await writeFileAtomic(path.join(work, 'bare-out', name, o.file), o.data);
     await writeFileAtomic(path.join(work, 'bare-out', name, 'emoji.json'), JSON.stringify(result));
   }
@@ -100,7 +121,11 @@ emit({
 /** Mean SSIM over 8×8 windows (stride 4) of luma, both images flattened on mid-grey so transparency compares too. */
 async function ssim(a: Buffer, b: Buffer): Promise<number> {
   const luma = async (img: Buffer) => {
-    const { data, info } = await sharp(img, { pages: 1 }).flatten({ background: '#808080' }).greyscale().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(img, { pages: 1 })
+      .flatten({ background: '#808080' })
+      .greyscale()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     return { data, w: info.width, h: info.height };
   };
   const x = await luma(a);
@@ -112,20 +137,26 @@ async function ssim(a: Buffer, b: Buffer): Promise<number> {
   let n = 0;
   for (let by = 0; by + 8 <= x.h; by += 4) {
     for (let bx = 0; bx + 8 <= x.w; bx += 4) {
-      let mx = 0, my = 0, vx = 0, vy = 0, cov = 0;
-      for (let j = 0; j < 8; j++) for (let i = 0; i < 8; i++) {
-        const p = (by + j) * x.w + bx + i;
-        mx += x.data[p];
-        my += y.data[p];
-      }
+      let mx = 0,
+        my = 0,
+        vx = 0,
+        vy = 0,
+        cov = 0;
+      for (let j = 0; j < 8; j++)
+        for (let i = 0; i < 8; i++) {
+          const p = (by + j) * x.w + bx + i;
+          mx += x.data[p];
+          my += y.data[p];
+        }
       mx /= 64;
       my /= 64;
-      for (let j = 0; j < 8; j++) for (let i = 0; i < 8; i++) {
-        const p = (by + j) * x.w + bx + i;
-        vx += (x.data[p] - mx) ** 2;
-        vy += (y.data[p] - my) ** 2;
-        cov += (x.data[p] - mx) * (y.data[p] - my);
-      }
+      for (let j = 0; j < 8; j++)
+        for (let i = 0; i < 8; i++) {
+          const p = (by + j) * x.w + bx + i;
+          vx += (x.data[p] - mx) ** 2;
+          vy += (y.data[p] - my) ** 2;
+          cov += (x.data[p] - mx) * (y.data[p] - my);
+        }
       vx /= 63;
       vy /= 63;
       cov /= 63;
@@ -141,7 +172,10 @@ async function ssim(a: Buffer, b: Buffer): Promise<number> {
 const largest = Math.max(...sizes);
 const reductions: number[] = [];
 const ssims: number[] = [];
-for (const f of fs.readdirSync(packDir).filter((x) => x.endsWith('.gif')).sort()) {
+for (const f of fs
+  .readdirSync(packDir)
+  .filter((x) => x.endsWith('.gif'))
+  .sort()) {
   const dir = path.join(work, 'queue-out', path.basename(f, '.gif'));
   const webp = fs.readFileSync(path.join(dir, `${largest}.webp`));
   const gif = fs.readFileSync(path.join(dir, `${largest}.gif`));
@@ -168,7 +202,9 @@ async function emptyJobsPerSecond(kind: 'ours' | 'minimal'): Promise<number> {
   const name = `empty-${kind}`;
   const prefix = `${config.WORKERS_PREFIX}-${kind}`;
   const queue = new Queue(name, { connection, prefix });
-  await queue.addBulk(Array.from({ length: EMPTY_JOBS }, (_, i) => ({ name: 'noop', data: { i }, opts: { removeOnComplete: true } })));
+  await queue.addBulk(
+    Array.from({ length: EMPTY_JOBS }, (_, i) => ({ name: 'noop', data: { i }, opts: { removeOnComplete: true } })),
+  );
   let done = 0;
   let finish!: () => void;
   const drained = new Promise<void>((r) => (finish = r));

@@ -39,12 +39,26 @@ interface RunResult {
 
 function summarize(lat: number[], wall: number, errors: number, rssMb: number): RunResult {
   const sorted = sortedCopy(lat);
-  return { rps: round(lat.length / wall, 2), p50: round(percentile(sorted, 50), 1), p95: round(percentile(sorted, 95), 1), rssMb, errors, requests: lat.length, lat, wall };
+  return {
+    rps: round(lat.length / wall, 2),
+    p50: round(percentile(sorted, 50), 1),
+    p95: round(percentile(sorted, 95), 1),
+    rssMb,
+    errors,
+    requests: lat.length,
+    lat,
+    wall,
+  };
 }
 
 /** Rounds of the same server interleaved with the others, merged: load drift on a shared machine hits all alike. */
 function merge(runs: RunResult[]): RunResult {
-  return summarize(runs.flatMap((r) => r.lat), runs.reduce((s, r) => s + r.wall, 0), runs.reduce((s, r) => s + r.errors, 0), Math.max(...runs.map((r) => r.rssMb)));
+  return summarize(
+    runs.flatMap((r) => r.lat),
+    runs.reduce((s, r) => s + r.wall, 0),
+    runs.reduce((s, r) => s + r.errors, 0),
+    Math.max(...runs.map((r) => r.rssMb)),
+  );
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'resound-bench-proxy-'));
@@ -64,11 +78,16 @@ async function makeImages(): Promise<string[]> {
   for (let i = 0; i < noise.length; i++) noise[i] = Math.round((rnd() + rnd() - 1) * 14);
   const names: string[] = [];
   for (let i = 0; i < N + 2; i++) {
-    const base = await sharp(photoRaw(96, 64, 1000 + i), { raw: { width: 96, height: 64, channels: 3 } }).resize(W, H, { kernel: 'cubic' }).raw().toBuffer();
+    const base = await sharp(photoRaw(96, 64, 1000 + i), { raw: { width: 96, height: 64, channels: 3 } })
+      .resize(W, H, { kernel: 'cubic' })
+      .raw()
+      .toBuffer();
     const off = (i * 7919) % 65536;
     for (let p = 0; p < base.length; p++) base[p] = Math.max(0, Math.min(255, base[p] + noise[p + off]));
     const name = `img-${String(i).padStart(3, '0')}.jpg`;
-    await sharp(base, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90 }).toFile(path.join(imgDir, name));
+    await sharp(base, { raw: { width: W, height: H, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .toFile(path.join(imgDir, name));
     names.push(name);
   }
   return names;
@@ -85,7 +104,11 @@ function peakRssMb(pid: number | undefined): number {
 
 /** Spawns a server and resolves with its URL once it prints a JSON line carrying `url`. */
 function spawnServer(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let buf = '';
@@ -171,7 +194,14 @@ async function sharpLoop(files: string[], format: Format, avifEffort: number): P
     cwd: ROOT,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, LOOP_FILES: JSON.stringify(files), LOOP_FORMAT: format, LOOP_QUALITY: String(QUALITY[format] ?? ''), LOOP_AVIF_EFFORT: String(avifEffort), LOOP_CONC: String(CONNECTIONS) },
+    env: {
+      ...process.env,
+      LOOP_FILES: JSON.stringify(files),
+      LOOP_FORMAT: format,
+      LOOP_QUALITY: String(QUALITY[format] ?? ''),
+      LOOP_AVIF_EFFORT: String(avifEffort),
+      LOOP_CONC: String(CONNECTIONS),
+    },
   });
   if (r.status !== 0) throw new Error(`sharp loop failed: ${r.stderr}`);
   const j = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { lat: number[]; wall: number; rssKb: number };
@@ -182,7 +212,12 @@ let uploaded: string[] | undefined;
 let resoundRun = 0;
 
 /** One proxy process per run (fresh cache dir and Redis prefix, shared originals) so VmHWM is per run. */
-async function resound(names: string[], format: Format, avifEffort: number, cacheHitRun = false): Promise<{ miss: RunResult; hit?: RunResult }> {
+async function resound(
+  names: string[],
+  format: Format,
+  avifEffort: number,
+  cacheHitRun = false,
+): Promise<{ miss: RunResult; hit?: RunResult }> {
   const run = resoundRun++;
   const { child, url } = await spawnServer(['--import', 'tsx', 'bin/resound.ts', 'start', 'proxy'], {
     RESOUND_DATA_DIR: path.join(work, 'resound-data'),
@@ -204,7 +239,8 @@ async function resound(names: string[], format: Format, avifEffort: number, cach
     }
   }
   const q = QUALITY[format] ? `&quality=${QUALITY[format]}` : '';
-  const urls = (list: string[], box: number) => list.map((p) => `${url}${p}?width=${box}&height=${box}&keep_aspect_ratio=true&format=${format}${q}`);
+  const urls = (list: string[], box: number) =>
+    list.map((p) => `${url}${p}?width=${box}&height=${box}&keep_aspect_ratio=true&format=${format}${q}`);
   await load(urls(uploaded.slice(0, 2), BOX - 12)); // warm-up on other images and sizes: no cache effect on the run
   const count = format === 'avif' ? N_AVIF : N;
   const measured = urls(uploaded.slice(2, 2 + count), BOX);
@@ -233,7 +269,8 @@ async function dropKeys(prefix: string): Promise<void> {
 async function ipx(names: string[], format: Format): Promise<RunResult> {
   const { child, url } = await spawnServer(['--input-type=module', '-e', IPX_SERVER], { IPX_DIR: imgDir });
   const q = QUALITY[format] ? `,q_${QUALITY[format]}` : '';
-  const urls = (list: string[], box: number) => list.map((n) => `${url}/s_${box}x${box},fit_inside,f_${format}${q}/${n}`);
+  const urls = (list: string[], box: number) =>
+    list.map((n) => `${url}/s_${box}x${box},fit_inside,f_${format}${q}/${n}`);
   await load(urls(names.slice(0, 2), BOX - 12));
   const count = format === 'avif' ? N_AVIF : N;
   const r = await load(urls(names.slice(2, 2 + count), BOX));
@@ -243,7 +280,20 @@ async function ipx(names: string[], format: Format): Promise<RunResult> {
 }
 
 function figure(server: string, format: Format, r: RunResult, extra: Record<string, unknown> = {}): void {
-  emit({ bench: 'proxy', figure: 'transform', server, format, requests: r.requests, rps: r.rps, p50_ms: r.p50, p95_ms: r.p95, peak_rss_mb: r.rssMb, errors: r.errors, connections: CONNECTIONS, ...extra });
+  emit({
+    bench: 'proxy',
+    figure: 'transform',
+    server,
+    format,
+    requests: r.requests,
+    rps: r.rps,
+    p50_ms: r.p50,
+    p95_ms: r.p95,
+    peak_rss_mb: r.rssMb,
+    errors: r.errors,
+    connections: CONNECTIONS,
+    ...extra,
+  });
 }
 
 /** Why the default AVIF effort is what it is: encode time, size and PSNR per effort, against sharp's default 4. */
@@ -269,7 +319,18 @@ async function avifEfforts(files: string[]): Promise<void> {
   }
   const base = rows.get(4) as { ms: number; bytes: number; psnr: number };
   for (const [effort, r] of rows) {
-    emit({ bench: 'proxy', figure: 'avif_effort', effort, images: files.length, encode_ms: round(r.ms, 1), bytes: Math.round(r.bytes), psnr_db: round(r.psnr, 2), baseline: 'effort 4 (sharp default)', time_ratio_vs_effort4: ratio(r.ms, base.ms), size_ratio_vs_effort4: ratio(r.bytes, base.bytes) });
+    emit({
+      bench: 'proxy',
+      figure: 'avif_effort',
+      effort,
+      images: files.length,
+      encode_ms: round(r.ms, 1),
+      bytes: Math.round(r.bytes),
+      psnr_db: round(r.psnr, 2),
+      baseline: 'effort 4 (sharp default)',
+      time_ratio_vs_effort4: ratio(r.ms, base.ms),
+      size_ratio_vs_effort4: ratio(r.bytes, base.bytes),
+    });
   }
 }
 
@@ -280,10 +341,16 @@ async function avifEfforts(files: string[]): Promise<void> {
 async function toneMapCost(): Promise<void> {
   const W = 2048;
   const H = 1365;
-  const base = await sharp(photoRaw(96, 64, 7), { raw: { width: 96, height: 64, channels: 3 } }).resize(W, H).raw().toBuffer();
+  const base = await sharp(photoRaw(96, 64, 7), { raw: { width: 96, height: 64, channels: 3 } })
+    .resize(W, H)
+    .raw()
+    .toBuffer();
   const lut = Array.from({ length: 256 }, (_, v) => Math.round(pqEncode((v / 255) ** 2.2 * 1000) * 65535));
   const px = Uint16Array.from(base, (v) => lut[v]);
-  const sdrPng = await sharp(px, { raw: { width: W, height: H, channels: 3 } }).toColourspace('rgb16').png({ compressionLevel: 1 }).toBuffer();
+  const sdrPng = await sharp(px, { raw: { width: W, height: H, channels: 3 } })
+    .toColourspace('rgb16')
+    .png({ compressionLevel: 1 })
+    .toBuffer();
   const pqPng = insertAfterIhdr(sdrPng, [pngChunk('cICP', Buffer.from([9, 16, 0, 1]))]);
   const time = async (input: Buffer) => {
     const runs: number[] = [];
@@ -300,7 +367,17 @@ async function toneMapCost(): Promise<void> {
   const t = performance.now();
   toneMapToSdr(px, 3, { transfer: 'pq', primaries: 'bt2020', sourcePeakNits: 1000 });
   const full = performance.now() - t;
-  emit({ bench: 'proxy', figure: 'tone_map', image: `${W}x${H} 16-bit PNG → WebP ${BOX}`, hdr_ms: round(hdr, 1), sdr_ms: round(sdr, 1), baseline: 'same pixels without cICP (no tone map)', ratio_hdr_vs_sdr: ratio(hdr, sdr), tonemap_full_res_ms: round(full, 1), tonemap_mpix_per_s: round((W * H) / 1e6 / (full / 1000), 1) });
+  emit({
+    bench: 'proxy',
+    figure: 'tone_map',
+    image: `${W}x${H} 16-bit PNG → WebP ${BOX}`,
+    hdr_ms: round(hdr, 1),
+    sdr_ms: round(sdr, 1),
+    baseline: 'same pixels without cICP (no tone map)',
+    ratio_hdr_vs_sdr: ratio(hdr, sdr),
+    tonemap_full_res_ms: round(full, 1),
+    tonemap_mpix_per_s: round((W * H) / 1e6 / (full / 1000), 1),
+  });
 }
 
 async function gifToWebpSizes(): Promise<void> {
@@ -332,12 +409,28 @@ async function gifToWebpSizes(): Promise<void> {
 
 const AVIF_EFFORT = 3;
 const names = await makeImages();
-emit({ bench: 'proxy', figure: 'setup', images: N, avif_images: N_AVIF, size: '2048x1365 JPEG q90', box: BOX, connections: CONNECTIONS, cpus: os.availableParallelism(), sharp: sharp.versions.sharp, vips: sharp.versions.vips });
+emit({
+  bench: 'proxy',
+  figure: 'setup',
+  images: N,
+  avif_images: N_AVIF,
+  size: '2048x1365 JPEG q90',
+  box: BOX,
+  connections: CONNECTIONS,
+  cpus: os.availableParallelism(),
+  sharp: sharp.versions.sharp,
+  vips: sharp.versions.vips,
+});
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 for (const format of FORMATS) {
   const count = format === 'avif' ? N_AVIF : N;
   const files = names.slice(2, 2 + count).map((n) => path.join(imgDir, n));
-  const runs: { ours: RunResult[]; peer: RunResult[]; limit: RunResult[]; hit: RunResult[] } = { ours: [], peer: [], limit: [], hit: [] };
+  const runs: { ours: RunResult[]; peer: RunResult[]; limit: RunResult[]; hit: RunResult[] } = {
+    ours: [],
+    peer: [],
+    limit: [],
+    hit: [],
+  };
   for (let r = 0; r < ROUNDS; r++) {
     const o = await resound(names, format, AVIF_EFFORT, format === 'jpeg');
     runs.ours.push(o.miss);
@@ -351,7 +444,12 @@ for (const format of FORMATS) {
   const rounds = { rounds: ROUNDS };
   figure('ipx', format, peer, rounds);
   figure('sharp-loop', format, limit, { ...rounds, ...(format === 'avif' ? { avif_effort: AVIF_EFFORT } : {}) });
-  figure('resound', format, ours, { ...rounds, ratio_vs_ipx: ratio(ours.rps, peer.rps), ratio_vs_sharp_loop: ratio(ours.rps, limit.rps), ...(format === 'avif' ? { avif_effort: AVIF_EFFORT } : {}) });
+  figure('resound', format, ours, {
+    ...rounds,
+    ratio_vs_ipx: ratio(ours.rps, peer.rps),
+    ratio_vs_sharp_loop: ratio(ours.rps, limit.rps),
+    ...(format === 'avif' ? { avif_effort: AVIF_EFFORT } : {}),
+  });
   if (format === 'avif') {
     // ipx encodes AVIF at sharp's default effort 4; measure ours there too for a like-for-like ratio.
     const at4 = (await resound(names, format, 4)).miss;
@@ -359,7 +457,19 @@ for (const format of FORMATS) {
   }
   if (runs.hit.length) {
     const hit = merge(runs.hit);
-    emit({ bench: 'proxy', figure: 'cache_hit', server: 'resound', format, requests: hit.requests, rps: hit.rps, p50_ms: hit.p50, p95_ms: hit.p95, errors: hit.errors, ratio_vs_miss: ratio(hit.rps, ours.rps), ratio_vs_ipx: ratio(hit.rps, peer.rps) });
+    emit({
+      bench: 'proxy',
+      figure: 'cache_hit',
+      server: 'resound',
+      format,
+      requests: hit.requests,
+      rps: hit.rps,
+      p50_ms: hit.p50,
+      p95_ms: hit.p95,
+      errors: hit.errors,
+      ratio_vs_miss: ratio(hit.rps, ours.rps),
+      ratio_vs_ipx: ratio(hit.rps, peer.rps),
+    });
   }
 }
 await avifEfforts(names.slice(2, 10).map((n) => path.join(imgDir, n)));

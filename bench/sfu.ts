@@ -68,7 +68,19 @@ for (let c = 0; c < MAX_CHANNELS; c++) {
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
     const probe = j === 0 && c < PROBE_CHANNELS;
     if (!probe && stopReceiving(socket)) unreadSockets++;
-    speakers.push({ socket, port: socket.address().port, key: crypto.randomBytes(32), channel: c, index: j, ssrc: 0, seq: 0, ts: 0, nonce: 0, cipher: null, due: 0 });
+    speakers.push({
+      socket,
+      port: socket.address().port,
+      key: crypto.randomBytes(32),
+      channel: c,
+      index: j,
+      ssrc: 0,
+      seq: 0,
+      ts: 0,
+      nonce: 0,
+      cipher: null,
+      due: 0,
+    });
   }
 }
 
@@ -160,8 +172,12 @@ async function runSystem(name: string, kind: SutConfig['kind'], mode: TransportM
   const config: SutConfig = {
     kind,
     mode,
-    ports: Array.from({ length: MAX_CHANNELS }, (_, c) => speakers.slice(c * SPEAKERS, (c + 1) * SPEAKERS).map((s) => s.port)),
-    keys: Array.from({ length: MAX_CHANNELS }, (_, c) => speakers.slice(c * SPEAKERS, (c + 1) * SPEAKERS).map((s) => s.key)),
+    ports: Array.from({ length: MAX_CHANNELS }, (_, c) =>
+      speakers.slice(c * SPEAKERS, (c + 1) * SPEAKERS).map((s) => s.port),
+    ),
+    keys: Array.from({ length: MAX_CHANNELS }, (_, c) =>
+      speakers.slice(c * SPEAKERS, (c + 1) * SPEAKERS).map((s) => s.key),
+    ),
   };
   const worker = new Worker(new URL('./_sfu-sut-boot.mjs', import.meta.url), { workerData: config });
   const pending: ((m: SutMessage) => void)[] = [];

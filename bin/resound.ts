@@ -8,7 +8,9 @@ import { PART_ALIASES, PARTS } from './parts.ts';
 const USAGE = `resound — media and voice platform
 
   resound start [PART…]        start parts in one process (default: all). Parts: ${Object.keys(PARTS).join(', ')}
-                               (aliases: ${Object.entries(PART_ALIASES).map(([a, p]) => `${a} → ${p}`).join(', ')})
+                               (aliases: ${Object.entries(PART_ALIASES)
+                                 .map(([a, p]) => `${a} → ${p}`)
+                                 .join(', ')})
   resound emoji convert <dir>  convert an emoji pack through the worker fleet (see workers/README.md)
   resound emoji sample <dir>   write a generated sample pack to try it with
   resound audio-bench [--quick] audio quality through the real voice path (see bench/audio/README.md)
@@ -20,7 +22,8 @@ async function start(names: string[]): Promise<void> {
   const common = loadCommonConfig();
   const logger = rootLogger(common.LOG_LEVEL);
   const known = [...Object.keys(PARTS), ...Object.keys(PART_ALIASES)];
-  for (const n of names) if (!known.includes(n)) throw new ConfigError([`unknown part "${n}"; choose from ${known.join(', ')}`]);
+  for (const n of names)
+    if (!known.includes(n)) throw new ConfigError([`unknown part "${n}"; choose from ${known.join(', ')}`]);
   const chosen = names.length ? [...new Set(names.map((n) => PART_ALIASES[n] ?? n))] : Object.keys(PARTS);
   let redis: Promise<RedisHandle> | undefined;
   const ctx = {
@@ -36,7 +39,8 @@ async function start(names: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    for (const p of running.reverse()) await p.close().catch((err) => logger.error({ err, part: p.name }, 'close failed'));
+    for (const p of running.reverse())
+      await p.close().catch((err) => logger.error({ err, part: p.name }, 'close failed'));
     if (redis) await (await redis).close();
     process.exit(0);
   };

@@ -51,7 +51,12 @@ export const commonShape = {
   RESOUND_BIND: z.string().default('127.0.0.1'),
   /** Snowflake worker and process ids (5 bits each) so several processes never mint the same id. */
   RESOUND_WORKER_ID: z.coerce.number().int().min(0).max(31).default(0),
-  RESOUND_PROCESS_ID: z.coerce.number().int().min(0).max(31).default(process.pid & 31),
+  RESOUND_PROCESS_ID: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(31)
+    .default(process.pid & 31),
 };
 
 export type CommonConfig = z.infer<z.ZodObject<typeof commonShape>>;

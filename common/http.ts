@@ -55,7 +55,10 @@ export function createHttpServer(opts: BaseHttpOptions): FastifyInstance {
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     if (err instanceof HttpError) {
-      return reply.code(err.statusCode).headers(err.headers).send({ error: { code: err.code, message: err.message } });
+      return reply
+        .code(err.statusCode)
+        .headers(err.headers)
+        .send({ error: { code: err.code, message: err.message } });
     }
     if (err.validation) {
       return reply.code(400).send({ error: { code: 'bad_request', message: err.message } });
@@ -64,11 +67,15 @@ export function createHttpServer(opts: BaseHttpOptions): FastifyInstance {
     if (status >= 500) req.log.error({ err }, 'request failed');
     return reply
       .code(status)
-      .send({ error: { code: status >= 500 ? 'internal' : (err.code ?? 'bad_request').toLowerCase(), message: err.message } });
+      .send({
+        error: { code: status >= 500 ? 'internal' : (err.code ?? 'bad_request').toLowerCase(), message: err.message },
+      });
   });
 
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ error: { code: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
+    reply
+      .code(404)
+      .send({ error: { code: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
   });
   return app;
 }

@@ -43,7 +43,12 @@ export function resample(x: Float32Array, fromRate: number, toRate: number): Flo
 }
 
 /** Interleaved multi-channel PCM: each channel resampled on its own, then interleaved again. */
-export function resampleInterleaved(samples: Float32Array, channels: number, fromRate: number, toRate: number): Float32Array {
+export function resampleInterleaved(
+  samples: Float32Array,
+  channels: number,
+  fromRate: number,
+  toRate: number,
+): Float32Array {
   if (fromRate === toRate) return samples;
   if (channels === 1) return resample(samples, fromRate, toRate);
   const frames = samples.length / channels;

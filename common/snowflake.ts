@@ -21,7 +21,8 @@ export class SnowflakeGenerator {
     private readonly now: () => number = Date.now,
   ) {
     if (!Number.isInteger(workerId) || workerId < 0 || workerId > 31) throw new RangeError('workerId must be 0..31');
-    if (!Number.isInteger(processId) || processId < 0 || processId > 31) throw new RangeError('processId must be 0..31');
+    if (!Number.isInteger(processId) || processId < 0 || processId > 31)
+      throw new RangeError('processId must be 0..31');
   }
 
   nextBigInt(): bigint {

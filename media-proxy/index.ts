@@ -13,7 +13,17 @@ export { transformImage } from './transform/pipeline.ts';
 export { toneMapToSdr, pqEotf, pqInverseEotf, hlgInverseOetf, eetf } from './transform/tone-map.ts';
 export { MediaError, isMediaError, MEDIA_ERRORS, type MediaErrorCode } from './errors.ts';
 export { DEFAULT_LIMITS, CONTENT_TYPES } from './types.ts';
-export type { DetectResult, HdrInfo, Cicp, InputFormat, OutputFormat, Fit, Limits, TransformRequest, TransformResult } from './types.ts';
+export type {
+  DetectResult,
+  HdrInfo,
+  Cicp,
+  InputFormat,
+  OutputFormat,
+  Fit,
+  Limits,
+  TransformRequest,
+  TransformResult,
+} from './types.ts';
 export { MediaProxy, type MediaProxyOptions, type UploadEvent, type WarmOutcome, type Rendered } from './server.ts';
 export { loadMediaProxyConfig, mediaProxyShape, type MediaProxyConfig } from './config.ts';
 export { FsOriginStore, sha256, type OriginStore, type OriginRef } from './origin-store.ts';
@@ -31,7 +41,12 @@ export const start: PartStarter = async (ctx) => {
   const proxy = new MediaProxy({ config, redis, logger });
   // Uploads enqueue pre-render jobs for the workers part (which calls back into this part's public API to warm it).
   const prerender = config.prerenderOnUpload
-    ? (await import('../workers/index.ts')).prerenderHookFromEnv(ctx.env, ctx.common.RESOUND_DATA_DIR, handle.url, logger)
+    ? (await import('../workers/index.ts')).prerenderHookFromEnv(
+        ctx.env,
+        ctx.common.RESOUND_DATA_DIR,
+        handle.url,
+        logger,
+      )
     : null;
   if (prerender) proxy.onUpload(prerender.hook);
   await proxy.app.listen({ port: config.port, host: config.bind });

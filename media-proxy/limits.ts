@@ -19,7 +19,10 @@ export function checkInputBytes(bytes: number, limits: Limits): void {
 export function checkDetected(d: DetectResult, limits: Limits): void {
   checkInputBytes(d.bytes, limits);
   if (d.width > limits.maxDimension || d.height > limits.maxDimension) {
-    throw new MediaError('dimension_too_large', `canvas ${d.width}×${d.height} exceeds ${limits.maxDimension} px per side`);
+    throw new MediaError(
+      'dimension_too_large',
+      `canvas ${d.width}×${d.height} exceeds ${limits.maxDimension} px per side`,
+    );
   }
   if (d.frames > limits.maxFrames) {
     throw new MediaError('too_many_frames', `animation has ${d.frames} frames; the limit is ${limits.maxFrames}`);
@@ -42,7 +45,10 @@ export function checkOutputSize(width: number | undefined, height: number | unde
 export async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new MediaError('transform_timeout', `transform took longer than ${ms} ms`, { 'retry-after': '1' })), ms);
+    timer = setTimeout(
+      () => reject(new MediaError('transform_timeout', `transform took longer than ${ms} ms`, { 'retry-after': '1' })),
+      ms,
+    );
   });
   try {
     return await Promise.race([work, timeout]);
@@ -99,7 +105,8 @@ export class Gate {
       if (done) return;
       done = true;
       const next = this.waiting.shift();
-      if (next) next(); // hand the slot over without decrementing, so no newcomer can jump the line
+      if (next)
+        next(); // hand the slot over without decrementing, so no newcomer can jump the line
       else this.running--;
     };
   }

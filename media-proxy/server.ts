@@ -83,9 +83,17 @@ export class MediaProxy {
     this.registry = opts.registry ?? new Registry();
     this.metrics = createProxyMetrics(this.registry);
     this.store = opts.store ?? new FsOriginStore(c.originDir);
-    this.cache = new ResultCache(opts.redis, c.cacheDir, c.redisPrefix, c.cacheMaxBytes, (n) => this.metrics.evictions.inc(n));
+    this.cache = new ResultCache(opts.redis, c.cacheDir, c.redisPrefix, c.cacheMaxBytes, (n) =>
+      this.metrics.evictions.inc(n),
+    );
     this.gate = new Gate(c.concurrency, c.queueSize);
-    this.gifsicle = new GifsiclePool({ binary: c.gifsicle.path, size: c.gifsicle.pool, queueSize: c.queueSize, timeoutMs: c.limits.timeoutMs, maxOutputBytes: c.limits.maxInputBytes });
+    this.gifsicle = new GifsiclePool({
+      binary: c.gifsicle.path,
+      size: c.gifsicle.pool,
+      queueSize: c.queueSize,
+      timeoutMs: c.limits.timeoutMs,
+      maxOutputBytes: c.limits.maxInputBytes,
+    });
     this.log = new RateLimitedLog(opts.logger);
     if (opts.onUpload) this.uploadHooks.push(opts.onUpload);
     this.app = createHttpServer({
@@ -93,7 +101,11 @@ export class MediaProxy {
       logger: opts.logger,
       registry: this.registry,
       bodyLimit: c.limits.maxInputBytes + 64 * 1024,
-      health: async () => ({ redis: await opts.redis.ping(), gifsicle: this.gifsicle.available, queued: this.gate.queued }),
+      health: async () => ({
+        redis: await opts.redis.ping(),
+        gifsicle: this.gifsicle.available,
+        queued: this.gate.queued,
+      }),
     });
     // Errors must not be cached by the CDN as if they were the image.
     this.app.addHook('onSend', async (_req, reply, payload) => {
@@ -121,7 +133,11 @@ export class MediaProxy {
       try {
         await hook(e);
       } catch (err) {
-        this.log.warn('upload-hook', { err: (err as Error).message, ref: e.ref }, 'upload hook failed; the upload itself succeeded');
+        this.log.warn(
+          'upload-hook',
+          { err: (err as Error).message, ref: e.ref },
+          'upload hook failed; the upload itself succeeded',
+        );
       }
     }
   }
@@ -147,7 +163,12 @@ export class MediaProxy {
     await Promise.all(this.writing.values());
   }
 
-  private async transform(hash: string, d: DetectResult, req: TransformRequest, key: string): Promise<{ result: TransformResult }> {
+  private async transform(
+    hash: string,
+    d: DetectResult,
+    req: TransformRequest,
+    key: string,
+  ): Promise<{ result: TransformResult }> {
     const original = await this.store.get(hash);
     if (!original) throw new MediaError('not_found', 'the original for this asset is missing from the origin store');
     this.metrics.queue.set(this.gate.queued);

@@ -28,7 +28,12 @@ export function signedUrl(secret: string, base: string, pathname: string, ttlS: 
 
 export type SignatureCheck = 'ok' | 'missing' | 'malformed' | 'forged' | 'expired';
 
-export function verifySignature(secret: string, pathname: string, q: Partial<Record<'ex' | 'is' | 'hm', string>>, nowMs = Date.now()): SignatureCheck {
+export function verifySignature(
+  secret: string,
+  pathname: string,
+  q: Partial<Record<'ex' | 'is' | 'hm', string>>,
+  nowMs = Date.now(),
+): SignatureCheck {
   const { ex, is, hm } = q;
   if (!ex || !is || !hm) return 'missing';
   if (!/^[0-9a-f]{1,12}$/.test(ex) || !/^[0-9a-f]{1,12}$/.test(is) || !/^[0-9a-f]{64}$/.test(hm)) return 'malformed';

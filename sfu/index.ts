@@ -9,7 +9,13 @@ export { Participant } from './participant.ts';
 export type { Transport, TransportKind, OutgoingFrame } from './transport.ts';
 export { UdpTransport, type RemoteAddress } from './udp/udp-transport.ts';
 export { SfuMetrics, StreamStats, type DropReason } from './stats.ts';
-export { TRANSPORT_MODES, isTransportMode, NO_NONCE, type TransportMode, type TransportCipher } from './crypto/types.ts';
+export {
+  TRANSPORT_MODES,
+  isTransportMode,
+  NO_NONCE,
+  type TransportMode,
+  type TransportCipher,
+} from './crypto/types.ts';
 export { createTransportCipher, preferredModes, describeCryptoBackends } from './crypto/index.ts';
 export { cryptoShape } from './crypto/aes-gcm.ts';
 export * from './rtp/rtp-header.ts';

@@ -94,7 +94,14 @@ export class Router extends EventEmitter<RouterEvents> {
     p.transport.close();
     this.metrics.participants.dec();
     const labels = { ssrc: String(p.ssrc), user: p.userId };
-    for (const g of [this.metrics.streamPackets, this.metrics.streamBytes, this.metrics.streamLost, this.metrics.streamReordered, this.metrics.streamJitter, this.metrics.streamDecryptFailures]) {
+    for (const g of [
+      this.metrics.streamPackets,
+      this.metrics.streamBytes,
+      this.metrics.streamLost,
+      this.metrics.streamReordered,
+      this.metrics.streamJitter,
+      this.metrics.streamDecryptFailures,
+    ]) {
       g.remove(labels);
     }
     this.emit('participantremoved', p);

@@ -5,9 +5,22 @@ import { Registry } from 'prom-client';
 import { RateLimitedLog } from '../common/logger.ts';
 import { Router, type InboundFrame } from './router.ts';
 import type { Participant } from './participant.ts';
-import { createRtpHeader, looksLikeRtp, ONE_BYTE_EXTENSION_PROFILE, OPUS_PAYLOAD_TYPE, parseRtpHeader, RTP_FIXED_HEADER } from './rtp/rtp-header.ts';
+import {
+  createRtpHeader,
+  looksLikeRtp,
+  ONE_BYTE_EXTENSION_PROFILE,
+  OPUS_PAYLOAD_TYPE,
+  parseRtpHeader,
+  RTP_FIXED_HEADER,
+} from './rtp/rtp-header.ts';
 import { SfuMetrics, type DropReason } from './stats.ts';
-import { ipDiscoverySsrc, isIpDiscoveryRequest, IP_DISCOVERY_LENGTH, KEEPALIVE_LENGTH, writeIpDiscoveryResponse } from './udp/ip-discovery.ts';
+import {
+  ipDiscoverySsrc,
+  isIpDiscoveryRequest,
+  IP_DISCOVERY_LENGTH,
+  KEEPALIVE_LENGTH,
+  writeIpDiscoveryResponse,
+} from './udp/ip-discovery.ts';
 import { SendRing } from './udp/send-ring.ts';
 import { UdpTransport } from './udp/udp-transport.ts';
 
@@ -134,7 +147,11 @@ export class Sfu {
     const binding = this.bySsrc.get(transport.ssrc);
     if (!binding) return;
     this.bySsrc.delete(transport.ssrc);
-    if (binding.router && binding.participant && binding.router.participant(binding.participant.userId) === binding.participant) {
+    if (
+      binding.router &&
+      binding.participant &&
+      binding.router.participant(binding.participant.userId) === binding.participant
+    ) {
       binding.router.removeParticipant(binding.participant.userId);
     }
     transport.close();
@@ -236,7 +253,11 @@ export class Sfu {
 
   private drop(reason: DropReason, rinfo: RemoteInfo): void {
     this.metrics.drop(reason);
-    this.badLog.warn(`${reason}:${rinfo.address}`, { reason, from: `${rinfo.address}:${rinfo.port}` }, 'dropped udp datagram');
+    this.badLog.warn(
+      `${reason}:${rinfo.address}`,
+      { reason, from: `${rinfo.address}:${rinfo.port}` },
+      'dropped udp datagram',
+    );
   }
 
   get routerCount(): number {

@@ -72,12 +72,30 @@ export class SfuMetrics {
         },
       });
     scalar('resound_sfu_packets_forwarded_total', 'RTP packets sent to receivers', () => c.forwarded);
-    scalar('resound_sfu_payload_bytes_forwarded_total', 'Opus payload bytes sent to receivers', () => c.forwardedPayloadBytes);
-    scalar('resound_sfu_silence_frames_synthesized_total', 'Opus silence frames the SFU inserted for vanished speakers', () => c.silenceSynthesized);
-    this.participants = new Gauge({ name: 'resound_sfu_participants', help: 'Participants with a media transport', registers: r });
+    scalar(
+      'resound_sfu_payload_bytes_forwarded_total',
+      'Opus payload bytes sent to receivers',
+      () => c.forwardedPayloadBytes,
+    );
+    scalar(
+      'resound_sfu_silence_frames_synthesized_total',
+      'Opus silence frames the SFU inserted for vanished speakers',
+      () => c.silenceSynthesized,
+    );
+    this.participants = new Gauge({
+      name: 'resound_sfu_participants',
+      help: 'Participants with a media transport',
+      registers: r,
+    });
     this.routers = new Gauge({ name: 'resound_sfu_routers', help: 'Channels with a router', registers: r });
     const stream = (name: string, help: string, collect?: () => void) =>
-      new Gauge<'ssrc' | 'user'>({ name: `resound_sfu_stream_${name}`, help, labelNames: ['ssrc', 'user'], registers: r, collect });
+      new Gauge<'ssrc' | 'user'>({
+        name: `resound_sfu_stream_${name}`,
+        help,
+        labelNames: ['ssrc', 'user'],
+        registers: r,
+        collect,
+      });
     this.streamPackets = stream('packets', 'Packets received on an inbound stream', beforeScrape);
     this.streamBytes = stream('bytes', 'Payload bytes received on an inbound stream');
     this.streamLost = stream('lost', 'Packets lost on an inbound stream (RFC 3550 cumulative loss)');

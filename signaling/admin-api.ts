@@ -42,7 +42,12 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
     async (req) => {
       const { guild_id, channel_id, user_id } = req.body;
       const grant = opts.server.grantJoin(guild_id, channel_id, user_id);
-      return { endpoint: await opts.endpoint(guild_id, channel_id), token: grant.token, session_id: grant.session_id, expires_at: grant.expires_at };
+      return {
+        endpoint: await opts.endpoint(guild_id, channel_id),
+        token: grant.token,
+        session_id: grant.session_id,
+        expires_at: grant.expires_at,
+      };
     },
   );
 
@@ -52,11 +57,21 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
     properties: { guildId: snowflake, userId: snowflake },
   } as const;
   type UserParams = { guildId: string; userId: string };
-  const notFound = (p: UserParams) => new HttpError(404, 'unknown_voice_user', `user ${p.userId} has no voice session in guild ${p.guildId} on this server`);
+  const notFound = (p: UserParams) =>
+    new HttpError(
+      404,
+      'unknown_voice_user',
+      `user ${p.userId} has no voice session in guild ${p.guildId} on this server`,
+    );
 
   app.post<{ Params: UserParams; Body: { mute: boolean } }>(
     '/voice/guilds/:guildId/users/:userId/mute',
-    { schema: { params: userParams, body: { type: 'object', required: ['mute'], properties: { mute: { type: 'boolean' } } } } },
+    {
+      schema: {
+        params: userParams,
+        body: { type: 'object', required: ['mute'], properties: { mute: { type: 'boolean' } } },
+      },
+    },
     async (req) => {
       if (!opts.server.setServerMute(req.params.guildId, req.params.userId, req.body.mute)) throw notFound(req.params);
       return { ok: true, mute: req.body.mute };
@@ -65,7 +80,12 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
 
   app.post<{ Params: UserParams; Body: { deaf: boolean } }>(
     '/voice/guilds/:guildId/users/:userId/deafen',
-    { schema: { params: userParams, body: { type: 'object', required: ['deaf'], properties: { deaf: { type: 'boolean' } } } } },
+    {
+      schema: {
+        params: userParams,
+        body: { type: 'object', required: ['deaf'], properties: { deaf: { type: 'boolean' } } },
+      },
+    },
     async (req) => {
       if (!opts.server.setDeafened(req.params.guildId, req.params.userId, req.body.deaf)) throw notFound(req.params);
       return { ok: true, deaf: req.body.deaf };
@@ -79,13 +99,23 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
         params: userParams,
         body: {
           type: 'object',
-          properties: { code: { type: 'integer', enum: [4006, 4009, 4014, 4015, 4021, 4022] }, reason: { type: 'string', maxLength: 120 } },
+          properties: {
+            code: { type: 'integer', enum: [4006, 4009, 4014, 4015, 4021, 4022] },
+            reason: { type: 'string', maxLength: 120 },
+          },
         },
       },
     },
     async (req) => {
       const code = req.body?.code ?? Close.Disconnected;
-      if (!opts.server.disconnect(req.params.guildId, req.params.userId, code, req.body?.reason ?? 'disconnected by an administrator')) {
+      if (
+        !opts.server.disconnect(
+          req.params.guildId,
+          req.params.userId,
+          code,
+          req.body?.reason ?? 'disconnected by an administrator',
+        )
+      ) {
         throw notFound(req.params);
       }
       return { ok: true, code };

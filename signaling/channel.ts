@@ -72,7 +72,8 @@ export class VoiceChannel {
 
   speaking(session: VoiceSession, flags: number): void {
     session.speaking = flags;
-    for (const o of this.others(session)) o.send(Op.Speaking, { user_id: session.userId, ssrc: session.ssrc, speaking: flags });
+    for (const o of this.others(session))
+      o.send(Op.Speaking, { user_id: session.userId, ssrc: session.ssrc, speaking: flags });
   }
 
   leave(session: VoiceSession): void {

@@ -21,7 +21,11 @@ export const signalingShape = {
   /** How long a session whose socket dropped stays resumable. */
   SIGNALING_RESUME_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   /** Largest accepted client frame; larger ones close the socket with 4002. */
-  SIGNALING_MAX_FRAME_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  SIGNALING_MAX_FRAME_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024),
   /** Token bucket per connection: burst size and refill per second; overflow closes with 4021. */
   SIGNALING_RATE_BURST: z.coerce.number().int().min(1).default(120),
   SIGNALING_RATE_PER_S: z.coerce.number().min(0.1).default(20),

@@ -50,9 +50,13 @@ export class GatewayConnection {
     ws.on('close', (code) => this.onClose(code));
     ws.on('error', (err) => log.debug({ err, remote }, 'websocket error'));
     // Clients heartbeat every interval; three missed beats (as @discordjs/voice counts them) end the session.
-    this.watchdog = setInterval(() => {
-      if (Date.now() - this.lastBeat > limits.heartbeatIntervalMs * 3) this.close(Close.SessionTimeout, 'no heartbeat received in time');
-    }, Math.max(50, Math.floor(limits.heartbeatIntervalMs / 2)));
+    this.watchdog = setInterval(
+      () => {
+        if (Date.now() - this.lastBeat > limits.heartbeatIntervalMs * 3)
+          this.close(Close.SessionTimeout, 'no heartbeat received in time');
+      },
+      Math.max(50, Math.floor(limits.heartbeatIntervalMs / 2)),
+    );
     this.watchdog.unref();
     this.sendRaw(JSON.stringify({ op: Op.Hello, d: { heartbeat_interval: limits.heartbeatIntervalMs, v: 8 } }));
     metrics.messagesOut.inc({ op: String(Op.Hello) });
@@ -98,7 +102,10 @@ export class GatewayConnection {
 
   private takeToken(): boolean {
     const now = Date.now();
-    this.tokens = Math.min(this.limits.rateBurst, this.tokens + ((now - this.lastRefill) / 1000) * this.limits.ratePerS);
+    this.tokens = Math.min(
+      this.limits.rateBurst,
+      this.tokens + ((now - this.lastRefill) / 1000) * this.limits.ratePerS,
+    );
     this.lastRefill = now;
     if (this.tokens < 1) return false;
     this.tokens -= 1;
@@ -114,7 +121,12 @@ export class GatewayConnection {
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.closing) return;
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    if (buf.length > this.limits.maxFrameBytes) return this.reject('oversized', Close.DecodeError, `frame of ${buf.length} bytes exceeds ${this.limits.maxFrameBytes}`);
+    if (buf.length > this.limits.maxFrameBytes)
+      return this.reject(
+        'oversized',
+        Close.DecodeError,
+        `frame of ${buf.length} bytes exceeds ${this.limits.maxFrameBytes}`,
+      );
     if (!this.takeToken()) return this.reject('rate_limited', Close.RateLimited, 'too many messages; slow down');
     if (isBinary) return this.onBinary(buf);
     let parsed: unknown;
@@ -124,12 +136,18 @@ export class GatewayConnection {
       return this.reject('bad_json', Close.DecodeError, 'payload is not valid JSON');
     }
     const env = EnvelopeSchema.safeParse(parsed);
-    if (!env.success) return this.reject('bad_envelope', Close.DecodeError, 'payload must be an object with a numeric op');
+    if (!env.success)
+      return this.reject('bad_envelope', Close.DecodeError, 'payload must be an object with a numeric op');
     const { op, d } = env.data;
     this.metrics.messagesIn.inc({ op: String(op) });
     if (op === Op.Heartbeat) return this.onHeartbeat(d);
     if (op === Op.Identify || op === Op.Resume) {
-      if (this.session) return this.reject('already_authenticated', Close.AlreadyAuthenticated, 'already identified on this connection');
+      if (this.session)
+        return this.reject(
+          'already_authenticated',
+          Close.AlreadyAuthenticated,
+          'already identified on this connection',
+        );
       return op === Op.Identify ? this.handler.identify(this, d) : this.handler.resume(this, d);
     }
     if (!this.session) {
@@ -143,16 +161,19 @@ export class GatewayConnection {
     if (buf.length < 1) return this.reject('bad_binary', Close.DecodeError, 'empty binary frame');
     const op = buf[0];
     this.metrics.messagesIn.inc({ op: String(op) });
-    if (!this.session) return this.reject('not_authenticated', Close.NotAuthenticated, `binary op ${op} before Identify`);
+    if (!this.session)
+      return this.reject('not_authenticated', Close.NotAuthenticated, `binary op ${op} before Identify`);
     this.handler.binary(this, this.session, op, buf.subarray(1));
   }
 
   private onHeartbeat(d: unknown): void {
     const hb = HeartbeatSchema.safeParse(d);
-    if (!hb.success) return this.reject('bad_heartbeat', Close.DecodeError, 'heartbeat must be {t, seq_ack} or a number');
+    if (!hb.success)
+      return this.reject('bad_heartbeat', Close.DecodeError, 'heartbeat must be {t, seq_ack} or a number');
     this.lastBeat = Date.now();
     const t = typeof hb.data === 'number' ? hb.data : hb.data.t;
-    if (typeof hb.data === 'object' && hb.data.seq_ack !== undefined && this.session) this.session.replay.ack(hb.data.seq_ack);
+    if (typeof hb.data === 'object' && hb.data.seq_ack !== undefined && this.session)
+      this.session.replay.ack(hb.data.seq_ack);
     this.sendRaw(JSON.stringify({ op: Op.HeartbeatAck, d: { t } }));
     this.metrics.messagesOut.inc({ op: String(Op.HeartbeatAck) });
   }
@@ -170,5 +191,8 @@ export const KNOWN_CLIENT_OPS = new Set<number>([
   Op.DaveMlsCommitWelcome,
   Op.DaveMlsInvalidCommitWelcome,
   // Sent by real Discord clients; accepted and ignored (video, client flags/platform).
-  12, 15, 18, 20,
+  12,
+  15,
+  18,
+  20,
 ]);

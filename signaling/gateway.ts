@@ -9,7 +9,14 @@ import { createHttpServer, logListening } from '../common/http.ts';
 import { RateLimitedLog } from '../common/logger.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
 import { loadTls } from '../common/tls.ts';
-import { describeCryptoBackends, preferredModes, Sfu, TRANSPORT_MODES, isTransportMode, type TransportMode } from '../sfu/index.ts';
+import {
+  describeCryptoBackends,
+  preferredModes,
+  Sfu,
+  TRANSPORT_MODES,
+  isTransportMode,
+  type TransportMode,
+} from '../sfu/index.ts';
 import { adminApi } from './admin-api.ts';
 import type { ChannelExtension, VoiceChannel } from './channel.ts';
 import type { SignalingConfig } from './config.ts';
@@ -51,9 +58,13 @@ export interface VoiceGateway {
 
 function parseModes(spec: string | undefined): TransportMode[] {
   if (!spec) return preferredModes();
-  const modes = spec.split(',').map((m) => m.trim()).filter(Boolean);
+  const modes = spec
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   const bad = modes.filter((m) => !isTransportMode(m));
-  if (bad.length) throw new Error(`SFU_MODES has unknown mode(s) ${bad.join(', ')}; known: ${TRANSPORT_MODES.join(', ')}`);
+  if (bad.length)
+    throw new Error(`SFU_MODES has unknown mode(s) ${bad.join(', ')}; known: ${TRANSPORT_MODES.join(', ')}`);
   return modes as TransportMode[];
 }
 
@@ -62,7 +73,11 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   const log = logger.child({ part: 'voice' });
   const registry = new Registry();
   const metrics = new SignalingMetrics(registry);
-  const tls = await loadTls({ certPath: config.SIGNALING_TLS_CERT, keyPath: config.SIGNALING_TLS_KEY, dataDir: opts.dataDir });
+  const tls = await loadTls({
+    certPath: config.SIGNALING_TLS_CERT,
+    keyPath: config.SIGNALING_TLS_KEY,
+    dataDir: opts.dataDir,
+  });
   const tokenSecret = secretFromConfigOrDataDir(config.VOICE_TOKEN_SECRET, opts.dataDir, 'voice-token-secret');
   const adminToken = secretFromConfigOrDataDir(config.ADMIN_TOKEN, opts.dataDir, 'admin-token');
   const modes = parseModes(config.SFU_MODES);
@@ -77,7 +92,13 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     registry,
   });
   // One MLS external-sender key per voice server; every channel's DAVE group names it in op 25.
-  const dave = { sender: new ExternalSender(), metrics: createDaveMetrics(registry), logger: log.child({ component: 'dave' }), mode: config.VOICE_E2EE as E2eeMode, transitionTimeoutMs: config.DAVE_TRANSITION_TIMEOUT_MS };
+  const dave = {
+    sender: new ExternalSender(),
+    metrics: createDaveMetrics(registry),
+    logger: log.child({ component: 'dave' }),
+    mode: config.VOICE_E2EE as E2eeMode,
+    transitionTimeoutMs: config.DAVE_TRANSITION_TIMEOUT_MS,
+  };
   const server = new VoiceServer({
     sfu,
     signer: new VoiceTokenSigner(tokenSecret),
@@ -87,7 +108,8 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     tokenTtlMs: config.VOICE_TOKEN_TTL_S * 1000,
     resumeGraceMs: config.SIGNALING_RESUME_GRACE_MS,
     e2ee: config.VOICE_E2EE,
-    channelExtensions: opts.channelExtensions ?? ((ch) => (dave.mode === 'off' ? [] : [daveChannelExtension(ch, dave)])),
+    channelExtensions:
+      opts.channelExtensions ?? ((ch) => (dave.mode === 'off' ? [] : [daveChannelExtension(ch, dave)])),
   });
 
   const limits = {
@@ -115,8 +137,18 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   }
   const health = () => ({ sessions: server.sessions.size, channels: server.channels.size, udp_port: sfu.port });
   const makeApp = async (https: boolean): Promise<FastifyInstance> => {
-    const app = createHttpServer({ part: 'voice', logger: log, registry, health, https: https ? { key: tls.key, cert: tls.cert } : undefined });
-    await app.register(adminApi, { server, adminToken, endpoint: (g, c) => (placement ? placement.assign(g, c, endpoint) : endpoint) });
+    const app = createHttpServer({
+      part: 'voice',
+      logger: log,
+      registry,
+      health,
+      https: https ? { key: tls.key, cert: tls.cert } : undefined,
+    });
+    await app.register(adminApi, {
+      server,
+      adminToken,
+      endpoint: (g, c) => (placement ? placement.assign(g, c, endpoint) : endpoint),
+    });
     app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://x');
       const v = Number(url.searchParams.get('v') ?? '8');
@@ -152,9 +184,16 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     logListening(logger, 'voice', wsUrl, { proto: 'ws' });
   }
   const crypto = describeCryptoBackends();
-  logListening(logger, 'sfu', `udp://${opts.bind}:${sfu.port}`, { publicIp: sfu.publicIp, modes, backends: crypto.backends });
+  logListening(logger, 'sfu', `udp://${opts.bind}:${sfu.port}`, {
+    publicIp: sfu.publicIp,
+    modes,
+    backends: crypto.backends,
+  });
   if (crypto.aeadGcmAddonError) {
-    log.warn({ reason: crypto.aeadGcmAddonError }, 'AES-GCM runs on node:crypto (about 10x slower); rebuild the addon with `npm rebuild` or `node native/aead-gcm/install.mjs` (needs g++ and make)');
+    log.warn(
+      { reason: crypto.aeadGcmAddonError },
+      'AES-GCM runs on node:crypto (about 10x slower); rebuild the addon with `npm rebuild` or `node native/aead-gcm/install.mjs` (needs g++ and make)',
+    );
   }
 
   let reporter: NodeJS.Timeout | null = null;
@@ -165,7 +204,10 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
       for (const ch of server.channels.values()) await p.touchChannel(ch.guildId, ch.channelId, endpoint);
     };
     await report();
-    reporter = setInterval(() => void report().catch((err: Error) => log.warn({ err: err.message }, 'placement report failed')), 5000);
+    reporter = setInterval(
+      () => void report().catch((err: Error) => log.warn({ err: err.message }, 'placement report failed')),
+      5000,
+    );
     reporter.unref();
   }
 

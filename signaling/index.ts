@@ -20,7 +20,13 @@ export { VoiceClient, type VoiceClientOptions, type ReceivedFrame } from './clie
 export const startVoice: PartStarter = async (ctx) => {
   const config = loadSignalingConfig(ctx.env);
   const redisUrl = config.VOICE_PLACEMENT === 'redis' ? (await ctx.redis()).url : undefined;
-  const gw = await startVoiceGateway({ config, dataDir: ctx.common.RESOUND_DATA_DIR, bind: ctx.common.RESOUND_BIND, logger: ctx.logger, redisUrl });
+  const gw = await startVoiceGateway({
+    config,
+    dataDir: ctx.common.RESOUND_DATA_DIR,
+    bind: ctx.common.RESOUND_BIND,
+    logger: ctx.logger,
+    redisUrl,
+  });
   return {
     name: 'voice',
     urls: { wss: gw.wssUrl, ...(gw.wsUrl ? { ws: gw.wsUrl } : {}), endpoint: gw.endpoint },

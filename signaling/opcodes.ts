@@ -74,10 +74,7 @@ export const SelectProtocolSchema = z.object({
 export type SelectProtocolData = z.infer<typeof SelectProtocolSchema>;
 
 /** v8 sends `{t, seq_ack}`; older versions a bare nonce. */
-export const HeartbeatSchema = z.union([
-  z.object({ t: z.number(), seq_ack: z.number().int().optional() }),
-  z.number(),
-]);
+export const HeartbeatSchema = z.union([z.object({ t: z.number(), seq_ack: z.number().int().optional() }), z.number()]);
 
 export const SpeakingSchema = z.object({
   speaking: z.union([z.number().int().min(0).max(7), z.boolean()]),

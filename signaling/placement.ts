@@ -63,7 +63,9 @@ export class VoicePlacement {
     const dead: string[] = [];
     raw.forEach((r, i) => (r ? live.push(JSON.parse(r) as ServerLoad) : dead.push(endpoints[i])));
     if (dead.length) await this.redis.zrem(`${this.prefix}:servers`, ...dead);
-    return live.sort((a, b) => a.sessions - b.sessions || a.channels - b.channels || a.endpoint.localeCompare(b.endpoint));
+    return live.sort(
+      (a, b) => a.sessions - b.sessions || a.channels - b.channels || a.endpoint.localeCompare(b.endpoint),
+    );
   }
 
   /**

@@ -13,14 +13,21 @@ export interface VoiceTokenClaims {
   expiresAt: number;
 }
 
-export type TokenResult = { ok: true; claims: VoiceTokenClaims } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' };
+export type TokenResult =
+  { ok: true; claims: VoiceTokenClaims } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' };
 
 export class VoiceTokenSigner {
   constructor(private readonly secret: string) {}
 
   sign(claims: VoiceTokenClaims): string {
     const body = Buffer.from(
-      JSON.stringify({ g: claims.guildId, c: claims.channelId, u: claims.userId, s: claims.sessionId, e: claims.expiresAt }),
+      JSON.stringify({
+        g: claims.guildId,
+        c: claims.channelId,
+        u: claims.userId,
+        s: claims.sessionId,
+        e: claims.expiresAt,
+      }),
     ).toString('base64url');
     return `${body}.${this.mac(body)}`;
   }
@@ -39,7 +46,13 @@ export class VoiceTokenSigner {
       return { ok: false, reason: 'malformed' };
     }
     const c = raw as Record<string, unknown>;
-    if (typeof c.g !== 'string' || typeof c.c !== 'string' || typeof c.u !== 'string' || typeof c.s !== 'string' || typeof c.e !== 'number') {
+    if (
+      typeof c.g !== 'string' ||
+      typeof c.c !== 'string' ||
+      typeof c.u !== 'string' ||
+      typeof c.s !== 'string' ||
+      typeof c.e !== 'number'
+    ) {
       return { ok: false, reason: 'malformed' };
     }
     const claims: VoiceTokenClaims = { guildId: c.g, channelId: c.c, userId: c.u, sessionId: c.s, expiresAt: c.e };

@@ -72,13 +72,25 @@ export class VoiceServer implements ConnectionHandler {
 
   identify(conn: GatewayConnection, raw: unknown): void {
     const parsed = IdentifySchema.safeParse(raw);
-    if (!parsed.success) return this.reject(conn, 'bad_identify', Close.DecodeError, `invalid Identify: ${issueText(parsed.error)}`);
+    if (!parsed.success)
+      return this.reject(conn, 'bad_identify', Close.DecodeError, `invalid Identify: ${issueText(parsed.error)}`);
     const d = parsed.data;
     const verdict = this.opts.signer.verify(d.token);
-    if (!verdict.ok) return this.reject(conn, `token_${verdict.reason}`, Close.AuthenticationFailed, `voice token ${verdict.reason.replace('_', ' ')}; request a new join`);
+    if (!verdict.ok)
+      return this.reject(
+        conn,
+        `token_${verdict.reason}`,
+        Close.AuthenticationFailed,
+        `voice token ${verdict.reason.replace('_', ' ')}; request a new join`,
+      );
     const c = verdict.claims;
     if (c.guildId !== d.server_id || c.userId !== d.user_id || c.sessionId !== d.session_id) {
-      return this.reject(conn, 'token_mismatch', Close.AuthenticationFailed, 'token does not match server_id/user_id/session_id');
+      return this.reject(
+        conn,
+        'token_mismatch',
+        Close.AuthenticationFailed,
+        'token does not match server_id/user_id/session_id',
+      );
     }
     const daveMax = d.max_dave_protocol_version ?? 0;
     if (this.opts.e2ee === 'required' && daveMax < 1) {
@@ -104,23 +116,40 @@ export class VoiceServer implements ConnectionHandler {
     session.once('ended', () => this.forget(session));
     session.attach(conn);
     conn.session = session;
-    session.send(Op.Ready, { ssrc: session.ssrc, ip: this.sfu.publicIp, port: this.sfu.port, modes: this.opts.modes, experiments: [] });
+    session.send(Op.Ready, {
+      ssrc: session.ssrc,
+      ip: this.sfu.publicIp,
+      port: this.sfu.port,
+      modes: this.opts.modes,
+      experiments: [],
+    });
   }
 
   resume(conn: GatewayConnection, raw: unknown): void {
     const parsed = ResumeSchema.safeParse(raw);
-    if (!parsed.success) return this.reject(conn, 'bad_resume', Close.DecodeError, `invalid Resume: ${issueText(parsed.error)}`);
+    if (!parsed.success)
+      return this.reject(conn, 'bad_resume', Close.DecodeError, `invalid Resume: ${issueText(parsed.error)}`);
     const d = parsed.data;
     const session = this.sessions.get(d.session_id);
     if (!session || session.token !== d.token || session.guildId !== d.server_id) {
       this.opts.metrics.resumes.inc({ result: 'unknown_session' });
-      return this.reject(conn, 'resume_unknown', Close.SessionNoLongerValid, 'no resumable session with this id and token; identify again');
+      return this.reject(
+        conn,
+        'resume_unknown',
+        Close.SessionNoLongerValid,
+        'no resumable session with this id and token; identify again',
+      );
     }
     const missed = session.replay.since(d.seq_ack);
     if (!missed) {
       this.opts.metrics.resumes.inc({ result: 'buffer_gap' });
       session.end(Close.SessionNoLongerValid);
-      return this.reject(conn, 'resume_gap', Close.SessionNoLongerValid, 'messages after seq_ack are no longer buffered; identify again');
+      return this.reject(
+        conn,
+        'resume_gap',
+        Close.SessionNoLongerValid,
+        'messages after seq_ack are no longer buffered; identify again',
+      );
     }
     session.attach(conn);
     conn.session = session;
@@ -140,7 +169,12 @@ export class VoiceServer implements ConnectionHandler {
         const channel = this.channelOf(session);
         if (channel) for (const e of channel.extensions) if (e.onClientMessage?.(session, op, d)) return;
         if (op >= Op.DavePrepareTransition && op <= Op.DaveMlsInvalidCommitWelcome) {
-          return this.reject(conn, 'dave_unexpected', Close.BadRequest, `op ${op} is not expected now (DAVE not negotiated or wrong state)`);
+          return this.reject(
+            conn,
+            'dave_unexpected',
+            Close.BadRequest,
+            `op ${op} is not expected now (DAVE not negotiated or wrong state)`,
+          );
         }
         return this.reject(conn, 'unknown_op', Close.UnknownOpcode, `unknown opcode ${op}`);
       }
@@ -154,7 +188,12 @@ export class VoiceServer implements ConnectionHandler {
     }
     for (const e of channel.extensions) if (e.onClientBinary?.(session, op, payload)) return;
     if (op === Op.DaveMlsKeyPackage || op === Op.DaveMlsCommitWelcome) {
-      return this.reject(conn, 'dave_unexpected', Close.BadRequest, `binary op ${op} is not expected now (DAVE not negotiated)`);
+      return this.reject(
+        conn,
+        'dave_unexpected',
+        Close.BadRequest,
+        `binary op ${op} is not expected now (DAVE not negotiated)`,
+      );
     }
     this.reject(conn, 'unknown_op', Close.UnknownOpcode, `unknown binary opcode ${op}`);
   }
@@ -196,13 +235,26 @@ export class VoiceServer implements ConnectionHandler {
   }
 
   private selectProtocol(conn: GatewayConnection, session: VoiceSession, raw: unknown): void {
-    if (session.state.kind !== 'identified') return this.reject(conn, 'select_twice', Close.BadRequest, 'protocol already selected');
+    if (session.state.kind !== 'identified')
+      return this.reject(conn, 'select_twice', Close.BadRequest, 'protocol already selected');
     const parsed = SelectProtocolSchema.safeParse(raw);
-    if (!parsed.success) return this.reject(conn, 'bad_select', Close.DecodeError, `invalid Select Protocol: ${issueText(parsed.error)}`);
+    if (!parsed.success)
+      return this.reject(conn, 'bad_select', Close.DecodeError, `invalid Select Protocol: ${issueText(parsed.error)}`);
     const { protocol, data } = parsed.data;
-    if (protocol !== 'udp') return this.reject(conn, 'unknown_protocol', Close.UnknownProtocol, `protocol "${protocol}" is not supported; use "udp"`);
+    if (protocol !== 'udp')
+      return this.reject(
+        conn,
+        'unknown_protocol',
+        Close.UnknownProtocol,
+        `protocol "${protocol}" is not supported; use "udp"`,
+      );
     if (!isTransportMode(data.mode) || !this.opts.modes.includes(data.mode)) {
-      return this.reject(conn, 'unknown_mode', Close.UnknownEncryptionMode, `encryption mode "${data.mode}" is not offered; choose one of ${this.opts.modes.join(', ')}`);
+      return this.reject(
+        conn,
+        'unknown_mode',
+        Close.UnknownEncryptionMode,
+        `encryption mode "${data.mode}" is not offered; choose one of ${this.opts.modes.join(', ')}`,
+      );
     }
     const key = randomBytes(32);
     session.transport.setKey(data.mode, key);
@@ -225,8 +277,15 @@ export class VoiceServer implements ConnectionHandler {
 
   private speaking(conn: GatewayConnection, session: VoiceSession, raw: unknown): void {
     const parsed = SpeakingSchema.safeParse(raw);
-    if (!parsed.success) return this.reject(conn, 'bad_speaking', Close.DecodeError, `invalid Speaking: ${issueText(parsed.error)}`);
-    if (parsed.data.ssrc !== session.ssrc) return this.reject(conn, 'foreign_ssrc', Close.BadRequest, `ssrc ${parsed.data.ssrc} is not this session's (${session.ssrc})`);
+    if (!parsed.success)
+      return this.reject(conn, 'bad_speaking', Close.DecodeError, `invalid Speaking: ${issueText(parsed.error)}`);
+    if (parsed.data.ssrc !== session.ssrc)
+      return this.reject(
+        conn,
+        'foreign_ssrc',
+        Close.BadRequest,
+        `ssrc ${parsed.data.ssrc} is not this session's (${session.ssrc})`,
+      );
     const channel = this.channelOf(session);
     if (!channel) return this.reject(conn, 'speaking_early', Close.BadRequest, 'Speaking before Select Protocol');
     const flags = typeof parsed.data.speaking === 'boolean' ? Number(parsed.data.speaking) : parsed.data.speaking;

@@ -22,9 +22,19 @@ export const workersShape = {
     .string()
     .default(QUEUE_NAMES.join(','))
     // `none`: a process that only serves the dashboard and /metrics (an empty value means the default).
-    .transform((s) => (s.trim() === 'none' ? [] : s.split(',').map((q) => q.trim()).filter(Boolean)))
+    .transform((s) =>
+      s.trim() === 'none'
+        ? []
+        : s
+            .split(',')
+            .map((q) => q.trim())
+            .filter(Boolean),
+    )
     .pipe(z.array(z.enum(QUEUE_NAMES)).min(0)),
-  WORKERS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('resound'),
+  WORKERS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+    .default('resound'),
   WORKERS_CONCURRENCY_EMOJI: positiveInt(2),
   WORKERS_CONCURRENCY_PRERENDER: positiveInt(2),
   WORKERS_CONCURRENCY_AUDIO: positiveInt(1),
@@ -57,5 +67,9 @@ export function loadWorkersConfig(env: Env, dataDir: string): WorkersConfig {
 }
 
 export function concurrencyOf(c: WorkersConfig, q: QueueName): number {
-  return q === 'emoji' ? c.WORKERS_CONCURRENCY_EMOJI : q === 'prerender' ? c.WORKERS_CONCURRENCY_PRERENDER : c.WORKERS_CONCURRENCY_AUDIO;
+  return q === 'emoji'
+    ? c.WORKERS_CONCURRENCY_EMOJI
+    : q === 'prerender'
+      ? c.WORKERS_CONCURRENCY_PRERENDER
+      : c.WORKERS_CONCURRENCY_AUDIO;
 }

@@ -49,10 +49,17 @@ export async function mountDashboard(
     scope.addHook('onRequest', async (req, reply) => {
       if (authorized(req.headers.authorization, opts.token)) return;
       denied.inc();
-      rlog.warn('admin-denied', { ip: req.ip, url: req.url.split('?')[0] }, 'dashboard request without a valid admin token');
+      rlog.warn(
+        'admin-denied',
+        { ip: req.ip, url: req.url.split('?')[0] },
+        'dashboard request without a valid admin token',
+      );
       // Answered here rather than thrown: bull-board's plugin installs its own error handler, which would reshape it.
       const body: ErrorBody = {
-        error: { code: 'unauthorized', message: 'the dashboard needs the admin token (Bearer, or Basic with the token as password)' },
+        error: {
+          code: 'unauthorized',
+          message: 'the dashboard needs the admin token (Bearer, or Basic with the token as password)',
+        },
       };
       return reply.code(401).header('www-authenticate', 'Basic realm="resound-workers", charset="UTF-8"').send(body);
     });

@@ -1,4 +1,11 @@
-import { detectImage, isMediaError, transformImage, type Limits, type MediaErrorCode, type TransformRequest } from '../media-proxy/index.ts';
+import {
+  detectImage,
+  isMediaError,
+  transformImage,
+  type Limits,
+  type MediaErrorCode,
+  type TransformRequest,
+} from '../media-proxy/index.ts';
 import type { EmojiOutput, EmojiResult } from './emoji-types.ts';
 import { JobInputError, type InputErrorCode } from './errors.ts';
 
@@ -34,7 +41,9 @@ const MEDIA_TO_INPUT: Partial<Record<MediaErrorCode, InputErrorCode>> = {
 function asJobError(err: unknown): unknown {
   if (!isMediaError(err)) return err;
   const code = MEDIA_TO_INPUT[err.code];
-  return code ? new JobInputError(code, `${err.code}: ${err.message}`) : new Error(`internal: media proxy ${err.code}: ${err.message}`);
+  return code
+    ? new JobInputError(code, `${err.code}: ${err.message}`)
+    : new Error(`internal: media proxy ${err.code}: ${err.message}`);
 }
 
 /**
@@ -42,8 +51,16 @@ function asJobError(err: unknown): unknown {
  * as Discord serves emoji), animated → animated WebP + GIF (gifsicle, for legacy clients; only when the source is a
  * GIF, since the proxy refuses animated WebP/APNG → GIF). Pure: returns bytes, writes nothing.
  */
-export async function renderEmoji(input: Buffer, req: EmojiRenderRequest, onProgress?: (pct: number) => void): Promise<{ files: RenderedFile[]; result: EmojiResult }> {
-  const limits: Partial<Limits> = { maxInputBytes: req.maxBytes, maxDimension: EMOJI_MAX_SIDE, maxOutputDimension: EMOJI_MAX_SIDE };
+export async function renderEmoji(
+  input: Buffer,
+  req: EmojiRenderRequest,
+  onProgress?: (pct: number) => void,
+): Promise<{ files: RenderedFile[]; result: EmojiResult }> {
+  const limits: Partial<Limits> = {
+    maxInputBytes: req.maxBytes,
+    maxDimension: EMOJI_MAX_SIDE,
+    maxOutputDimension: EMOJI_MAX_SIDE,
+  };
   let detected;
   try {
     detected = detectImage(input);
@@ -54,7 +71,9 @@ export async function renderEmoji(input: Buffer, req: EmojiRenderRequest, onProg
   const plan: { format: 'png' | 'webp' | 'gif'; req: Omit<TransformRequest, 'width' | 'height'> }[] = animated
     ? [
         { format: 'webp', req: { format: 'webp', quality: 80, animated: true } },
-        ...(detected.format === 'gif' ? [{ format: 'gif' as const, req: { format: 'gif' as const, animated: true } }] : []),
+        ...(detected.format === 'gif'
+          ? [{ format: 'gif' as const, req: { format: 'gif' as const, animated: true } }]
+          : []),
       ]
     : [
         { format: 'png', req: { format: 'png' } },
@@ -70,7 +89,15 @@ export async function renderEmoji(input: Buffer, req: EmojiRenderRequest, onProg
       } catch (err) {
         throw asJobError(err);
       }
-      files.push({ file: `${size}.${p.format}`, format: p.format, size, width: out.width, height: out.height, bytes: out.data.length, data: out.data });
+      files.push({
+        file: `${size}.${p.format}`,
+        format: p.format,
+        size,
+        width: out.width,
+        height: out.height,
+        bytes: out.data.length,
+        data: out.data,
+      });
       onProgress?.(Math.floor((files.length / steps) * 100));
     }
   }

@@ -47,7 +47,8 @@ export class JobTimeoutError extends Error {
 export function failureCode(reason: string | undefined): FailureCode {
   const m = /^([a-z_]+):/.exec(reason ?? '');
   const code = m?.[1];
-  if (code && ((INPUT_ERROR_CODES as readonly string[]).includes(code) || code === 'timeout')) return code as FailureCode;
+  if (code && ((INPUT_ERROR_CODES as readonly string[]).includes(code) || code === 'timeout'))
+    return code as FailureCode;
   if (reason && /Unexpected exit code|signal: SIG/.test(reason)) return 'crashed';
   return 'internal';
 }

@@ -56,7 +56,11 @@ export class WorkerFleet {
         if (!job) return;
         const code = failureCode(err.message);
         // Keyed by queue and code: a pack of a thousand corrupt files logs one line per interval, not a thousand.
-        rlog.warn(`failed:${q}:${code}`, { queue: q, id: job.id, code, attempt: job.attemptsMade, reason: err.message }, 'job attempt failed');
+        rlog.warn(
+          `failed:${q}:${code}`,
+          { queue: q, id: job.id, code, attempt: job.attemptsMade, reason: err.message },
+          'job attempt failed',
+        );
       });
       if (q === 'emoji') {
         const progress = (job: Job | undefined) => {
@@ -89,7 +93,10 @@ export class WorkerFleet {
       if (!clean) {
         this.opts.logger.warn({ graceMs }, 'active jobs did not finish in the shutdown grace; handing them back');
         await Promise.all(this.workers.map((w) => w.handBack()));
-        const settled = await Promise.race([graceful, new Promise<false>((r) => setTimeout(() => r(false), 5000).unref())]);
+        const settled = await Promise.race([
+          graceful,
+          new Promise<false>((r) => setTimeout(() => r(false), 5000).unref()),
+        ]);
         if (!settled) await Promise.all(this.workers.map((w) => w.close(true)));
       }
     })();

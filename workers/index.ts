@@ -54,7 +54,11 @@ export const start: PartStarter = async (ctx) => {
     backoffMs: config.WORKERS_BACKOFF_MS,
     logger,
   });
-  const token = secretFromConfigOrDataDir(config.WORKERS_ADMIN_TOKEN, ctx.common.RESOUND_DATA_DIR, 'workers-admin-token');
+  const token = secretFromConfigOrDataDir(
+    config.WORKERS_ADMIN_TOKEN,
+    ctx.common.RESOUND_DATA_DIR,
+    'workers-admin-token',
+  );
   const server = await startWorkersServer({
     host: ctx.common.RESOUND_BIND,
     port: config.WORKERS_PORT,

@@ -63,7 +63,8 @@ export class WorkerMetrics {
     const queue = worker.name;
     worker.on('active', (job: Job) => {
       // First attempts only: a retry's wait is mostly its own backoff delay, which is policy, not latency.
-      if (job.attemptsMade === 0) this.wait.observe({ queue }, Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp) / 1000);
+      if (job.attemptsMade === 0)
+        this.wait.observe({ queue }, Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp) / 1000);
     });
     worker.on('completed', (job: Job) => {
       this.duration.observe({ queue, name: job.name, outcome: 'completed' }, spent(job));

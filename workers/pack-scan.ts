@@ -7,7 +7,10 @@ export const EMOJI_EXTENSIONS = ['.png', '.apng', '.gif', '.webp', '.jpg', '.jpe
 
 /** Discord names: letters, digits, underscore, 2–32 long. File names are folded into that shape, never refused. */
 export function emojiNameFor(file: string): string {
-  let n = path.basename(file, path.extname(file)).replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  let n = path
+    .basename(file, path.extname(file))
+    .replace(/[^A-Za-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
   if (n.length < 2) n = `emoji_${n}`.replace(/_+$/, '') || 'emoji';
   if (n.length < 2) n = 'emoji';
   return n.slice(0, 32);
@@ -39,7 +42,14 @@ export async function scanPack(dir: string, opts: ScanOptions): Promise<EmojiPac
     let base = emojiNameFor(name);
     for (let i = 2; used.has(base.toLowerCase()); i++) base = `${emojiNameFor(name).slice(0, 28)}_${i}`;
     used.add(base.toLowerCase());
-    emojis.push({ name: base, source, sha256: sha256Of(await fs.readFile(source)), outDir, sizes: opts.sizes, maxBytes: opts.maxBytes });
+    emojis.push({
+      name: base,
+      source,
+      sha256: sha256Of(await fs.readFile(source)),
+      outDir,
+      sizes: opts.sizes,
+      maxBytes: opts.maxBytes,
+    });
   }
   return { pack: { dir: root, outDir, total: emojis.length, sizes: opts.sizes }, emojis };
 }

@@ -6,7 +6,10 @@ import type { PrerenderVariant } from './queues.ts';
  * The common sizes a client asks for first, per kind of upload: chat previews for attachments, the 48/96 px emoji
  * renditions, and the avatar sizes of member lists and profiles. WebP because every current client takes it.
  */
-export function defaultVariants(e: Pick<UploadEvent, 'kind' | 'detect'>, attachmentWidths: number[]): PrerenderVariant[] {
+export function defaultVariants(
+  e: Pick<UploadEvent, 'kind' | 'detect'>,
+  attachmentWidths: number[],
+): PrerenderVariant[] {
   const animated = e.detect.isAnimated;
   const sizes = e.kind === 'attachment' ? attachmentWidths : e.kind === 'emoji' ? [48, 96] : [80, 128];
   const box = e.kind !== 'attachment';

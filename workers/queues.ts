@@ -8,9 +8,14 @@ import type { QueueName } from './config.ts';
  * own call site) and again when a processor receives it (so a foreign producer cannot crash a worker).
  */
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256');
-const absPath = z.string().min(1).refine((p) => path.isAbsolute(p), 'must be an absolute path');
+const absPath = z
+  .string()
+  .min(1)
+  .refine((p) => path.isAbsolute(p), 'must be an absolute path');
 /** Discord emoji names: 2–32 of letters, digits and underscores. */
-export const emojiName = z.string().regex(/^[A-Za-z0-9_]{2,32}$/, 'emoji names are 2-32 letters, digits or underscores');
+export const emojiName = z
+  .string()
+  .regex(/^[A-Za-z0-9_]{2,32}$/, 'emoji names are 2-32 letters, digits or underscores');
 
 export const emojiJobData = z.object({
   name: emojiName,
@@ -37,12 +42,20 @@ export const audioJobData = z.object({
   outDir: absPath,
   input: z.discriminatedUnion('format', [
     z.object({ format: z.literal('wav') }),
-    z.object({ format: z.literal('s16le'), sampleRate: z.number().int().min(8000).max(192_000), channels: z.number().int().min(1).max(2) }),
+    z.object({
+      format: z.literal('s16le'),
+      sampleRate: z.number().int().min(8000).max(192_000),
+      channels: z.number().int().min(1).max(2),
+    }),
   ]),
   bitrate: z.number().int().min(6000).max(510_000),
   maxSeconds: z.number().int().positive(),
   /** Largest source file read, checked before reading it. */
-  maxBytes: z.number().int().positive().default(256 * 1024 * 1024),
+  maxBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024 * 1024),
   purpose: z.enum(['voice_message', 'soundboard', 'other']).default('other'),
 });
 /** What producers build; defaults (purpose, maxBytes) are filled in by validation. */
@@ -97,6 +110,9 @@ export function sha256Of(data: Uint8Array): string {
 
 /** Where an audio job's Ogg Opus lands: named by input hash and settings, so equal work shares one file. */
 export function audioOutputFile(d: AudioJobData): string {
-  const params = createHash('sha256').update(stableJson({ input: d.input, bitrate: d.bitrate })).digest('hex').slice(0, 12);
+  const params = createHash('sha256')
+    .update(stableJson({ input: d.input, bitrate: d.bitrate }))
+    .digest('hex')
+    .slice(0, 12);
   return path.join(d.outDir, `${d.sha256.slice(0, 32)}-${params}.ogg`);
 }

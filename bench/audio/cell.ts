@@ -52,14 +52,22 @@ export async function runCell(
   const { spec, packets } = input;
   const plan = makePlan(spec.fixture, spec.loss, spec.jitter, packets.length);
   const rx = await path.transmit(packets, plan);
-  const scored = await scorer.run({ fixtureFile: input.fixtureFile, rx: { packets: rx.packets, arrivalMs: rx.arrivalMs }, fec: spec.fec });
+  const scored = await scorer.run({
+    fixtureFile: input.fixtureFile,
+    rx: { packets: rx.packets, arrivalMs: rx.arrivalMs },
+    fec: spec.fec,
+  });
   const cell = result(input, path.name, plan.drop, rx.unexpectedLoss, scored);
   if (!peer) return { cell };
   const prx = await peer.transmit(packets, plan);
   const sameDelivery = sameStream(rx, prx);
   const pscored = sameDelivery
     ? scored
-    : await scorer.run({ fixtureFile: input.fixtureFile, rx: { packets: prx.packets, arrivalMs: prx.arrivalMs }, fec: spec.fec });
+    : await scorer.run({
+        fixtureFile: input.fixtureFile,
+        rx: { packets: prx.packets, arrivalMs: prx.arrivalMs },
+        fec: spec.fec,
+      });
   return { cell, peer: result(input, peer.name, plan.drop, prx.unexpectedLoss, pscored), sameDelivery };
 }
 
@@ -68,13 +76,20 @@ function sameStream(a: Transmission, b: Transmission): boolean {
   for (let i = 0; i < a.packets.length; i++) {
     const x = a.packets[i];
     const y = b.packets[i];
-    if (!(Object.is(a.arrivalMs[i], b.arrivalMs[i]) || (Number.isNaN(a.arrivalMs[i]) && Number.isNaN(b.arrivalMs[i])))) return false;
+    if (!(Object.is(a.arrivalMs[i], b.arrivalMs[i]) || (Number.isNaN(a.arrivalMs[i]) && Number.isNaN(b.arrivalMs[i]))))
+      return false;
     if (x === undefined || y === undefined ? x !== y : Buffer.compare(x, y) !== 0) return false;
   }
   return true;
 }
 
-function result(input: CellInput, pathName: string, drop: Uint8Array, unexpectedLoss: number, scored: ScoreOutcome): CellResult {
+function result(
+  input: CellInput,
+  pathName: string,
+  drop: Uint8Array,
+  unexpectedLoss: number,
+  scored: ScoreOutcome,
+): CellResult {
   const { spec, packets } = input;
   const { scores: s, playout } = scored;
   const missing = playout.lost + playout.late;

@@ -33,7 +33,8 @@ export async function audioBench(argv: string[]): Promise<AudioReport> {
     console.log(USAGE);
     process.exit(0);
   }
-  if (values.path !== 'sfu' && values.path !== 'memory') throw new Error(`--path must be sfu or memory, got ${values.path}`);
+  if (values.path !== 'sfu' && values.path !== 'memory')
+    throw new Error(`--path must be sfu or memory, got ${values.path}`);
   const workers = values.workers === undefined ? os.availableParallelism() : Number(values.workers);
   if (!Number.isInteger(workers) || workers < 0) throw new Error('--workers must be a non-negative integer');
   const memory = new MemoryPath();
@@ -45,7 +46,13 @@ export async function audioBench(argv: string[]): Promise<AudioReport> {
   }
   const scorer: Scorer = workers > 0 ? new WorkerScorer(workers) : new InlineScorer();
   try {
-    const report = await runAudioBenchmark({ quick: values.quick, path: main, peer, scorer, log: (l) => console.error(l) });
+    const report = await runAudioBenchmark({
+      quick: values.quick,
+      path: main,
+      peer,
+      scorer,
+      log: (l) => console.error(l),
+    });
     const files = writeReport(report, values.out);
     emitFigures(report);
     console.error(`audio-bench: wrote ${files.length} files to ${values.out}`);
@@ -63,9 +70,29 @@ function emitFigures(r: AudioReport): void {
   for (const metric of ['stoi', 'segSnrDb', 'lsdDb', 'delayMs'] as const) {
     const ours = mean(r.cells, metric, () => true);
     const peer = mean(peerCells, metric, () => true);
-    emit({ ...base, figure: `mean_${metric}`, value: round(ours, 4), baseline: round(peer, 4), baselinePath: r.peerPath ?? r.path, ratio: ratio(ours, peer) });
+    emit({
+      ...base,
+      figure: `mean_${metric}`,
+      value: round(ours, 4),
+      baseline: round(peer, 4),
+      baselinePath: r.peerPath ?? r.path,
+      ratio: ratio(ours, peer),
+    });
   }
   const exact = r.bitExact.filter((b) => b.identical).length;
-  emit({ ...base, figure: 'bit_exact_streams', value: exact, baseline: r.bitExact.length, baselinePath: 'direct-decode', ratio: ratio(exact, r.bitExact.length) });
-  emit({ ...base, figure: 'cells', value: r.cells.length, durationSec: round(r.durationSec, 1), cellsPerSec: round(r.cells.length / r.durationSec, 2) });
+  emit({
+    ...base,
+    figure: 'bit_exact_streams',
+    value: exact,
+    baseline: r.bitExact.length,
+    baselinePath: 'direct-decode',
+    ratio: ratio(exact, r.bitExact.length),
+  });
+  emit({
+    ...base,
+    figure: 'cells',
+    value: r.cells.length,
+    durationSec: round(r.durationSec, 1),
+    cellsPerSec: round(r.cells.length / r.durationSec, 2),
+  });
 }

@@ -136,7 +136,14 @@ export class LossAwareDecoder {
     if (!this.st) throw new Error('decoder closed');
     if (packet && packet.length > MAX_PACKET) throw new RangeError('opus packet too large');
     if (packet) this.m.HEAPU8.set(packet, this.inPtr);
-    const n = this.m._opus_decode_float(this.st, packet ? this.inPtr : 0, packet ? packet.length : 0, this.outPtr, frameSize, fec);
+    const n = this.m._opus_decode_float(
+      this.st,
+      packet ? this.inPtr : 0,
+      packet ? packet.length : 0,
+      this.outPtr,
+      frameSize,
+      fec,
+    );
     if (n < 0) throw new Error(`opus_decode_float failed (${n})`);
     const raw = this.m.HEAPF32.subarray(this.outPtr >> 2, (this.outPtr >> 2) + n);
     const out = new Float32Array(n);

@@ -19,7 +19,15 @@ export interface Matrix {
 }
 
 export const FULL_MATRIX: Matrix = {
-  fixtures: ['speech-male', 'speech-female', 'speech-pauses', 'music-tonal', 'music-percussive', 'tone-sweep', 'noise-pink'],
+  fixtures: [
+    'speech-male',
+    'speech-female',
+    'speech-pauses',
+    'music-tonal',
+    'music-percussive',
+    'tone-sweep',
+    'noise-pink',
+  ],
   bitratesKbps: [16, 24, 32, 64, 96, 128],
   losses: [
     { kind: 'none' },
@@ -37,7 +45,11 @@ export const FULL_MATRIX: Matrix = {
 export const QUICK_MATRIX: Matrix = {
   fixtures: ['speech-female', 'music-tonal'],
   bitratesKbps: [24, 64],
-  losses: [{ kind: 'none' }, { kind: 'bernoulli', rate: 0.05 }, { kind: 'gilbert-elliott', meanLoss: 0.05, meanBurst: 3 }],
+  losses: [
+    { kind: 'none' },
+    { kind: 'bernoulli', rate: 0.05 },
+    { kind: 'gilbert-elliott', meanLoss: 0.05, meanBurst: 3 },
+  ],
   fec: [false, true],
   jitters: [{ kind: 'none' }, { kind: 'uniform', maxMs: 20 }],
 };
@@ -47,7 +59,8 @@ export function expandMatrix(m: Matrix): CellSpec[] {
   for (const fixture of m.fixtures)
     for (const bitrateKbps of m.bitratesKbps)
       for (const loss of m.losses)
-        for (const fec of m.fec) for (const jitter of m.jitters) cells.push({ fixture, bitrateKbps, loss, fec, jitter });
+        for (const fec of m.fec)
+          for (const jitter of m.jitters) cells.push({ fixture, bitrateKbps, loss, fec, jitter });
   return cells;
 }
 

@@ -35,7 +35,8 @@ export function schedulePlayout(arrivalMs: Float64Array, opts: PlayoutOptions): 
   const target = opts.targetDelayMs ?? DEFAULT_TARGET_DELAY_MS;
   const n = arrivalMs.length;
   let first = -1;
-  for (let i = 0; i < n; i++) if (!Number.isNaN(arrivalMs[i]) && (first < 0 || arrivalMs[i] < arrivalMs[first])) first = i;
+  for (let i = 0; i < n; i++)
+    if (!Number.isNaN(arrivalMs[i]) && (first < 0 || arrivalMs[i] < arrivalMs[first])) first = i;
   const actions: PlayoutAction[] = new Array<PlayoutAction>(n).fill('plc');
   const result: PlayoutResult = { actions, playoutDelayMs: 0, lost: 0, late: 0, fecRecovered: 0, concealed: 0 };
   if (first < 0) {

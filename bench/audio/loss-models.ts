@@ -40,7 +40,10 @@ export function nominalLossRate(spec: LossSpec): number {
  * Transition probabilities of the simple Gilbert model (no loss in Good, certain loss in Bad): a burst is a stay in
  * Bad, geometric with mean 1/r, and the stationary share of Bad is p/(p+r).
  */
-export function geTransitions(spec: { meanLoss: number; meanBurst: number }): { pGoodToBad: number; pBadToGood: number } {
+export function geTransitions(spec: { meanLoss: number; meanBurst: number }): {
+  pGoodToBad: number;
+  pBadToGood: number;
+} {
   if (!(spec.meanBurst >= 1)) throw new RangeError('meanBurst must be >= 1 packet');
   if (!(spec.meanLoss > 0 && spec.meanLoss < 1)) throw new RangeError('meanLoss must be in (0, 1)');
   const pBadToGood = 1 / spec.meanBurst;

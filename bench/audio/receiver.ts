@@ -29,7 +29,11 @@ export async function playOut(rx: ReceivedStream, fec: boolean, targetDelayMs?: 
       const packet = rx.packets[i];
       const next = rx.packets[i + 1];
       const frame =
-        action === 'packet' && packet ? dec.decode(packet) : action === 'fec' && next ? dec.decodeFec(next) : dec.conceal();
+        action === 'packet' && packet
+          ? dec.decode(packet)
+          : action === 'fec' && next
+            ? dec.decodeFec(next)
+            : dec.conceal();
       pcm.set(frame.subarray(0, Math.min(frame.length, pcm.length - o)), o);
       o += frame.length;
     });

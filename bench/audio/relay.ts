@@ -1,5 +1,12 @@
 import dgram, { type RemoteInfo, type Socket } from 'node:dgram';
-import { createRtpHeader, IP_DISCOVERY_LENGTH, isIpDiscoveryRequest, KEEPALIVE_LENGTH, looksLikeRtp, parseRtpHeader } from '../../sfu/index.ts';
+import {
+  createRtpHeader,
+  IP_DISCOVERY_LENGTH,
+  isIpDiscoveryRequest,
+  KEEPALIVE_LENGTH,
+  looksLikeRtp,
+  parseRtpHeader,
+} from '../../sfu/index.ts';
 import { deliveryOrder, type ImpairmentPlan } from './impairment.ts';
 
 /** Datagrams sent back to back before yielding to the event loop, so no socket buffer on the path overflows. */

@@ -46,7 +46,10 @@ export async function runAudioBenchmark(opts: RunOptions): Promise<AudioReport> 
   };
 
   const bitExact: BitExactness[] = [];
-  const exactSpecs = distinctBy(specs.filter((s) => s.loss.kind === 'none' && s.jitter.kind === 'none'), (s) => `${s.fixture}|${s.bitrateKbps}|${s.fec}`);
+  const exactSpecs = distinctBy(
+    specs.filter((s) => s.loss.kind === 'none' && s.jitter.kind === 'none'),
+    (s) => `${s.fixture}|${s.bitrateKbps}|${s.fec}`,
+  );
   for (const s of exactSpecs) bitExact.push(await checkBitExact(s, packetsFor(s), opts.path));
 
   const cells: CellResult[] = new Array<CellResult>(specs.length);
@@ -90,7 +93,11 @@ export function fixtureFile(dir: string, name: string): string {
  * from the encoder's own packets (both with @discordjs/opus). Separately records how far the loss-aware (WASM)
  * decoder is from @discordjs/opus on the same packets: same libopus, different compiler, so float rounding may differ.
  */
-export async function checkBitExact(spec: CellSpec, packets: readonly Uint8Array[], path: MediaPath): Promise<BitExactness> {
+export async function checkBitExact(
+  spec: CellSpec,
+  packets: readonly Uint8Array[],
+  path: MediaPath,
+): Promise<BitExactness> {
   const plan = { drop: new Uint8Array(packets.length), delayMs: new Float64Array(packets.length).fill(20) };
   const rx = await path.transmit(packets, plan);
   const direct = decodeDirect(packets);

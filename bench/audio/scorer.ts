@@ -71,7 +71,10 @@ export class WorkerScorer implements Scorer {
 
   constructor(size: number) {
     for (let i = 0; i < size; i++) {
-      const w = new Worker(WORKER_BOOT, { eval: true, workerData: { entry: new URL('./score-worker.ts', import.meta.url).href } });
+      const w = new Worker(WORKER_BOOT, {
+        eval: true,
+        workerData: { entry: new URL('./score-worker.ts', import.meta.url).href },
+      });
       w.on('message', (o: ScoreOutcome) => this.settle(w, (p) => p.resolve(o)));
       w.on('error', (e: Error) => this.settle(w, (p) => p.reject(e)));
       this.idle.push(w);

@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { snowflake } from '../../common/snowflake.ts';
-import { loadSignalingConfig, startVoiceGateway, VoiceClient, type ReceivedFrame, type VoiceGateway } from '../../signaling/index.ts';
+import {
+  loadSignalingConfig,
+  startVoiceGateway,
+  VoiceClient,
+  type ReceivedFrame,
+  type VoiceGateway,
+} from '../../signaling/index.ts';
 import { OPUS_SILENCE_FRAME, SILENCE_TAIL_FRAMES, type TransportMode } from '../../sfu/index.ts';
 import type { ImpairmentPlan } from './impairment.ts';
 import { arrivalTimes, type MediaPath, type Transmission } from './media-path.ts';
@@ -52,8 +58,19 @@ export class SfuPath implements MediaPath {
   static async open(opts: SfuPathOptions = {}): Promise<SfuPath> {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'resound-audio-bench-'));
     // Cells replay clips far faster than real time; the SFU's per-sender rate policing is for live senders.
-    const config = loadSignalingConfig({ SIGNALING_WSS_PORT: '0', SIGNALING_WS_PORT: '-1', SFU_UDP_PORT: '0', SFU_MAX_PPS: '1000000', ...opts.env });
-    const gw = await startVoiceGateway({ config, dataDir, bind: '127.0.0.1', logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }) });
+    const config = loadSignalingConfig({
+      SIGNALING_WSS_PORT: '0',
+      SIGNALING_WS_PORT: '-1',
+      SFU_UDP_PORT: '0',
+      SFU_MAX_PPS: '1000000',
+      ...opts.env,
+    });
+    const gw = await startVoiceGateway({
+      config,
+      dataDir,
+      bind: '127.0.0.1',
+      logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }),
+    });
     try {
       const ca = fs.readFileSync(gw.certPath);
       const guild = snowflake();
@@ -61,7 +78,15 @@ export class SfuPath implements MediaPath {
       const join = async (): Promise<VoiceClient> => {
         const userId = snowflake();
         const grant = await adminJoin(gw, ca, { guild_id: guild, channel_id: channel, user_id: userId });
-        const client = new VoiceClient({ url: `wss://${grant.endpoint}/?v=8`, serverId: guild, userId, sessionId: grant.session_id, token: grant.token, mode: opts.mode, ca });
+        const client = new VoiceClient({
+          url: `wss://${grant.endpoint}/?v=8`,
+          serverId: guild,
+          userId,
+          sessionId: grant.session_id,
+          token: grant.token,
+          mode: opts.mode,
+          ca,
+        });
         return client.connect();
       };
       const a = await join();
@@ -134,12 +159,24 @@ export class SfuPath implements MediaPath {
 }
 
 /** POST /voice/join on the admin API over HTTPS, trusting the server's (development) certificate. */
-function adminJoin(gw: VoiceGateway, ca: Buffer, body: Record<string, string>): Promise<{ endpoint: string; token: string; session_id: string }> {
+function adminJoin(
+  gw: VoiceGateway,
+  ca: Buffer,
+  body: Record<string, string>,
+): Promise<{ endpoint: string; token: string; session_id: string }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = https.request(
       `${gw.httpsUrl}/voice/join`,
-      { method: 'POST', ca, headers: { authorization: `Bearer ${gw.adminToken}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      {
+        method: 'POST',
+        ca,
+        headers: {
+          authorization: `Bearer ${gw.adminToken}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

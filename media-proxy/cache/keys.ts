@@ -32,6 +32,15 @@ export function normalizeRequest(req: TransformRequest, d: DetectResult): Transf
 }
 
 export function resultKey(originalHash: string, n: TransformRequest): string {
-  const canon = [PIPELINE_VERSION, originalHash, n.format, n.width ?? '', n.height ?? '', n.fit, n.quality, n.animated ? 1 : 0].join('|');
+  const canon = [
+    PIPELINE_VERSION,
+    originalHash,
+    n.format,
+    n.width ?? '',
+    n.height ?? '',
+    n.fit,
+    n.quality,
+    n.animated ? 1 : 0,
+  ].join('|');
   return createHash('sha256').update(canon).digest('hex').slice(0, 40);
 }

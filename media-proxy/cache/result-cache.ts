@@ -112,9 +112,39 @@ export class ResultCache {
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
     await fs.writeFile(tmp, r.data);
     await fs.rename(tmp, file);
-    const fields = ['format', r.format, 'contentType', r.contentType, 'width', r.width, 'height', r.height, 'frames', r.frames];
-    fields.push('isAnimated', r.isAnimated ? 1 : 0, 'toneMapped', r.toneMapped ? 1 : 0, 'size', r.data.length, 'hits', 0);
-    await this.redis.eval(PUT, 3, this.metaKey(key), `${this.prefix}lru`, `${this.prefix}bytes`, Date.now(), key, r.data.length, ...fields.map(String));
+    const fields = [
+      'format',
+      r.format,
+      'contentType',
+      r.contentType,
+      'width',
+      r.width,
+      'height',
+      r.height,
+      'frames',
+      r.frames,
+    ];
+    fields.push(
+      'isAnimated',
+      r.isAnimated ? 1 : 0,
+      'toneMapped',
+      r.toneMapped ? 1 : 0,
+      'size',
+      r.data.length,
+      'hits',
+      0,
+    );
+    await this.redis.eval(
+      PUT,
+      3,
+      this.metaKey(key),
+      `${this.prefix}lru`,
+      `${this.prefix}bytes`,
+      Date.now(),
+      key,
+      r.data.length,
+      ...fields.map(String),
+    );
     await this.evict();
   }
 
@@ -123,7 +153,14 @@ export class ResultCache {
   }
 
   async evict(): Promise<string[]> {
-    const gone = (await this.redis.eval(EVICT, 2, `${this.prefix}lru`, `${this.prefix}bytes`, this.maxBytes, `${this.prefix}meta:`)) as string[];
+    const gone = (await this.redis.eval(
+      EVICT,
+      2,
+      `${this.prefix}lru`,
+      `${this.prefix}bytes`,
+      this.maxBytes,
+      `${this.prefix}meta:`,
+    )) as string[];
     for (const key of gone) await fs.rm(this.file(key), { force: true });
     this.evictions += gone.length;
     if (gone.length) this.onEvict(gone.length);

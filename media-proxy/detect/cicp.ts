@@ -51,7 +51,13 @@ export const NO_HDR: HdrInfo = { isHdr: false, transfer: 'unspecified', primarie
 
 export function hdrFromCicp(cicp: Cicp, source: HdrInfo['source']): HdrInfo {
   const transfer = transferName(cicp.transfer);
-  return { isHdr: transfer === 'pq' || transfer === 'hlg', transfer, primaries: primariesName(cicp.primaries), source, cicp };
+  return {
+    isHdr: transfer === 'pq' || transfer === 'hlg',
+    transfer,
+    primaries: primariesName(cicp.primaries),
+    source,
+    cicp,
+  };
 }
 
 /** Light-level facts are optional extras on top of whichever colour signalling was found. */

@@ -38,6 +38,10 @@ function sniff(b: Uint8Array): DetectResult {
 }
 
 function looksLikeSvg(b: Uint8Array): boolean {
-  const head = Buffer.from(b.subarray(0, 1024)).toString('utf8').replace(/^\uFEFF/, '').trimStart().toLowerCase();
+  const head = Buffer.from(b.subarray(0, 1024))
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .toLowerCase();
   return head.startsWith('<') && head.includes('<svg');
 }

@@ -115,7 +115,9 @@ function primaryItemProps(b: Uint8Array, meta: Box): ItemProps | undefined {
   const forPrimary = assoc.get(primary);
   // Without ipma (rare, hand-made files) every property is taken as the primary item's, first one wins.
   const chosen = forPrimary ? forPrimary.map((i) => list[i - 1]).filter((x): x is Box => x !== undefined) : list;
-  const alphaItem = [...assoc.entries()].some(([item, idx]) => item !== primary && idx.some((i) => isAlphaAux(b, list[i - 1])));
+  const alphaItem = [...assoc.entries()].some(
+    ([item, idx]) => item !== primary && idx.some((i) => isAlphaAux(b, list[i - 1])),
+  );
   const p: ItemProps = { width: 0, height: 0, bitDepth: 8, hasAlpha: alphaItem, quarterTurns: 0 };
   for (const x of chosen) {
     const s = x.start;
@@ -130,7 +132,12 @@ function primaryItemProps(b: Uint8Array, meta: Box): ItemProps | undefined {
         const kind = fourcc(b, s);
         if (kind === 'nclx' && !p.cicp) {
           need(b, s + 11, 'nclx');
-          p.cicp = { primaries: u16be(b, s + 4), transfer: u16be(b, s + 6), matrix: u16be(b, s + 8), fullRange: (b[s + 10] & 0x80) !== 0 };
+          p.cicp = {
+            primaries: u16be(b, s + 4),
+            transfer: u16be(b, s + 6),
+            matrix: u16be(b, s + 8),
+            fullRange: (b[s + 10] & 0x80) !== 0,
+          };
         } else if ((kind === 'prof' || kind === 'rICC') && !p.icc) {
           p.icc = b.subarray(s + 4, x.end);
         }

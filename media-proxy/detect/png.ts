@@ -93,7 +93,9 @@ export function detectPng(b: Uint8Array): DetectResult {
         const nul = b.subarray(c.data, c.data + Math.min(80, c.length)).indexOf(0);
         if (nul > 0) {
           try {
-            const icc = inflateSync(b.subarray(c.data + nul + 2, c.data + c.length), { maxOutputLength: MAX_ICC_BYTES });
+            const icc = inflateSync(b.subarray(c.data + nul + 2, c.data + c.length), {
+              maxOutputLength: MAX_ICC_BYTES,
+            });
             const facts = parseIcc(icc);
             if (facts?.cicp) iccCicp = hdrFromCicp(facts.cicp, 'icc-cicp');
           } catch {

@@ -53,7 +53,8 @@ export function detectWebp(b: Uint8Array): DetectResult {
       case 'VP8 ':
         if (!vp8x) {
           need(b, data + 10, 'VP8 frame header');
-          if (b[data + 3] !== 0x9d || b[data + 4] !== 0x01 || b[data + 5] !== 0x2a) throw corrupt('VP8 start code missing');
+          if (b[data + 3] !== 0x9d || b[data + 4] !== 0x01 || b[data + 5] !== 0x2a)
+            throw corrupt('VP8 start code missing');
           width = u16le(b, data + 6) & 0x3fff;
           height = u16le(b, data + 8) & 0x3fff;
         }

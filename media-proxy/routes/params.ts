@@ -2,12 +2,22 @@ import { MediaError } from '../errors.ts';
 import type { DetectResult, Fit, OutputFormat, TransformRequest } from '../types.ts';
 
 /** Sizes Discord's clients snap to (`getBestMediaProxySize`); any requested size is rounded up to one of these. */
-export const SIZE_BUCKETS = [16, 20, 22, 24, 28, 32, 40, 44, 48, 56, 60, 64, 80, 96, 100, 128, 160, 240, 256, 300, 320, 480, 512, 600, 640, 1024, 1280, 1536, 2048, 3072, 4096];
+export const SIZE_BUCKETS = [
+  16, 20, 22, 24, 28, 32, 40, 44, 48, 56, 60, 64, 80, 96, 100, 128, 160, 240, 256, 300, 320, 480, 512, 600, 640, 1024,
+  1280, 1536, 2048, 3072, 4096,
+];
 
 export type RouteKind = 'attachment' | 'emoji' | 'avatar';
 export type Query = Record<string, string | undefined>;
 
-const FORMAT_ALIASES: Record<string, OutputFormat> = { webp: 'webp', avif: 'avif', png: 'png', jpeg: 'jpeg', jpg: 'jpeg', gif: 'gif' };
+const FORMAT_ALIASES: Record<string, OutputFormat> = {
+  webp: 'webp',
+  avif: 'avif',
+  png: 'png',
+  jpeg: 'jpeg',
+  jpg: 'jpeg',
+  gif: 'gif',
+};
 
 export function parseFormat(v: string): OutputFormat {
   const f = FORMAT_ALIASES[v.toLowerCase()];
@@ -62,7 +72,13 @@ export interface ParsedRequest {
  * Discord-shaped query → TransformRequest. `ext` is the URL extension for emojis/avatars (it selects the format there);
  * attachments take `format` or negotiate on Accept.
  */
-export function parseQuery(kind: RouteKind, q: Query, d: DetectResult, ext: string | undefined, accept: string | undefined): ParsedRequest {
+export function parseQuery(
+  kind: RouteKind,
+  q: Query,
+  d: DetectResult,
+  ext: string | undefined,
+  accept: string | undefined,
+): ParsedRequest {
   let width = parseDim('width', q.width);
   let height = parseDim('height', q.height);
   const sizeRaw = parseDim('size', q.size);
@@ -75,13 +91,15 @@ export function parseQuery(kind: RouteKind, q: Query, d: DetectResult, ext: stri
   let fit: Fit = kind === 'avatar' ? 'cover' : 'inside';
   if (keep !== undefined) fit = keep ? 'inside' : 'cover';
   if (q.fit !== undefined) {
-    if (q.fit !== 'cover' && q.fit !== 'contain' && q.fit !== 'inside') throw new MediaError('bad_request', 'fit must be cover, contain or inside');
+    if (q.fit !== 'cover' && q.fit !== 'contain' && q.fit !== 'inside')
+      throw new MediaError('bad_request', 'fit must be cover, contain or inside');
     fit = q.fit;
   }
   let quality: number | 'lossless' | undefined;
   if (q.quality !== undefined && q.quality !== '') {
     if (q.quality === 'lossless') quality = 'lossless';
-    else if (/^\d{1,3}$/.test(q.quality) && Number(q.quality) >= 1 && Number(q.quality) <= 100) quality = Number(q.quality);
+    else if (/^\d{1,3}$/.test(q.quality) && Number(q.quality) >= 1 && Number(q.quality) <= 100)
+      quality = Number(q.quality);
     else throw new MediaError('bad_request', 'quality must be "lossless" or an integer 1…100');
   }
   const animatedParam = parseBool('animated', q.animated);

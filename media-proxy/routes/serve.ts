@@ -21,60 +21,75 @@ interface Located {
  * normalise the parameters, answer 304 from the key alone when the client has it, then render (cache → transform).
  */
 export function registerServeRoutes(app: FastifyInstance, proxy: MediaProxy): void {
-  const serve = (kind: RouteKind, locate: (req: FastifyRequest) => Promise<Located>) => async (req: FastifyRequest, reply: FastifyReply) => {
-    try {
-      const { ref, ext } = await locate(req);
-      const q = req.query as Query;
-      const { req: wanted, negotiated } = parseQuery(kind, q, ref.detect, ext, req.headers.accept);
-      const normal = normalizeRequest(wanted, ref.detect);
-      const key = resultKey(ref.hash, normal);
-      const etag = `"${key}"`;
-      reply.header('etag', etag);
-      reply.header('cache-control', `public, max-age=${proxy.config.maxAgeS}, immutable`);
-      if (negotiated) reply.header('vary', 'Accept');
-      if (etagMatches(req.headers['if-none-match'], etag)) {
-        proxy.metrics.requests.inc({ route: kind, cache: 'not_modified' });
-        return reply.code(304).send();
+  const serve =
+    (kind: RouteKind, locate: (req: FastifyRequest) => Promise<Located>) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      try {
+        const { ref, ext } = await locate(req);
+        const q = req.query as Query;
+        const { req: wanted, negotiated } = parseQuery(kind, q, ref.detect, ext, req.headers.accept);
+        const normal = normalizeRequest(wanted, ref.detect);
+        const key = resultKey(ref.hash, normal);
+        const etag = `"${key}"`;
+        reply.header('etag', etag);
+        reply.header('cache-control', `public, max-age=${proxy.config.maxAgeS}, immutable`);
+        if (negotiated) reply.header('vary', 'Accept');
+        if (etagMatches(req.headers['if-none-match'], etag)) {
+          proxy.metrics.requests.inc({ route: kind, cache: 'not_modified' });
+          return reply.code(304).send();
+        }
+        const r = await proxy.render(ref.hash, ref.detect, normal, key);
+        proxy.metrics.requests.inc({ route: kind, cache: r.cache });
+        return send(reply, r);
+      } catch (err) {
+        if (isMediaError(err)) throw proxy.reject(err, { route: kind, url: req.url.split('?')[0] });
+        throw err;
       }
-      const r = await proxy.render(ref.hash, ref.detect, normal, key);
-      proxy.metrics.requests.inc({ route: kind, cache: r.cache });
-      return send(reply, r);
-    } catch (err) {
-      if (isMediaError(err)) throw proxy.reject(err, { route: kind, url: req.url.split('?')[0] });
-      throw err;
-    }
-  };
+    };
 
-  app.get('/attachments/:channelId/:attachmentId/:filename', serve('attachment', async (req) => {
-    const p = req.params as { channelId: string; attachmentId: string; filename: string };
-    if (!isSnowflake(p.channelId) || !isSnowflake(p.attachmentId) || !FILENAME.test(p.filename)) throw notFound();
-    const ref = await proxy.store.getRef(`attachments/${p.channelId}/${p.attachmentId}`);
-    if (!ref || ref.filename !== p.filename) throw notFound();
-    if (proxy.config.requireSignedAttachments) {
-      const q = req.query as Query;
-      const check = verifySignature(proxy.config.signingSecret, `/attachments/${p.channelId}/${p.attachmentId}/${p.filename}`, q);
-      if (check === 'expired') throw new MediaError('content_expired', 'This content is no longer available.');
-      if (check !== 'ok') throw new MediaError('not_found', 'This content is no longer available.');
-    }
-    return { ref, kind: 'attachment' };
-  }));
+  app.get(
+    '/attachments/:channelId/:attachmentId/:filename',
+    serve('attachment', async (req) => {
+      const p = req.params as { channelId: string; attachmentId: string; filename: string };
+      if (!isSnowflake(p.channelId) || !isSnowflake(p.attachmentId) || !FILENAME.test(p.filename)) throw notFound();
+      const ref = await proxy.store.getRef(`attachments/${p.channelId}/${p.attachmentId}`);
+      if (!ref || ref.filename !== p.filename) throw notFound();
+      if (proxy.config.requireSignedAttachments) {
+        const q = req.query as Query;
+        const check = verifySignature(
+          proxy.config.signingSecret,
+          `/attachments/${p.channelId}/${p.attachmentId}/${p.filename}`,
+          q,
+        );
+        if (check === 'expired') throw new MediaError('content_expired', 'This content is no longer available.');
+        if (check !== 'ok') throw new MediaError('not_found', 'This content is no longer available.');
+      }
+      return { ref, kind: 'attachment' };
+    }),
+  );
 
-  app.get('/emojis/:file', serve('emoji', async (req) => {
-    const { id, ext } = splitExt((req.params as { file: string }).file);
-    if (!isSnowflake(id)) throw notFound();
-    const ref = await proxy.store.getRef(`emojis/${id}`);
-    if (!ref) throw notFound();
-    return { ref, kind: 'emoji', ext };
-  }));
+  app.get(
+    '/emojis/:file',
+    serve('emoji', async (req) => {
+      const { id, ext } = splitExt((req.params as { file: string }).file);
+      if (!isSnowflake(id)) throw notFound();
+      const ref = await proxy.store.getRef(`emojis/${id}`);
+      if (!ref) throw notFound();
+      return { ref, kind: 'emoji', ext };
+    }),
+  );
 
-  app.get('/avatars/:userId/:file', serve('avatar', async (req) => {
-    const p = req.params as { userId: string; file: string };
-    const { id: hash, ext } = splitExt(p.file);
-    if (!isSnowflake(p.userId) || !AVATAR_HASH.test(hash)) throw notFound();
-    const ref = await proxy.store.getRef(`avatars/${p.userId}/${hash}`);
-    if (!ref) throw notFound();
-    return { ref, kind: 'avatar', ext };
-  }));
+  app.get(
+    '/avatars/:userId/:file',
+    serve('avatar', async (req) => {
+      const p = req.params as { userId: string; file: string };
+      const { id: hash, ext } = splitExt(p.file);
+      if (!isSnowflake(p.userId) || !AVATAR_HASH.test(hash)) throw notFound();
+      const ref = await proxy.store.getRef(`avatars/${p.userId}/${hash}`);
+      if (!ref) throw notFound();
+      return { ref, kind: 'avatar', ext };
+    }),
+  );
 }
 
 function notFound(): MediaError {
@@ -83,7 +98,8 @@ function notFound(): MediaError {
 
 function splitExt(file: string): { id: string; ext: string } {
   const dot = file.lastIndexOf('.');
-  if (dot <= 0) throw new MediaError('bad_request', 'the path must end in an extension: .png, .jpg, .webp, .gif or .avif');
+  if (dot <= 0)
+    throw new MediaError('bad_request', 'the path must end in an extension: .png, .jpg, .webp, .gif or .avif');
   return { id: file.slice(0, dot), ext: file.slice(dot + 1) };
 }
 
@@ -101,6 +117,9 @@ function send(reply: FastifyReply, r: Rendered): FastifyReply {
     .header('x-content-type-options', 'nosniff')
     .header('content-security-policy', "default-src 'none'; sandbox")
     .header('x-resound-cache', r.cache)
-    .header('x-resound-image', `${r.meta.width}x${r.meta.height}; frames=${r.meta.frames}; animated=${r.meta.isAnimated}${r.meta.toneMapped ? '; tone-mapped' : ''}`)
+    .header(
+      'x-resound-image',
+      `${r.meta.width}x${r.meta.height}; frames=${r.meta.frames}; animated=${r.meta.isAnimated}${r.meta.toneMapped ? '; tone-mapped' : ''}`,
+    )
     .send(r.data);
 }

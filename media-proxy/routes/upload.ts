@@ -44,7 +44,8 @@ export function registerUploadRoutes(app: FastifyInstance, proxy: MediaProxy): v
   /** Reads the single file part, detects it and checks limits; every refusal is a MediaError. */
   const receive = async (req: FastifyRequest, maxBytes: number, tooLarge: 'input_too_large' | 'emoji_too_large') => {
     const token = proxy.config.uploadToken;
-    if (token && req.headers.authorization !== `Bearer ${token}`) throw new MediaError('not_found', 'uploads need the upload token');
+    if (token && req.headers.authorization !== `Bearer ${token}`)
+      throw new MediaError('not_found', 'uploads need the upload token');
     if (!req.isMultipart()) throw new MediaError('bad_request', 'upload as multipart/form-data with one file field');
     let part: Awaited<ReturnType<FastifyRequest['file']>>;
     try {
@@ -58,7 +59,8 @@ export function registerUploadRoutes(app: FastifyInstance, proxy: MediaProxy): v
     try {
       data = await part.toBuffer();
     } catch (err) {
-      if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw new MediaError(tooLarge, `file exceeds ${maxBytes} bytes`);
+      if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')
+        throw new MediaError(tooLarge, `file exceeds ${maxBytes} bytes`);
       throw new MediaError('bad_request', `upload failed: ${(err as Error).message}`);
     }
     const d = detectImage(data);
@@ -68,50 +70,67 @@ export function registerUploadRoutes(app: FastifyInstance, proxy: MediaProxy): v
   };
 
   const store = async (kind: OriginRef['kind'], key: string, hash: string, d: DetectResult, filename?: string) => {
-    await proxy.store.putRef(key, { hash, kind, detect: d, uploadedAt: new Date().toISOString(), ...(filename ? { filename } : {}) });
+    await proxy.store.putRef(key, {
+      hash,
+      kind,
+      detect: d,
+      uploadedAt: new Date().toISOString(),
+      ...(filename ? { filename } : {}),
+    });
     proxy.metrics.uploads.inc({ kind });
     await proxy.emitUpload({ kind, ref: key, hash, detect: d });
   };
 
-  const guarded = <T>(route: string, fn: (req: FastifyRequest) => Promise<T>) => async (req: FastifyRequest) => {
-    try {
-      return await fn(req);
-    } catch (err) {
-      if (isMediaError(err)) throw proxy.reject(err, { route });
-      throw err;
-    }
-  };
+  const guarded =
+    <T>(route: string, fn: (req: FastifyRequest) => Promise<T>) =>
+    async (req: FastifyRequest) => {
+      try {
+        return await fn(req);
+      } catch (err) {
+        if (isMediaError(err)) throw proxy.reject(err, { route });
+        throw err;
+      }
+    };
 
-  app.post('/attachments/:channelId', guarded('upload-attachment', async (req) => {
-    const { channelId } = req.params as { channelId: string };
-    if (!isSnowflake(channelId)) throw new MediaError('bad_request', 'channelId must be a snowflake');
-    const { d, hash, filename: original } = await receive(req, limits.maxInputBytes, 'input_too_large');
-    const id = snowflake();
-    const filename = (original || 'image').replace(SAFE_NAME, '_').slice(-100).replace(/^\.+/, '') || 'image';
-    await store('attachment', `attachments/${channelId}/${id}`, hash, d, filename);
-    const pathname = `/attachments/${channelId}/${id}/${filename}`;
-    const url = signedUrl(proxy.config.signingSecret, baseUrl(req), pathname, proxy.config.signedUrlTtlS);
-    return { id, filename, ...describe(d, hash), url, proxy_url: url };
-  }));
+  app.post(
+    '/attachments/:channelId',
+    guarded('upload-attachment', async (req) => {
+      const { channelId } = req.params as { channelId: string };
+      if (!isSnowflake(channelId)) throw new MediaError('bad_request', 'channelId must be a snowflake');
+      const { d, hash, filename: original } = await receive(req, limits.maxInputBytes, 'input_too_large');
+      const id = snowflake();
+      const filename = (original || 'image').replace(SAFE_NAME, '_').slice(-100).replace(/^\.+/, '') || 'image';
+      await store('attachment', `attachments/${channelId}/${id}`, hash, d, filename);
+      const pathname = `/attachments/${channelId}/${id}/${filename}`;
+      const url = signedUrl(proxy.config.signingSecret, baseUrl(req), pathname, proxy.config.signedUrlTtlS);
+      return { id, filename, ...describe(d, hash), url, proxy_url: url };
+    }),
+  );
 
-  app.post('/emojis', guarded('upload-emoji', async (req) => {
-    const { d, hash } = await receive(req, EMOJI_MAX_BYTES, 'emoji_too_large');
-    if (d.format === 'heic') throw new MediaError('unsupported_format', 'emoji must be JPEG, PNG, GIF, WebP or AVIF');
-    const id = snowflake();
-    await store('emoji', `emojis/${id}`, hash, d);
-    const ext = d.isAnimated ? 'webp?animated=true' : 'webp';
-    return { id, animated: d.isAnimated, ...describe(d, hash), url: `${baseUrl(req)}/emojis/${id}.${ext}` };
-  }));
+  app.post(
+    '/emojis',
+    guarded('upload-emoji', async (req) => {
+      const { d, hash } = await receive(req, EMOJI_MAX_BYTES, 'emoji_too_large');
+      if (d.format === 'heic') throw new MediaError('unsupported_format', 'emoji must be JPEG, PNG, GIF, WebP or AVIF');
+      const id = snowflake();
+      await store('emoji', `emojis/${id}`, hash, d);
+      const ext = d.isAnimated ? 'webp?animated=true' : 'webp';
+      return { id, animated: d.isAnimated, ...describe(d, hash), url: `${baseUrl(req)}/emojis/${id}.${ext}` };
+    }),
+  );
 
-  app.post('/avatars/:userId', guarded('upload-avatar', async (req) => {
-    const { userId } = req.params as { userId: string };
-    if (!isSnowflake(userId)) throw new MediaError('bad_request', 'userId must be a snowflake');
-    const { d, hash } = await receive(req, limits.maxInputBytes, 'input_too_large');
-    // Discord avatar hashes are 32 hex digits, `a_`-prefixed when the asset is animated.
-    const short = createHash('md5').update(hash).digest('hex');
-    const avatar = `${d.isAnimated ? 'a_' : ''}${short}`;
-    await store('avatar', `avatars/${userId}/${avatar}`, hash, d);
-    const ext = d.isAnimated ? (d.format === 'gif' ? 'gif' : 'webp?animated=true') : 'png';
-    return { avatar, ...describe(d, hash), url: `${baseUrl(req)}/avatars/${userId}/${avatar}.${ext}` };
-  }));
+  app.post(
+    '/avatars/:userId',
+    guarded('upload-avatar', async (req) => {
+      const { userId } = req.params as { userId: string };
+      if (!isSnowflake(userId)) throw new MediaError('bad_request', 'userId must be a snowflake');
+      const { d, hash } = await receive(req, limits.maxInputBytes, 'input_too_large');
+      // Discord avatar hashes are 32 hex digits, `a_`-prefixed when the asset is animated.
+      const short = createHash('md5').update(hash).digest('hex');
+      const avatar = `${d.isAnimated ? 'a_' : ''}${short}`;
+      await store('avatar', `avatars/${userId}/${avatar}`, hash, d);
+      const ext = d.isAnimated ? (d.format === 'gif' ? 'gif' : 'webp?animated=true') : 'png';
+      return { avatar, ...describe(d, hash), url: `${baseUrl(req)}/avatars/${userId}/${avatar}.${ext}` };
+    }),
+  );
 }

@@ -75,11 +75,17 @@ export async function decodeApng(input: Uint8Array): Promise<DecodedAnimation> {
           blend: data[25],
           data: [],
         };
-        if (current.x + current.width > canvasW || current.y + current.height > canvasH || current.width === 0 || current.height === 0) {
+        if (
+          current.x + current.width > canvasW ||
+          current.y + current.height > canvasH ||
+          current.width === 0 ||
+          current.height === 0
+        ) {
           throw new MediaError('corrupt_image', 'APNG frame lies outside the canvas');
         }
         // The limits were checked against acTL's count; more fcTLs than declared would let a file outgrow them.
-        if (frames.length >= declared) throw new MediaError('corrupt_image', `APNG has more frames than its acTL declares (${declared})`);
+        if (frames.length >= declared)
+          throw new MediaError('corrupt_image', `APNG has more frames than its acTL declares (${declared})`);
         frames.push(current);
         break;
       }
@@ -102,10 +108,20 @@ export async function decodeApng(input: Uint8Array): Promise<DecodedAnimation> {
     const head = Buffer.from(ihdrData);
     head.writeUInt32BE(fc.width, 0);
     head.writeUInt32BE(fc.height, 4);
-    const png = Buffer.concat([Buffer.from(PNG_SIGNATURE), chunk('IHDR', head), ...shared, ...fc.data.map((d) => chunk('IDAT', d)), chunk('IEND', Buffer.alloc(0))]);
+    const png = Buffer.concat([
+      Buffer.from(PNG_SIGNATURE),
+      chunk('IHDR', head),
+      ...shared,
+      ...fc.data.map((d) => chunk('IDAT', d)),
+      chunk('IEND', Buffer.alloc(0)),
+    ]);
     let pixels: Buffer;
     try {
-      pixels = await sharp(png, { failOn: 'error' }).ensureAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer();
+      pixels = await sharp(png, { failOn: 'error' })
+        .ensureAlpha()
+        .toColourspace('srgb')
+        .raw({ depth: 'uchar' })
+        .toBuffer();
     } catch (err) {
       throw new MediaError('decode_failed', `APNG frame ${f} could not be decoded: ${(err as Error).message}`);
     }
@@ -115,7 +131,14 @@ export async function decodeApng(input: Uint8Array): Promise<DecodedAnimation> {
     if (fc.dispose === 1) clearRect(canvas, canvasW, fc);
     else if (saved) saved.copy(canvas);
   }
-  return { width: canvasW, height: canvasH, rgba: out, frames: frames.length, delays: frames.map((x) => x.delayMs), loop };
+  return {
+    width: canvasW,
+    height: canvasH,
+    rgba: out,
+    frames: frames.length,
+    delays: frames.map((x) => x.delayMs),
+    loop,
+  };
 }
 
 function blit(canvas: Buffer, cw: number, src: Buffer, fc: FrameControl, blend: number): void {
@@ -133,7 +156,8 @@ function blit(canvas: Buffer, cw: number, src: Buffer, fc: FrameControl, blend: 
         // Porter-Duff "over" on straight alpha.
         const da = canvas[d + 3];
         const outA = a + (da * (255 - a)) / 255;
-        for (let c = 0; c < 3; c++) canvas[d + c] = Math.round((src[s + c] * a + (canvas[d + c] * da * (255 - a)) / 255) / outA);
+        for (let c = 0; c < 3; c++)
+          canvas[d + c] = Math.round((src[s + c] * a + (canvas[d + c] * da * (255 - a)) / 255) / outA);
         canvas[d + 3] = Math.round(outA);
       }
     }
@@ -141,5 +165,6 @@ function blit(canvas: Buffer, cw: number, src: Buffer, fc: FrameControl, blend: 
 }
 
 function clearRect(canvas: Buffer, cw: number, fc: FrameControl): void {
-  for (let y = 0; y < fc.height; y++) canvas.fill(0, ((fc.y + y) * cw + fc.x) * 4, ((fc.y + y) * cw + fc.x + fc.width) * 4);
+  for (let y = 0; y < fc.height; y++)
+    canvas.fill(0, ((fc.y + y) * cw + fc.x) * 4, ((fc.y + y) * cw + fc.x + fc.width) * 4);
 }

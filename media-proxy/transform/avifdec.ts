@@ -25,13 +25,26 @@ export function findAvifdec(): string | undefined {
 function run(bin: string, args: string[], timeoutSeconds: number): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(bin, args, { timeout: timeoutSeconds * 1000 }, (err, _out, stderr) =>
-      err ? reject(new MediaError('decode_failed', `AVIF could not be decoded: ${String(stderr).trim().split('\n').pop() || err.message}`)) : resolve(),
+      err
+        ? reject(
+            new MediaError(
+              'decode_failed',
+              `AVIF could not be decoded: ${String(stderr).trim().split('\n').pop() || err.message}`,
+            ),
+          )
+        : resolve(),
     );
   });
 }
 
 /** Decodes frames `indices` of an AVIF to PNGs (8 or 16 bits per sample, same code values, no colour conversion). */
-export async function avifdecToPngs(bin: string, input: Uint8Array, depth: 8 | 16, indices: number[], timeoutSeconds: number): Promise<Buffer[]> {
+export async function avifdecToPngs(
+  bin: string,
+  input: Uint8Array,
+  depth: 8 | 16,
+  indices: number[],
+  timeoutSeconds: number,
+): Promise<Buffer[]> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'resound-avifdec-'));
   try {
     const src = path.join(dir, 'in.avif');
@@ -53,16 +66,35 @@ export async function avifdecTo16BitPng(bin: string, input: Uint8Array, timeoutS
 }
 
 /** Every frame of an AVIF sequence as stacked RGBA, with the container's frame durations. */
-export async function decodeAvifSequence(input: Uint8Array, d: DetectResult, timeoutSeconds: number): Promise<DecodedAnimation> {
+export async function decodeAvifSequence(
+  input: Uint8Array,
+  d: DetectResult,
+  timeoutSeconds: number,
+): Promise<DecodedAnimation> {
   const bin = findAvifdec();
-  if (!bin) throw new MediaError('unsupported_format', 'animated AVIF needs avifdec (libavif-bin), which is not installed here');
-  const pngs = await avifdecToPngs(bin, input, 8, Array.from({ length: d.frames }, (_, i) => i), timeoutSeconds);
+  if (!bin)
+    throw new MediaError(
+      'unsupported_format',
+      'animated AVIF needs avifdec (libavif-bin), which is not installed here',
+    );
+  const pngs = await avifdecToPngs(
+    bin,
+    input,
+    8,
+    Array.from({ length: d.frames }, (_, i) => i),
+    timeoutSeconds,
+  );
   const frames: Buffer[] = [];
   let width = 0;
   let height = 0;
   for (const png of pngs) {
-    const { data, info } = await sharp(png).ensureAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    if (frames.length && (info.width !== width || info.height !== height)) throw new MediaError('corrupt_image', 'AVIF sequence frames differ in size');
+    const { data, info } = await sharp(png)
+      .ensureAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (frames.length && (info.width !== width || info.height !== height))
+      throw new MediaError('corrupt_image', 'AVIF sequence frames differ in size');
     width = info.width;
     height = info.height;
     frames.push(data);

@@ -15,7 +15,9 @@ export function encode(img: Sharp, req: TransformRequest, limits: Limits, extras
   const quality = typeof req.quality === 'number' ? req.quality : DEFAULT_QUALITY[req.format];
   switch (req.format) {
     case 'jpeg':
-      return img.flatten({ background: '#ffffff' }).jpeg({ quality: lossless ? 100 : quality, chromaSubsampling: lossless ? '4:4:4' : '4:2:0' });
+      return img
+        .flatten({ background: '#ffffff' })
+        .jpeg({ quality: lossless ? 100 : quality, chromaSubsampling: lossless ? '4:4:4' : '4:2:0' });
     case 'webp':
       return img.webp({ quality, lossless, effort: limits.webpEffort, ...extras });
     case 'avif':

@@ -69,7 +69,8 @@ export function gifsicleArgs(job: GifsicleJob): string[] {
   } else if ((w && w < sw) || (h && h < sh)) {
     args.push('--resize-fit', `${w ?? '_'}x${h ?? '_'}`);
   }
-  if (args.includes('--resize') || args.includes('--resize-fit')) args.push('--resize-method', 'lanczos3', '--resize-colors', '64');
+  if (args.includes('--resize') || args.includes('--resize-fit'))
+    args.push('--resize-method', 'lanczos3', '--resize-colors', '64');
   args.push('-');
   if (job.firstFrameOnly) args.push('#0');
   return args;
@@ -90,9 +91,13 @@ export class GifsiclePool {
   async run(input: Uint8Array, job: GifsicleJob): Promise<Buffer> {
     const bin = this.binary;
     if (!bin) {
-      throw new MediaError('gifsicle_unavailable', 'GIF output needs gifsicle, which is not installed here; request format=webp instead', {
-        'retry-after': '3600',
-      });
+      throw new MediaError(
+        'gifsicle_unavailable',
+        'GIF output needs gifsicle, which is not installed here; request format=webp instead',
+        {
+          'retry-after': '3600',
+        },
+      );
     }
     return this.gate.run(() => this.exec(bin, input, gifsicleArgs(job)));
   }
@@ -105,7 +110,9 @@ export class GifsiclePool {
       let err = '';
       let failed: MediaError | undefined;
       const timer = setTimeout(() => {
-        failed = new MediaError('transform_timeout', `gifsicle took longer than ${this.opts.timeoutMs} ms`, { 'retry-after': '1' });
+        failed = new MediaError('transform_timeout', `gifsicle took longer than ${this.opts.timeoutMs} ms`, {
+          'retry-after': '1',
+        });
         child.kill('SIGKILL');
       }, this.opts.timeoutMs);
       child.stdout.on('data', (d: Buffer) => {
@@ -126,7 +133,8 @@ export class GifsiclePool {
       child.on('close', (code) => {
         clearTimeout(timer);
         if (failed) reject(failed);
-        else if (code !== 0) reject(new MediaError('corrupt_image', `gifsicle rejected the GIF: ${err.trim().split('\n')[0] ?? code}`));
+        else if (code !== 0)
+          reject(new MediaError('corrupt_image', `gifsicle rejected the GIF: ${err.trim().split('\n')[0] ?? code}`));
         else resolve(Buffer.concat(out));
       });
       child.stdin.end(input);

@@ -23,20 +23,48 @@ export interface ResizeSpec {
   fit: 'cover' | 'contain' | 'inside';
 }
 
-async function sharpRaw16(input: Uint8Array, resize: ResizeSpec, timeoutSeconds: number, limitInputPixels: number): Promise<Raw16> {
-  let img = sharp(input, { failOn: 'error', ignoreIcc: true, autoOrient: true, limitInputPixels }).timeout({ seconds: timeoutSeconds });
+async function sharpRaw16(
+  input: Uint8Array,
+  resize: ResizeSpec,
+  timeoutSeconds: number,
+  limitInputPixels: number,
+): Promise<Raw16> {
+  let img = sharp(input, { failOn: 'error', ignoreIcc: true, autoOrient: true, limitInputPixels }).timeout({
+    seconds: timeoutSeconds,
+  });
   if (resize.width || resize.height) {
-    img = img.resize({ width: resize.width, height: resize.height, fit: resize.fit, withoutEnlargement: true, background: { r: 0, g: 0, b: 0, alpha: 0 } });
+    img = img.resize({
+      width: resize.width,
+      height: resize.height,
+      fit: resize.fit,
+      withoutEnlargement: true,
+      background: { r: 0, g: 0, b: 0, alpha: 0 },
+    });
   }
-  const { data, info } = await img.toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+  const { data, info } = await img
+    .toColourspace('rgb16')
+    .raw({ depth: 'ushort' })
+    .toBuffer({ resolveWithObject: true });
   const channels = info.channels === 4 ? 4 : 3;
-  if (info.channels !== 3 && info.channels !== 4) throw new MediaError('decode_failed', `unexpected ${info.channels}-channel HDR decode`);
+  if (info.channels !== 3 && info.channels !== 4)
+    throw new MediaError('decode_failed', `unexpected ${info.channels}-channel HDR decode`);
   // A Uint16Array view needs 2-byte alignment; copy in the rare case the pooled buffer is misaligned.
   const aligned = data.byteOffset % 2 === 0 ? data : Buffer.from(data);
-  return { data: new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2), width: info.width, height: info.height, channels };
+  return {
+    data: new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2),
+    width: info.width,
+    height: info.height,
+    channels,
+  };
 }
 
-export async function decodeHdr16(input: Uint8Array, d: DetectResult, resize: ResizeSpec, timeoutSeconds: number, limitInputPixels: number): Promise<Raw16> {
+export async function decodeHdr16(
+  input: Uint8Array,
+  d: DetectResult,
+  resize: ResizeSpec,
+  timeoutSeconds: number,
+  limitInputPixels: number,
+): Promise<Raw16> {
   try {
     return await sharpRaw16(input, resize, timeoutSeconds, limitInputPixels);
   } catch (err) {

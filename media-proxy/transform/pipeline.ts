@@ -19,15 +19,29 @@ const OUTPUT_FORMATS: readonly OutputFormat[] = ['webp', 'avif', 'png', 'jpeg', 
 
 let defaultGifsicle: GifsiclePool | undefined;
 function gifsiclePool(limits: Limits, deps?: TransformDeps): GifsiclePool {
-  return deps?.gifsicle ?? (defaultGifsicle ??= new GifsiclePool({ size: 2, queueSize: 64, timeoutMs: limits.timeoutMs, maxOutputBytes: limits.maxInputBytes }));
+  return (
+    deps?.gifsicle ??
+    (defaultGifsicle ??= new GifsiclePool({
+      size: 2,
+      queueSize: 64,
+      timeoutMs: limits.timeoutMs,
+      maxOutputBytes: limits.maxInputBytes,
+    }))
+  );
 }
 
 export function validateRequest(req: TransformRequest, limits: Limits): void {
-  if (!OUTPUT_FORMATS.includes(req.format)) throw new MediaError('bad_request', `format must be one of ${OUTPUT_FORMATS.join(', ')}`);
-  if (req.quality !== undefined && req.quality !== 'lossless' && !(Number.isInteger(req.quality) && req.quality >= 1 && req.quality <= 100)) {
+  if (!OUTPUT_FORMATS.includes(req.format))
+    throw new MediaError('bad_request', `format must be one of ${OUTPUT_FORMATS.join(', ')}`);
+  if (
+    req.quality !== undefined &&
+    req.quality !== 'lossless' &&
+    !(Number.isInteger(req.quality) && req.quality >= 1 && req.quality <= 100)
+  ) {
     throw new MediaError('bad_request', 'quality must be an integer 1…100 or "lossless"');
   }
-  if (req.fit !== undefined && !['cover', 'contain', 'inside'].includes(req.fit)) throw new MediaError('bad_request', 'fit must be cover, contain or inside');
+  if (req.fit !== undefined && !['cover', 'contain', 'inside'].includes(req.fit))
+    throw new MediaError('bad_request', 'fit must be cover, contain or inside');
   checkOutputSize(req.width, req.height, limits);
 }
 
@@ -35,7 +49,12 @@ export function validateRequest(req: TransformRequest, limits: Limits): void {
  * Detects, checks limits, then resizes/converts one original. Throws MediaError with a stable code for every refusal.
  * This is the function the workers part calls for pre-rendering; the HTTP routes call it through the cache.
  */
-export async function transformImage(input: Uint8Array, req: TransformRequest, limits?: Partial<Limits>, deps?: TransformDeps): Promise<TransformResult> {
+export async function transformImage(
+  input: Uint8Array,
+  req: TransformRequest,
+  limits?: Partial<Limits>,
+  deps?: TransformDeps,
+): Promise<TransformResult> {
   const L = resolveLimits(limits);
   checkInputBytes(input.length, L);
   validateRequest(req, L);
@@ -45,25 +64,47 @@ export async function transformImage(input: Uint8Array, req: TransformRequest, l
 }
 
 /** Same as transformImage for callers that already detected (and limit-checked) the original. */
-export async function transformDetected(input: Uint8Array, d: DetectResult, req: TransformRequest, limits: Limits, deps?: TransformDeps): Promise<TransformResult> {
+export async function transformDetected(
+  input: Uint8Array,
+  d: DetectResult,
+  req: TransformRequest,
+  limits: Limits,
+  deps?: TransformDeps,
+): Promise<TransformResult> {
   return withTimeout(run(input, d, req, limits, deps), limits.timeoutMs);
 }
 
-async function run(input: Uint8Array, d: DetectResult, req: TransformRequest, L: Limits, deps?: TransformDeps): Promise<TransformResult> {
+async function run(
+  input: Uint8Array,
+  d: DetectResult,
+  req: TransformRequest,
+  L: Limits,
+  deps?: TransformDeps,
+): Promise<TransformResult> {
   const animate = (req.animated ?? true) && d.isAnimated;
   const seconds = Math.max(1, Math.ceil(L.timeoutMs / 1000));
   try {
     if (req.format === 'gif') {
       if (d.format === 'gif') return await viaGifsicle(input, d, req, animate, L, deps);
       if (animate) {
-        throw new MediaError('gif_conversion_unsupported', `animated ${d.format.toUpperCase()} does not convert cleanly to GIF; request format=webp`);
+        throw new MediaError(
+          'gif_conversion_unsupported',
+          `animated ${d.format.toUpperCase()} does not convert cleanly to GIF; request format=webp`,
+        );
       }
     }
     if (d.hdr.isHdr) return await hdrToSdr(input, d, req, L, seconds);
-    if (animate && req.format === 'webp' && d.format === 'apng') return await animationToWebp(await decodeApng(input), req, L, seconds);
-    if (animate && req.format === 'webp' && d.format === 'avif') return await animationToWebp(await decodeAvifSequence(input, d, seconds), req, L, seconds);
+    if (animate && req.format === 'webp' && d.format === 'apng')
+      return await animationToWebp(await decodeApng(input), req, L, seconds);
+    if (animate && req.format === 'webp' && d.format === 'avif')
+      return await animationToWebp(await decodeAvifSequence(input, d, seconds), req, L, seconds);
     const animatedDecode = animate && req.format === 'webp' && (d.format === 'gif' || d.format === 'webp');
-    let img = sharp(input, { failOn: 'error', limitInputPixels: L.maxPixels, animated: animatedDecode, autoOrient: true }).timeout({ seconds });
+    let img = sharp(input, {
+      failOn: 'error',
+      limitInputPixels: L.maxPixels,
+      animated: animatedDecode,
+      autoOrient: true,
+    }).timeout({ seconds });
     let extras = {};
     if (animatedDecode) {
       const meta = await img.metadata();
@@ -108,8 +149,20 @@ async function finish(img: Sharp, req: TransformRequest, animated: boolean): Pro
   };
 }
 
-async function hdrToSdr(input: Uint8Array, d: DetectResult, req: TransformRequest, L: Limits, seconds: number): Promise<TransformResult> {
-  const raw = await decodeHdr16(input, d, { width: req.width, height: req.height, fit: req.fit ?? 'inside' }, seconds, L.maxPixels);
+async function hdrToSdr(
+  input: Uint8Array,
+  d: DetectResult,
+  req: TransformRequest,
+  L: Limits,
+  seconds: number,
+): Promise<TransformResult> {
+  const raw = await decodeHdr16(
+    input,
+    d,
+    { width: req.width, height: req.height, fit: req.fit ?? 'inside' },
+    seconds,
+    L.maxPixels,
+  );
   const peak = d.hdr.maxCll ?? d.hdr.masteringMaxLuminance;
   const sdr = toneMapToSdr(raw.data, raw.channels, {
     transfer: d.hdr.transfer === 'hlg' ? 'hlg' : 'pq',
@@ -122,7 +175,12 @@ async function hdrToSdr(input: Uint8Array, d: DetectResult, req: TransformReques
 }
 
 /** Decoded RGBA frames (APNG, AVIF sequences) → animated WebP; sharp cannot resize a raw stack, so frames go one by one. */
-async function animationToWebp(anim: DecodedAnimation, req: TransformRequest, L: Limits, seconds: number): Promise<TransformResult> {
+async function animationToWebp(
+  anim: DecodedAnimation,
+  req: TransformRequest,
+  L: Limits,
+  seconds: number,
+): Promise<TransformResult> {
   const frameBytes = anim.width * anim.height * 4;
   let width = anim.width;
   let height = anim.height;
@@ -131,7 +189,10 @@ async function animationToWebp(anim: DecodedAnimation, req: TransformRequest, L:
     const frames: Buffer[] = [];
     for (let f = 0; f < anim.frames; f++) {
       const frame = anim.rgba.subarray(f * frameBytes, (f + 1) * frameBytes);
-      const { data, info } = await resize(sharp(frame, { raw: { width: anim.width, height: anim.height, channels: 4 } }), req)
+      const { data, info } = await resize(
+        sharp(frame, { raw: { width: anim.width, height: anim.height, channels: 4 } }),
+        req,
+      )
         .raw()
         .toBuffer({ resolveWithObject: true });
       width = info.width;
@@ -140,11 +201,20 @@ async function animationToWebp(anim: DecodedAnimation, req: TransformRequest, L:
     }
     stackData = Buffer.concat(frames);
   }
-  const img = sharp(stackData, { raw: { width, height: height * anim.frames, channels: 4, pageHeight: height } }).timeout({ seconds });
+  const img = sharp(stackData, {
+    raw: { width, height: height * anim.frames, channels: 4, pageHeight: height },
+  }).timeout({ seconds });
   return finish(encode(img, req, L, { loop: anim.loop, delay: anim.delays }), req, true);
 }
 
-async function viaGifsicle(input: Uint8Array, d: DetectResult, req: TransformRequest, animate: boolean, L: Limits, deps?: TransformDeps): Promise<TransformResult> {
+async function viaGifsicle(
+  input: Uint8Array,
+  d: DetectResult,
+  req: TransformRequest,
+  animate: boolean,
+  L: Limits,
+  deps?: TransformDeps,
+): Promise<TransformResult> {
   const quality = typeof req.quality === 'number' ? req.quality : 100;
   const data = await gifsiclePool(L, deps).run(input, {
     width: req.width,
@@ -156,17 +226,30 @@ async function viaGifsicle(input: Uint8Array, d: DetectResult, req: TransformReq
     firstFrameOnly: !animate,
   });
   const out = detectImage(data);
-  return { data, format: 'gif', contentType: CONTENT_TYPES.gif, width: out.width, height: out.height, frames: out.frames, isAnimated: out.isAnimated, toneMapped: false };
+  return {
+    data,
+    format: 'gif',
+    contentType: CONTENT_TYPES.gif,
+    width: out.width,
+    height: out.height,
+    frames: out.frames,
+    isAnimated: out.isAnimated,
+    toneMapped: false,
+  };
 }
 
 /** Decoder failures become typed errors: timeouts, unsupported codecs (HEIC/HEVC), and everything else as undecodable. */
 function asMediaError(err: unknown, d: DetectResult): MediaError {
   if (isMediaError(err)) return err;
   const msg = (err as Error).message ?? String(err);
-  if (/timeout/i.test(msg)) return new MediaError('transform_timeout', 'transform exceeded its time budget', { 'retry-after': '1' });
+  if (/timeout/i.test(msg))
+    return new MediaError('transform_timeout', 'transform exceeded its time budget', { 'retry-after': '1' });
   if (/pixel limit/i.test(msg)) return new MediaError('too_many_pixels', msg);
   if (d.format === 'heic' || /not supported|unsupported/i.test(msg)) {
-    return new MediaError('unsupported_format', `${d.format.toUpperCase()} could not be decoded here: ${msg.split('\n')[0]}`);
+    return new MediaError(
+      'unsupported_format',
+      `${d.format.toUpperCase()} could not be decoded here: ${msg.split('\n')[0]}`,
+    );
   }
   return new MediaError('decode_failed', `image could not be decoded: ${msg.split('\n')[0]}`);
 }

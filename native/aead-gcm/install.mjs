@@ -9,7 +9,17 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // npm passes its bundled node-gyp to lifecycle scripts; run by hand, look for the one beside this node's npm.
-const bundled = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+const bundled = path.join(
+  path.dirname(process.execPath),
+  '..',
+  'lib',
+  'node_modules',
+  'npm',
+  'node_modules',
+  'node-gyp',
+  'bin',
+  'node-gyp.js',
+);
 const gyp = process.env.npm_config_node_gyp || bundled;
 const args = ['rebuild', '-C', here];
 // Use the headers installed beside this node binary (e.g. /usr/include/node) instead of downloading them.
@@ -17,9 +27,12 @@ const prefix = path.dirname(path.dirname(process.execPath));
 if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) {
   args.push(`--nodedir=${prefix}`);
 }
-const r = gyp && existsSync(gyp)
-  ? spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit' })
-  : spawnSync('node-gyp', args, { stdio: 'inherit', shell: process.platform === 'win32' });
+const r =
+  gyp && existsSync(gyp)
+    ? spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit' })
+    : spawnSync('node-gyp', args, { stdio: 'inherit', shell: process.platform === 'win32' });
 if (r.status !== 0) {
-  console.warn('aead-gcm addon not built; AES-256-GCM falls back to node:crypto and XChaCha20-Poly1305 is offered first');
+  console.warn(
+    'aead-gcm addon not built; AES-256-GCM falls back to node:crypto and XChaCha20-Poly1305 is offered first',
+  );
 }

@@ -10,7 +10,14 @@ export interface AeadPrimitive {
    * AAD = out[0, aadLength). Encrypts src[srcOffset, srcOffset + srcLength) into out at aadLength and writes the tag
    * right after the ciphertext. Returns srcLength + 16.
    */
-  seal(out: Uint8Array, aadLength: number, src: Uint8Array, srcOffset: number, srcLength: number, counter: number): number;
+  seal(
+    out: Uint8Array,
+    aadLength: number,
+    src: Uint8Array,
+    srcOffset: number,
+    srcLength: number,
+    counter: number,
+  ): number;
   /**
    * AAD = packet[0, aadLength); ciphertext = the next ctLength bytes, then the tag. Writes the plaintext to out at 0.
    * Returns ctLength, or -1 when authentication fails (out then holds no usable plaintext).

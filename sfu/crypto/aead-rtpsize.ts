@@ -43,7 +43,14 @@ export class AeadRtpsizeCipher implements TransportCipher {
     return n;
   }
 
-  seal(out: Uint8Array, headerLength: number, plaintext: Uint8Array, plaintextLength: number, nonce: number, plaintextOffset = 0): number {
+  seal(
+    out: Uint8Array,
+    headerLength: number,
+    plaintext: Uint8Array,
+    plaintextLength: number,
+    nonce: number,
+    plaintextOffset = 0,
+  ): number {
     const n = this.aead.seal(out, headerLength, plaintext, plaintextOffset, plaintextLength, nonce >>> 0);
     writeU32BE(out, headerLength + n, nonce >>> 0);
     return headerLength + n + COUNTER_LENGTH;

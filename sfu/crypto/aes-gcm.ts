@@ -12,7 +12,15 @@ import { TAG_LENGTH, writeU32BE } from './layout.ts';
 /** Shape of native/aead-gcm/aead_gcm.c's exports. */
 interface AeadGcmAddon {
   create(key: Uint8Array): object;
-  seal(ctx: object, out: Uint8Array, aadLength: number, src: Uint8Array, srcOffset: number, srcLength: number, counter: number): number;
+  seal(
+    ctx: object,
+    out: Uint8Array,
+    aadLength: number,
+    src: Uint8Array,
+    srcOffset: number,
+    srcLength: number,
+    counter: number,
+  ): number;
   open(ctx: object, packet: Uint8Array, aadLength: number, ctLength: number, counter: number, out: Uint8Array): number;
   destroy(ctx: object): void;
 }

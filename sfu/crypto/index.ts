@@ -76,12 +76,14 @@ function isAvailable(backend: CryptoBackend): boolean {
 /** Backends that can run `mode` right now, fastest first. */
 export function backendsFor(mode: TransportMode): CryptoBackend[] {
   const table = MEASURED_SEALS_PER_SEC[familyOf(mode)];
-  return (Object.keys(table) as CryptoBackend[])
-    .filter(isAvailable)
-    .sort((a, b) => (table[b] ?? 0) - (table[a] ?? 0));
+  return (Object.keys(table) as CryptoBackend[]).filter(isAvailable).sort((a, b) => (table[b] ?? 0) - (table[a] ?? 0));
 }
 
-export function createTransportCipher(mode: TransportMode, key: Uint8Array, options: CipherOptions = {}): BackedTransportCipher {
+export function createTransportCipher(
+  mode: TransportMode,
+  key: Uint8Array,
+  options: CipherOptions = {},
+): BackedTransportCipher {
   if (key.length !== 32) throw new Error(`transport key must be 32 bytes, got ${key.length}`);
   const available = backendsFor(mode);
   const backend = options.backend ?? available[0];
@@ -90,7 +92,8 @@ export function createTransportCipher(mode: TransportMode, key: Uint8Array, opti
   }
   const family = familyOf(mode);
   if (family === 'xsalsa') {
-    const box: SecretboxPrimitive = backend === 'sodium-native' ? createSodiumNativeSecretbox(key) : createLibsodiumSecretbox(key);
+    const box: SecretboxPrimitive =
+      backend === 'sodium-native' ? createSodiumNativeSecretbox(key) : createLibsodiumSecretbox(key);
     return new XSalsaCipher(mode as XSalsaCipher['mode'], box);
   }
   const factories: Partial<Record<CryptoBackend, AeadPrimitiveFactory>> =
@@ -117,13 +120,19 @@ export function rankModes(bestBackend: (mode: TransportMode) => CryptoBackend | 
     const best = bestBackend(m);
     return best === undefined ? -1 : (MEASURED_SEALS_PER_SEC[familyOf(m)][best] ?? 0);
   };
-  const aead = TRANSPORT_MODES.filter((m) => familyOf(m) !== 'xsalsa' && speed(m) >= 0).sort((a, b) => speed(b) - speed(a));
+  const aead = TRANSPORT_MODES.filter((m) => familyOf(m) !== 'xsalsa' && speed(m) >= 0).sort(
+    (a, b) => speed(b) - speed(a),
+  );
   const legacy = TRANSPORT_MODES.filter((m) => familyOf(m) === 'xsalsa' && speed(m) >= 0);
   return [...aead, ...legacy];
 }
 
 /** What the start-up log should say about the crypto backends. */
-export function describeCryptoBackends(): { modes: TransportMode[]; backends: Record<string, string>; aeadGcmAddonError: string | null } {
+export function describeCryptoBackends(): {
+  modes: TransportMode[];
+  backends: Record<string, string>;
+  aeadGcmAddonError: string | null;
+} {
   const backends: Record<string, string> = {};
   for (const m of TRANSPORT_MODES) backends[m] = backendsFor(m)[0] ?? 'none';
   return { modes: preferredModes(), backends, aeadGcmAddonError: aeadGcmAddonError() };

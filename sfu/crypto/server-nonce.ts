@@ -19,7 +19,8 @@ export class ServerNonceCounter {
 
   /** `start` lies inside [SERVER_NONCE_BASE, 2^32); defaults to the base. */
   constructor(start = SERVER_NONCE_BASE) {
-    if (!isServerRangeNonce(start) || start !== start >>> 0) throw new Error('server nonce start must be in [2^31, 2^32)');
+    if (!isServerRangeNonce(start) || start !== start >>> 0)
+      throw new Error('server nonce start must be in [2^31, 2^32)');
     this.offset = (start >>> 0) - SERVER_NONCE_BASE;
   }
 

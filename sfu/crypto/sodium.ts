@@ -9,8 +9,22 @@ import { TAG_LENGTH, writeU32BE } from './layout.ts';
 
 /** The few sodium-native functions used here (the package ships no types). */
 interface SodiumNative {
-  crypto_aead_xchacha20poly1305_ietf_encrypt(c: Uint8Array, m: Uint8Array, ad: Uint8Array | null, nsec: null, npub: Uint8Array, k: Uint8Array): number;
-  crypto_aead_xchacha20poly1305_ietf_decrypt(m: Uint8Array, nsec: null, c: Uint8Array, ad: Uint8Array | null, npub: Uint8Array, k: Uint8Array): number;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+    c: Uint8Array,
+    m: Uint8Array,
+    ad: Uint8Array | null,
+    nsec: null,
+    npub: Uint8Array,
+    k: Uint8Array,
+  ): number;
+  crypto_aead_xchacha20poly1305_ietf_decrypt(
+    m: Uint8Array,
+    nsec: null,
+    c: Uint8Array,
+    ad: Uint8Array | null,
+    npub: Uint8Array,
+    k: Uint8Array,
+  ): number;
   crypto_secretbox_easy(c: Uint8Array, m: Uint8Array, n: Uint8Array, k: Uint8Array): void;
   crypto_secretbox_open_easy(m: Uint8Array, c: Uint8Array, n: Uint8Array, k: Uint8Array): boolean;
   randombytes_buf(b: Uint8Array): void;
@@ -49,7 +63,14 @@ export function libsodiumWrappersReady(): boolean {
 export interface SecretboxPrimitive {
   readonly backend: string;
   /** out[outOffset…] = MAC ‖ ciphertext of src[srcOffset, srcOffset + srcLength); nonce is 24 bytes. */
-  seal(out: Uint8Array, outOffset: number, src: Uint8Array, srcOffset: number, srcLength: number, nonce: Uint8Array): void;
+  seal(
+    out: Uint8Array,
+    outOffset: number,
+    src: Uint8Array,
+    srcOffset: number,
+    srcLength: number,
+    nonce: Uint8Array,
+  ): void;
   /** Box = packet[offset, offset + boxLength); plaintext (boxLength − 16 bytes) to out at 0. False when forged. */
   open(packet: Uint8Array, offset: number, boxLength: number, nonce: Uint8Array, out: Uint8Array): boolean;
   close(): void;
@@ -152,10 +173,20 @@ export function createSodiumNativeSecretbox(key: Uint8Array): SecretboxPrimitive
   return {
     backend: 'sodium-native',
     seal(out, outOffset, src, srcOffset, srcLength, nonce) {
-      s.crypto_secretbox_easy(out.subarray(outOffset, outOffset + srcLength + TAG_LENGTH), src.subarray(srcOffset, srcOffset + srcLength), nonce, k);
+      s.crypto_secretbox_easy(
+        out.subarray(outOffset, outOffset + srcLength + TAG_LENGTH),
+        src.subarray(srcOffset, srcOffset + srcLength),
+        nonce,
+        k,
+      );
     },
     open(packet, offset, boxLength, nonce, out) {
-      return s.crypto_secretbox_open_easy(out.subarray(0, boxLength - TAG_LENGTH), packet.subarray(offset, offset + boxLength), nonce, k);
+      return s.crypto_secretbox_open_easy(
+        out.subarray(0, boxLength - TAG_LENGTH),
+        packet.subarray(offset, offset + boxLength),
+        nonce,
+        k,
+      );
     },
     close() {
       s.sodium_memzero(k);

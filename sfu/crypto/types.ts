@@ -51,7 +51,14 @@ export interface TransportCipher {
    * `plaintextOffset` (default 0) locates the plaintext inside `plaintext`, so callers need no subarray per packet.
    * Returns the datagram length.
    */
-  seal(out: Uint8Array, headerLength: number, plaintext: Uint8Array, plaintextLength: number, nonce: number, plaintextOffset?: number): number;
+  seal(
+    out: Uint8Array,
+    headerLength: number,
+    plaintext: Uint8Array,
+    plaintextLength: number,
+    nonce: number,
+    plaintextOffset?: number,
+  ): number;
   /** Maximum bytes `seal` adds after the plaintext (tag + nonce trailer), for sizing buffers. */
   readonly overhead: number;
   /** Releases native contexts. */

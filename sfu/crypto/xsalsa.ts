@@ -7,15 +7,20 @@
  *   xsalsa20_poly1305_lite_rtpsize as _lite, but the rtpsize header (CSRCs, extension preamble) stays in the clear
  */
 import crypto from 'node:crypto';
-import { COUNTER_LENGTH, RTP_FIXED_HEADER, TAG_LENGTH, fixedHeaderLength, readU32BE, rtpsizeHeaderLength, writeU32BE } from './layout.ts';
+import {
+  COUNTER_LENGTH,
+  RTP_FIXED_HEADER,
+  TAG_LENGTH,
+  fixedHeaderLength,
+  readU32BE,
+  rtpsizeHeaderLength,
+  writeU32BE,
+} from './layout.ts';
 import type { SecretboxPrimitive } from './sodium.ts';
 import { NO_NONCE, type TransportCipher } from './types.ts';
 
 export type XSalsaMode =
-  | 'xsalsa20_poly1305_lite_rtpsize'
-  | 'xsalsa20_poly1305_lite'
-  | 'xsalsa20_poly1305_suffix'
-  | 'xsalsa20_poly1305';
+  'xsalsa20_poly1305_lite_rtpsize' | 'xsalsa20_poly1305_lite' | 'xsalsa20_poly1305_suffix' | 'xsalsa20_poly1305';
 
 const NONCE_LENGTH = 24;
 const HEADER_NONCE_LENGTH = 12;
@@ -77,7 +82,14 @@ export class XSalsaCipher implements TransportCipher {
     return boxLength - TAG_LENGTH;
   }
 
-  seal(out: Uint8Array, headerLength: number, plaintext: Uint8Array, plaintextLength: number, nonce: number, plaintextOffset = 0): number {
+  seal(
+    out: Uint8Array,
+    headerLength: number,
+    plaintext: Uint8Array,
+    plaintextLength: number,
+    nonce: number,
+    plaintextOffset = 0,
+  ): number {
     const n = this.nonce;
     if (this.counter) {
       n.fill(0);

@@ -121,7 +121,8 @@ export class StreamRewriter {
     const outSeq = (headOut + 1) & 0xffff;
     const steps = Math.max(1, seqDiff(outSeq, this.lastOutSeq));
     const outTs = (this.lastOutTs + FRAME_TIMESTAMP_STEP * steps) >>> 0;
-    if (this.hasInput) this.push((this.highestIn + 1) & 0xffff, (outSeq - this.highestIn) & 0xffff, this.segTsOff[this.head]);
+    if (this.hasInput)
+      this.push((this.highestIn + 1) & 0xffff, (outSeq - this.highestIn) & 0xffff, this.segTsOff[this.head]);
     this.emit(outSeq, outTs);
   }
 

@@ -1,7 +1,12 @@
 import type { Socket } from 'node:dgram';
 import { createTransportCipher, isServerRangeNonce, ReplayWindow, ServerNonceCounter } from '../crypto/index.ts';
 import { NO_NONCE, type TransportCipher, type TransportMode } from '../crypto/types.ts';
-import { ONE_BYTE_EXTENSION_PROFILE, RTP_FIXED_HEADER, writeExtensionPreamble, writeRtpHeader } from '../rtp/rtp-header.ts';
+import {
+  ONE_BYTE_EXTENSION_PROFILE,
+  RTP_FIXED_HEADER,
+  writeExtensionPreamble,
+  writeRtpHeader,
+} from '../rtp/rtp-header.ts';
 import type { OutgoingFrame, Transport } from '../transport.ts';
 import type { SendRing } from './send-ring.ts';
 

@@ -135,7 +135,11 @@ export class VoiceClient extends EventEmitter<VoiceClientEvents> {
     this.sequence = (this.sequence + 1) & 0xffff;
     this.timestamp = (this.timestamp + 960) >>> 0;
     this.nonce = (this.nonce + 1) >>> 0;
-    this.udp.send(this.buildPacket(frame, this.sequence, this.timestamp, this.nonce), this.serverPort, this.serverAddress);
+    this.udp.send(
+      this.buildPacket(frame, this.sequence, this.timestamp, this.nonce),
+      this.serverPort,
+      this.serverAddress,
+    );
   }
 
   /** A sealed RTP datagram with explicit fields (hostile tests craft replays and forgeries with it). */
@@ -176,7 +180,10 @@ export class VoiceClient extends EventEmitter<VoiceClientEvents> {
         const offered = d.modes as TransportMode[];
         const mode = this.opts.mode ?? offered[0];
         const discovered = await this.discover();
-        this.send(Op.SelectProtocol, { protocol: 'udp', data: { address: discovered.address, port: discovered.port, mode } });
+        this.send(Op.SelectProtocol, {
+          protocol: 'udp',
+          data: { address: discovered.address, port: discovered.port, mode },
+        });
         return false;
       }
       case Op.SessionDescription: {

@@ -33,11 +33,19 @@ const reject = (reason: DaveRejection, detail: string): CommitVerdict => ({ kind
 export function checkCommit(c: ParsedCommit, ctx: CommitContext): CommitVerdict {
   if (!c.groupId.equals(ctx.groupId)) return reject('commit_wrong_group', 'commit is for another group');
   if (c.epoch !== ctx.epoch || ctx.busy) {
-    if (c.epoch <= ctx.maxEpoch) return { kind: 'stale', why: `commit for epoch ${c.epoch}, current ${ctx.epoch}${ctx.busy ? ' (in transition)' : ''}` };
+    if (c.epoch <= ctx.maxEpoch)
+      return {
+        kind: 'stale',
+        why: `commit for epoch ${c.epoch}, current ${ctx.epoch}${ctx.busy ? ' (in transition)' : ''}`,
+      };
     return reject('commit_future_epoch', `commit for epoch ${c.epoch} beyond ${ctx.maxEpoch}`);
   }
   if (ctx.expectedLeaf === null) return { kind: 'stale', why: 'committer is not in a position to commit' };
-  if (c.senderLeaf !== ctx.expectedLeaf) return reject('commit_wrong_sender', `commit signed as leaf ${c.senderLeaf}, committer is leaf ${ctx.expectedLeaf}`);
+  if (c.senderLeaf !== ctx.expectedLeaf)
+    return reject(
+      'commit_wrong_sender',
+      `commit signed as leaf ${c.senderLeaf}, committer is leaf ${ctx.expectedLeaf}`,
+    );
   if (c.proposalRefs.length === 0) return reject('commit_empty', 'commit carries no proposals');
   const adds: InFlight[] = [];
   const removes: InFlight[] = [];
@@ -52,7 +60,8 @@ export function checkCommit(c: ParsedCommit, ctx: CommitContext): CommitVerdict 
       return reject('commit_unknown_proposal', `commit cites proposal ${hex.slice(0, 16)}… the server never issued`);
     }
     if (entry.revoked) return { kind: 'stale', why: 'commit cites a revoked proposal' };
-    if (!entry.recipients.has(ctx.committer)) return reject('commit_not_sent_to_committer', 'commit cites a proposal the committer never received');
+    if (!entry.recipients.has(ctx.committer))
+      return reject('commit_not_sent_to_committer', 'commit cites a proposal the committer never received');
     if (entry.kind === 'add') {
       if (entry.userId === ctx.committer) return reject('commit_unknown_proposal', 'committer cannot add itself');
       adds.push(entry);
@@ -61,7 +70,8 @@ export function checkCommit(c: ParsedCommit, ctx: CommitContext): CommitVerdict 
     }
   }
   if (c.pathLeaf) {
-    if (!c.pathLeaf.identity.equals(ctx.committerIdentity)) return reject('commit_credential_changed', 'update path credential is not the committer');
+    if (!c.pathLeaf.identity.equals(ctx.committerIdentity))
+      return reject('commit_credential_changed', 'update path credential is not the committer');
     if (ctx.committerSignatureKey && !c.pathLeaf.signatureKey.equals(ctx.committerSignatureKey)) {
       return reject('commit_credential_changed', 'update path changes the committer signature key');
     }
@@ -86,7 +96,11 @@ export function checkCommit(c: ParsedCommit, ctx: CommitContext): CommitVerdict 
  * are trimmed; then each Add, in commit order, takes the leftmost blank leaf or extends the list.
  * Returns the leaf each added user got.
  */
-export function applyMembership(leaves: (string | null)[], removes: readonly InFlight[], adds: readonly InFlight[]): Map<string, number> {
+export function applyMembership(
+  leaves: (string | null)[],
+  removes: readonly InFlight[],
+  adds: readonly InFlight[],
+): Map<string, number> {
   for (const r of removes) if (r.leaf < leaves.length) leaves[r.leaf] = null;
   while (leaves.length > 0 && leaves[leaves.length - 1] === null) leaves.pop();
   const placed = new Map<string, number>();

@@ -31,7 +31,8 @@ export class DaveMediaGate implements MediaGate {
   constructor(private readonly group: DaveGroup) {}
 
   allow(sender: Participant, receiver: Participant, payload: Uint8Array, offset: number, length: number): boolean {
-    if (length === 3 && payload[offset] === 0xf8 && payload[offset + 1] === 0xff && payload[offset + 2] === 0xfe) return true;
+    if (length === 3 && payload[offset] === 0xf8 && payload[offset + 1] === 0xff && payload[offset + 2] === 0xfe)
+      return true;
     const toMember = this.group.isMember(receiver.userId);
     // Only members encrypt, so a non-member's frame is plain Opus even when its last two bytes happen to be FA FA
     // (about one frame in 65,536): judge by the sender first, the marker second.
@@ -52,7 +53,10 @@ export class DaveMediaGate implements MediaGate {
  * 23/26/28/31 into the group, and the group's instructions out through each session's sequenced send (binary frames
  * share the session's u16 counter and replay buffer, so a resumed client gets missed DAVE messages too).
  */
-export function daveChannelExtension(channel: VoiceChannel, ctx: DaveServerContext): ChannelExtension & { group: DaveGroup } {
+export function daveChannelExtension(
+  channel: VoiceChannel,
+  ctx: DaveServerContext,
+): ChannelExtension & { group: DaveGroup } {
   // Own map: op 25 goes out from onSessionDescribed, before the channel lists the session.
   const sessions = new Map<string, VoiceSession>();
   const deliver = (out: DaveOutput): void => {

@@ -36,14 +36,21 @@ export class ExternalSender {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     this.privateKey = privateKey;
     const jwk = publicKey.export({ format: 'jwk' });
-    this.publicKey = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from(jwk.y ?? '', 'base64url')]);
+    this.publicKey = Buffer.concat([
+      Buffer.from([4]),
+      Buffer.from(jwk.x ?? '', 'base64url'),
+      Buffer.from(jwk.y ?? '', 'base64url'),
+    ]);
     this.op25Payload = new TlsWriter().vec(this.publicKey).u16(CREDENTIAL_BASIC).vec(identity).finish();
   }
 
   /** Signs one external proposal for the group `groupId` at `epoch`. */
   propose(groupId: Uint8Array, epoch: bigint, proposal: ProposalBody): SignedProposal {
     const content = encodeExternalProposalContent(groupId, epoch, proposal);
-    const signature = sign('sha256', signContent('FramedContentTBS', framedContentTbs(content)), { key: this.privateKey, dsaEncoding: 'der' });
+    const signature = sign('sha256', signContent('FramedContentTBS', framedContentTbs(content)), {
+      key: this.privateKey,
+      dsaEncoding: 'der',
+    });
     const message = encodePublicMessage(content, signature);
     return { message, ref: proposalRefOfMessage(message) };
   }

@@ -133,7 +133,8 @@ export class DaveGroup {
     // Key packages the server asked for (session start, op 24) are free; only unsolicited ones count.
     const solicited = c.kpSolicited;
     c.kpSolicited = false;
-    if (!solicited && !c.kpRate.allow(this.now())) return this.reject(c, 'kp_flood', 'too many key packages; a client sends one per re-initialisation');
+    if (!solicited && !c.kpRate.allow(this.now()))
+      return this.reject(c, 'kp_flood', 'too many key packages; a client sends one per re-initialisation');
     const kp = intakeKeyPackage(payload, userId, this.now());
     if (!kp.ok) return this.reject(c, kp.reason, kp.detail);
     if (!c.hasSession || this.callVersion === 0) return; // a late key package from before a downgrade
@@ -153,7 +154,10 @@ export class DaveGroup {
     if (!intake.ok) return this.reject(c, intake.reason, intake.detail);
     const parsed = intake.value;
     const key = parsed.pathLeaf?.signatureKey;
-    if (parsed.proposalRefs.some((r) => c.abandonedRefs.has(r.toString('hex'))) || (key && c.oldSignatureKeys.some((k) => k.equals(key)))) {
+    if (
+      parsed.proposalRefs.some((r) => c.abandonedRefs.has(r.toString('hex'))) ||
+      (key && c.oldSignatureKeys.some((k) => k.equals(key)))
+    ) {
       this.metrics.commitRaceLost();
       return this.stale('commit made before the client re-initialised');
     }
@@ -185,7 +189,11 @@ export class DaveGroup {
   invalidCommitWelcome(userId: string, transitionId: number): void {
     const c = this.clients.get(userId);
     this.metrics.invalidCommitWelcome();
-    this.warn?.warn(`dave-op31:${this.channelId}`, { userId, transitionId, channelId: this.channelId }, 'client reported an invalid commit or welcome');
+    this.warn?.warn(
+      `dave-op31:${this.channelId}`,
+      { userId, transitionId, channelId: this.channelId },
+      'client reported an invalid commit or welcome',
+    );
     if (!c || !c.hasSession) return;
     if (this.clientReinitialised(c)) this.executeTransition();
     else this.reconcile();
@@ -229,8 +237,17 @@ export class DaveGroup {
 
   private reject(c: Client, reason: DaveRejection, detail: string): void {
     this.metrics.rejected(reason);
-    this.warn?.warn(`dave-reject:${reason}`, { userId: c.userId, channelId: this.channelId, reason, detail }, 'rejected DAVE input');
-    this.send({ to: c.userId, kind: 'close', code: REJECTION_CLOSE[reason], reason: `${reason}: ${detail}`.slice(0, 120) });
+    this.warn?.warn(
+      `dave-reject:${reason}`,
+      { userId: c.userId, channelId: this.channelId, reason, detail },
+      'rejected DAVE input',
+    );
+    this.send({
+      to: c.userId,
+      kind: 'close',
+      code: REJECTION_CLOSE[reason],
+      reason: `${reason}: ${detail}`.slice(0, 120),
+    });
   }
 
   private stale(why: string): void {
@@ -276,14 +293,23 @@ export class DaveGroup {
   private executeTransition(): void {
     const t = this.transitions.finish();
     if (!t) return;
-    for (const to of t.participants) if (this.clients.has(to)) this.send({ to, kind: 'json', op: 22, d: { transition_id: t.id } });
+    for (const to of t.participants)
+      if (this.clients.has(to)) this.send({ to, kind: 'json', op: 22, d: { transition_id: t.id } });
     if (t.kind === 'downgrade') this.finishDowngrade();
     this.reconcile();
   }
 
-  private acceptCommit(committer: Client, commit: Buffer, welcome: Buffer | null, adds: InFlight[], removes: InFlight[]): void {
+  private acceptCommit(
+    committer: Client,
+    commit: Buffer,
+    welcome: Buffer | null,
+    adds: InFlight[],
+    removes: InFlight[],
+  ): void {
     const previous = this.established ? this.members() : [committer];
-    const removedUsers = new Set(removes.map((r) => this.leaves[r.leaf]).filter((u): u is string => u !== null && u !== undefined));
+    const removedUsers = new Set(
+      removes.map((r) => this.leaves[r.leaf]).filter((u): u is string => u !== null && u !== undefined),
+    );
     if (!this.established) {
       this.leaves = [committer.userId];
       committer.leaf = 0;
@@ -294,7 +320,8 @@ export class DaveGroup {
     const placed = applyMembership(this.leaves, removes, adds);
     for (const u of removedUsers) {
       const rc = this.clients.get(u);
-      if (rc?.state === 'member' && rc.leaf !== null && this.leaves[rc.leaf] !== u) rc.state = rc.keyPackage ? 'pending' : 'awaiting_kp';
+      if (rc?.state === 'member' && rc.leaf !== null && this.leaves[rc.leaf] !== u)
+        rc.state = rc.keyPackage ? 'pending' : 'awaiting_kp';
     }
     this.epochValue += 1n;
     if (this.epochValue > this.maxEpoch) this.maxEpoch = this.epochValue;
@@ -309,7 +336,10 @@ export class DaveGroup {
       a.leaf = leaf;
       added.push(a);
     }
-    const t = this.transitions.begin('commit', [...oldMembers, ...added].map((c) => c.userId));
+    const t = this.transitions.begin(
+      'commit',
+      [...oldMembers, ...added].map((c) => c.userId),
+    );
     this.metrics.transition('commit');
     const tid = Buffer.from([t.id >> 8, t.id & 0xff]);
     const announce = Buffer.concat([tid, commit]);
@@ -343,13 +373,19 @@ export class DaveGroup {
     if (live.length === 0) return this.resetGroup();
     if (live.length === 1 && dead.length > 0) return this.soleMemberReset(live[0]);
     const deadLeaves = dead.map((leaf) => ({ leaf, userId: this.leaves[leaf] ?? '' }));
-    const pending = [...this.clients.values()].filter((c) => c.state === 'pending' && c.keyPackage && c.externalSenderSent);
+    const pending = [...this.clients.values()].filter(
+      (c) => c.state === 'pending' && c.keyPackage && c.externalSenderSent,
+    );
     this.sendProposals(this.planner.established(this.epochValue, live, deadLeaves, pending));
   }
 
   /** Flow A: every pending client with a key package gets an epoch-0 Add for each of the others. */
   private reconcileInitial(): void {
-    this.sendProposals(this.planner.initial([...this.clients.values()].filter((c) => c.state === 'pending' && c.keyPackage && c.externalSenderSent)));
+    this.sendProposals(
+      this.planner.initial(
+        [...this.clients.values()].filter((c) => c.state === 'pending' && c.keyPackage && c.externalSenderSent),
+      ),
+    );
   }
 
   private sendProposals(sends: ProposalSend[]): void {
@@ -386,7 +422,8 @@ export class DaveGroup {
     if (withSession.length === 0) return this.finishDowngrade();
     const t = this.transitions.begin('downgrade', withSession);
     this.metrics.transition('downgrade');
-    for (const to of withSession) this.send({ to, kind: 'json', op: 21, d: { transition_id: t.id, protocol_version: 0 } });
+    for (const to of withSession)
+      this.send({ to, kind: 'json', op: 21, d: { transition_id: t.id, protocol_version: 0 } });
   }
 
   /** The server's view of the MLS group is gone (reset or downgrade): no epoch, no leaves, no live proposals. */

@@ -1,4 +1,11 @@
-import { MlsDecodeError, parseCommitWelcome, parseKeyPackage, validateKeyPackage, type KeyPackage, type ParsedCommit } from './mls-codec.ts';
+import {
+  MlsDecodeError,
+  parseCommitWelcome,
+  parseKeyPackage,
+  validateKeyPackage,
+  type KeyPackage,
+  type ParsedCommit,
+} from './mls-codec.ts';
 import type { DaveRejection } from './types.ts';
 
 export type Intake<T> = { ok: true; value: T } | { ok: false; reason: DaveRejection; detail: string };

@@ -27,7 +27,16 @@ export class ProposalLedger {
   private readonly retired = new Set<string>();
 
   add(p: SignedProposal, kind: InFlight['kind'], userId: string, leaf: number, keyPackage: Buffer | null): InFlight {
-    const entry: InFlight = { ref: p.ref, message: p.message, kind, userId, leaf, keyPackage, recipients: new Set(), revoked: false };
+    const entry: InFlight = {
+      ref: p.ref,
+      message: p.message,
+      kind,
+      userId,
+      leaf,
+      keyPackage,
+      recipients: new Set(),
+      revoked: false,
+    };
     this.current.set(p.ref.toString('hex'), entry);
     return entry;
   }

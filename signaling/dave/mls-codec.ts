@@ -29,7 +29,10 @@ const LABEL_PREFIX = 'MLS 1.0 ';
 
 /** RFC 9420 §5.2 RefHash: SHA-256 over `label<V> || value<V>`. */
 export function refHash(label: string, value: Uint8Array): Buffer {
-  return createHash('sha256').update(vecBytes(Buffer.from(label, 'ascii'))).update(vecBytes(value)).digest();
+  return createHash('sha256')
+    .update(vecBytes(Buffer.from(label, 'ascii')))
+    .update(vecBytes(value))
+    .digest();
 }
 
 /** RFC 9420 §5.1.2 SignContent: the exact bytes SignWithLabel signs. */
@@ -50,7 +53,13 @@ export type ProposalBody = { type: 'add'; keyPackage: Uint8Array } | { type: 're
 
 /** FramedContent of a proposal from the external sender at index 0 (no authenticated data). */
 export function encodeExternalProposalContent(groupId: Uint8Array, epoch: bigint, proposal: ProposalBody): Buffer {
-  const w = new TlsWriter().vec(groupId).u64(epoch).u8(SENDER_EXTERNAL).u32(0).vec(Buffer.alloc(0)).u8(CONTENT_PROPOSAL);
+  const w = new TlsWriter()
+    .vec(groupId)
+    .u64(epoch)
+    .u8(SENDER_EXTERNAL)
+    .u32(0)
+    .vec(Buffer.alloc(0))
+    .u8(CONTENT_PROPOSAL);
   if (proposal.type === 'add') w.u16(PROPOSAL_ADD).bytes(proposal.keyPackage);
   else w.u16(PROPOSAL_REMOVE).u32(proposal.leafIndex);
   return w.finish();
@@ -63,15 +72,26 @@ export function framedContentTbs(framedContent: Uint8Array): Buffer {
 
 /** MLSMessage(PublicMessage) for an external sender: content, signature, and no membership tag. */
 export function encodePublicMessage(framedContent: Uint8Array, signature: Uint8Array): Buffer {
-  return new TlsWriter().u16(MLS_VERSION_10).u16(WIRE_FORMAT_PUBLIC_MESSAGE).bytes(framedContent).vec(signature).finish();
+  return new TlsWriter()
+    .u16(MLS_VERSION_10)
+    .u16(WIRE_FORMAT_PUBLIC_MESSAGE)
+    .bytes(framedContent)
+    .vec(signature)
+    .finish();
 }
 
 /** A P-256 public key as the 65-byte uncompressed point MLS carries, turned into a node:crypto key. */
 export function p256PublicKey(point: Uint8Array): KeyObject {
-  if (point.length !== 65 || point[0] !== 0x04) throw new MlsDecodeError('bad_leaf_node', 'signature key is not an uncompressed P-256 point');
+  if (point.length !== 65 || point[0] !== 0x04)
+    throw new MlsDecodeError('bad_leaf_node', 'signature key is not an uncompressed P-256 point');
   try {
     return createPublicKey({
-      key: { kty: 'EC', crv: 'P-256', x: Buffer.from(point.subarray(1, 33)).toString('base64url'), y: Buffer.from(point.subarray(33)).toString('base64url') },
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: Buffer.from(point.subarray(1, 33)).toString('base64url'),
+        y: Buffer.from(point.subarray(33)).toString('base64url'),
+      },
       format: 'jwk',
     });
   } catch {
@@ -80,7 +100,12 @@ export function p256PublicKey(point: Uint8Array): KeyObject {
 }
 
 /** VerifyWithLabel with ECDSA-P256-SHA256 (DER signatures, as openmls and mlspp produce). */
-export function verifyWithLabel(publicKey: KeyObject, label: string, content: Uint8Array, signature: Uint8Array): boolean {
+export function verifyWithLabel(
+  publicKey: KeyObject,
+  label: string,
+  content: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   try {
     return ecdsaVerify('sha256', signContent(label, content), { key: publicKey, dsaEncoding: 'der' }, signature);
   } catch {
@@ -103,7 +128,8 @@ export interface LeafNode {
 
 function parseCredential(r: TlsReader): { type: number; identity: Buffer } {
   const type = r.u16('credential_type');
-  if (type !== CREDENTIAL_BASIC) throw new MlsDecodeError('bad_credential', `credential type ${type} is not basic`, r.offset);
+  if (type !== CREDENTIAL_BASIC)
+    throw new MlsDecodeError('bad_credential', `credential type ${type} is not basic`, r.offset);
   return { type, identity: r.vec('identity') };
 }
 
@@ -112,16 +138,27 @@ export function parseLeafNode(r: TlsReader): LeafNode {
   const encryptionKey = r.vec('encryption_key');
   const signatureKey = r.vec('signature_key');
   const cred = parseCredential(r);
-  for (const name of ['versions', 'cipher_suites', 'extensions', 'proposals', 'credentials']) r.vec(`capabilities.${name}`);
+  for (const name of ['versions', 'cipher_suites', 'extensions', 'proposals', 'credentials'])
+    r.vec(`capabilities.${name}`);
   const source = r.u8('leaf_node_source');
   let lifetime: LeafNode['lifetime'];
   if (source === LEAF_SOURCE_KEY_PACKAGE) lifetime = { notBefore: r.u64('not_before'), notAfter: r.u64('not_after') };
   else if (source === LEAF_SOURCE_COMMIT) r.vec('parent_hash');
-  else if (source !== LEAF_SOURCE_UPDATE) throw new MlsDecodeError('bad_leaf_node', `leaf_node_source ${source}`, r.offset - 1);
+  else if (source !== LEAF_SOURCE_UPDATE)
+    throw new MlsDecodeError('bad_leaf_node', `leaf_node_source ${source}`, r.offset - 1);
   r.vec('leaf extensions');
   const tbs = r.slice(start, r.offset);
   const signature = r.vec('leaf signature');
-  return { encryptionKey, signatureKey, credentialType: cred.type, identity: cred.identity, source, lifetime, signature, tbs };
+  return {
+    encryptionKey,
+    signatureKey,
+    credentialType: cred.type,
+    identity: cred.identity,
+    source,
+    lifetime,
+    signature,
+    tbs,
+  };
 }
 
 export interface KeyPackage {
@@ -147,10 +184,12 @@ function readKeyPackage(r: TlsReader): KeyPackage {
   const version = r.u16('version');
   if (version !== MLS_VERSION_10) throw new MlsDecodeError('bad_version', `key package version ${version}`, start);
   const cipherSuite = r.u16('cipher_suite');
-  if (cipherSuite !== CIPHERSUITE_P256) throw new MlsDecodeError('bad_ciphersuite', `cipher suite ${cipherSuite}`, start + 2);
+  if (cipherSuite !== CIPHERSUITE_P256)
+    throw new MlsDecodeError('bad_ciphersuite', `cipher suite ${cipherSuite}`, start + 2);
   const initKey = r.vec('init_key');
   const leafNode = parseLeafNode(r);
-  if (leafNode.source !== LEAF_SOURCE_KEY_PACKAGE) throw new MlsDecodeError('bad_leaf_node', 'key package leaf is not from a key package', start);
+  if (leafNode.source !== LEAF_SOURCE_KEY_PACKAGE)
+    throw new MlsDecodeError('bad_leaf_node', 'key package leaf is not from a key package', start);
   r.vec('key package extensions');
   const tbs = r.slice(start, r.offset);
   const signature = r.vec('key package signature');
@@ -200,22 +239,27 @@ export function parseCommitWelcome(buf: Uint8Array): ParsedCommit {
   const version = r.u16('version');
   if (version !== MLS_VERSION_10) throw new MlsDecodeError('bad_version', `message version ${version}`, 0);
   const wf = r.u16('wire_format');
-  if (wf !== WIRE_FORMAT_PUBLIC_MESSAGE) throw new MlsDecodeError('bad_wire_format', `commit wire format ${wf} is not public_message`, 2);
+  if (wf !== WIRE_FORMAT_PUBLIC_MESSAGE)
+    throw new MlsDecodeError('bad_wire_format', `commit wire format ${wf} is not public_message`, 2);
   const groupId = r.vec('group_id');
   const epoch = r.u64('epoch');
   const senderType = r.u8('sender_type');
-  if (senderType !== SENDER_MEMBER) throw new MlsDecodeError('bad_sender', `commit sender type ${senderType} is not member`, r.offset - 1);
+  if (senderType !== SENDER_MEMBER)
+    throw new MlsDecodeError('bad_sender', `commit sender type ${senderType} is not member`, r.offset - 1);
   const senderLeaf = r.u32('leaf_index');
   r.vec('authenticated_data');
   const contentType = r.u8('content_type');
-  if (contentType !== CONTENT_COMMIT) throw new MlsDecodeError('bad_content_type', `content type ${contentType} is not commit`, r.offset - 1);
+  if (contentType !== CONTENT_COMMIT)
+    throw new MlsDecodeError('bad_content_type', `content type ${contentType} is not commit`, r.offset - 1);
   const proposals = r.vecReader('proposals');
   const proposalRefs: Buffer[] = [];
   while (proposals.remaining > 0) {
     const kind = proposals.u8('proposal_or_ref');
-    if (kind !== PROPOSAL_OR_REF_REFERENCE) throw new MlsDecodeError('bad_proposal', 'inline proposals are not used by DAVE', proposals.offset - 1);
+    if (kind !== PROPOSAL_OR_REF_REFERENCE)
+      throw new MlsDecodeError('bad_proposal', 'inline proposals are not used by DAVE', proposals.offset - 1);
     const ref = proposals.vec('proposal_ref');
-    if (ref.length !== 32) throw new MlsDecodeError('bad_proposal', `proposal ref of ${ref.length} bytes`, proposals.offset);
+    if (ref.length !== 32)
+      throw new MlsDecodeError('bad_proposal', `proposal ref of ${ref.length} bytes`, proposals.offset);
     proposalRefs.push(ref);
   }
   let pathLeaf: LeafNode | null = null;
@@ -245,7 +289,8 @@ export interface ParsedWelcome {
 export function parseWelcome(buf: Uint8Array): ParsedWelcome {
   const r = new TlsReader(buf);
   const cipherSuite = r.u16('welcome cipher_suite');
-  if (cipherSuite !== CIPHERSUITE_P256) throw new MlsDecodeError('bad_welcome', `welcome cipher suite ${cipherSuite}`, 0);
+  if (cipherSuite !== CIPHERSUITE_P256)
+    throw new MlsDecodeError('bad_welcome', `welcome cipher suite ${cipherSuite}`, 0);
   const secrets = r.vecReader('welcome secrets');
   const newMembers: Buffer[] = [];
   while (secrets.remaining > 0) {

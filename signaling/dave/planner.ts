@@ -19,7 +19,12 @@ export class ProposalPlanner {
   ) {}
 
   /** Flows B and C: Removes for dead leaves and Adds for pending clients, one identical batch to every live member. */
-  established(epoch: bigint, live: DaveClient[], dead: { leaf: number; userId: string }[], pending: DaveClient[]): ProposalSend[] {
+  established(
+    epoch: bigint,
+    live: DaveClient[],
+    dead: { leaf: number; userId: string }[],
+    pending: DaveClient[],
+  ): ProposalSend[] {
     if (live.some((m) => this.ledger.holdsLive(m.userId))) return [];
     const fresh: InFlight[] = [];
     for (const d of dead) {
@@ -28,7 +33,15 @@ export class ProposalPlanner {
     }
     for (const c of pending) {
       const kp = c.keyPackage!.raw;
-      fresh.push(this.ledger.add(this.sender.propose(this.groupId, epoch, { type: 'add', keyPackage: kp }), 'add', c.userId, -1, kp));
+      fresh.push(
+        this.ledger.add(
+          this.sender.propose(this.groupId, epoch, { type: 'add', keyPackage: kp }),
+          'add',
+          c.userId,
+          -1,
+          kp,
+        ),
+      );
     }
     if (fresh.length === 0) return [];
     const payload = appendPayload(fresh.map((f) => f.message));
@@ -50,7 +63,13 @@ export class ProposalPlanner {
         let e = this.ledger.addFor(o.userId);
         if (!e) {
           const kp = o.keyPackage!.raw;
-          e = this.ledger.add(this.sender.propose(this.groupId, 0n, { type: 'add', keyPackage: kp }), 'add', o.userId, -1, kp);
+          e = this.ledger.add(
+            this.sender.propose(this.groupId, 0n, { type: 'add', keyPackage: kp }),
+            'add',
+            o.userId,
+            -1,
+            kp,
+          );
         }
         batch.push(e);
       }

@@ -52,7 +52,8 @@ export class TlsReader {
   }
 
   private need(n: number, what: string): void {
-    if (n > this.end - this.pos) throw new MlsDecodeError('truncated', `${what}: needs ${n} bytes, ${this.end - this.pos} left`, this.pos);
+    if (n > this.end - this.pos)
+      throw new MlsDecodeError('truncated', `${what}: needs ${n} bytes, ${this.end - this.pos} left`, this.pos);
   }
 
   u8(what = 'u8'): number {
@@ -131,7 +132,8 @@ export class TlsReader {
   }
 
   expectEnd(what: string): void {
-    if (this.pos !== this.end) throw new MlsDecodeError('trailing_bytes', `${what}: ${this.end - this.pos} unexpected trailing bytes`, this.pos);
+    if (this.pos !== this.end)
+      throw new MlsDecodeError('trailing_bytes', `${what}: ${this.end - this.pos} unexpected trailing bytes`, this.pos);
   }
 }
 

@@ -5,7 +5,11 @@ import { Close } from '../opcodes.ts';
 export const DAVE_MAX_PROTOCOL_VERSION = 1;
 
 /** The voice close codes DAVE problems end a session with (defined once, in signaling/opcodes.ts). */
-export const DaveClose = { DecodeError: Close.DecodeError, E2eeRequired: Close.E2eeRequired, BadRequest: Close.BadRequest } as const;
+export const DaveClose = {
+  DecodeError: Close.DecodeError,
+  E2eeRequired: Close.E2eeRequired,
+  BadRequest: Close.BadRequest,
+} as const;
 export type DaveCloseCode = (typeof DaveClose)[keyof typeof DaveClose];
 
 /**

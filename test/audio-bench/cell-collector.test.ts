@@ -35,7 +35,8 @@ describe('cell collector', () => {
     const plan = { drop: new Uint8Array(20), delayMs: new Float64Array(20).fill(20) };
     plan.drop[3] = 1;
     const c = new CellCollector(packets, plan, 500, 3);
-    for (const i of [0, 2, 1, 5, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]) c.onFrame(500 + 3 + i, packets[i]);
+    for (const i of [0, 2, 1, 5, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19])
+      c.onFrame(500 + 3 + i, packets[i]);
     expect(c.got).toBe(19);
     expect(c.rx[3]).toBeUndefined();
     expect(c.rx[1]).toBe(packets[1]);

@@ -17,7 +17,8 @@ describe('codec wrappers', () => {
     const dec = await LossAwareDecoder.create();
     let o = 0;
     let maxDelta = 0;
-    for (const p of packets) for (const v of dec.decode(p)) maxDelta = Math.max(maxDelta, Math.abs(Math.round(v * 32768) - direct[o++]));
+    for (const p of packets)
+      for (const v of dec.decode(p)) maxDelta = Math.max(maxDelta, Math.abs(Math.round(v * 32768) - direct[o++]));
     dec.close();
     expect(o).toBe(direct.length);
     expect(maxDelta).toBeLessThanOrEqual(2);
@@ -31,16 +32,27 @@ describe('codec wrappers', () => {
       const dec = await LossAwareDecoder.create();
       let err = 0;
       for (let i = 0; i < packets.length; i++) {
-        const out = lostFrames.includes(i) ? (useFec ? dec.decodeFec(packets[i + 1]) : dec.conceal()) : dec.decode(packets[i]);
+        const out = lostFrames.includes(i)
+          ? useFec
+            ? dec.decodeFec(packets[i + 1])
+            : dec.conceal()
+          : dec.decode(packets[i]);
         expect(out.length).toBe(FRAME_SAMPLES);
-        if (lostFrames.includes(i)) for (let k = 0; k < FRAME_SAMPLES; k++) err += (out[k] - reference[i * FRAME_SAMPLES + k] / 32768) ** 2;
+        if (lostFrames.includes(i))
+          for (let k = 0; k < FRAME_SAMPLES; k++) err += (out[k] - reference[i * FRAME_SAMPLES + k] / 32768) ** 2;
       }
       dec.close();
       return err;
     };
     const withFec = await run(true);
     const withPlc = await run(false);
-    const signal = energy(Float32Array.from(lostFrames.flatMap((i) => [...reference.subarray(i * FRAME_SAMPLES, (i + 1) * FRAME_SAMPLES)].map((v) => v / 32768))));
+    const signal = energy(
+      Float32Array.from(
+        lostFrames.flatMap((i) =>
+          [...reference.subarray(i * FRAME_SAMPLES, (i + 1) * FRAME_SAMPLES)].map((v) => v / 32768),
+        ),
+      ),
+    );
     // FEC is a coarser copy of the frame (LBRR), concealment an extrapolation: expect several dB between them.
     expect(10 * Math.log10(signal / withFec)).toBeGreaterThan(10 * Math.log10(signal / withPlc) + 3);
   });

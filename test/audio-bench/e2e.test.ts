@@ -2,7 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InlineScorer, MemoryPath, runAudioBenchmark, SfuPath, writeReport, type AudioReport, type CellSpec } from '../../bench/audio/index.ts';
+import {
+  InlineScorer,
+  MemoryPath,
+  runAudioBenchmark,
+  SfuPath,
+  writeReport,
+  type AudioReport,
+  type CellSpec,
+} from '../../bench/audio/index.ts';
 
 /** One fixture, two conditions, through the real signaling + SFU path: keeps the whole harness from rotting. */
 describe('audio bench end to end through the SFU', () => {
@@ -11,12 +19,25 @@ describe('audio bench end to end through the SFU', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'resound-audio-e2e-'));
   const cells: CellSpec[] = [
     { fixture: 'speech-female', bitrateKbps: 24, loss: { kind: 'none' }, fec: false, jitter: { kind: 'none' } },
-    { fixture: 'speech-female', bitrateKbps: 24, loss: { kind: 'gilbert-elliott', meanLoss: 0.05, meanBurst: 3 }, fec: true, jitter: { kind: 'uniform', maxMs: 20 } },
+    {
+      fixture: 'speech-female',
+      bitrateKbps: 24,
+      loss: { kind: 'gilbert-elliott', meanLoss: 0.05, meanBurst: 3 },
+      fec: true,
+      jitter: { kind: 'uniform', maxMs: 20 },
+    },
   ];
 
   beforeAll(async () => {
     sfu = await SfuPath.open();
-    report = await runAudioBenchmark({ quick: true, cells, path: sfu, peer: new MemoryPath(), scorer: new InlineScorer(), concurrency: 2 });
+    report = await runAudioBenchmark({
+      quick: true,
+      cells,
+      path: sfu,
+      peer: new MemoryPath(),
+      scorer: new InlineScorer(),
+      concurrency: 2,
+    });
   }, 60_000);
   afterAll(async () => {
     await sfu?.close();

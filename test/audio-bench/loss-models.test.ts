@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BASE_DELAY_MS, delayPattern, geTransitions, lossPattern, lossStats, nominalLossRate } from '../../bench/audio/index.ts';
+import {
+  BASE_DELAY_MS,
+  delayPattern,
+  geTransitions,
+  lossPattern,
+  lossStats,
+  nominalLossRate,
+} from '../../bench/audio/index.ts';
 
 const N = 400_000;
 

@@ -108,7 +108,9 @@ describe('delay estimate and alignment', () => {
       const delayed = new Float32Array(speech.length + shift);
       delayed.set(speech, shift);
       expect(estimateDelay(speech, delayed, 9600)).toBe(shift);
-      expect(Buffer.compare(Buffer.from(alignTo(delayed, shift, speech.length).buffer), Buffer.from(speech.buffer))).toBe(0);
+      expect(
+        Buffer.compare(Buffer.from(alignTo(delayed, shift, speech.length).buffer), Buffer.from(speech.buffer)),
+      ).toBe(0);
     }
   });
 

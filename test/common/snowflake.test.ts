@@ -14,7 +14,12 @@ describe('snowflake', () => {
 
   it('decodes a documented Discord id', () => {
     // Discord's docs example: 175928847299117063 → 2016-04-30T11:18:25.796Z, worker 1, process 0, increment 7.
-    expect(parseSnowflake('175928847299117063')).toEqual({ timestamp: 1462015105796, workerId: 1, processId: 0, increment: 7 });
+    expect(parseSnowflake('175928847299117063')).toEqual({
+      timestamp: 1462015105796,
+      workerId: 1,
+      processId: 0,
+      increment: 7,
+    });
   });
 
   it('never repeats within a millisecond, even past 4096 ids', () => {

@@ -20,12 +20,21 @@ import {
 import opus from '@discordjs/opus';
 import { pino } from 'pino';
 import { SnowflakeGenerator } from '../../common/snowflake.ts';
-import { loadSignalingConfig, startVoiceGateway, VoiceClient, type VoiceGateway, type VoiceGatewayOptions } from '../../signaling/index.ts';
+import {
+  loadSignalingConfig,
+  startVoiceGateway,
+  VoiceClient,
+  type VoiceGateway,
+  type VoiceGatewayOptions,
+} from '../../signaling/index.ts';
 
 const ids = new SnowflakeGenerator(1, (process.pid + Number(process.env.VITEST_POOL_ID ?? 0)) & 31);
 export const newId = (): string => ids.next();
 
-export async function startTestGateway(env: Record<string, string> = {}, extra: Partial<VoiceGatewayOptions> = {}): Promise<VoiceGateway> {
+export async function startTestGateway(
+  env: Record<string, string> = {},
+  extra: Partial<VoiceGatewayOptions> = {},
+): Promise<VoiceGateway> {
   const dataDir = process.env.RESOUND_TEST_DATA_DIR!;
   const config = loadSignalingConfig({
     SIGNALING_WSS_PORT: '0',
@@ -34,7 +43,13 @@ export async function startTestGateway(env: Record<string, string> = {}, extra: 
     SIGNALING_RESUME_GRACE_MS: '5000',
     ...env,
   });
-  return startVoiceGateway({ config, dataDir, bind: '127.0.0.1', logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }), ...extra });
+  return startVoiceGateway({
+    config,
+    dataDir,
+    bind: '127.0.0.1',
+    logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }),
+    ...extra,
+  });
 }
 
 export interface TestClient {
@@ -95,7 +110,10 @@ export async function joinClient(
 }
 
 /** The fixture as 20 ms Opus frames (48 kHz stereo), encoded with @discordjs/opus. */
-export function fixtureOpusFrames(file = new URL('../../fixtures/voice/chirp.wav', import.meta.url)): { frames: Buffer[]; pcm: Int16Array } {
+export function fixtureOpusFrames(file = new URL('../../fixtures/voice/chirp.wav', import.meta.url)): {
+  frames: Buffer[];
+  pcm: Int16Array;
+} {
   const wav = fs.readFileSync(file);
   const dataAt = wav.indexOf('data') + 8;
   const raw = wav.subarray(dataAt);
@@ -104,7 +122,8 @@ export function fixtureOpusFrames(file = new URL('../../fixtures/voice/chirp.wav
   enc.setBitrate(64000);
   const frameBytes = 960 * 2 * 2;
   const frames: Buffer[] = [];
-  for (let off = 0; off + frameBytes <= raw.length; off += frameBytes) frames.push(enc.encode(raw.subarray(off, off + frameBytes)));
+  for (let off = 0; off + frameBytes <= raw.length; off += frameBytes)
+    frames.push(enc.encode(raw.subarray(off, off + frameBytes)));
   return { frames, pcm };
 }
 
@@ -116,7 +135,9 @@ export function isSilenceFrame(b: Buffer): boolean {
 export async function play(client: TestClient, frames: Buffer[]): Promise<void> {
   const player = createAudioPlayer();
   client.connection.subscribe(player);
-  const resource = createAudioResource(Readable.from(frames.map((f) => Buffer.from(f))), { inputType: StreamType.Opus });
+  const resource = createAudioResource(Readable.from(frames.map((f) => Buffer.from(f))), {
+    inputType: StreamType.Opus,
+  });
   player.play(resource);
   await entersState(player, AudioPlayerStatus.Playing, 5_000);
   await entersState(player, AudioPlayerStatus.Idle, 15_000);
@@ -124,7 +145,12 @@ export async function play(client: TestClient, frames: Buffer[]): Promise<void> 
 }
 
 /** Collects the Opus frames `listener` receives from `speakerId` until `count` non-silence frames arrived. */
-export function collectFrames(listener: TestClient, speakerId: string, count: number, timeoutMs = 15_000): Promise<Buffer[]> {
+export function collectFrames(
+  listener: TestClient,
+  speakerId: string,
+  count: number,
+  timeoutMs = 15_000,
+): Promise<Buffer[]> {
   const stream = listener.connection.receiver.subscribe(speakerId, { end: { behavior: EndBehaviorType.Manual } });
   const got: Buffer[] = [];
   return new Promise((resolve, reject) => {
@@ -176,7 +202,12 @@ export function bestCorrelation(a: Int16Array, b: Int16Array, maxLag = 1200): nu
   return best;
 }
 
-export async function waitFor(pred: () => boolean, timeoutMs = 5000, what = 'condition', refresh?: () => Promise<void>): Promise<void> {
+export async function waitFor(
+  pred: () => boolean,
+  timeoutMs = 5000,
+  what = 'condition',
+  refresh?: () => Promise<void>,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while ((await refresh?.(), !pred())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -194,7 +225,15 @@ export async function rawClient(
   const userId = opts.userId ?? newId();
   const grant = gw.server.grantJoin(guildId, channelId, userId);
   const url = opts.tls ? gw.wssUrl : gw.wsUrl!;
-  const client = new VoiceClient({ url, serverId: guildId, userId, sessionId: grant.session_id, token: grant.token, mode: opts.mode, ca: fs.readFileSync(gw.certPath) });
+  const client = new VoiceClient({
+    url,
+    serverId: guildId,
+    userId,
+    sessionId: grant.session_id,
+    token: grant.token,
+    mode: opts.mode,
+    ca: fs.readFileSync(gw.certPath),
+  });
   return client.connect();
 }
 
@@ -220,7 +259,11 @@ export function useGateway(env: Record<string, string> = {}) {
 }
 
 /** Current value of a counter series in a gateway's registry (0 when the label set has not been seen). */
-export async function counterValue(gw: VoiceGateway, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function counterValue(
+  gw: VoiceGateway,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const m = await gw.registry.getSingleMetric(name)!.get();
   const hit = m.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
   return hit?.value ?? 0;

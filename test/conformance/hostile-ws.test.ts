@@ -1,10 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Close, Op, type VoiceGateway } from '../../signaling/index.ts';
-import { collectFrames, counterValue, hex, fixtureOpusFrames, joinClient, newId, play, rawClient, startTestGateway, type TestClient } from './harness.ts';
+import {
+  collectFrames,
+  counterValue,
+  hex,
+  fixtureOpusFrames,
+  joinClient,
+  newId,
+  play,
+  rawClient,
+  startTestGateway,
+  type TestClient,
+} from './harness.ts';
 
 /** Opens a raw ws:// connection and resolves with the close code after `act` runs. */
-async function closeCodeAfter(url: string, act: (ws: WebSocket) => void | Promise<void>, timeoutMs = 5000): Promise<number> {
+async function closeCodeAfter(
+  url: string,
+  act: (ws: WebSocket) => void | Promise<void>,
+  timeoutMs = 5000,
+): Promise<number> {
   const ws = new WebSocket(url);
   const closed = new Promise<number>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('socket was not closed')), timeoutMs);
@@ -21,10 +36,14 @@ async function closeCodeAfter(url: string, act: (ws: WebSocket) => void | Promis
 
 const identify = (gw: VoiceGateway, guild: string, channel: string, user = newId()) => {
   const g = gw.server.grantJoin(guild, channel, user);
-  return { op: Op.Identify, d: { server_id: guild, user_id: user, session_id: g.session_id, token: g.token, max_dave_protocol_version: 0 } };
+  return {
+    op: Op.Identify,
+    d: { server_id: guild, user_id: user, session_id: g.session_id, token: g.token, max_dave_protocol_version: 0 },
+  };
 };
 
-const rejectedCount = (gw: VoiceGateway, reason: string) => counterValue(gw, 'resound_signaling_rejected_total', { reason });
+const rejectedCount = (gw: VoiceGateway, reason: string) =>
+  counterValue(gw, 'resound_signaling_rejected_total', { reason });
 
 describe('hostile WebSocket input gets the matching voice close code; others keep being served', () => {
   let gw: VoiceGateway;
@@ -33,7 +52,11 @@ describe('hostile WebSocket input gets the matching voice close code; others kee
   const guild = newId();
   const channel = newId();
   beforeAll(async () => {
-    gw = await startTestGateway({ SIGNALING_RATE_BURST: '30', SIGNALING_RATE_PER_S: '5', SIGNALING_MAX_FRAME_BYTES: '4096' });
+    gw = await startTestGateway({
+      SIGNALING_RATE_BURST: '30',
+      SIGNALING_RATE_PER_S: '5',
+      SIGNALING_MAX_FRAME_BYTES: '4096',
+    });
     a = await joinClient(gw, guild, channel);
     b = await joinClient(gw, guild, channel);
   });
@@ -47,39 +70,111 @@ describe('hostile WebSocket input gets the matching voice close code; others kee
     ['bad JSON', Close.DecodeError, 'bad_json', (_g, ws) => ws.send('{"op":0,')],
     ['an envelope without op', Close.DecodeError, 'bad_envelope', (_g, ws) => ws.send('{"d":{}}')],
     ['an unknown opcode', Close.UnknownOpcode, 'unknown_op', (_g, ws) => ws.send(JSON.stringify({ op: 99, d: {} }))],
-    ['Select Protocol before Identify', Close.NotAuthenticated, 'not_authenticated', (_g, ws) => ws.send(JSON.stringify({ op: Op.SelectProtocol, d: {} }))],
-    ['a binary frame before Identify', Close.NotAuthenticated, 'not_authenticated', (_g, ws) => ws.send(Buffer.from([26, 1, 2, 3]))],
-    ['a forged token', Close.AuthenticationFailed, 'token_bad_signature', (g, ws) => {
-      const m = identify(g, guild, channel);
-      ws.send(JSON.stringify({ ...m, d: { ...m.d, token: m.d.token.slice(0, -4) + 'AAAA' } }));
-    }],
-    ['a token for another user', Close.AuthenticationFailed, 'token_mismatch', (g, ws) => {
-      const m = identify(g, guild, channel);
-      ws.send(JSON.stringify({ ...m, d: { ...m.d, user_id: newId() } }));
-    }],
-    ['Identify twice', Close.AlreadyAuthenticated, 'already_authenticated', (g, ws) => {
-      ws.send(JSON.stringify(identify(g, newId(), channel)));
-      ws.send(JSON.stringify(identify(g, newId(), channel)));
-    }],
-    ['an Identify missing fields', Close.DecodeError, 'bad_identify', (_g, ws) => ws.send(JSON.stringify({ op: Op.Identify, d: { server_id: '1' } }))],
-    ['an oversized frame', Close.DecodeError, 'oversized', (_g, ws) => ws.send(JSON.stringify({ op: Op.Heartbeat, d: { t: 1, pad: 'x'.repeat(8000) } }))],
-    ['a flood', Close.RateLimited, 'rate_limited', (_g, ws) => {
-      for (let i = 0; i < 100; i++) ws.send(JSON.stringify({ op: Op.Heartbeat, d: { t: i, seq_ack: -1 } }));
-    }],
-    ['a Resume of an unknown session', Close.SessionNoLongerValid, 'resume_unknown', (_g, ws) =>
-      ws.send(JSON.stringify({ op: Op.Resume, d: { server_id: guild, session_id: 'nope', token: 'x.y', seq_ack: 3 } }))],
-    ['an unknown protocol', Close.UnknownProtocol, 'unknown_protocol', (g, ws) => {
-      ws.send(JSON.stringify(identify(g, newId(), newId())));
-      ws.send(JSON.stringify({ op: Op.SelectProtocol, d: { protocol: 'webrtc', data: { address: '127.0.0.1', port: 1, mode: 'aead_aes256_gcm_rtpsize' } } }));
-    }],
-    ['an unknown encryption mode', Close.UnknownEncryptionMode, 'unknown_mode', (g, ws) => {
-      ws.send(JSON.stringify(identify(g, newId(), newId())));
-      ws.send(JSON.stringify({ op: Op.SelectProtocol, d: { protocol: 'udp', data: { address: '127.0.0.1', port: 1, mode: 'plain' } } }));
-    }],
-    ['Speaking with another SSRC', Close.BadRequest, 'foreign_ssrc', (g, ws) => {
-      ws.send(JSON.stringify(identify(g, newId(), newId())));
-      ws.send(JSON.stringify({ op: Op.Speaking, d: { speaking: 1, delay: 0, ssrc: 1 } }));
-    }],
+    [
+      'Select Protocol before Identify',
+      Close.NotAuthenticated,
+      'not_authenticated',
+      (_g, ws) => ws.send(JSON.stringify({ op: Op.SelectProtocol, d: {} })),
+    ],
+    [
+      'a binary frame before Identify',
+      Close.NotAuthenticated,
+      'not_authenticated',
+      (_g, ws) => ws.send(Buffer.from([26, 1, 2, 3])),
+    ],
+    [
+      'a forged token',
+      Close.AuthenticationFailed,
+      'token_bad_signature',
+      (g, ws) => {
+        const m = identify(g, guild, channel);
+        ws.send(JSON.stringify({ ...m, d: { ...m.d, token: m.d.token.slice(0, -4) + 'AAAA' } }));
+      },
+    ],
+    [
+      'a token for another user',
+      Close.AuthenticationFailed,
+      'token_mismatch',
+      (g, ws) => {
+        const m = identify(g, guild, channel);
+        ws.send(JSON.stringify({ ...m, d: { ...m.d, user_id: newId() } }));
+      },
+    ],
+    [
+      'Identify twice',
+      Close.AlreadyAuthenticated,
+      'already_authenticated',
+      (g, ws) => {
+        ws.send(JSON.stringify(identify(g, newId(), channel)));
+        ws.send(JSON.stringify(identify(g, newId(), channel)));
+      },
+    ],
+    [
+      'an Identify missing fields',
+      Close.DecodeError,
+      'bad_identify',
+      (_g, ws) => ws.send(JSON.stringify({ op: Op.Identify, d: { server_id: '1' } })),
+    ],
+    [
+      'an oversized frame',
+      Close.DecodeError,
+      'oversized',
+      (_g, ws) => ws.send(JSON.stringify({ op: Op.Heartbeat, d: { t: 1, pad: 'x'.repeat(8000) } })),
+    ],
+    [
+      'a flood',
+      Close.RateLimited,
+      'rate_limited',
+      (_g, ws) => {
+        for (let i = 0; i < 100; i++) ws.send(JSON.stringify({ op: Op.Heartbeat, d: { t: i, seq_ack: -1 } }));
+      },
+    ],
+    [
+      'a Resume of an unknown session',
+      Close.SessionNoLongerValid,
+      'resume_unknown',
+      (_g, ws) =>
+        ws.send(
+          JSON.stringify({ op: Op.Resume, d: { server_id: guild, session_id: 'nope', token: 'x.y', seq_ack: 3 } }),
+        ),
+    ],
+    [
+      'an unknown protocol',
+      Close.UnknownProtocol,
+      'unknown_protocol',
+      (g, ws) => {
+        ws.send(JSON.stringify(identify(g, newId(), newId())));
+        ws.send(
+          JSON.stringify({
+            op: Op.SelectProtocol,
+            d: { protocol: 'webrtc', data: { address: '127.0.0.1', port: 1, mode: 'aead_aes256_gcm_rtpsize' } },
+          }),
+        );
+      },
+    ],
+    [
+      'an unknown encryption mode',
+      Close.UnknownEncryptionMode,
+      'unknown_mode',
+      (g, ws) => {
+        ws.send(JSON.stringify(identify(g, newId(), newId())));
+        ws.send(
+          JSON.stringify({
+            op: Op.SelectProtocol,
+            d: { protocol: 'udp', data: { address: '127.0.0.1', port: 1, mode: 'plain' } },
+          }),
+        );
+      },
+    ],
+    [
+      'Speaking with another SSRC',
+      Close.BadRequest,
+      'foreign_ssrc',
+      (g, ws) => {
+        ws.send(JSON.stringify(identify(g, newId(), newId())));
+        ws.send(JSON.stringify({ op: Op.Speaking, d: { speaking: 1, delay: 0, ssrc: 1 } }));
+      },
+    ],
   ];
 
   for (const [what, code, reason, act] of cases) {
@@ -106,7 +201,9 @@ describe('hostile WebSocket input gets the matching voice close code; others kee
   it('a silent client is timed out with 4009', async () => {
     const slow = await startTestGateway({ SIGNALING_HEARTBEAT_INTERVAL_MS: '100' });
     try {
-      expect(await closeCodeAfter(slow.wsUrl!, (ws) => ws.send(JSON.stringify(identify(slow, newId(), newId()))))).toBe(Close.SessionTimeout);
+      expect(await closeCodeAfter(slow.wsUrl!, (ws) => ws.send(JSON.stringify(identify(slow, newId(), newId()))))).toBe(
+        Close.SessionTimeout,
+      );
     } finally {
       await slow.close();
     }

@@ -1,7 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VoiceClient, VoiceGateway } from '../../signaling/index.ts';
 import type { TransportMode } from '../../sfu/index.ts';
-import { collectFrames, hex, fixtureOpusFrames, joinClient, newId, play, rawClient, startTestGateway, waitFor, type TestClient } from './harness.ts';
+import {
+  collectFrames,
+  hex,
+  fixtureOpusFrames,
+  joinClient,
+  newId,
+  play,
+  rawClient,
+  startTestGateway,
+  waitFor,
+  type TestClient,
+} from './harness.ts';
 
 const { frames } = fixtureOpusFrames();
 const part = frames.slice(0, 10);
@@ -33,7 +44,12 @@ describe('each transport encryption mode, forced', () => {
   }
 
   // @discordjs/voice dropped the XSalsa20 modes in 0.18; old clients still use them, so the lean client speaks them.
-  for (const mode of ['xsalsa20_poly1305_lite_rtpsize', 'xsalsa20_poly1305_lite', 'xsalsa20_poly1305_suffix', 'xsalsa20_poly1305'] as TransportMode[]) {
+  for (const mode of [
+    'xsalsa20_poly1305_lite_rtpsize',
+    'xsalsa20_poly1305_lite',
+    'xsalsa20_poly1305_suffix',
+    'xsalsa20_poly1305',
+  ] as TransportMode[]) {
     it(`${mode}: a legacy sender is heard by an AEAD receiver and vice versa`, async () => {
       gw = await startTestGateway();
       const guild = newId();
@@ -54,7 +70,11 @@ describe('each transport encryption mode, forced', () => {
         modern.sendOpus(f);
         await new Promise((r) => setTimeout(r, 2));
       }
-      await waitFor(() => heardByModern.length >= part.length && heardByLegacy.length >= part.length, 3000, 'frames both ways');
+      await waitFor(
+        () => heardByModern.length >= part.length && heardByLegacy.length >= part.length,
+        3000,
+        'frames both ways',
+      );
       expect(hex(heardByModern)).toEqual(hex(part));
       expect(hex(heardByLegacy)).toEqual(hex(part));
     });

@@ -30,7 +30,11 @@ describe('server-initiated 4015 and buffered resume', () => {
     expect(a.joins()).toBe(1); // no re-join through the adapter: a real resume
     expect(gw.server.sessionOf(guild, a.userId)).toBe(sessionA);
     expect(sessionA.ssrc).toBe(ssrcA);
-    await waitFor(() => a.connection.receiver.ssrcMap.get(4242)?.userId === ghostUser, 5000, 'replayed op 5 to reach A');
+    await waitFor(
+      () => a.connection.receiver.ssrcMap.get(4242)?.userId === ghostUser,
+      5000,
+      'replayed op 5 to reach A',
+    );
 
     // Both directions still work with the pre-resume SSRC mappings.
     const toB = collectFrames(b, a.userId, part.length);
@@ -48,7 +52,11 @@ describe('server-initiated 4015 and buffered resume', () => {
     const gw = t.gw;
     const a = await t.join(guild, channel);
     const b = await t.join(guild, channel);
-    await waitFor(() => b.connection.receiver.ssrcMap.get(gw.server.sessionOf(guild, a.userId)!.ssrc) !== undefined, 5000, 'B to know A');
+    await waitFor(
+      () => b.connection.receiver.ssrcMap.get(gw.server.sessionOf(guild, a.userId)!.ssrc) !== undefined,
+      5000,
+      'B to know A',
+    );
     const ssrcA = gw.server.sessionOf(guild, a.userId)!.ssrc;
     gw.server.disconnect(guild, a.userId, Close.Disconnected, 'kicked');
     await entersState(a.connection, VoiceConnectionStatus.Disconnected, 5000);

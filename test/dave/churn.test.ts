@@ -24,7 +24,12 @@ describe('DaveGroup under churn', () => {
         // new key package. Only while nothing is in flight to it, and the server hears it at once: a proposal already
         // on the wire when a client re-initialises crashes it whatever the server does (see README, Limits).
         const c = live()[Math.floor(rnd() * net.clients.size)];
-        if (c.session && !net.queue.some((q) => (q.dir === 'down' && q.out.to === c.userId) || (q.dir === 'up' && q.msg.from === c.userId))) {
+        if (
+          c.session &&
+          !net.queue.some(
+            (q) => (q.dir === 'down' && q.out.to === c.userId) || (q.dir === 'up' && q.msg.from === c.userId),
+          )
+        ) {
           c.up({ kind: 'invalid', from: c.userId, transitionId: 0 });
           c.session.reinit(1, c.userId, net.channelId);
           c.up({ kind: 'kp', from: c.userId, payload: c.session.getSerializedKeyPackage() });

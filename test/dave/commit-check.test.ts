@@ -17,7 +17,11 @@ function fixture() {
   a.setExternalSender(sender.op25Payload);
   const kpB = b.getSerializedKeyPackage();
   const add = sender.propose(groupIdFor(CHANNEL), 0n, { type: 'add', keyPackage: kpB });
-  const { commit, welcome } = a.processProposals(Davey.ProposalsOperationType.APPEND, appendPayload([add.message]).subarray(1), ['222']);
+  const { commit, welcome } = a.processProposals(
+    Davey.ProposalsOperationType.APPEND,
+    appendPayload([add.message]).subarray(1),
+    ['222'],
+  );
   const ledger = new ProposalLedger();
   const entry = ledger.add(add, 'add', '222', -1, kpB);
   entry.recipients.add('111');
@@ -76,12 +80,24 @@ describe('checkCommit', () => {
     const { commit, welcome, ctx, entry } = fixture();
     const future = Buffer.from(commit);
     future.writeBigUInt64BE(5n, 4 + 9);
-    expect(checkCommit(parseCommitWelcome(future), ctx)).toMatchObject({ kind: 'reject', reason: 'commit_future_epoch' });
-    expect(checkCommit(parseCommitWelcome(craftedCommit([])), ctx)).toMatchObject({ kind: 'reject', reason: 'commit_empty' });
+    expect(checkCommit(parseCommitWelcome(future), ctx)).toMatchObject({
+      kind: 'reject',
+      reason: 'commit_future_epoch',
+    });
+    expect(checkCommit(parseCommitWelcome(craftedCommit([])), ctx)).toMatchObject({
+      kind: 'reject',
+      reason: 'commit_empty',
+    });
     const other = Buffer.alloc(8);
     other.writeBigUInt64BE(999n);
-    expect(checkCommit(parseCommitWelcome(craftedCommit([entry.ref], other)), ctx)).toMatchObject({ kind: 'reject', reason: 'commit_credential_changed' });
-    expect(checkCommit(parseCommitWelcome(commit), ctx)).toMatchObject({ kind: 'reject', reason: 'commit_welcome_mismatch' });
+    expect(checkCommit(parseCommitWelcome(craftedCommit([entry.ref], other)), ctx)).toMatchObject({
+      kind: 'reject',
+      reason: 'commit_credential_changed',
+    });
+    expect(checkCommit(parseCommitWelcome(commit), ctx)).toMatchObject({
+      kind: 'reject',
+      reason: 'commit_welcome_mismatch',
+    });
     void welcome;
   });
 
@@ -97,7 +113,16 @@ describe('checkCommit', () => {
   });
 
   it('applies Removes before Adds, reusing the leftmost blank leaf and trimming trailing blanks', () => {
-    const mk = (kind: 'add' | 'remove', userId: string, leaf = -1): InFlight => ({ ref: Buffer.alloc(32), message: Buffer.alloc(0), kind, userId, leaf, keyPackage: null, recipients: new Set(), revoked: false });
+    const mk = (kind: 'add' | 'remove', userId: string, leaf = -1): InFlight => ({
+      ref: Buffer.alloc(32),
+      message: Buffer.alloc(0),
+      kind,
+      userId,
+      leaf,
+      keyPackage: null,
+      recipients: new Set(),
+      revoked: false,
+    });
     const leaves: (string | null)[] = ['a', 'b', 'c', 'd'];
     applyMembership(leaves, [mk('remove', 'b', 1), mk('remove', 'd', 3)], []);
     expect(leaves).toEqual(['a', null, 'c']);

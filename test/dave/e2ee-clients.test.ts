@@ -52,7 +52,8 @@ describe('DAVE with real clients', () => {
   const trap = (err: Error): void => {
     uncaught.push(err);
   };
-  const dave = (guild: string, channel: string) => joinClient(gw, guild, channel, { daveEncryption: true }).then((c) => (clients.push(c), c));
+  const dave = (guild: string, channel: string) =>
+    joinClient(gw, guild, channel, { daveEncryption: true }).then((c) => (clients.push(c), c));
 
   beforeAll(async () => {
     gw = await startTestGateway({ VOICE_E2EE: 'optional' });
@@ -202,8 +203,14 @@ describe('DAVE with real clients', () => {
     const { ExternalSender, groupIdFor } = await import('../../signaling/dave/index.ts');
     const es = new ExternalSender();
     foreign.setExternalSender(es.op25Payload);
-    const add = es.propose(groupIdFor(foreign.channelId), 0n, { type: 'add', keyPackage: other.getSerializedKeyPackage() });
-    const vec = Buffer.concat([Buffer.from([0x40 | (add.message.length >> 8), add.message.length & 0xff]), add.message]);
+    const add = es.propose(groupIdFor(foreign.channelId), 0n, {
+      type: 'add',
+      keyPackage: other.getSerializedKeyPackage(),
+    });
+    const vec = Buffer.concat([
+      Buffer.from([0x40 | (add.message.length >> 8), add.message.length & 0xff]),
+      add.message,
+    ]);
     const res = foreign.processProposals(Davey.ProposalsOperationType.APPEND, vec, [other.userId]);
     sendBinary(r4, 28, Buffer.concat([res.commit!, res.welcome!]));
     expect(await closeCodeOf(r4)).toBe(4020);
@@ -214,7 +221,9 @@ describe('DAVE with real clients', () => {
     expect(await closeCodeOf(r5)).toBe(4002);
 
     expect(await metricValue(gw, 'resound_dave_rejected_total', { reason: 'kp_malformed' })).toBeGreaterThanOrEqual(1);
-    expect(await metricValue(gw, 'resound_dave_rejected_total', { reason: 'commit_wrong_group' })).toBeGreaterThanOrEqual(1);
+    expect(
+      await metricValue(gw, 'resound_dave_rejected_total', { reason: 'commit_wrong_group' }),
+    ).toBeGreaterThanOrEqual(1);
     // The established members never saw any of it and still talk end to end.
     await hears(a, b);
     expect(epochOf(a)).toBeGreaterThanOrEqual(g1.epoch);
@@ -228,7 +237,10 @@ describe('DAVE protocol version negotiation with real clients', () => {
   let mixed: VoiceGateway;
   const clients: TestClient[] = [];
   beforeAll(async () => {
-    [required, mixed] = await Promise.all([startTestGateway({ VOICE_E2EE: 'required' }), startTestGateway({ VOICE_E2EE: 'optional' })]);
+    [required, mixed] = await Promise.all([
+      startTestGateway({ VOICE_E2EE: 'required' }),
+      startTestGateway({ VOICE_E2EE: 'optional' }),
+    ]);
   });
   afterAll(async () => {
     for (const c of clients) destroyQuietly(c);
@@ -255,7 +267,11 @@ describe('DAVE protocol version negotiation with real clients', () => {
     clients.push(z);
     const tap = tapGate(mixed, channel, a.userId);
     // The call downgrades: A and B execute a transition to protocol version 0 and stop encrypting.
-    await waitFor(() => protocolVersionOf(a) === 0 && protocolVersionOf(b) === 0, 10_000, 'downgrade to protocol version 0');
+    await waitFor(
+      () => protocolVersionOf(a) === 0 && protocolVersionOf(b) === 0,
+      10_000,
+      'downgrade to protocol version 0',
+    );
     expect(await metricValue(mixed, 'resound_dave_transitions_total', { kind: 'downgrade' })).toBe(1);
     await hears(a, z);
     await hears(a, b);
@@ -276,7 +292,12 @@ describe('DAVE protocol version negotiation with real clients', () => {
   });
 });
 
-async function metricWait(gw: VoiceGateway, name: string, labels: Record<string, string>, timeoutMs = 10_000): Promise<void> {
+async function metricWait(
+  gw: VoiceGateway,
+  name: string,
+  labels: Record<string, string>,
+  timeoutMs = 10_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while ((await metricValue(gw, name, labels)) < 1) {
     if (Date.now() > end) throw new Error(`metric ${name} ${JSON.stringify(labels)} never rose`);

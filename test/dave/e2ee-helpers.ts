@@ -4,7 +4,9 @@ import { VoiceClient, type VoiceChannel, type VoiceGateway } from '../../signali
 import { waitFor, type TestClient } from '../conformance/harness.ts';
 
 /** The DAVE wrapper inside a @discordjs/voice connection (state → networking → state → dave). */
-function daveWrapper(c: TestClient): { protocolVersion: number; session?: { epoch: bigint | null; status: number } } | null {
+function daveWrapper(
+  c: TestClient,
+): { protocolVersion: number; session?: { epoch: bigint | null; status: number } } | null {
   const networking = Reflect.get(c.connection.state, 'networking') as object | undefined;
   const nstate = networking ? (Reflect.get(networking, 'state') as object | undefined) : undefined;
   return nstate ? ((Reflect.get(nstate, 'dave') as ReturnType<typeof daveWrapper> | undefined) ?? null) : null;
@@ -39,7 +41,11 @@ export function trackTransitions(c: TestClient): number[] {
 }
 
 /** Waits until all clients are ACTIVE in the same epoch with the same privacy code (and, optionally, past `after`). */
-export async function waitForSharedGroup(clients: TestClient[], after: bigint = 0n, timeoutMs = 15_000): Promise<{ epoch: bigint; code: string }> {
+export async function waitForSharedGroup(
+  clients: TestClient[],
+  after: bigint = 0n,
+  timeoutMs = 15_000,
+): Promise<{ epoch: bigint; code: string }> {
   await waitFor(
     () => {
       const e = epochOf(clients[0]);
@@ -60,7 +66,11 @@ export function channelOf(gw: VoiceGateway, channelId: string): VoiceChannel {
 }
 
 /** Wraps the channel's media gate to record the transport plaintext the SFU saw from one sender (and its verdicts). */
-export function tapGate(gw: VoiceGateway, channelId: string, senderId: string): { seen: Buffer[]; delivered: Map<string, Buffer[]> } {
+export function tapGate(
+  gw: VoiceGateway,
+  channelId: string,
+  senderId: string,
+): { seen: Buffer[]; delivered: Map<string, Buffer[]> } {
   const router = channelOf(gw, channelId).router;
   const inner = router.gate;
   const seen: Buffer[] = [];
@@ -84,7 +94,11 @@ export function tapGate(gw: VoiceGateway, channelId: string, senderId: string): 
   return { seen, delivered };
 }
 
-export async function metricValue(gw: VoiceGateway, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metricValue(
+  gw: VoiceGateway,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   // Histogram series (`…_count`, `…_sum`) live under their base metric.
   const base = name.replace(/_(count|sum)$/, '');
   const m = gw.registry.getSingleMetric(name) ?? gw.registry.getSingleMetric(base);
@@ -105,7 +119,12 @@ export function endsWithMarker(b: Buffer): boolean {
 }
 
 /** A lean native client that offers DAVE v1 but runs no MLS: it sends whatever bytes a test hands it. */
-export async function rawDaveClient(gw: VoiceGateway, guildId: string, channelId: string, userId: string): Promise<VoiceClient> {
+export async function rawDaveClient(
+  gw: VoiceGateway,
+  guildId: string,
+  channelId: string,
+  userId: string,
+): Promise<VoiceClient> {
   const grant = gw.server.grantJoin(guildId, channelId, userId);
   const client = new VoiceClient({
     url: gw.wsUrl!,

@@ -18,7 +18,10 @@ function recorder(): { transport: Transport; sent: Sent[] } {
       kind: 'udp',
       closed: false,
       send(f: OutgoingFrame) {
-        sent.push({ sequence: f.sequence, payload: Buffer.from(f.data.subarray(f.offset, f.offset + f.payloadLength)) });
+        sent.push({
+          sequence: f.sequence,
+          payload: Buffer.from(f.data.subarray(f.offset, f.offset + f.payloadLength)),
+        });
       },
       close() {},
     },
@@ -51,7 +54,16 @@ describe('DaveMediaGate in the SFU router', () => {
     expect(net.group.mediaRole(p.userId)).toBe('pending');
 
     const e2ee = a.encrypt(OPUS);
-    const frame = (seq: number, data: Buffer) => ({ sequence: seq, timestamp: seq * 960, marker: false, extensionWords: 0, data, offset: 0, payloadOffset: 0, payloadLength: data.length });
+    const frame = (seq: number, data: Buffer) => ({
+      sequence: seq,
+      timestamp: seq * 960,
+      marker: false,
+      extensionWords: 0,
+      data,
+      offset: 0,
+      payloadOffset: 0,
+      payloadLength: data.length,
+    });
     // A (member) sends: E2EE, E2EE, silence. B gets all three; P (pending) only the silence, renumbered without gap.
     router.forward(pa, frame(100, e2ee), 0);
     router.forward(pa, frame(101, e2ee), 0);
@@ -89,7 +101,20 @@ describe('DaveMediaGate in the SFU router', () => {
     const pa = router.addParticipant(a.userId, 1, recorder().transport);
     router.addParticipant(b.userId, 2, recB.transport);
     router.gate = new DaveMediaGate(net.group);
-    router.forward(pa, { sequence: 7, timestamp: 0, marker: false, extensionWords: 0, data: payload, offset: 0, payloadOffset: 0, payloadLength: payload.length }, 0);
+    router.forward(
+      pa,
+      {
+        sequence: 7,
+        timestamp: 0,
+        marker: false,
+        extensionWords: 0,
+        data: payload,
+        offset: 0,
+        payloadOffset: 0,
+        payloadLength: payload.length,
+      },
+      0,
+    );
     router.close();
     return recB.sent.map((s) => s.payload);
   };

@@ -31,7 +31,11 @@ function twoMemberCommit() {
   b.setExternalSender(sender.op25Payload);
   const kpB = b.getSerializedKeyPackage();
   const add = sender.propose(groupIdFor(CHANNEL), 0n, { type: 'add', keyPackage: kpB });
-  const { commit, welcome } = a.processProposals(Davey.ProposalsOperationType.APPEND, appendPayload([add.message]).subarray(1), ['222']);
+  const { commit, welcome } = a.processProposals(
+    Davey.ProposalsOperationType.APPEND,
+    appendPayload([add.message]).subarray(1),
+    ['222'],
+  );
   return { sender, a, b, kpB, add, commit: commit!, welcome: welcome! };
 }
 
@@ -75,7 +79,14 @@ describe('TLS varints', () => {
 
   it('round-trips integers and vectors, and a vector cannot claim more bytes than exist', () => {
     const big = Buffer.alloc(20000, 7);
-    const buf = new TlsWriter().u8(255).u16(0xbeef).u32(0xdeadbeef).u64(0xfffffffffffffffen).vec(Buffer.from('hi')).vec(big).finish();
+    const buf = new TlsWriter()
+      .u8(255)
+      .u16(0xbeef)
+      .u32(0xdeadbeef)
+      .u64(0xfffffffffffffffen)
+      .vec(Buffer.from('hi'))
+      .vec(big)
+      .finish();
     const r = new TlsReader(buf);
     expect([r.u8(), r.u16(), r.u32(), r.u64()]).toEqual([255, 0xbeef, 0xdeadbeef, 0xfffffffffffffffen]);
     expect(r.vec().toString()).toBe('hi');
@@ -124,7 +135,9 @@ describe('MLS structures against davey', () => {
     expect(parsed.commitMessage.equals(commit)).toBe(true);
     expect(parsed.welcome!.equals(welcome)).toBe(true);
     if (parsed.pathLeaf) expect(parsed.pathLeaf.identity.readBigUInt64BE(0)).toBe(111n);
-    expect(parseWelcome(welcome).newMembers.map((r) => r.toString('hex'))).toEqual([keyPackageRef(kpB).toString('hex')]);
+    expect(parseWelcome(welcome).newMembers.map((r) => r.toString('hex'))).toEqual([
+      keyPackageRef(kpB).toString('hex'),
+    ]);
   });
 
   it('every truncation of an op 28 payload yields a typed error', () => {
@@ -134,7 +147,10 @@ describe('MLS structures against davey', () => {
       if (n === commit.length) continue; // commit alone is valid
       onlyTypedErrors(() => parseCommitWelcome(full.subarray(0, n)));
     }
-    for (let i = 0; i < 2000; i++) onlyTypedErrors(() => parseCommitWelcome(Buffer.from(Array.from({ length: i % 300 }, () => (Math.random() * 256) | 0))));
+    for (let i = 0; i < 2000; i++)
+      onlyTypedErrors(() =>
+        parseCommitWelcome(Buffer.from(Array.from({ length: i % 300 }, () => (Math.random() * 256) | 0))),
+      );
   });
 
   it('signed external proposals split back out of an op 27 vector; revoke and op 25 layouts', () => {

@@ -10,7 +10,9 @@ describe('DaveGroup rejects bad client input', () => {
     const m = net.join(userId());
     m.rewriteUp = (msg) => (msg.kind === 'kp' ? { ...msg, payload: msg.payload.subarray(0, 100) } : msg);
     // m's key package was already queued before the rewrite hook: replace it in the queue too.
-    for (const item of net.queue) if (item.dir === 'up' && item.msg.kind === 'kp' && item.msg.from === m.userId) item.msg.payload = item.msg.payload.subarray(0, 100);
+    for (const item of net.queue)
+      if (item.dir === 'up' && item.msg.kind === 'kp' && item.msg.from === m.userId)
+        item.msg.payload = item.msg.payload.subarray(0, 100);
     const b = net.join(userId());
     net.pump();
     expect(m.closedWith).toBe(4002);
@@ -27,7 +29,8 @@ describe('DaveGroup rejects bad client input', () => {
     const a = net.join(userId());
     const liar = net.join(userId());
     const foreign = new Davey.DAVESession(1, a.userId, net.channelId).getSerializedKeyPackage();
-    for (const item of net.queue) if (item.dir === 'up' && item.msg.kind === 'kp' && item.msg.from === liar.userId) item.msg.payload = foreign;
+    for (const item of net.queue)
+      if (item.dir === 'up' && item.msg.kind === 'kp' && item.msg.from === liar.userId) item.msg.payload = foreign;
     net.pump();
     expect(liar.closedWith).toBe(4020);
     expect(net.metrics.rejections).toEqual(['kp_bad_credential']);
@@ -40,7 +43,10 @@ describe('DaveGroup rejects bad client input', () => {
     net.pump();
     const c = net.join(userId());
     // a answers Add(c) with garbage, b with a commit whose proposal ref was never issued.
-    a.rewriteUp = (msg) => (msg.kind === 'commit' ? { ...msg, payload: Buffer.concat([msg.payload.subarray(0, 40), Buffer.from([0xc0])]) } : msg);
+    a.rewriteUp = (msg) =>
+      msg.kind === 'commit'
+        ? { ...msg, payload: Buffer.concat([msg.payload.subarray(0, 40), Buffer.from([0xc0])]) }
+        : msg;
     b.rewriteUp = (msg) => {
       if (msg.kind !== 'commit') return msg;
       const p = Buffer.from(msg.payload);
@@ -63,7 +69,7 @@ describe('DaveGroup rejects bad client input', () => {
     expect(c.code).not.toBe('');
   });
 
-  it('a commit signed as someone else\'s leaf closes with 4020', () => {
+  it("a commit signed as someone else's leaf closes with 4020", () => {
     const net = new SimNet();
     const [a, b] = [net.join(userId()), net.join(userId())];
     net.pump();

@@ -4,7 +4,14 @@
  * Anything davey throws where @discordjs/voice would not catch it is recorded as a client "crash".
  */
 import Davey from '@snazzah/davey';
-import { DaveGroup, ExternalSender, type DaveMetricsHooks, type DaveOutput, type E2eeMode, type TransitionKind } from '../../signaling/dave/index.ts';
+import {
+  DaveGroup,
+  ExternalSender,
+  type DaveMetricsHooks,
+  type DaveOutput,
+  type E2eeMode,
+  type TransitionKind,
+} from '../../signaling/dave/index.ts';
 
 type ToServer =
   | { kind: 'kp'; from: string; payload: Buffer }
@@ -12,7 +19,10 @@ type ToServer =
   | { kind: 'ready'; from: string; transitionId: number }
   | { kind: 'invalid'; from: string; transitionId: number };
 
-type QueueItem = { dir: 'down'; out: DaveOutput } | { dir: 'up'; msg: ToServer } | { dir: 'gw'; to: string; op: 11 | 13; userId: string };
+type QueueItem =
+  | { dir: 'down'; out: DaveOutput }
+  | { dir: 'up'; msg: ToServer }
+  | { dir: 'gw'; to: string; op: 11 | 13; userId: string };
 
 export class CountingMetrics implements DaveMetricsHooks {
   groups = 0;
@@ -137,7 +147,8 @@ export class SimClient {
     if (out.op === 25) this.session.setExternalSender(p);
     else if (out.op === 27) {
       const { commit, welcome } = this.session.processProposals(p[0], p.subarray(1), [...this.connected]);
-      if (commit) this.up({ kind: 'commit', from: this.userId, payload: welcome ? Buffer.concat([commit, welcome]) : commit });
+      if (commit)
+        this.up({ kind: 'commit', from: this.userId, payload: welcome ? Buffer.concat([commit, welcome]) : commit });
     } else if (out.op === 29 || out.op === 30) {
       const tid = p.readUInt16BE(0);
       try {

@@ -4,7 +4,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { pino } from 'pino';
 import { createRedis } from '../../common/redis.ts';
-import { FsOriginStore, loadMediaProxyConfig, MediaProxy, type OriginRef, type OriginStore, type UploadEvent } from '../../media-proxy/index.ts';
+import {
+  FsOriginStore,
+  loadMediaProxyConfig,
+  MediaProxy,
+  type OriginRef,
+  type OriginStore,
+  type UploadEvent,
+} from '../../media-proxy/index.ts';
 import { Coalescer } from '../../media-proxy/cache/coalesce.ts';
 import { fixture, makeProxy, multipartBody, tempDir, type TestProxy } from './helpers.ts';
 
@@ -82,10 +89,17 @@ describe('coalescing', () => {
     store.release();
     const res = await Promise.all(inflight);
     expect(res.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200]);
-    expect(res.map((r) => r.headers['x-resound-cache']).sort()).toEqual(['coalesced', 'coalesced', 'coalesced', 'coalesced', 'miss']);
+    expect(res.map((r) => r.headers['x-resound-cache']).sort()).toEqual([
+      'coalesced',
+      'coalesced',
+      'coalesced',
+      'coalesced',
+      'miss',
+    ]);
     expect(store.reads).toBe(1);
     expect(new Set(res.map((r) => r.rawPayload.toString('base64'))).size).toBe(1);
-    const metrics = (await t.proxy.registry.getSingleMetric('resound_media_proxy_transforms_total')?.get())?.values ?? [];
+    const metrics =
+      (await t.proxy.registry.getSingleMetric('resound_media_proxy_transforms_total')?.get())?.values ?? [];
     expect(metrics.find((v) => v.labels.format === 'webp')?.value).toBe(1);
   });
 });
@@ -99,7 +113,11 @@ describe('result cache: disk + Redis index, LRU under a byte budget', () => {
       const r = await t.proxy.app.inject({ method: 'GET', url: `${up.path}?width=${w}&format=png` });
       expect(r.statusCode).toBe(200);
       await t.proxy.flush();
-      return { key: String(r.headers.etag).slice(1, -1), size: r.rawPayload.length, cache: r.headers['x-resound-cache'] };
+      return {
+        key: String(r.headers.etag).slice(1, -1),
+        size: r.rawPayload.length,
+        cache: r.headers['x-resound-cache'],
+      };
     };
     const a = await fetchW(60);
     const b = await fetchW(61);
@@ -114,7 +132,7 @@ describe('result cache: disk + Redis index, LRU under a byte budget', () => {
     expect(await t.proxy.cache.has(later[1].key)).toBe(true);
     expect(t.proxy.cache.evictions).toBeGreaterThan(0);
     // The recently used A outlives B; the index's byte count equals what is on disk.
-    const members = await t.redis.zrange(`${t.prefix}lru`, "0", "-1");
+    const members = await t.redis.zrange(`${t.prefix}lru`, '0', '-1');
     let onDisk = 0;
     for (const k of members) onDisk += fs.statSync(path.join(t.proxy.cache.dir, k.slice(0, 2), k)).size;
     expect(onDisk).toBe(await t.proxy.cache.totalBytes());
@@ -160,16 +178,29 @@ describe('admission and time limits over HTTP', () => {
 
 describe('cache outage', () => {
   it('keeps serving images, uncached, when Redis is unreachable', async () => {
-    const dead = createRedis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
+    const dead = createRedis('redis://127.0.0.1:1', {
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
     dead.on('error', () => {});
     const dir = tempDir('dead');
-    const config = loadMediaProxyConfig({ MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS: 'false', MEDIA_PROXY_SIGNING_SECRET: 'test-secret-0123456789abcdef' }, dir);
+    const config = loadMediaProxyConfig(
+      { MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS: 'false', MEDIA_PROXY_SIGNING_SECRET: 'test-secret-0123456789abcdef' },
+      dir,
+    );
     const proxy = new MediaProxy({ config, redis: dead, logger: pino({ level: 'silent' }) });
     try {
       const { body, headers } = multipartBody(fixture('photo.jpg'), 'photo.jpg');
-      const up = (await proxy.app.inject({ method: 'POST', url: `/attachments/${CHANNEL}`, payload: body, headers })).json<{ id: string }>();
+      const up = (
+        await proxy.app.inject({ method: 'POST', url: `/attachments/${CHANNEL}`, payload: body, headers })
+      ).json<{ id: string }>();
       for (let i = 0; i < 2; i++) {
-        const r = await proxy.app.inject({ method: 'GET', url: `/attachments/${CHANNEL}/${up.id}/photo.jpg?width=40&format=png` });
+        const r = await proxy.app.inject({
+          method: 'GET',
+          url: `/attachments/${CHANNEL}/${up.id}/photo.jpg?width=40&format=png`,
+        });
         expect(r.statusCode).toBe(200);
         expect(r.headers['x-resound-cache']).toBe('miss');
         expect((await sharp(r.rawPayload).metadata()).width).toBe(40);
@@ -193,7 +224,12 @@ describe('upload limits', () => {
     expect(res.statusCode).toBe(413);
     expect(res.json()).toMatchObject({ error: { code: 'input_too_large' } });
     expect(fs.existsSync(path.join(t.proxy.config.originDir, 'objects'))).toBe(false);
-    const notMultipart = await t.proxy.app.inject({ method: 'POST', url: `/attachments/${CHANNEL}`, payload: 'x', headers: { 'content-type': 'text/plain' } });
+    const notMultipart = await t.proxy.app.inject({
+      method: 'POST',
+      url: `/attachments/${CHANNEL}`,
+      payload: 'x',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(notMultipart.statusCode).toBeGreaterThanOrEqual(400);
     expect(notMultipart.statusCode).toBeLessThan(500);
   });
@@ -207,7 +243,11 @@ describe('pre-rendering without HTTP (workers)', () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ kind: 'attachment', hash: up.hash, ref: `attachments/${CHANNEL}/${up.id}` });
     expect(events[0].detect.isAnimated).toBe(true);
-    const out = await t.proxy.warm(up.hash, [{ format: 'webp', width: 48 }, { format: 'avif', width: 48 }, { format: 'gif', width: 48, quality: 200 }]);
+    const out = await t.proxy.warm(up.hash, [
+      { format: 'webp', width: 48 },
+      { format: 'avif', width: 48 },
+      { format: 'gif', width: 48, quality: 200 },
+    ]);
     expect(out.map((o) => o.cache)).toEqual(['miss', 'miss', 'error']);
     expect(out[2].error?.code).toBe('bad_request');
     const hit = await t.proxy.app.inject({ method: 'GET', url: `${up.path}?width=48&format=webp` });

@@ -41,15 +41,35 @@ describe('detectImage: formats, dimensions, frames', () => {
 describe('detectImage: HDR signalling', () => {
   it('reads the AVIF colr nclx box plus clli and mdcv', () => {
     const d = detectImage(fixture('hdr10-meta.avif'));
-    expect(d.hdr).toMatchObject({ isHdr: true, transfer: 'pq', primaries: 'bt2020', source: 'nclx', maxCll: 1000, maxFall: 400, masteringMaxLuminance: 4000 });
+    expect(d.hdr).toMatchObject({
+      isHdr: true,
+      transfer: 'pq',
+      primaries: 'bt2020',
+      source: 'nclx',
+      maxCll: 1000,
+      maxFall: 400,
+      masteringMaxLuminance: 4000,
+    });
     expect(d.hdr.cicp).toEqual({ primaries: 9, transfer: 16, matrix: 9, fullRange: true });
     expect(detectImage(fixture('hlg.avif')).hdr).toMatchObject({ isHdr: true, transfer: 'hlg', source: 'nclx' });
-    expect(detectImage(fixture('pq-avifenc.avif')).hdr).toMatchObject({ isHdr: true, transfer: 'pq', primaries: 'bt2020' });
+    expect(detectImage(fixture('pq-avifenc.avif')).hdr).toMatchObject({
+      isHdr: true,
+      transfer: 'pq',
+      primaries: 'bt2020',
+    });
   });
 
   it('reads the PNG cICP chunk with cLLi/mDCv peak luminance', () => {
     const d = detectImage(fixture('pq.png'));
-    expect(d.hdr).toMatchObject({ isHdr: true, transfer: 'pq', primaries: 'bt2020', source: 'cicp-chunk', maxCll: 1000, maxFall: 400, masteringMaxLuminance: 1000 });
+    expect(d.hdr).toMatchObject({
+      isHdr: true,
+      transfer: 'pq',
+      primaries: 'bt2020',
+      source: 'cicp-chunk',
+      maxCll: 1000,
+      maxFall: 400,
+      masteringMaxLuminance: 1000,
+    });
     expect(detectImage(fixture('hlg.png')).hdr).toMatchObject({ isHdr: true, transfer: 'hlg', source: 'cicp-chunk' });
     expect(detectImage(fixture('pq-nometa.png')).hdr.maxCll).toBeUndefined();
   });
@@ -59,7 +79,8 @@ describe('detectImage: HDR signalling', () => {
   });
 
   it('reports SDR images as not HDR', () => {
-    for (const f of ['photo.jpg', 'photo.png', 'photo.avif', 'rgb16.png']) expect(detectImage(fixture(f)).hdr.isHdr).toBe(false);
+    for (const f of ['photo.jpg', 'photo.png', 'photo.avif', 'rgb16.png'])
+      expect(detectImage(fixture(f)).hdr.isHdr).toBe(false);
   });
 });
 
@@ -94,7 +115,20 @@ describe('detectImage: refusals carry stable codes', () => {
 });
 
 describe('detectImage fuzzing: truncations and byte flips only ever yield a result or a MediaError', () => {
-  const names = ['photo.jpg', 'photo.png', 'photo.webp', 'photo.avif', 'animated.gif', 'animated.webp', 'animated.png', 'pq.png', 'hdr10-meta.avif', 'sequence.avif', 'pq-icc.jpg', 'image.heic'];
+  const names = [
+    'photo.jpg',
+    'photo.png',
+    'photo.webp',
+    'photo.avif',
+    'animated.gif',
+    'animated.webp',
+    'animated.png',
+    'pq.png',
+    'hdr10-meta.avif',
+    'sequence.avif',
+    'pq-icc.jpg',
+    'image.heic',
+  ];
   it.each(names)('%s', (name) => {
     const original = fixture(name);
     const rnd = prng(name.length * 7919);

@@ -41,10 +41,21 @@ export interface TestProxy {
 }
 
 /** A MediaProxy on temp dirs and a unique Redis prefix; `env` overrides MEDIA_PROXY_* variables. */
-export async function makeProxy(env: Record<string, string> = {}, extra: Partial<MediaProxyOptions> = {}): Promise<TestProxy> {
+export async function makeProxy(
+  env: Record<string, string> = {},
+  extra: Partial<MediaProxyOptions> = {},
+): Promise<TestProxy> {
   const dir = tempDir('proxy');
   const prefix = `test:mp:${randomBytes(6).toString('hex')}:`;
-  const config = loadMediaProxyConfig({ MEDIA_PROXY_PORT: '0', MEDIA_PROXY_REDIS_PREFIX: prefix, MEDIA_PROXY_SIGNING_SECRET: 'test-secret-0123456789abcdef', ...env }, dir);
+  const config = loadMediaProxyConfig(
+    {
+      MEDIA_PROXY_PORT: '0',
+      MEDIA_PROXY_REDIS_PREFIX: prefix,
+      MEDIA_PROXY_SIGNING_SECRET: 'test-secret-0123456789abcdef',
+      ...env,
+    },
+    dir,
+  );
   const redis = redisClient();
   const proxy = new MediaProxy({ config, redis, logger: pino({ level: 'silent' }), ...extra });
   await proxy.app.ready();
@@ -63,26 +74,43 @@ export async function makeProxy(env: Record<string, string> = {}, extra: Partial
 }
 
 /** A multipart/form-data body with one file field, for inject() and fetch(). */
-export function multipartBody(data: Buffer, filename: string, contentType = 'application/octet-stream'): { body: Buffer; headers: Record<string, string> } {
+export function multipartBody(
+  data: Buffer,
+  filename: string,
+  contentType = 'application/octet-stream',
+): { body: Buffer; headers: Record<string, string> } {
   const boundary = `----resound${randomBytes(8).toString('hex')}`;
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: ${contentType}\r\n\r\n`);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: ${contentType}\r\n\r\n`,
+  );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return { body: Buffer.concat([head, data, tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+  return {
+    body: Buffer.concat([head, data, tail]),
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  };
 }
 
-export async function pixels(img: Buffer): Promise<{ data: Buffer; width: number; height: number; channels: number; at(x: number, y: number): number[] }> {
+export async function pixels(
+  img: Buffer,
+): Promise<{ data: Buffer; width: number; height: number; channels: number; at(x: number, y: number): number[] }> {
   const { data, info } = await sharp(img).raw().toBuffer({ resolveWithObject: true });
   return {
     data,
     width: info.width,
     height: info.height,
     channels: info.channels,
-    at: (x, y) => Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + info.channels)),
+    at: (x, y) =>
+      Array.from(
+        data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + info.channels),
+      ),
   };
 }
 
 /** Expects `p` to reject with a MediaError carrying `code`. */
-export async function rejectsWithCode(p: Promise<unknown>, code: string): Promise<{ code: string; statusCode: number; message: string }> {
+export async function rejectsWithCode(
+  p: Promise<unknown>,
+  code: string,
+): Promise<{ code: string; statusCode: number; message: string }> {
   try {
     await p;
   } catch (err) {

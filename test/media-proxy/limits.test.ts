@@ -37,9 +37,11 @@ describe('Gate: concurrency with a bounded queue', () => {
 
   it('releases the slot when the work throws', async () => {
     const gate = new Gate(1, 0);
-    await expect(gate.run(async () => {
-      throw new Error('boom');
-    })).rejects.toThrow('boom');
+    await expect(
+      gate.run(async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(await gate.run(async () => 42)).toBe(42);
   });
 });

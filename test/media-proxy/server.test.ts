@@ -12,7 +12,11 @@ let base: string;
 const CHANNEL = '1100000000000000001';
 const USER = '1100000000000000002';
 
-async function upload(path: string, name: string, data = fixture(name)): Promise<{ status: number; body: Record<string, unknown> }> {
+async function upload(
+  path: string,
+  name: string,
+  data = fixture(name),
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const form = new FormData();
   form.append('file', new Blob([data]), name);
   const res = await fetch(`${base}${path}`, { method: 'POST', body: form });
@@ -44,12 +48,21 @@ describe('attachments: upload, signed URLs, CDN semantics', () => {
 
   it('answers the upload with metadata and a Discord-shaped signed URL', async () => {
     const up = await upload(`/attachments/${CHANNEL}`, 'animated.gif');
-    expect(up.body).toMatchObject({ content_type: 'image/gif', width: 96, height: 64, frames: 4, is_animated: true, filename: 'animated.gif' });
+    expect(up.body).toMatchObject({
+      content_type: 'image/gif',
+      width: 96,
+      height: 64,
+      frames: 4,
+      is_animated: true,
+      filename: 'animated.gif',
+    });
     expect((up.body.hdr as { transfer: string }).transfer).toBe('unspecified');
     const u = new URL(up.body.url as string);
     expect(u.pathname).toBe(`/attachments/${CHANNEL}/${up.body.id as string}/animated.gif`);
     expect(u.searchParams.get('hm')).toMatch(/^[0-9a-f]{64}$/);
-    expect(parseInt(u.searchParams.get('ex') ?? '0', 16)).toBeGreaterThan(parseInt(u.searchParams.get('is') ?? '0', 16));
+    expect(parseInt(u.searchParams.get('ex') ?? '0', 16)).toBeGreaterThan(
+      parseInt(u.searchParams.get('is') ?? '0', 16),
+    );
   });
 
   it('serves a resized WebP with immutable caching, a strong ETag and exact Content-Length', async () => {
@@ -122,7 +135,13 @@ describe('attachments: upload, signed URLs, CDN semantics', () => {
 
   it('tone-maps an uploaded PQ image and reports its HDR signalling', async () => {
     const up = await upload(`/attachments/${CHANNEL}`, 'pq.png');
-    expect(up.body.hdr).toMatchObject({ is_hdr: true, transfer: 'pq', primaries: 'bt2020', source: 'cicp-chunk', max_cll: 1000 });
+    expect(up.body.hdr).toMatchObject({
+      is_hdr: true,
+      transfer: 'pq',
+      primaries: 'bt2020',
+      source: 'cicp-chunk',
+      max_cll: 1000,
+    });
     const r = await get(`${up.body.url as string}&format=png`);
     expect(r.res.headers.get('x-resound-image')).toContain('tone-mapped');
     const { data } = await sharp(r.body).raw().toBuffer({ resolveWithObject: true });
@@ -150,7 +169,17 @@ describe('emojis and avatars', () => {
   });
 
   it('refuses emoji over 256 KiB with 413 emoji_too_large', async () => {
-    const noise = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 80 } } }).png().toBuffer();
+    const noise = await sharp({
+      create: {
+        width: 400,
+        height: 400,
+        channels: 3,
+        background: '#000',
+        noise: { type: 'gaussian', mean: 128, sigma: 80 },
+      },
+    })
+      .png()
+      .toBuffer();
     expect(noise.length).toBeGreaterThan(256 * 1024);
     const r = await upload('/emojis', 'big.png', noise);
     expect(r.status).toBe(413);
@@ -194,9 +223,18 @@ describe('bad uploads get clear errors, are counted, and the server keeps servin
 describe('resound start proxy', () => {
   it('starts on an ephemeral port, logs listening, serves /healthz and closes', async () => {
     const dataDir = tempDir('start');
-    const env = { MEDIA_PROXY_PORT: '0', RESOUND_DATA_DIR: dataDir, MEDIA_PROXY_REDIS_PREFIX: `test:mp:start:${process.pid}:` };
+    const env = {
+      MEDIA_PROXY_PORT: '0',
+      RESOUND_DATA_DIR: dataDir,
+      MEDIA_PROXY_REDIS_PREFIX: `test:mp:start:${process.pid}:`,
+    };
     const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    const running = await start({ env, common: loadCommonConfig(env), logger: pino({ level: 'silent' }), redis: async () => ({ url: redisUrl, close: async () => {} }) });
+    const running = await start({
+      env,
+      common: loadCommonConfig(env),
+      logger: pino({ level: 'silent' }),
+      redis: async () => ({ url: redisUrl, close: async () => {} }),
+    });
     expect(running.name).toBe('proxy');
     const res = await fetch(`${running.urls.http}/healthz`);
     expect(((await res.json()) as { part: string }).part).toBe('proxy');
@@ -211,7 +249,11 @@ describe('malformed uploads', () => {
   it('a truncated multipart body is a 400 with a stable code, not a 500', async () => {
     const boundary = '----resoundbroken';
     const body = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG`;
-    const res = await fetch(`${base}/avatars/${USER}`, { method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+    const res = await fetch(`${base}/avatars/${USER}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_request');
   });

@@ -52,8 +52,13 @@ describe('transfer functions', () => {
 describe('toneMapToSdr on synthetic PQ and HLG cards', () => {
   const { width, height } = HDR_CARD;
   const run = (transfer: 'pq' | 'hlg', sourcePeakNits?: number) =>
-    toneMapToSdr(hdrCard(transfer === 'pq' ? pqEncode : hlgEncode), 3, { transfer, primaries: 'bt2020', ...(sourcePeakNits ? { sourcePeakNits } : {}) });
-  const at = (out: Uint8Array, x: number, y: number) => Array.from(out.subarray((y * width + x) * 3, (y * width + x) * 3 + 3));
+    toneMapToSdr(hdrCard(transfer === 'pq' ? pqEncode : hlgEncode), 3, {
+      transfer,
+      primaries: 'bt2020',
+      ...(sourcePeakNits ? { sourcePeakNits } : {}),
+    });
+  const at = (out: Uint8Array, x: number, y: number) =>
+    Array.from(out.subarray((y * width + x) * 3, (y * width + x) * 3 + 3));
 
   for (const transfer of ['pq', 'hlg'] as const) {
     describe(transfer, () => {
@@ -95,7 +100,11 @@ describe('toneMapToSdr on synthetic PQ and HLG cards', () => {
           const got = at(out, i * 64 + 32, 40);
           const lin = got.map(srgbToLinear);
           const m = BT2020_TO_709;
-          const want = [m[0] * c[0] + m[1] * c[1] + m[2] * c[2], m[3] * c[0] + m[4] * c[1] + m[5] * c[2], m[6] * c[0] + m[7] * c[1] + m[8] * c[2]];
+          const want = [
+            m[0] * c[0] + m[1] * c[1] + m[2] * c[2],
+            m[3] * c[0] + m[4] * c[1] + m[5] * c[2],
+            m[6] * c[0] + m[7] * c[1] + m[8] * c[2],
+          ];
           const dh = Math.abs(hue(lin) - hue(want));
           expect(Math.min(dh, 360 - dh)).toBeLessThan(6);
           // The dominant channel stays dominant and is not crushed.
@@ -124,16 +133,19 @@ describe('toneMapToSdr on synthetic PQ and HLG cards', () => {
 });
 
 describe('tone mapping through transformImage', () => {
-  it.each(['pq.png', 'hlg.png', 'pq.avif', 'hlg.avif', 'pq-avifenc.avif'])('%s is tone-mapped: white patch near white, neutral, highlights ordered', async (name) => {
-    const r = await transformImage(fixture(name), { format: 'png' });
-    expect(r.toneMapped).toBe(true);
-    const p = await pixels(r.data);
-    const white = p.at(32, 24);
-    expect(white[0]).toBeGreaterThanOrEqual(205);
-    expect(Math.max(...white) - Math.min(...white)).toBeLessThanOrEqual(3);
-    expect(p.at(160, 24)[0]).toBeGreaterThan(p.at(96, 24)[0]);
-    expect(p.at(96, 24)[0]).toBeGreaterThan(white[0]);
-  });
+  it.each(['pq.png', 'hlg.png', 'pq.avif', 'hlg.avif', 'pq-avifenc.avif'])(
+    '%s is tone-mapped: white patch near white, neutral, highlights ordered',
+    async (name) => {
+      const r = await transformImage(fixture(name), { format: 'png' });
+      expect(r.toneMapped).toBe(true);
+      const p = await pixels(r.data);
+      const white = p.at(32, 24);
+      expect(white[0]).toBeGreaterThanOrEqual(205);
+      expect(Math.max(...white) - Math.min(...white)).toBeLessThanOrEqual(3);
+      expect(p.at(160, 24)[0]).toBeGreaterThan(p.at(96, 24)[0]);
+      expect(p.at(96, 24)[0]).toBeGreaterThan(white[0]);
+    },
+  );
 
   it('SDR inputs pass through untouched: a 16-bit SDR PNG keeps its values, an 8-bit PNG is bit-exact', async () => {
     const r16 = await transformImage(fixture('rgb16.png'), { format: 'png' });

@@ -26,7 +26,10 @@ describe('resize and convert', () => {
 
   it('cover crops to the exact box, contain pads, inside keeps aspect, and nothing is enlarged', async () => {
     const src = fixture('photo.jpg');
-    expect(await transformImage(src, { format: 'png', width: 100, height: 100, fit: 'cover' })).toMatchObject({ width: 100, height: 100 });
+    expect(await transformImage(src, { format: 'png', width: 100, height: 100, fit: 'cover' })).toMatchObject({
+      width: 100,
+      height: 100,
+    });
     const contain = await transformImage(src, { format: 'png', width: 100, height: 100, fit: 'contain' });
     expect(contain).toMatchObject({ width: 100, height: 100 });
     const p = await pixels(contain.data);
@@ -47,16 +50,19 @@ describe('resize and convert', () => {
     expect(bottom[0]).toBeLessThan(80);
   });
 
-  it.each(['exif-rotated.png', 'rotated.avif'])('%s: PNG eXIf and AVIF irot orientation count too, for sizing and pixels', async (name) => {
-    const d = detectImage(fixture(name));
-    expect(d.orientation).toBe(6);
-    expect(normalizeRequest({ format: 'png', height: 100 }, d).height).toBe(100); // displayed 80×120: 100 is a real resize
-    const r = await transformImage(fixture(name), { format: 'png', height: 100 });
-    expect([r.width, r.height]).toEqual([67, 100]);
-    const p = await pixels(r.data);
-    expect(p.at(33, 10)[0]).toBeGreaterThan(150);
-    expect(p.at(33, 90)[2]).toBeGreaterThan(150);
-  });
+  it.each(['exif-rotated.png', 'rotated.avif'])(
+    '%s: PNG eXIf and AVIF irot orientation count too, for sizing and pixels',
+    async (name) => {
+      const d = detectImage(fixture(name));
+      expect(d.orientation).toBe(6);
+      expect(normalizeRequest({ format: 'png', height: 100 }, d).height).toBe(100); // displayed 80×120: 100 is a real resize
+      const r = await transformImage(fixture(name), { format: 'png', height: 100 });
+      expect([r.width, r.height]).toEqual([67, 100]);
+      const p = await pixels(r.data);
+      expect(p.at(33, 10)[0]).toBeGreaterThan(150);
+      expect(p.at(33, 90)[2]).toBeGreaterThan(150);
+    },
+  );
 
   it('converts CMYK JPEG to sRGB with colours close to the RGB original', async () => {
     const r = await transformImage(fixture('cmyk.jpg'), { format: 'jpeg', quality: 95 });
@@ -76,7 +82,9 @@ describe('resize and convert', () => {
     const p = await pixels((await transformImage(fixture('p3.png'), { format: 'png' })).data);
     const out = p.at(16, 16);
     [204, 128, 77].forEach((v, i) => expect(Math.abs(out[i] - v)).toBeLessThanOrEqual(2));
-    expect(Math.abs(stored[0] - out[0]) + Math.abs(stored[1] - out[1]) + Math.abs(stored[2] - out[2])).toBeGreaterThan(15);
+    expect(Math.abs(stored[0] - out[0]) + Math.abs(stored[1] - out[1]) + Math.abs(stored[2] - out[2])).toBeGreaterThan(
+      15,
+    );
   });
 
   it('honours quality presets and lossless', async () => {
@@ -93,20 +101,25 @@ describe('resize and convert', () => {
   it('flattens alpha onto white for JPEG and keeps it for WebP', async () => {
     const jpeg = await pixels((await transformImage(fixture('photo-alpha.png'), { format: 'jpeg' })).data);
     expect(jpeg.channels).toBe(3);
-    const webp = await pixels((await transformImage(fixture('photo-alpha.png'), { format: 'webp', quality: 'lossless' })).data);
+    const webp = await pixels(
+      (await transformImage(fixture('photo-alpha.png'), { format: 'webp', quality: 'lossless' })).data,
+    );
     expect(Math.abs(webp.at(5, 5)[3] - 128)).toBeLessThanOrEqual(1);
   });
 });
 
 describe('animation', () => {
-  it.each(['animated.gif', 'animated.webp', 'animated.png'])('%s → animated WebP keeps frames and timing', async (name) => {
-    const r = await transformImage(fixture(name), { format: 'webp', width: 48 });
-    expect(r).toMatchObject({ width: 48, height: 32, frames: 4, isAnimated: true });
-    const meta = await sharp(r.data, { animated: true }).metadata();
-    expect(meta.pages).toBe(4);
-    expect(meta.delay).toEqual([100, 200, 300, 400]);
-    expect(meta.loop).toBe(name === 'animated.webp' ? 3 : 0);
-  });
+  it.each(['animated.gif', 'animated.webp', 'animated.png'])(
+    '%s → animated WebP keeps frames and timing',
+    async (name) => {
+      const r = await transformImage(fixture(name), { format: 'webp', width: 48 });
+      expect(r).toMatchObject({ width: 48, height: 32, frames: 4, isAnimated: true });
+      const meta = await sharp(r.data, { animated: true }).metadata();
+      expect(meta.pages).toBe(4);
+      expect(meta.delay).toEqual([100, 200, 300, 400]);
+      expect(meta.loop).toBe(name === 'animated.webp' ? 3 : 0);
+    },
+  );
 
   it('an AVIF sequence (which sharp cannot read) becomes an animated WebP through avifdec, or its first frame', async () => {
     const r = await transformImage(fixture('animated.avif'), { format: 'webp', width: 48 });
@@ -157,9 +170,18 @@ describe('animation', () => {
   });
 
   it('without gifsicle, GIF output fails alone with gifsicle_unavailable (503) while other formats work', async () => {
-    const none = new GifsiclePool({ binary: '/nonexistent/gifsicle', size: 1, queueSize: 1, timeoutMs: 5000, maxOutputBytes: 1e7 });
+    const none = new GifsiclePool({
+      binary: '/nonexistent/gifsicle',
+      size: 1,
+      queueSize: 1,
+      timeoutMs: 5000,
+      maxOutputBytes: 1e7,
+    });
     expect(none.available).toBe(false);
-    const e = await rejectsWithCode(transformImage(fixture('animated.gif'), { format: 'gif' }, {}, { gifsicle: none }), 'gifsicle_unavailable');
+    const e = await rejectsWithCode(
+      transformImage(fixture('animated.gif'), { format: 'gif' }, {}, { gifsicle: none }),
+      'gifsicle_unavailable',
+    );
     expect(e.statusCode).toBe(503);
     const ok = await transformImage(fixture('animated.gif'), { format: 'webp' }, {}, { gifsicle: none });
     expect(ok.isAnimated).toBe(true);
@@ -167,15 +189,44 @@ describe('animation', () => {
 
   it('kills a gifsicle job past its timeout (503 transform_timeout), and the pool keeps working', async () => {
     const slow = new GifsiclePool({ size: 1, queueSize: 1, timeoutMs: 1, maxOutputBytes: 1e7 });
-    await rejectsWithCode(slow.run(fixture('anim-1.gif'), { fit: 'inside', width: 100, sourceWidth: 200, sourceHeight: 150, lossy: 80, firstFrameOnly: false }), 'transform_timeout');
+    await rejectsWithCode(
+      slow.run(fixture('anim-1.gif'), {
+        fit: 'inside',
+        width: 100,
+        sourceWidth: 200,
+        sourceHeight: 150,
+        lossy: 80,
+        firstFrameOnly: false,
+      }),
+      'transform_timeout',
+    );
     const ok = new GifsiclePool({ size: 1, queueSize: 1, timeoutMs: 10_000, maxOutputBytes: 1e7 });
-    const out = await ok.run(fixture('anim-1.gif'), { fit: 'inside', width: 100, sourceWidth: 200, sourceHeight: 150, lossy: 0, firstFrameOnly: false });
+    const out = await ok.run(fixture('anim-1.gif'), {
+      fit: 'inside',
+      width: 100,
+      sourceWidth: 200,
+      sourceHeight: 150,
+      lossy: 0,
+      firstFrameOnly: false,
+    });
     expect(detectImage(out)).toMatchObject({ width: 100, frames: 8 });
-    await rejectsWithCode(ok.run(fixture('garbage.bin'), { fit: 'inside', sourceWidth: 96, sourceHeight: 64, lossy: 0, firstFrameOnly: false }), 'corrupt_image');
+    await rejectsWithCode(
+      ok.run(fixture('garbage.bin'), {
+        fit: 'inside',
+        sourceWidth: 96,
+        sourceHeight: 64,
+        lossy: 0,
+        firstFrameOnly: false,
+      }),
+      'corrupt_image',
+    );
   });
 
   it('animated WebP/APNG → GIF is refused with 415, like Discord', async () => {
-    const e = await rejectsWithCode(transformImage(fixture('animated.webp'), { format: 'gif' }), 'gif_conversion_unsupported');
+    const e = await rejectsWithCode(
+      transformImage(fixture('animated.webp'), { format: 'gif' }),
+      'gif_conversion_unsupported',
+    );
     expect(e.statusCode).toBe(415);
     await rejectsWithCode(transformImage(fixture('animated.png'), { format: 'gif' }), 'gif_conversion_unsupported');
     expect((await transformImage(fixture('still.gif'), { format: 'webp' })).isAnimated).toBe(false);
@@ -187,13 +238,25 @@ describe('protection', () => {
     const e = await rejectsWithCode(transformImage(fixture('bomb.webp'), { format: 'webp' }), 'too_many_pixels');
     expect(e.statusCode).toBe(413);
     await rejectsWithCode(transformImage(fixture('bomb.png'), { format: 'png' }), 'too_many_pixels');
-    await rejectsWithCode(transformImage(fixture('photo.jpg'), { format: 'png' }, { maxPixels: 10_000 }), 'too_many_pixels');
+    await rejectsWithCode(
+      transformImage(fixture('photo.jpg'), { format: 'png' }, { maxPixels: 10_000 }),
+      'too_many_pixels',
+    );
   });
 
   it('refuses oversized input, too many frames, oversized canvases and bad requests', async () => {
-    await rejectsWithCode(transformImage(fixture('photo.jpg'), { format: 'png' }, { maxInputBytes: 1000 }), 'input_too_large');
-    await rejectsWithCode(transformImage(fixture('animated.gif'), { format: 'webp' }, { maxFrames: 3 }), 'too_many_frames');
-    await rejectsWithCode(transformImage(fixture('photo.jpg'), { format: 'png' }, { maxDimension: 300 }), 'dimension_too_large');
+    await rejectsWithCode(
+      transformImage(fixture('photo.jpg'), { format: 'png' }, { maxInputBytes: 1000 }),
+      'input_too_large',
+    );
+    await rejectsWithCode(
+      transformImage(fixture('animated.gif'), { format: 'webp' }, { maxFrames: 3 }),
+      'too_many_frames',
+    );
+    await rejectsWithCode(
+      transformImage(fixture('photo.jpg'), { format: 'png' }, { maxDimension: 300 }),
+      'dimension_too_large',
+    );
     await rejectsWithCode(transformImage(fixture('photo.jpg'), { format: 'png', width: 99999 }), 'bad_request');
     await rejectsWithCode(transformImage(fixture('photo.jpg'), { format: 'bmp' as 'png' }), 'bad_request');
     await rejectsWithCode(transformImage(fixture('photo.jpg'), { format: 'png', quality: 0 }), 'bad_request');
@@ -208,7 +271,10 @@ describe('protection', () => {
   });
 
   it('stops a transform past its time budget with transform_timeout (503), and the next one still works', async () => {
-    const e = await rejectsWithCode(transformImage(fixture('photo.jpg'), { format: 'avif', quality: 90 }, { timeoutMs: 1, avifEffort: 9 }), 'transform_timeout');
+    const e = await rejectsWithCode(
+      transformImage(fixture('photo.jpg'), { format: 'avif', quality: 90 }, { timeoutMs: 1, avifEffort: 9 }),
+      'transform_timeout',
+    );
     expect(e.statusCode).toBe(503);
     expect((await transformImage(fixture('photo.jpg'), { format: 'webp', width: 64 })).width).toBe(64);
   });
@@ -222,7 +288,8 @@ describe('transform fuzzing: damaged animations only ever yield a result or a Me
     let refused = 0;
     for (let i = 0; i < 40; i++) {
       const b = Buffer.from(original);
-      for (let k = 0; k < 1 + Math.floor(rnd() * 6); k++) b[8 + Math.floor(rnd() * (b.length - 8))] = Math.floor(rnd() * 256);
+      for (let k = 0; k < 1 + Math.floor(rnd() * 6); k++)
+        b[8 + Math.floor(rnd() * (b.length - 8))] = Math.floor(rnd() * 256);
       try {
         const r = await transformImage(b, { format: 'webp', width: 48 });
         expect(r.data.length).toBeGreaterThan(0);

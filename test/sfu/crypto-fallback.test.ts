@@ -20,7 +20,12 @@ const m = rx.open(out, n, 12, plain);
 console.log(JSON.stringify({ backend: tx.backend, modes: preferredModes(), opened: Array.from(plain.subarray(0, m)), error: describeCryptoBackends().aeadGcmAddonError }));
 `;
 
-function run(env: Record<string, string>): { backend: string; modes: string[]; opened: number[]; error: string | null } {
+function run(env: Record<string, string>): {
+  backend: string;
+  modes: string[];
+  opened: number[];
+  error: string | null;
+} {
   const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     cwd: root,
     env: { ...process.env, ...env },

@@ -7,7 +7,12 @@ import { gcm } from '@noble/ciphers/aes.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import nacl from 'tweetnacl';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { backendsFor, createTransportCipher, loadLibsodiumWrappers, type CryptoBackend } from '../../sfu/crypto/index.ts';
+import {
+  backendsFor,
+  createTransportCipher,
+  loadLibsodiumWrappers,
+  type CryptoBackend,
+} from '../../sfu/crypto/index.ts';
 import { counterBytes, counterNonce, opusPayload, randomKey, rtpHeader } from './crypto-helpers.ts';
 
 beforeAll(async () => {
@@ -20,7 +25,14 @@ function nodeGcmSeal(key: Buffer, counter: number, aad: Buffer, pt: Buffer): Buf
   return Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]);
 }
 
-function seal(mode: Parameters<typeof createTransportCipher>[0], backend: CryptoBackend, key: Buffer, header: Buffer, pt: Buffer, nonce: number): Buffer {
+function seal(
+  mode: Parameters<typeof createTransportCipher>[0],
+  backend: CryptoBackend,
+  key: Buffer,
+  header: Buffer,
+  pt: Buffer,
+  nonce: number,
+): Buffer {
   const cipher = createTransportCipher(mode, key, { backend });
   const out = Buffer.alloc(header.length + pt.length + cipher.overhead);
   header.copy(out);
@@ -29,7 +41,12 @@ function seal(mode: Parameters<typeof createTransportCipher>[0], backend: Crypto
   return out.subarray(0, n);
 }
 
-function open(mode: Parameters<typeof createTransportCipher>[0], backend: CryptoBackend, key: Buffer, packet: Buffer): Buffer | null {
+function open(
+  mode: Parameters<typeof createTransportCipher>[0],
+  backend: CryptoBackend,
+  key: Buffer,
+  packet: Buffer,
+): Buffer | null {
   const cipher = createTransportCipher(mode, key, { backend });
   const out = Buffer.alloc(packet.length);
   const hl = cipher.headerLength(packet, packet.length);
@@ -105,7 +122,9 @@ describe('xsalsa20 modes against tweetnacl', () => {
       const packet = seal('xsalsa20_poly1305', backend, key, header, pt, 0);
       const nonce = Buffer.concat([header, Buffer.alloc(12)]);
       expect(packet.subarray(12)).toEqual(Buffer.from(nacl.secretbox(pt, nonce, key)));
-      expect(open('xsalsa20_poly1305', backend, key, Buffer.concat([header, nacl.secretbox(pt, nonce, key)]))).toEqual(pt);
+      expect(open('xsalsa20_poly1305', backend, key, Buffer.concat([header, nacl.secretbox(pt, nonce, key)]))).toEqual(
+        pt,
+      );
     });
 
     it(`${backend} xsalsa20_poly1305_lite: counter nonce appended`, () => {
@@ -115,7 +134,14 @@ describe('xsalsa20 modes against tweetnacl', () => {
       const packet = seal('xsalsa20_poly1305_lite', backend, key, header, pt, 0x80000009);
       const box = nacl.secretbox(pt, counterNonce(0x80000009, 24), key);
       expect(packet).toEqual(Buffer.concat([header, box, counterBytes(0x80000009)]));
-      expect(open('xsalsa20_poly1305_lite', backend, key, Buffer.concat([header, nacl.secretbox(pt, counterNonce(5, 24), key), counterBytes(5)]))).toEqual(pt);
+      expect(
+        open(
+          'xsalsa20_poly1305_lite',
+          backend,
+          key,
+          Buffer.concat([header, nacl.secretbox(pt, counterNonce(5, 24), key), counterBytes(5)]),
+        ),
+      ).toEqual(pt);
     });
 
     it(`${backend} xsalsa20_poly1305_lite_rtpsize: CSRCs and extension preamble stay clear`, () => {
@@ -138,7 +164,14 @@ describe('xsalsa20 modes against tweetnacl', () => {
       const other = seal('xsalsa20_poly1305_suffix', backend, key, header, pt, 0);
       expect(other.subarray(other.length - 24)).not.toEqual(nonce);
       const theirs = crypto.randomBytes(24);
-      expect(open('xsalsa20_poly1305_suffix', backend, key, Buffer.concat([header, nacl.secretbox(pt, theirs, key), theirs]))).toEqual(pt);
+      expect(
+        open(
+          'xsalsa20_poly1305_suffix',
+          backend,
+          key,
+          Buffer.concat([header, nacl.secretbox(pt, theirs, key), theirs]),
+        ),
+      ).toEqual(pt);
     });
   }
 });

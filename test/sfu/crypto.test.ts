@@ -15,7 +15,11 @@ beforeAll(async () => {
   await loadLibsodiumWrappers();
 });
 
-const RTPSIZE = new Set<TransportMode>(['aead_aes256_gcm_rtpsize', 'aead_xchacha20_poly1305_rtpsize', 'xsalsa20_poly1305_lite_rtpsize']);
+const RTPSIZE = new Set<TransportMode>([
+  'aead_aes256_gcm_rtpsize',
+  'aead_xchacha20_poly1305_rtpsize',
+  'xsalsa20_poly1305_lite_rtpsize',
+]);
 const AEAD = new Set<TransportMode>(['aead_aes256_gcm_rtpsize', 'aead_xchacha20_poly1305_rtpsize']);
 const COUNTER = new Set<TransportMode>([...RTPSIZE, 'xsalsa20_poly1305_lite']);
 
@@ -26,7 +30,14 @@ const headers: [string, HeaderSpec][] = [
   ['CSRCs and extension', { csrcs: 15, extWords: 1 }],
 ];
 
-function sealPacket(mode: TransportMode, key: Buffer, backend: ReturnType<typeof backendsFor>[number], spec: HeaderSpec, opus: Buffer, nonce: number) {
+function sealPacket(
+  mode: TransportMode,
+  key: Buffer,
+  backend: ReturnType<typeof backendsFor>[number],
+  spec: HeaderSpec,
+  opus: Buffer,
+  nonce: number,
+) {
   const cipher = createTransportCipher(mode, key, { backend });
   const { header, extBody } = rtpHeader(spec);
   // Legacy modes encrypt everything after the fixed 12 bytes, so CSRCs and the preamble travel inside the box.
@@ -161,6 +172,8 @@ describe('mode preference', () => {
 
   it('rejects keys that are not 32 bytes and unavailable backends', () => {
     expect(() => createTransportCipher('aead_aes256_gcm_rtpsize', Buffer.alloc(16))).toThrow(/32 bytes/);
-    expect(() => createTransportCipher('xsalsa20_poly1305', randomKey(), { backend: 'aead-gcm-addon' })).toThrow(/no usable/);
+    expect(() => createTransportCipher('xsalsa20_poly1305', randomKey(), { backend: 'aead-gcm-addon' })).toThrow(
+      /no usable/,
+    );
   });
 });

@@ -3,7 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceClient, VoiceGateway } from '../../signaling/index.ts';
 import { writeIpDiscoveryRequest, writeRtpHeader } from '../../sfu/index.ts';
-import { counterValue, fixtureOpusFrames, hex, newId, rawClient, startTestGateway, waitFor } from '../conformance/harness.ts';
+import {
+  counterValue,
+  fixtureOpusFrames,
+  hex,
+  newId,
+  rawClient,
+  startTestGateway,
+  waitFor,
+} from '../conformance/harness.ts';
 
 const dropped = (gw: VoiceGateway, reason: string) => counterValue(gw, 'resound_sfu_dropped_total', { reason });
 
@@ -14,14 +22,20 @@ describe('hostile UDP input is dropped and counted; the channel keeps flowing', 
   const attacker = dgram.createSocket('udp4');
   const heardByB: Buffer[] = [];
   const { frames } = fixtureOpusFrames();
-  const send = (buf: Buffer, from = attacker) => new Promise<void>((r) => from.send(buf, gw.sfu.port, '127.0.0.1', () => r()));
+  const send = (buf: Buffer, from = attacker) =>
+    new Promise<void>((r) => from.send(buf, gw.sfu.port, '127.0.0.1', () => r()));
   const settle = () => new Promise((r) => setTimeout(r, 50));
   /** Waits (load-tolerant) until `n` more drops of `reason` were counted, then checks no more than `n` were. */
   const expectDrops = async (reason: string, before: number, n: number) => {
     let now = before;
-    await waitFor(() => now - before >= n, 10_000, `${n} ${reason} drops`, async () => {
-      now = await dropped(gw, reason);
-    });
+    await waitFor(
+      () => now - before >= n,
+      10_000,
+      `${n} ${reason} drops`,
+      async () => {
+        now = await dropped(gw, reason);
+      },
+    );
     await settle();
     expect((await dropped(gw, reason)) - before).toBe(n);
   };
@@ -78,7 +92,12 @@ describe('hostile UDP input is dropped and counted; the channel keeps flowing', 
     const before = await dropped(gw, 'replay');
     const nonce = a.nonce + 1;
     a.nonce = nonce;
-    const pkt = a.buildPacket(frames[2], (a.sequence = (a.sequence + 1) & 0xffff), (a.timestamp = (a.timestamp + 960) >>> 0), nonce);
+    const pkt = a.buildPacket(
+      frames[2],
+      (a.sequence = (a.sequence + 1) & 0xffff),
+      (a.timestamp = (a.timestamp + 960) >>> 0),
+      nonce,
+    );
     await send(pkt, a.udp);
     await send(pkt, a.udp);
     await send(pkt, a.udp);
@@ -144,9 +163,14 @@ describe('a sender flooding past SFU_MAX_PPS', () => {
       // Every packet is either forwarded or counted; how many fit depends only on how long the server took to read
       // them (10 per second of processing plus a burst of 10), so the split is asserted loosely.
       let limited = 0;
-      await waitFor(() => heard.length + limited >= 200, 10_000, 'all 200 packets accounted for', async () => {
-        limited = await counterValue(gw, 'resound_sfu_dropped_total', { reason: 'rate_limited' });
-      });
+      await waitFor(
+        () => heard.length + limited >= 200,
+        10_000,
+        'all 200 packets accounted for',
+        async () => {
+          limited = await counterValue(gw, 'resound_sfu_dropped_total', { reason: 'rate_limited' });
+        },
+      );
       expect(heard.length + limited).toBe(200);
       expect(limited).toBeGreaterThan(0);
       expect(heard.length).toBeGreaterThanOrEqual(10);

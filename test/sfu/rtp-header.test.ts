@@ -23,7 +23,15 @@ describe('RTP header', () => {
     ] as const) {
       writeRtpHeader(buf, 120, marker, seq, ts, ssrc);
       expect(parseRtpHeader(buf, 12, h)).toBe(true);
-      expect([h.sequence, h.timestamp, h.ssrc, h.marker, h.payloadType, h.csrcCount, h.extension]).toEqual([seq, ts, ssrc, marker, 120, 0, false]);
+      expect([h.sequence, h.timestamp, h.ssrc, h.marker, h.payloadType, h.csrcCount, h.extension]).toEqual([
+        seq,
+        ts,
+        ssrc,
+        marker,
+        120,
+        0,
+        false,
+      ]);
       expect(h.rtpsizeHeaderLength).toBe(12);
     }
   });

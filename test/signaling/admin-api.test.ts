@@ -9,7 +9,11 @@ describe('admin API over a real socket', () => {
   const channel = newId();
   const { frames } = fixtureOpusFrames();
   const call = (path: string, body: unknown, token = gw.adminToken) =>
-    fetch(`${gw.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    fetch(`${gw.httpUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     gw = await startTestGateway();
@@ -35,7 +39,14 @@ describe('admin API over a real socket', () => {
     expect(res.status).toBe(200);
     const grant = (await res.json()) as { endpoint: string; token: string; session_id: string };
     expect(grant.endpoint).toBe(gw.endpoint);
-    const a = await new VoiceClient({ url: `wss://${grant.endpoint}/?v=8`, serverId: guild, userId: userA, sessionId: grant.session_id, token: grant.token, ca: fs.readFileSync(gw.certPath) }).connect();
+    const a = await new VoiceClient({
+      url: `wss://${grant.endpoint}/?v=8`,
+      serverId: guild,
+      userId: userA,
+      sessionId: grant.session_id,
+      token: grant.token,
+      ca: fs.readFileSync(gw.certPath),
+    }).connect();
     const b = await rawClient(gw, guild, channel);
     const heard: Buffer[] = [];
     b.on('frame', (f) => heard.push(f.payload));

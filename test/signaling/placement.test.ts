@@ -46,8 +46,19 @@ describe('fleet placement over a shared Redis', () => {
     const host = first.endpoint === one.endpoint ? one : two;
     const other = host === one ? two : one;
     // A user actually connects to the server named in the grant, with a token minted by whichever server answered.
-    const client = await new VoiceClient({ url: `wss://${first.endpoint}/?v=8`, serverId: guild, userId: first.user, sessionId: first.session_id, token: first.token, ca: fs.readFileSync(host.certPath) }).connect();
-    await host.placement!.report({ endpoint: host.endpoint, sessions: host.server.sessions.size, channels: host.server.channels.size });
+    const client = await new VoiceClient({
+      url: `wss://${first.endpoint}/?v=8`,
+      serverId: guild,
+      userId: first.user,
+      sessionId: first.session_id,
+      token: first.token,
+      ca: fs.readFileSync(host.certPath),
+    }).connect();
+    await host.placement!.report({
+      endpoint: host.endpoint,
+      sessions: host.server.sessions.size,
+      channels: host.server.channels.size,
+    });
 
     // The same channel asked through the other server stays where it is.
     expect((await join(other, guild, channelA)).endpoint).toBe(host.endpoint);

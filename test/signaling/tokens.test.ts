@@ -14,7 +14,10 @@ describe('voice join tokens', () => {
     const [body, mac] = t.split('.');
     const other = Buffer.from(JSON.stringify({ g: '1', c: '2', u: '4', s: 's', e: 2000 })).toString('base64url');
     expect(signer.verify(`${other}.${mac}`, 1_000)).toEqual({ ok: false, reason: 'bad_signature' });
-    expect(new VoiceTokenSigner('another-secret-entirely!!').verify(t, 1_000)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(new VoiceTokenSigner('another-secret-entirely!!').verify(t, 1_000)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
     expect(signer.verify(body, 1_000)).toEqual({ ok: false, reason: 'malformed' });
     expect(signer.verify(`${body}.${mac}.x`, 1_000)).toEqual({ ok: false, reason: 'malformed' });
   });

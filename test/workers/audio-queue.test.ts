@@ -17,7 +17,16 @@ const outDir = path.join(dir, 'out');
 
 function job(file: string, data: Buffer, extra: Partial<AudioJobData> = {}): AudioJobData {
   fs.writeFileSync(file, data);
-  return { source: file, sha256: sha256Of(data), outDir, input: { format: 'wav' }, bitrate: 32_000, maxSeconds: 30, purpose: 'voice_message', ...extra };
+  return {
+    source: file,
+    sha256: sha256Of(data),
+    outDir,
+    input: { format: 'wav' },
+    bitrate: 32_000,
+    maxSeconds: 30,
+    purpose: 'voice_message',
+    ...extra,
+  };
 }
 
 const finished = (id: string): Promise<Job> => finishedJob(t.producers.queues.audio, id);
@@ -46,7 +55,9 @@ describe('audio queue (sandboxed, real Redis)', () => {
   it('accepts raw s16le with declared rate and channels', async () => {
     const pcm = Buffer.alloc(16_000 * 2);
     for (let i = 0; i < 16_000; i++) pcm.writeInt16LE(Math.round(8000 * Math.sin(i / 5)), i * 2);
-    const id = await t.producers.addAudio(job(path.join(dir, 'clip.pcm'), pcm, { input: { format: 's16le', sampleRate: 16_000, channels: 1 } }));
+    const id = await t.producers.addAudio(
+      job(path.join(dir, 'clip.pcm'), pcm, { input: { format: 's16le', sampleRate: 16_000, channels: 1 } }),
+    );
     const j = await finished(id);
     expect((j.returnvalue as AudioResult).durationMs).toBe(1000);
   }, 60_000);
@@ -58,12 +69,18 @@ describe('audio queue (sandboxed, real Redis)', () => {
     expect(j.failedReason).toMatch(/^(unsupported_wav|truncated_wav): /);
     expect(j.attemptsMade).toBe(1);
     const text = await t.registry.metrics();
-    expect(text).toMatch(/resound_workers_job_failures_total\{queue="audio",code="(unsupported_wav|truncated_wav)",final="true"\} 1/);
+    expect(text).toMatch(
+      /resound_workers_job_failures_total\{queue="audio",code="(unsupported_wav|truncated_wav)",final="true"\} 1/,
+    );
   }, 60_000);
 
   it('refuses invalid job data at enqueue with a stable code and counts it', async () => {
-    await expect(t.producers.addAudio({ source: 'relative.wav', sha256: 'x' } as unknown as AudioJobData)).rejects.toBeInstanceOf(JobDataError);
-    await expect(t.producers.addAudio({ source: 'relative.wav', sha256: 'x' } as unknown as AudioJobData)).rejects.toMatchObject({ code: 'invalid_data' });
+    await expect(
+      t.producers.addAudio({ source: 'relative.wav', sha256: 'x' } as unknown as AudioJobData),
+    ).rejects.toBeInstanceOf(JobDataError);
+    await expect(
+      t.producers.addAudio({ source: 'relative.wav', sha256: 'x' } as unknown as AudioJobData),
+    ).rejects.toMatchObject({ code: 'invalid_data' });
     expect(await t.registry.metrics()).toMatch(/resound_workers_rejected_jobs_total\{queue="audio"\} 2/);
   }, 60_000);
 

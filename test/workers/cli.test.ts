@@ -9,13 +9,20 @@ import { obliterateAll, quietLogger, REDIS_URL, tempDir, uniquePrefix } from './
 const root = path.resolve(import.meta.dirname, '..', '..');
 const prefix = uniquePrefix('cli');
 
-function resound(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function resound(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(root, 'bin', 'resound.ts'), ...args], {
-      cwd: root,
-      env: { ...process.env, WORKERS_PREFIX: prefix, RESOUND_DATA_DIR: tempDir('cli-data'), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', import.meta.resolve('tsx'), path.join(root, 'bin', 'resound.ts'), ...args],
+      {
+        cwd: root,
+        env: { ...process.env, WORKERS_PREFIX: prefix, RESOUND_DATA_DIR: tempDir('cli-data'), ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -25,7 +32,13 @@ function resound(args: string[], env: Record<string, string> = {}): Promise<{ co
 }
 
 afterAll(async () => {
-  const p = new Producers({ connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix, attempts: 1, backoffMs: 1, logger: quietLogger });
+  const p = new Producers({
+    connection: { url: REDIS_URL, maxRetriesPerRequest: null },
+    prefix,
+    attempts: 1,
+    backoffMs: 1,
+    logger: quietLogger,
+  });
   await obliterateAll(p);
   await p.close();
 });
@@ -45,7 +58,13 @@ describe('resound emoji convert', () => {
     expect(r.stdout).toMatch(/^completed +4$/m);
     expect(r.stdout).toMatch(/^reduction median +\d+\.\d%/m);
     expect(r.stdout).toMatch(/^zz_bad +invalid_image +invalid_image: corrupt_image: /m);
-    expect(fs.readdirSync(path.join(out, 'still_0000')).sort()).toEqual(['16.png', '16.webp', '32.png', '32.webp', 'emoji.json']);
+    expect(fs.readdirSync(path.join(out, 'still_0000')).sort()).toEqual([
+      '16.png',
+      '16.webp',
+      '32.png',
+      '32.webp',
+      'emoji.json',
+    ]);
   }, 90_000);
 
   it('refuses bad sizes with a message naming the flag', async () => {

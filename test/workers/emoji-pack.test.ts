@@ -25,11 +25,24 @@ describe('emoji packs', () => {
     const dir = tempDir('pack');
     const out = tempDir('pack-out');
     await writeSamplePack(dir, 4, { seed: 3, frames: 4 });
-    fs.writeFileSync(path.join(dir, 'broken.png'), Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from('not really a png at all')]));
+    fs.writeFileSync(
+      path.join(dir, 'broken.png'),
+      Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from('not really a png at all')]),
+    );
     // Too large two ways: more bytes than the pack allows, and a canvas wider than any emoji source may be.
     const noise = randomBytes(700 * 700 * 3);
-    fs.writeFileSync(path.join(dir, 'huge_bytes.png'), await sharp(noise, { raw: { width: 700, height: 700, channels: 3 } }).png().toBuffer());
-    fs.writeFileSync(path.join(dir, 'huge_canvas.png'), await sharp({ create: { width: 5000, height: 8, channels: 3, background: '#f00' } }).png().toBuffer());
+    fs.writeFileSync(
+      path.join(dir, 'huge_bytes.png'),
+      await sharp(noise, { raw: { width: 700, height: 700, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
+    fs.writeFileSync(
+      path.join(dir, 'huge_canvas.png'),
+      await sharp({ create: { width: 5000, height: 8, channels: 3, background: '#f00' } })
+        .png()
+        .toBuffer(),
+    );
 
     const input = await scanPack(dir, { outDir: out, sizes: config.WORKERS_EMOJI_SIZES, maxBytes: 200_000 });
     const { packId } = await t.producers.addEmojiPack(input);
@@ -51,7 +64,9 @@ describe('emoji packs', () => {
       const job = (await t.producers.queues.emoji.getJobs(['failed'])).find((j) => j.data.name === f.name);
       expect(job?.attemptsMade).toBe(1);
     }
-    expect(JSON.parse(fs.readFileSync(path.join(out, 'pack-summary.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(summary)));
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'pack-summary.json'), 'utf8'))).toEqual(
+      JSON.parse(JSON.stringify(summary)),
+    );
 
     for (const e of input.emojis.filter((x) => x.name.startsWith('still') || x.name.startsWith('anim'))) {
       const meta = JSON.parse(fs.readFileSync(path.join(out, e.name, 'emoji.json'), 'utf8')) as EmojiResult;
@@ -66,13 +81,17 @@ describe('emoji packs', () => {
         if (animated) expect(m.pages).toBe(4);
       }
     }
-    expect(await t.registry.metrics()).toMatch(/resound_workers_job_failures_total\{queue="emoji",code="invalid_image",final="true"\} 1/);
+    expect(await t.registry.metrics()).toMatch(
+      /resound_workers_job_failures_total\{queue="emoji",code="invalid_image",final="true"\} 1/,
+    );
   }, 90_000);
 
   it('shows queue depth, latency and failures on /metrics', async () => {
     const text = await t.registry.metrics();
     expect(text).toMatch(/resound_workers_queue_jobs\{queue="emoji",state="completed"\} \d+/);
     expect(text).toMatch(/resound_workers_job_wait_seconds_count\{queue="emoji"\} [1-9]/);
-    expect(text).toMatch(/resound_workers_job_duration_seconds_count\{queue="emoji",name="emoji",outcome="completed"\} [1-9]/);
+    expect(text).toMatch(
+      /resound_workers_job_duration_seconds_count\{queue="emoji",name="emoji",outcome="completed"\} [1-9]/,
+    );
   }, 90_000);
 });

@@ -6,7 +6,18 @@ import { packStatus } from '../../workers/pack-progress.ts';
 import { scanPack } from '../../workers/pack-scan.ts';
 import { Producers } from '../../workers/producer.ts';
 import { writeSamplePack } from '../../workers/sample-pack.ts';
-import { obliterateAll, quietLogger, REDIS_URL, type Spawned, spawnWorkerProcess, tempDir, testConfig, treeOf, uniquePrefix, waitFor } from './helpers.ts';
+import {
+  obliterateAll,
+  quietLogger,
+  REDIS_URL,
+  type Spawned,
+  spawnWorkerProcess,
+  tempDir,
+  testConfig,
+  treeOf,
+  uniquePrefix,
+  waitFor,
+} from './helpers.ts';
 
 const SIZES = [16, 32, 48, 64, 96, 128];
 const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
@@ -20,10 +31,14 @@ function producersFor(prefix: string): Producers {
 }
 
 async function runToCompletion(p: Producers, packId: string) {
-  return waitFor('pack to complete', async () => {
-    const s = await packStatus(p.queues.emoji, packId);
-    return s?.state === 'completed' ? s : undefined;
-  }, 120_000);
+  return waitFor(
+    'pack to complete',
+    async () => {
+      const s = await packStatus(p.queues.emoji, packId);
+      return s?.state === 'completed' ? s : undefined;
+    },
+    120_000,
+  );
 }
 
 beforeAll(async () => {
@@ -46,8 +61,14 @@ describe('fault: a worker process is SIGKILLed in the middle of a pack', () => {
     const cleanPrefix = uniquePrefix('kill-clean');
     const cleanOut = tempDir('kill-clean-out');
     const clean = producersFor(cleanPrefix);
-    const fleet = new WorkerFleet({ connection, config: testConfig(cleanPrefix, { WORKERS_QUEUES: 'emoji' }), logger: quietLogger });
-    const cleanPack = await clean.addEmojiPack(await scanPack(packDir, { outDir: cleanOut, sizes: SIZES, maxBytes: 1_000_000 }));
+    const fleet = new WorkerFleet({
+      connection,
+      config: testConfig(cleanPrefix, { WORKERS_QUEUES: 'emoji' }),
+      logger: quietLogger,
+    });
+    const cleanPack = await clean.addEmojiPack(
+      await scanPack(packDir, { outDir: cleanOut, sizes: SIZES, maxBytes: 1_000_000 }),
+    );
     const cleanStatus = await runToCompletion(clean, cleanPack.packId);
     await fleet.close();
     await clean.close();
@@ -56,11 +77,19 @@ describe('fault: a worker process is SIGKILLed in the middle of a pack', () => {
     // The faulty run: a real worker process, killed with SIGKILL (with its sandbox children) mid-pack.
     const prefix = uniquePrefix('kill');
     const out = tempDir('kill-out');
-    const env = { WORKERS_PREFIX: prefix, WORKERS_QUEUES: 'emoji', WORKERS_LOCK_MS: '3000', WORKERS_STALLED_INTERVAL_MS: '1000', RESOUND_DATA_DIR: tempDir('kill-data') };
+    const env = {
+      WORKERS_PREFIX: prefix,
+      WORKERS_QUEUES: 'emoji',
+      WORKERS_LOCK_MS: '3000',
+      WORKERS_STALLED_INTERVAL_MS: '1000',
+      RESOUND_DATA_DIR: tempDir('kill-data'),
+    };
     const p = producersFor(prefix);
     const first = await spawnWorkerProcess(env);
     spawned.push(first);
-    const { packId } = await p.addEmojiPack(await scanPack(packDir, { outDir: out, sizes: SIZES, maxBytes: 1_000_000 }));
+    const { packId } = await p.addEmojiPack(
+      await scanPack(packDir, { outDir: out, sizes: SIZES, maxBytes: 1_000_000 }),
+    );
     const atKill = await waitFor('some emojis done', async () => {
       const s = await packStatus(p.queues.emoji, packId);
       return s && s.done >= 2 ? s : undefined;

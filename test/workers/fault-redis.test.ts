@@ -4,7 +4,16 @@ import { packStatus } from '../../workers/pack-progress.ts';
 import { scanPack } from '../../workers/pack-scan.ts';
 import { Producers } from '../../workers/producer.ts';
 import { writeSamplePack } from '../../workers/sample-pack.ts';
-import { quietLogger, startDedicatedRedis, tempDir, testConfig, treeOf, uniquePrefix, waitFor, type DedicatedRedis } from './helpers.ts';
+import {
+  quietLogger,
+  startDedicatedRedis,
+  tempDir,
+  testConfig,
+  treeOf,
+  uniquePrefix,
+  waitFor,
+  type DedicatedRedis,
+} from './helpers.ts';
 
 let redis: DedicatedRedis;
 
@@ -24,7 +33,11 @@ describe('fault: Redis restarts in the middle of a pack', () => {
     const out = tempDir('redis-out');
     await writeSamplePack(dir, 12, { seed: 5, frames: 8 });
     const producers = new Producers({ connection, prefix, attempts: 3, backoffMs: 100, logger: quietLogger });
-    const fleet = new WorkerFleet({ connection, config: testConfig(prefix, { WORKERS_QUEUES: 'emoji' }), logger: quietLogger });
+    const fleet = new WorkerFleet({
+      connection,
+      config: testConfig(prefix, { WORKERS_QUEUES: 'emoji' }),
+      logger: quietLogger,
+    });
     await fleet.waitUntilReady();
     const input = await scanPack(dir, { outDir: out, sizes: [16, 32, 48, 64, 96, 128], maxBytes: 1_000_000 });
     const { packId, childIds } = await producers.addEmojiPack(input);
@@ -34,10 +47,14 @@ describe('fault: Redis restarts in the middle of a pack', () => {
     });
     await redis.restart();
     expect(before.done).toBeLessThan(12);
-    const status = await waitFor('pack to complete after the restart', async () => {
-      const s = await packStatus(producers.queues.emoji, packId).catch(() => undefined);
-      return s?.state === 'completed' ? s : undefined;
-    }, 120_000);
+    const status = await waitFor(
+      'pack to complete after the restart',
+      async () => {
+        const s = await packStatus(producers.queues.emoji, packId).catch(() => undefined);
+        return s?.state === 'completed' ? s : undefined;
+      },
+      120_000,
+    );
     expect(status.summary).toMatchObject({ total: 12, completed: 12, failed: 0 });
     for (const id of childIds) expect(await (await producers.queues.emoji.getJob(id))?.getState()).toBe('completed');
     const names = new Set([...treeOf(out).keys()].map((rel) => rel.split('/')[0]));

@@ -38,7 +38,11 @@ export function testConfig(prefix: string, env: Record<string, string> = {}): Wo
   );
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -51,7 +55,9 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 export function sine(rate: number, channels: number, seconds: number, freqs = [440, 660]): Float32Array {
   const n = Math.round(rate * seconds);
   const s = new Float32Array(n * channels);
-  for (let i = 0; i < n; i++) for (let c = 0; c < channels; c++) s[i * channels + c] = 0.4 * Math.sin((2 * Math.PI * freqs[c % freqs.length] * i) / rate);
+  for (let i = 0; i < n; i++)
+    for (let c = 0; c < channels; c++)
+      s[i * channels + c] = 0.4 * Math.sin((2 * Math.PI * freqs[c % freqs.length] * i) / rate);
   return s;
 }
 
@@ -66,12 +72,16 @@ export interface Spawned {
 export async function spawnWorkerProcess(env: Record<string, string>): Promise<Spawned> {
   const { spawn } = await import('node:child_process');
   const root = path.resolve(import.meta.dirname, '..', '..');
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(root, 'bin', 'resound.ts'), 'start', 'workers'], {
-    cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'info', WORKERS_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), path.join(root, 'bin', 'resound.ts'), 'start', 'workers'],
+    {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'info', WORKERS_PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   const lines: string[] = [];
   let buf = '';
   child.stdout!.on('data', (d: Buffer) => {
@@ -82,10 +92,14 @@ export async function spawnWorkerProcess(env: Record<string, string>): Promise<S
   });
   child.stderr!.on('data', (d: Buffer) => lines.push(d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  await waitFor('worker process to consume', async () => {
-    if (child.exitCode !== null) throw new Error(`worker process exited early:\n${lines.join('\n')}`);
-    return lines.some((l) => l.includes('"workers consuming"'));
-  }, 60_000);
+  await waitFor(
+    'worker process to consume',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`worker process exited early:\n${lines.join('\n')}`);
+      return lines.some((l) => l.includes('"workers consuming"'));
+    },
+    60_000,
+  );
   return {
     child,
     lines,
@@ -111,7 +125,24 @@ export async function startDedicatedRedis(): Promise<DedicatedRedis> {
   const url = `redis://127.0.0.1:${port}`;
   let proc: import('node:child_process').ChildProcess;
   const up = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+    proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+      ],
+      { stdio: 'ignore' },
+    );
     await waitFor('redis to answer', () => redisAnswers(url), 10_000);
   };
   const down = async (signal: NodeJS.Signals) => {
@@ -144,7 +175,11 @@ export function treeOf(dir: string): Map<string, Buffer> {
  * Waits for a job to reach a finished state and returns it loaded after that: reading the job first and its state
  * second would race a job that finishes in between (stale fields, fresh state).
  */
-export async function finishedJob(queue: import('bullmq').Queue, id: string, states: string[] = ['completed', 'failed']): Promise<import('bullmq').Job> {
+export async function finishedJob(
+  queue: import('bullmq').Queue,
+  id: string,
+  states: string[] = ['completed', 'failed'],
+): Promise<import('bullmq').Job> {
   const { Job } = await import('bullmq');
   return waitFor(`job ${id} to finish`, async () => {
     const state = await queue.getJobState(id);
@@ -171,7 +206,14 @@ export function useFleet(
   const registry = new Registry();
   const ctx = { producers: undefined as unknown as Producers, fleet: undefined as unknown as WorkerFleet, registry };
   beforeAll(async () => {
-    ctx.producers = new Producers({ connection, prefix, attempts: opts.attempts ?? 3, backoffMs: 100, logger: quietLogger, registry });
+    ctx.producers = new Producers({
+      connection,
+      prefix,
+      attempts: opts.attempts ?? 3,
+      backoffMs: 100,
+      logger: quietLogger,
+      registry,
+    });
     ctx.fleet = new WorkerFleet({
       connection,
       config,

@@ -75,8 +75,12 @@ describe('Ogg Opus container', () => {
   it('splits pages before 255 lacing values at the highest bitrate, and opusinfo still agrees', async () => {
     const noise = new Float32Array(48_000 * 2 * 3);
     let x = 1;
-    for (let i = 0; i < noise.length; i++) noise[i] = ((x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * 1.6;
-    const r = await pcmToOggOpus({ sampleRate: 48_000, channels: 2, samples: noise }, { bitrate: 510_000, serial: 3, maxSeconds: 60 });
+    for (let i = 0; i < noise.length; i++)
+      noise[i] = ((x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * 1.6;
+    const r = await pcmToOggOpus(
+      { sampleRate: 48_000, channels: 2, samples: noise },
+      { bitrate: 510_000, serial: 3, maxSeconds: 60 },
+    );
     const pages = parsePages(r.data);
     expect(pages.every((p) => p.crcOk && !p.openEnded)).toBe(true);
     // 1 s of 20 ms packets would need more than 255 lacing values at this size, so pages close early.
@@ -93,7 +97,9 @@ describe('Ogg Opus container', () => {
   it('keeps a resampled tone at its pitch', () => {
     const s = resample(sine(22_050, 1, 1, [1000]), 1, 22_050, 48_000);
     expect(s.length).toBe(48_000);
-    expect(correlation(s.subarray(200, 47_800), sine(48_000, 1, 1, [1000]).subarray(200, 47_800))).toBeGreaterThan(0.999);
+    expect(correlation(s.subarray(200, 47_800), sine(48_000, 1, 1, [1000]).subarray(200, 47_800))).toBeGreaterThan(
+      0.999,
+    );
   });
 
   it('rejects bad audio with stable codes', async () => {
@@ -112,7 +118,11 @@ describe('Ogg Opus container', () => {
     six.writeUInt16LE(6, 22);
     expect(code(() => parseWav(six))).toBe('unsupported_channels');
     expect(code(() => parseS16le(Buffer.alloc(3), 48_000, 1))).toBe('bad_pcm');
-    await expect(pcmToOggOpus(parseS16le(Buffer.alloc(0), 48_000, 1), { bitrate: 64_000, serial: 1, maxSeconds: 5 })).rejects.toMatchObject({ code: 'empty_audio' });
-    await expect(pcmToOggOpus(parseWav(encodeWav16(sine(8000, 1, 3), 8000, 1)), { bitrate: 64_000, serial: 1, maxSeconds: 2 })).rejects.toMatchObject({ code: 'too_long' });
+    await expect(
+      pcmToOggOpus(parseS16le(Buffer.alloc(0), 48_000, 1), { bitrate: 64_000, serial: 1, maxSeconds: 5 }),
+    ).rejects.toMatchObject({ code: 'empty_audio' });
+    await expect(
+      pcmToOggOpus(parseWav(encodeWav16(sine(8000, 1, 3), 8000, 1)), { bitrate: 64_000, serial: 1, maxSeconds: 2 }),
+    ).rejects.toMatchObject({ code: 'too_long' });
   });
 });

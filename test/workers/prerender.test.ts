@@ -24,9 +24,17 @@ let fleet: WorkerFleet;
 const finished = (id: string): Promise<Job> => finishedJob(producers.queues.prerender, id);
 
 beforeAll(async () => {
-  proxy = new MediaProxy({ config: loadMediaProxyConfig(process.env, process.env.RESOUND_DATA_DIR!), redis, logger: quietLogger });
+  proxy = new MediaProxy({
+    config: loadMediaProxyConfig(process.env, process.env.RESOUND_DATA_DIR!),
+    redis,
+    logger: quietLogger,
+  });
   producers = new Producers({ connection, prefix, attempts: 2, backoffMs: 100, logger: quietLogger });
-  fleet = new WorkerFleet({ connection, config: testConfig(prefix, { WORKERS_QUEUES: 'prerender' }), logger: quietLogger });
+  fleet = new WorkerFleet({
+    connection,
+    config: testConfig(prefix, { WORKERS_QUEUES: 'prerender' }),
+    logger: quietLogger,
+  });
   await fleet.waitUntilReady();
 });
 
@@ -44,7 +52,14 @@ describe('prerender queue', () => {
   it('warms the media proxy result cache so the first request is a hit', async () => {
     const original = await staticEmoji(42, 256);
     const hash = await proxy.store.put(original);
-    const id = await producers.addPrerender({ hash, ref: 'attachments/1/2', variants: [{ format: 'webp', width: 64 }, { format: 'png', width: 128 }] });
+    const id = await producers.addPrerender({
+      hash,
+      ref: 'attachments/1/2',
+      variants: [
+        { format: 'webp', width: 64 },
+        { format: 'png', width: 128 },
+      ],
+    });
     const j = await finished(id);
     expect(j.failedReason).toBeUndefined();
     const r = j.returnvalue as PrerenderResult;
@@ -59,28 +74,56 @@ describe('prerender queue', () => {
     const hash = await proxy.store.put(original);
     const detect = detectImage(original);
     const variants = defaultVariants({ kind: 'attachment', detect }, [64, 320]);
-    expect(variants).toEqual([{ format: 'webp', width: 64, animated: true }, { format: 'webp', animated: true }]);
-    const { hook, close } = prerenderHookFromEnv({ WORKERS_PREFIX: prefix, WORKERS_PRERENDER_WIDTHS: '64,320' }, tempDir('hook'), REDIS_URL, quietLogger);
+    expect(variants).toEqual([
+      { format: 'webp', width: 64, animated: true },
+      { format: 'webp', animated: true },
+    ]);
+    const { hook, close } = prerenderHookFromEnv(
+      { WORKERS_PREFIX: prefix, WORKERS_PRERENDER_WIDTHS: '64,320' },
+      tempDir('hook'),
+      REDIS_URL,
+      quietLogger,
+    );
     await hook({ kind: 'attachment', ref: 'attachments/1/3', hash, detect });
     await hook({ kind: 'attachment', ref: 'attachments/1/3', hash, detect });
     await close();
-    const jobs = (await producers.queues.prerender.getJobs(['waiting', 'active', 'completed'])).filter((x) => x.data.hash === hash);
+    const jobs = (await producers.queues.prerender.getJobs(['waiting', 'active', 'completed'])).filter(
+      (x) => x.data.hash === hash,
+    );
     expect(jobs).toHaveLength(1);
     const j = await finished(jobs[0].id!);
     expect((j.returnvalue as PrerenderResult).warmed).toBe(2);
   }, 60_000);
 
   it('an avatar uploaded through the proxy is pre-rendered under the keys its CDN requests hit', async () => {
-    const { hook, close } = prerenderHookFromEnv({ WORKERS_PREFIX: prefix }, tempDir('hook-avatar'), REDIS_URL, quietLogger);
-    const uploads = new MediaProxy({ config: loadMediaProxyConfig(process.env, process.env.RESOUND_DATA_DIR!), redis, logger: quietLogger, onUpload: hook });
+    const { hook, close } = prerenderHookFromEnv(
+      { WORKERS_PREFIX: prefix },
+      tempDir('hook-avatar'),
+      REDIS_URL,
+      quietLogger,
+    );
+    const uploads = new MediaProxy({
+      config: loadMediaProxyConfig(process.env, process.env.RESOUND_DATA_DIR!),
+      redis,
+      logger: quietLogger,
+      onUpload: hook,
+    });
     try {
       const original = await staticEmoji(99, 300);
       const form = multipartBody(original, 'me.png');
-      const up = await uploads.app.inject({ method: 'POST', url: '/avatars/80351110224678912', payload: form.body, headers: form.headers });
+      const up = await uploads.app.inject({
+        method: 'POST',
+        url: '/avatars/80351110224678912',
+        payload: form.body,
+        headers: form.headers,
+      });
       expect(up.statusCode, up.body).toBe(200);
       const avatar = (up.json() as { avatar: string }).avatar;
       const hash = (up.json() as { hash?: string }).hash;
-      const jobs = async () => (await producers.queues.prerender.getJobs(['waiting', 'active', 'completed', 'failed'])).filter((x) => x.data.ref?.includes(avatar));
+      const jobs = async () =>
+        (await producers.queues.prerender.getJobs(['waiting', 'active', 'completed', 'failed'])).filter((x) =>
+          x.data.ref?.includes(avatar),
+        );
       let job: Job | undefined;
       for (let i = 0; i < 100 && !job; i++) {
         job = (await jobs())[0];
@@ -91,7 +134,10 @@ describe('prerender queue', () => {
       expect((done.returnvalue as PrerenderResult).errors).toBe(0);
       expect(hash === undefined || done.data.hash === hash).toBe(true);
       for (const size of [80, 128]) {
-        const res = await uploads.app.inject({ method: 'GET', url: `/avatars/80351110224678912/${avatar}.webp?size=${size}` });
+        const res = await uploads.app.inject({
+          method: 'GET',
+          url: `/avatars/80351110224678912/${avatar}.webp?size=${size}`,
+        });
         expect(res.statusCode).toBe(200);
         expect(res.headers['x-resound-cache']).toBe('hit');
       }

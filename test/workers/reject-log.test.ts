@@ -14,7 +14,8 @@ const logger = pino(
   { level: 'warn' },
   new Writable({
     write(chunk: Buffer, _e, cb) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(l) as Record<string, unknown>);
       cb();
     },
   }),
@@ -29,11 +30,20 @@ afterAll(async () => {
 
 describe('a flood of bad jobs', () => {
   it('counts every rejection but logs one line per code and interval', async () => {
-    const fleet = new WorkerFleet({ connection, config: testConfig(prefix, { WORKERS_QUEUES: 'audio', WORKERS_CONCURRENCY_AUDIO: '2' }), logger, metrics: new WorkerMetrics(registry, () => [producers.queues.audio]) });
+    const fleet = new WorkerFleet({
+      connection,
+      config: testConfig(prefix, { WORKERS_QUEUES: 'audio', WORKERS_CONCURRENCY_AUDIO: '2' }),
+      logger,
+      metrics: new WorkerMetrics(registry, () => [producers.queues.audio]),
+    });
     await fleet.waitUntilReady();
-    const jobs = await producers.queues.audio.addBulk(Array.from({ length: 8 }, (_, i) => ({ name: 'transcode', data: { bogus: i } })));
-    for (const j of jobs) expect((await finishedJob(producers.queues.audio, j.id!)).failedReason).toMatch(/^invalid_data: /);
-    for (let i = 0; i < 5; i++) await expect(producers.addAudio({} as never)).rejects.toMatchObject({ code: 'invalid_data' });
+    const jobs = await producers.queues.audio.addBulk(
+      Array.from({ length: 8 }, (_, i) => ({ name: 'transcode', data: { bogus: i } })),
+    );
+    for (const j of jobs)
+      expect((await finishedJob(producers.queues.audio, j.id!)).failedReason).toMatch(/^invalid_data: /);
+    for (let i = 0; i < 5; i++)
+      await expect(producers.addAudio({} as never)).rejects.toMatchObject({ code: 'invalid_data' });
     await fleet.close();
     const text = await registry.metrics();
     expect(text).toMatch(/resound_workers_job_failures_total\{queue="audio",code="invalid_data",final="true"\} 8/);

@@ -16,11 +16,18 @@ let part: RunningPart;
 beforeAll(async () => {
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString().split('\n').filter(Boolean))
+        logLines.push(JSON.parse(l) as Record<string, unknown>);
       cb();
     },
   });
-  const env = { WORKERS_PREFIX: prefix, WORKERS_PORT: '0', WORKERS_ADMIN_TOKEN: TOKEN, WORKERS_QUEUES: 'audio', RESOUND_DATA_DIR: tempDir('server-data') };
+  const env = {
+    WORKERS_PREFIX: prefix,
+    WORKERS_PORT: '0',
+    WORKERS_ADMIN_TOKEN: TOKEN,
+    WORKERS_QUEUES: 'audio',
+    RESOUND_DATA_DIR: tempDir('server-data'),
+  };
   part = await start({
     env,
     common: loadCommonConfig(env),
@@ -31,7 +38,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await part.close();
-  const p = new Producers({ connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix, attempts: 1, backoffMs: 1, logger: quietLogger });
+  const p = new Producers({
+    connection: { url: REDIS_URL, maxRetriesPerRequest: null },
+    prefix,
+    attempts: 1,
+    backoffMs: 1,
+    logger: quietLogger,
+  });
   await obliterateAll(p);
   await p.close();
 });
@@ -55,14 +68,20 @@ describe('workers part HTTP server', () => {
     const none = await fetch(`${part.urls.dashboard}/api/queues`);
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toMatch(/^Basic realm="resound-workers"/);
-    expect(await none.json()).toEqual({ error: { code: 'unauthorized', message: expect.stringMatching(/admin token/) } });
-    const wrong = await fetch(`${part.urls.dashboard}/api/queues`, { headers: { authorization: 'Bearer not-the-token-at-all-nope' } });
+    expect(await none.json()).toEqual({
+      error: { code: 'unauthorized', message: expect.stringMatching(/admin token/) },
+    });
+    const wrong = await fetch(`${part.urls.dashboard}/api/queues`, {
+      headers: { authorization: 'Bearer not-the-token-at-all-nope' },
+    });
     expect(wrong.status).toBe(401);
     const bearer = await fetch(`${part.urls.dashboard}/api/queues`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(bearer.status).toBe(200);
     const body = (await bearer.json()) as { queues: { name: string }[] };
     expect(body.queues.map((q) => q.name).sort()).toEqual(['audio', 'emoji', 'prerender']);
-    const page = await fetch(`${part.urls.dashboard}`, { headers: { authorization: `Basic ${Buffer.from(`ops:${TOKEN}`).toString('base64')}` } });
+    const page = await fetch(`${part.urls.dashboard}`, {
+      headers: { authorization: `Basic ${Buffer.from(`ops:${TOKEN}`).toString('base64')}` },
+    });
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<html/i);
     const metrics = await (await fetch(`${part.urls.http}/metrics`)).text();
@@ -71,7 +90,8 @@ describe('workers part HTTP server', () => {
 
   it('serves queue depth per queue and state on /metrics', async () => {
     const text = await (await fetch(`${part.urls.http}/metrics`)).text();
-    for (const q of ['emoji', 'prerender', 'audio']) expect(text).toMatch(new RegExp(`resound_workers_queue_jobs\\{queue="${q}",state="waiting"\\} 0`));
+    for (const q of ['emoji', 'prerender', 'audio'])
+      expect(text).toMatch(new RegExp(`resound_workers_queue_jobs\\{queue="${q}",state="waiting"\\} 0`));
     expect(text).toMatch(/# TYPE resound_workers_job_wait_seconds histogram/);
     expect(text).toMatch(/# TYPE resound_workers_job_failures_total counter/);
   });

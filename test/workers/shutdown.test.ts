@@ -4,10 +4,26 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { encodeWav16 } from '../../workers/audio/wav.ts';
 import { Producers } from '../../workers/producer.ts';
 import { sha256Of, type AudioJobData } from '../../workers/queues.ts';
-import { finishedJob, obliterateAll, quietLogger, REDIS_URL, sine, spawnWorkerProcess, tempDir, uniquePrefix, waitFor } from './helpers.ts';
+import {
+  finishedJob,
+  obliterateAll,
+  quietLogger,
+  REDIS_URL,
+  sine,
+  spawnWorkerProcess,
+  tempDir,
+  uniquePrefix,
+  waitFor,
+} from './helpers.ts';
 
 const prefix = uniquePrefix('sigterm');
-const producers = new Producers({ connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix, attempts: 3, backoffMs: 100, logger: quietLogger });
+const producers = new Producers({
+  connection: { url: REDIS_URL, maxRetriesPerRequest: null },
+  prefix,
+  attempts: 3,
+  backoffMs: 100,
+  logger: quietLogger,
+});
 
 afterAll(async () => {
   await obliterateAll(producers);
@@ -18,13 +34,26 @@ function audioJob(dir: string, name: string, seconds: number): AudioJobData {
   const data = encodeWav16(sine(48_000, 2, seconds), 48_000, 2);
   const source = path.join(dir, name);
   fs.writeFileSync(source, data);
-  return { source, sha256: sha256Of(data), outDir: path.join(dir, 'out'), input: { format: 'wav' }, bitrate: 64_000, maxSeconds: 600, purpose: 'other' };
+  return {
+    source,
+    sha256: sha256Of(data),
+    outDir: path.join(dir, 'out'),
+    input: { format: 'wav' },
+    bitrate: 64_000,
+    maxSeconds: 600,
+    purpose: 'other',
+  };
 }
 
 describe('graceful shutdown', () => {
   it('past the grace, SIGTERM hands the active job back to the queue without spending an attempt', async () => {
     const dir = tempDir('handback');
-    const env = { WORKERS_PREFIX: prefix, WORKERS_QUEUES: 'audio', WORKERS_SHUTDOWN_GRACE_MS: '200', RESOUND_DATA_DIR: tempDir('handback-data') };
+    const env = {
+      WORKERS_PREFIX: prefix,
+      WORKERS_QUEUES: 'audio',
+      WORKERS_SHUTDOWN_GRACE_MS: '200',
+      RESOUND_DATA_DIR: tempDir('handback-data'),
+    };
     const first = await spawnWorkerProcess(env);
     const id = await producers.addAudio(audioJob(dir, 'long.wav', 300));
     await waitFor('the job to be under way', async () => {
@@ -47,7 +76,12 @@ describe('graceful shutdown', () => {
   it('on SIGTERM a worker process finishes its active job, takes no new one, and exits 0', async () => {
     const dir = tempDir('sigterm');
     const job = (name: string, seconds: number) => audioJob(dir, name, seconds);
-    const worker = await spawnWorkerProcess({ WORKERS_PREFIX: prefix, WORKERS_QUEUES: 'audio', WORKERS_CONCURRENCY_AUDIO: '1', RESOUND_DATA_DIR: tempDir('sigterm-data') });
+    const worker = await spawnWorkerProcess({
+      WORKERS_PREFIX: prefix,
+      WORKERS_QUEUES: 'audio',
+      WORKERS_CONCURRENCY_AUDIO: '1',
+      RESOUND_DATA_DIR: tempDir('sigterm-data'),
+    });
     const long = await producers.addAudio(job('long.wav', 240));
     await waitFor('the long job to be under way', async () => {
       const j = await producers.queues.audio.getJob(long);

@@ -81,7 +81,9 @@ export class OggOpusMuxer {
 
   constructor(private readonly opts: OggOpusOptions) {
     this.preSkip = opts.preSkip ?? LIBOPUS_PRE_SKIP;
-    this.emit(HEADER_BOS, 0n, [opusHeadPacket({ channels: opts.channels, preSkip: this.preSkip, inputSampleRate: opts.inputSampleRate })]);
+    this.emit(HEADER_BOS, 0n, [
+      opusHeadPacket({ channels: opts.channels, preSkip: this.preSkip, inputSampleRate: opts.inputSampleRate }),
+    ]);
     this.emit(0, 0n, [opusTagsPacket(opts.vendor ?? 'Resound workers (libopus)', opts.comments ?? [])]);
   }
 

@@ -28,7 +28,8 @@ export async function pcmToOggOpus(pcm: Pcm, opts: TranscodeOptions): Promise<Tr
   const frames = pcm.samples.length / pcm.channels;
   if (frames === 0) throw new AudioInputError('empty_audio', 'the input holds no samples');
   const seconds = frames / pcm.sampleRate;
-  if (seconds > opts.maxSeconds) throw new AudioInputError('too_long', `${seconds.toFixed(1)} s exceeds the ${opts.maxSeconds} s limit`);
+  if (seconds > opts.maxSeconds)
+    throw new AudioInputError('too_long', `${seconds.toFixed(1)} s exceeds the ${opts.maxSeconds} s limit`);
 
   const pcm48 = resample(pcm.samples, pcm.channels, pcm.sampleRate, OPUS_GRANULE_RATE);
   const total48 = pcm48.length / pcm.channels;

@@ -2,7 +2,8 @@
  * RIFF/WAVE reading: PCM 8/16/24/32-bit integer and 32/64-bit float, plain or WAVE_FORMAT_EXTENSIBLE, into
  * interleaved Float32 samples. Every way a file can be wrong is a typed AudioInputError with a stable code.
  */
-export type AudioErrorCode = 'not_wav' | 'unsupported_wav' | 'truncated_wav' | 'unsupported_channels' | 'too_long' | 'empty_audio' | 'bad_pcm';
+export type AudioErrorCode =
+  'not_wav' | 'unsupported_wav' | 'truncated_wav' | 'unsupported_channels' | 'too_long' | 'empty_audio' | 'bad_pcm';
 
 export class AudioInputError extends Error {
   constructor(
@@ -36,7 +37,8 @@ export function parseWav(buf: Buffer): Pcm {
     const size = buf.readUInt32LE(at + 4);
     const body = at + 8;
     if (id === 'fmt ') {
-      if (size < 16 || body + size > buf.length) throw new AudioInputError('truncated_wav', 'fmt chunk is shorter than 16 bytes');
+      if (size < 16 || body + size > buf.length)
+        throw new AudioInputError('truncated_wav', 'fmt chunk is shorter than 16 bytes');
       let format = buf.readUInt16LE(body);
       // WAVE_FORMAT_EXTENSIBLE keeps the real format in the first two bytes of its sub-format GUID.
       if (format === FORMAT_EXTENSIBLE && size >= 40) format = buf.readUInt16LE(body + 24);
@@ -52,7 +54,8 @@ export function parseWav(buf: Buffer): Pcm {
       // Streaming writers leave the size at 0 or 0xffffffff: take what is there, whole frames only.
       const avail = buf.length - body;
       const len = size === 0 || size === 0xffffffff || size > avail ? avail : size;
-      if (size > avail && size !== 0xffffffff) throw new AudioInputError('truncated_wav', `data chunk claims ${size} bytes, ${avail} present`);
+      if (size > avail && size !== 0xffffffff)
+        throw new AudioInputError('truncated_wav', `data chunk claims ${size} bytes, ${avail} present`);
       return decodeSamples(buf.subarray(body, body + len), fmt);
     }
     at = body + size + (size & 1); // chunks are word-aligned
@@ -60,14 +63,27 @@ export function parseWav(buf: Buffer): Pcm {
   throw new AudioInputError(fmt ? 'truncated_wav' : 'unsupported_wav', fmt ? 'no data chunk' : 'no fmt chunk');
 }
 
-function decodeSamples(data: Buffer, f: { format: number; channels: number; rate: number; bits: number; blockAlign: number }): Pcm {
-  if (f.channels < 1 || f.channels > 2) throw new AudioInputError('unsupported_channels', `${f.channels} channels; mono or stereo only`);
-  if (f.rate < 8000 || f.rate > 192_000) throw new AudioInputError('unsupported_wav', `sample rate ${f.rate} Hz is outside 8000..192000`);
+function decodeSamples(
+  data: Buffer,
+  f: { format: number; channels: number; rate: number; bits: number; blockAlign: number },
+): Pcm {
+  if (f.channels < 1 || f.channels > 2)
+    throw new AudioInputError('unsupported_channels', `${f.channels} channels; mono or stereo only`);
+  if (f.rate < 8000 || f.rate > 192_000)
+    throw new AudioInputError('unsupported_wav', `sample rate ${f.rate} Hz is outside 8000..192000`);
   const bytes = f.bits / 8;
   const okInt = f.format === FORMAT_PCM && [8, 16, 24, 32].includes(f.bits);
   const okFloat = f.format === FORMAT_FLOAT && (f.bits === 32 || f.bits === 64);
-  if (!okInt && !okFloat) throw new AudioInputError('unsupported_wav', `format ${f.format} with ${f.bits} bits per sample is not PCM or float`);
-  if (f.blockAlign !== bytes * f.channels) throw new AudioInputError('unsupported_wav', `block align ${f.blockAlign} does not match ${f.channels}×${f.bits} bits`);
+  if (!okInt && !okFloat)
+    throw new AudioInputError(
+      'unsupported_wav',
+      `format ${f.format} with ${f.bits} bits per sample is not PCM or float`,
+    );
+  if (f.blockAlign !== bytes * f.channels)
+    throw new AudioInputError(
+      'unsupported_wav',
+      `block align ${f.blockAlign} does not match ${f.channels}×${f.bits} bits`,
+    );
   const n = Math.floor(data.length / bytes / f.channels) * f.channels;
   const out = new Float32Array(n);
   for (let i = 0, o = 0; o < n; i += bytes, o++) {
@@ -84,8 +100,10 @@ function decodeSamples(data: Buffer, f: { format: number; channels: number; rate
 
 /** Raw little-endian signed 16-bit PCM, for clients that upload headerless capture buffers. */
 export function parseS16le(buf: Buffer, sampleRate: number, channels: number): Pcm {
-  if (channels < 1 || channels > 2) throw new AudioInputError('unsupported_channels', `${channels} channels; mono or stereo only`);
-  if (buf.length % (2 * channels) !== 0) throw new AudioInputError('bad_pcm', `${buf.length} bytes is not a whole number of ${channels}-channel s16 frames`);
+  if (channels < 1 || channels > 2)
+    throw new AudioInputError('unsupported_channels', `${channels} channels; mono or stereo only`);
+  if (buf.length % (2 * channels) !== 0)
+    throw new AudioInputError('bad_pcm', `${buf.length} bytes is not a whole number of ${channels}-channel s16 frames`);
   const out = new Float32Array(buf.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = buf.readInt16LE(i * 2) / 32768;
   return { sampleRate, channels, samples: out };
@@ -94,7 +112,8 @@ export function parseS16le(buf: Buffer, sampleRate: number, channels: number): P
 /** A canonical 16-bit PCM WAV file; tests and benches use it to make inputs. */
 export function encodeWav16(samples: Float32Array, sampleRate: number, channels: number): Buffer {
   const data = Buffer.alloc(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) data.writeInt16LE(Math.round(Math.max(-1, Math.min(1, samples[i])) * 32767), i * 2);
+  for (let i = 0; i < samples.length; i++)
+    data.writeInt16LE(Math.round(Math.max(-1, Math.min(1, samples[i])) * 32767), i * 2);
   const h = Buffer.alloc(44);
   h.write('RIFF', 0, 'latin1');
   h.writeUInt32LE(36 + data.length, 4);

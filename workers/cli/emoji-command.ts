@@ -48,10 +48,18 @@ async function convert(argv: string[]): Promise<number> {
   const config = loadWorkersConfig(process.env, common.RESOUND_DATA_DIR);
   const logger = rootLogger(common.LOG_LEVEL === 'info' ? 'warn' : common.LOG_LEVEL);
   const sizes = sizesArg(values.sizes, config.WORKERS_EMOJI_SIZES);
-  const outDir = path.resolve(values.out ?? path.join(common.RESOUND_DATA_DIR, 'emoji', path.basename(path.resolve(dir))));
+  const outDir = path.resolve(
+    values.out ?? path.join(common.RESOUND_DATA_DIR, 'emoji', path.basename(path.resolve(dir))),
+  );
   const redis = await ensureRedis(common.REDIS_URL, common.RESOUND_DATA_DIR, logger);
   const connection = { url: redis.url, maxRetriesPerRequest: null };
-  const producers = new Producers({ connection, prefix: config.WORKERS_PREFIX, attempts: config.WORKERS_ATTEMPTS, backoffMs: config.WORKERS_BACKOFF_MS, logger });
+  const producers = new Producers({
+    connection,
+    prefix: config.WORKERS_PREFIX,
+    attempts: config.WORKERS_ATTEMPTS,
+    backoffMs: config.WORKERS_BACKOFF_MS,
+    logger,
+  });
   let fleet: WorkerFleet | undefined;
   try {
     let input;
@@ -63,11 +71,15 @@ async function convert(argv: string[]): Promise<number> {
     }
     const consuming = await producers.queues.emoji.getWorkersCount();
     if (values.workers === 'local' || (values.workers === 'auto' && consuming === 0)) {
-      process.stdout.write(`no worker is consuming "${config.WORKERS_PREFIX}" emoji jobs; converting in this process\n`);
+      process.stdout.write(
+        `no worker is consuming "${config.WORKERS_PREFIX}" emoji jobs; converting in this process\n`,
+      );
       fleet = new WorkerFleet({ connection, config: { ...config, WORKERS_QUEUES: ['emoji'] }, logger });
       await fleet.waitUntilReady();
     } else {
-      process.stdout.write(`handing ${input.emojis.length} emojis to the worker fleet (${consuming} workers connected)\n`);
+      process.stdout.write(
+        `handing ${input.emojis.length} emojis to the worker fleet (${consuming} workers connected)\n`,
+      );
     }
     const { packId } = await producers.addEmojiPack(input);
     const status = await new ProgressView(process.stdout).follow(producers.queues.emoji, packId);
@@ -85,7 +97,11 @@ async function convert(argv: string[]): Promise<number> {
 }
 
 async function sample(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { count: { type: 'string', default: '20' } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { count: { type: 'string', default: '20' } },
+  });
   const count = Number(values.count);
   if (positionals.length !== 1 || !Number.isInteger(count) || count < 1 || count > 10_000) {
     console.error(USAGE);

@@ -11,7 +11,10 @@ async function activeChildren(queue: Queue, packId: string): Promise<ActiveChild
   const jobs = await queue.getJobs(['active'], 0, 200);
   return jobs
     .filter((j) => j.parent?.id === packId)
-    .map((j) => ({ name: String((j.data as { name?: string }).name ?? j.id), progress: typeof j.progress === 'number' ? j.progress : 0 }))
+    .map((j) => ({
+      name: String((j.data as { name?: string }).name ?? j.id),
+      progress: typeof j.progress === 'number' ? j.progress : 0,
+    }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -35,7 +38,12 @@ export class ProgressView {
       this.lastDone = s.done;
       return;
     }
-    const lines = [head, ...children.slice(0, 8).map((c) => `  ${c.name.padEnd(32)} ${bar(c.progress / 100, 20)} ${String(c.progress).padStart(3)}%`)];
+    const lines = [
+      head,
+      ...children
+        .slice(0, 8)
+        .map((c) => `  ${c.name.padEnd(32)} ${bar(c.progress / 100, 20)} ${String(c.progress).padStart(3)}%`),
+    ];
     // Move up over the previous frame and clear it before drawing the new one.
     if (this.drawn) this.out.write(`\x1b[${this.drawn}A\x1b[0J`);
     this.out.write(lines.join('\n') + '\n');

@@ -24,7 +24,8 @@ export default async function processAudio(job: SandboxedJob): Promise<AudioResu
   await job.updateProgress(5);
   let result;
   try {
-    const pcm = data.input.format === 'wav' ? parseWav(input) : parseS16le(input, data.input.sampleRate, data.input.channels);
+    const pcm =
+      data.input.format === 'wav' ? parseWav(input) : parseS16le(input, data.input.sampleRate, data.input.channels);
     let last = 5;
     result = await pcmToOggOpus(pcm, {
       bitrate: data.bitrate,

@@ -8,7 +8,10 @@ export function parseJobData<S extends z.ZodType>(schema: S, data: unknown): z.i
   const r = schema.safeParse(data);
   if (!r.success) {
     const first = r.error.issues[0];
-    throw new JobInputError('invalid_data', `job data rejected at ${first?.path.join('.') || '(root)'}: ${first?.message ?? 'invalid'}`);
+    throw new JobInputError(
+      'invalid_data',
+      `job data rejected at ${first?.path.join('.') || '(root)'}: ${first?.message ?? 'invalid'}`,
+    );
   }
   return r.data;
 }
@@ -26,6 +29,7 @@ export async function readSource(file: string, sha256: string, maxBytes: number)
   }
   if (size > maxBytes) throw new JobInputError('too_large', `source is ${size} bytes; the limit is ${maxBytes}`);
   const data = await fs.readFile(file);
-  if (sha256Of(data) !== sha256) throw new JobInputError('source_changed', `source ${file} changed after it was enqueued`);
+  if (sha256Of(data) !== sha256)
+    throw new JobInputError('source_changed', `source ${file} changed after it was enqueued`);
   return data;
 }

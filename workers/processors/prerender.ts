@@ -24,7 +24,11 @@ function mediaProxy(): MediaProxy {
   if (!proxy) {
     const common = loadCommonConfig();
     const config = loadMediaProxyConfig(process.env, common.RESOUND_DATA_DIR, common.RESOUND_BIND);
-    proxy = new MediaProxy({ config, redis: createRedis(common.REDIS_URL), logger: rootLogger(common.LOG_LEVEL).child({ part: 'workers', queue: 'prerender' }) });
+    proxy = new MediaProxy({
+      config,
+      redis: createRedis(common.REDIS_URL),
+      logger: rootLogger(common.LOG_LEVEL).child({ part: 'workers', queue: 'prerender' }),
+    });
   }
   return proxy;
 }
@@ -46,7 +50,10 @@ export default async function processPrerender(job: SandboxedJob): Promise<Prere
   }
   const errors = outcomes.filter((o) => o.cache === 'error');
   // A transient refusal (overload, timeout) is worth a retry; a variant the image cannot have is not.
-  const transient = errors.find((o) => o.error && ['overloaded', 'transform_timeout', 'gifsicle_unavailable', 'gifsicle_failed'].includes(o.error.code));
+  const transient = errors.find(
+    (o) =>
+      o.error && ['overloaded', 'transform_timeout', 'gifsicle_unavailable', 'gifsicle_failed'].includes(o.error.code),
+  );
   if (transient) throw new Error(`internal: media proxy ${transient.error?.code}: ${transient.error?.message}`);
   return { hash: data.hash, outcomes, warmed: outcomes.length - errors.length, errors: errors.length };
 }

@@ -1,5 +1,14 @@
 import type { CellResult } from '../cell.ts';
-import { allLossLabels, distinct, lossAxisLabel, mean, METRIC_LABEL, randomLossLabels, speechScope, type Metric } from './aggregate.ts';
+import {
+  allLossLabels,
+  distinct,
+  lossAxisLabel,
+  mean,
+  METRIC_LABEL,
+  randomLossLabels,
+  speechScope,
+  type Metric,
+} from './aggregate.ts';
 import { renderLineChart, type Series } from './svg-chart.ts';
 
 /** The report's charts, by file name. Means are over fixtures unless a chart is per fixture. */
@@ -20,7 +29,9 @@ export function buildCharts(all: readonly CellResult[]): Record<string, string> 
       categories: losses.map(lossAxisLabel),
       series: bitrates.map((b) => ({
         name: `${b} kbps`,
-        values: losses.map((l) => mean(cells, 'stoi', (c) => noJitter(c) && c.fec === fec && c.bitrateKbps === b && c.loss === l)),
+        values: losses.map((l) =>
+          mean(cells, 'stoi', (c) => noJitter(c) && c.fec === fec && c.bitrateKbps === b && c.loss === l),
+        ),
       })),
     });
   }
@@ -34,7 +45,9 @@ export function buildCharts(all: readonly CellResult[]): Record<string, string> 
         name: `${b} kbps, FEC ${fec ? 'on' : 'off'}`,
         color: bi,
         dashed: !fec,
-        values: losses.map((l) => mean(cells, 'stoi', (c) => noJitter(c) && c.fec === fec && c.bitrateKbps === b && c.loss === l)),
+        values: losses.map((l) =>
+          mean(cells, 'stoi', (c) => noJitter(c) && c.fec === fec && c.bitrateKbps === b && c.loss === l),
+        ),
       });
     }
   });
@@ -57,7 +70,13 @@ export function buildCharts(all: readonly CellResult[]): Record<string, string> 
       categories: bitrates.map(String),
       series: fixtures.map((fx) => ({
         name: fx,
-        values: bitrates.map((b) => mean(all, metric, (c) => c.fixture === fx && c.bitrateKbps === b && c.loss === 'none' && !c.fec && noJitter(c))),
+        values: bitrates.map((b) =>
+          mean(
+            all,
+            metric,
+            (c) => c.fixture === fx && c.bitrateKbps === b && c.loss === 'none' && !c.fec && noJitter(c),
+          ),
+        ),
       })),
     });
   }

@@ -44,7 +44,9 @@ export function renderLineChart(c: LineChart): string {
   const x = (i: number) => M.left + (n === 1 ? pw / 2 : (i * pw) / (n - 1));
   const y = (v: number) => M.top + ph - ((v - lo) / (hi - lo)) * ph;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="${M.left}" y="24" font-size="16" font-weight="bold">${esc(c.title)}</text>`);
   if (c.subtitle) out.push(`<text x="${M.left}" y="42" fill="#555">${esc(c.subtitle)}</text>`);
@@ -59,7 +61,9 @@ export function renderLineChart(c: LineChart): string {
   out.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${M.top + ph}" y2="${M.top + ph}" stroke="#333"/>`);
   out.push(`<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + ph}" stroke="#333"/>`);
   out.push(`<text x="${M.left + pw / 2}" y="${H - 12}" text-anchor="middle">${esc(c.xLabel)}</text>`);
-  out.push(`<text transform="translate(16 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}</text>`);
+  out.push(
+    `<text transform="translate(16 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}</text>`,
+  );
   c.series.forEach((s, si) => {
     const color = PALETTE[(s.color ?? si) % PALETTE.length];
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
@@ -75,7 +79,10 @@ export function renderLineChart(c: LineChart): string {
     });
     out.push(`<path d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
     s.values.forEach((v, i) => {
-      if (Number.isFinite(v)) out.push(`<circle cx="${f(x(i))}" cy="${f(y(v))}" r="3" fill="${s.dashed ? '#fff' : color}" stroke="${color}" stroke-width="1.5"><title>${esc(`${s.name} @ ${c.categories[i]}: ${fmt(v)}`)}</title></circle>`);
+      if (Number.isFinite(v))
+        out.push(
+          `<circle cx="${f(x(i))}" cy="${f(y(v))}" r="3" fill="${s.dashed ? '#fff' : color}" stroke="${color}" stroke-width="1.5"><title>${esc(`${s.name} @ ${c.categories[i]}: ${fmt(v)}`)}</title></circle>`,
+        );
     });
     const ly = M.top + 8 + si * 20;
     const lx = M.left + pw + 16;

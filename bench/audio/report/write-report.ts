@@ -14,7 +14,10 @@ export function writeReport(report: AudioReport, dir: string): string[] {
     files.push(file);
   };
   // NaN is not JSON; a metric that is undefined for a cell (e.g. STOI on too little speech) becomes null.
-  put('report.json', JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  put(
+    'report.json',
+    JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n',
+  );
   put('summary.md', renderMarkdown(report));
   for (const [name, svg] of Object.entries(buildCharts(report.cells))) put(path.join('charts', name), svg);
   return files;
