@@ -65,11 +65,9 @@ export function createHttpServer(opts: BaseHttpOptions): FastifyInstance {
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
-    return reply
-      .code(status)
-      .send({
-        error: { code: status >= 500 ? 'internal' : (err.code ?? 'bad_request').toLowerCase(), message: err.message },
-      });
+    return reply.code(status).send({
+      error: { code: status >= 500 ? 'internal' : (err.code ?? 'bad_request').toLowerCase(), message: err.message },
+    });
   });
 
   app.setNotFoundHandler((req, reply) => {
