@@ -1,13 +1,13 @@
 import type { PartStarter } from '../common/part.ts';
 
 /**
- * The parts `resound start` knows, in start order. Loaded lazily so starting one part never imports another's
- * dependencies (sharp, opus, …).
+ * The parts `resound start` knows, in start order, each built and wired by the composition root (`compose.ts`).
+ * Loaded lazily so starting one part never imports another's dependencies (sharp, opus, …).
  */
 export const PARTS: Record<string, () => Promise<PartStarter>> = {
-  voice: async () => (await import('../signaling/index.ts')).startVoice,
-  proxy: async () => (await import('../media-proxy/index.ts')).start,
-  workers: async () => (await import('../workers/index.ts')).start,
+  voice: async () => (await import('./compose.ts')).startVoice,
+  proxy: async () => (await import('./compose.ts')).startProxy,
+  workers: async () => (await import('./compose.ts')).startWorkers,
 };
 
 /**

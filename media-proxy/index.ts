@@ -1,12 +1,14 @@
 /**
- * The media proxy's public face. Other parts (the workers' pre-render queue) import only from here.
+ * The media proxy's public face. Other parts (the workers' pre-render queue) and `bin/` import only from here; this part
+ * imports no other part.
  */
 import type { AddressInfo } from 'node:net';
 import { logListening } from '../common/http.ts';
-import type { PartStarter } from '../common/part.ts';
+import type { PartContext, PartStarter, RunningPart } from '../common/part.ts';
 import { createRedis } from '../common/redis.ts';
-import { loadMediaProxyConfig } from './config.ts';
-import { MediaProxy } from './server.ts';
+import { loadMediaProxyConfig, type MediaProxyConfig } from './config.ts';
+import { configureSharp, createMediaApp } from './server.ts';
+import { MediaService } from './service.ts';
 
 export { detectImage } from './detect/index.ts';
 export { transformImage } from './transform/pipeline.ts';
@@ -24,42 +26,58 @@ export type {
   TransformRequest,
   TransformResult,
 } from './types.ts';
-export { MediaProxy, type MediaProxyOptions, type UploadEvent, type WarmOutcome, type Rendered } from './server.ts';
+export {
+  MediaService,
+  type MediaServiceOptions,
+  type MediaServiceEvents,
+  type UploadEvent,
+  type WarmOutcome,
+  type Rendered,
+  type Resolved,
+} from './service.ts';
+export { mediaRoutes, type MediaRoutesOptions } from './routes/index.ts';
+export { configureSharp, createMediaApp } from './server.ts';
 export { loadMediaProxyConfig, mediaProxyShape, type MediaProxyConfig } from './config.ts';
 export { FsOriginStore, sha256, type OriginStore, type OriginRef } from './origin-store.ts';
 export { normalizeRequest, resultKey } from './cache/keys.ts';
 export { signPath, signedUrl, verifySignature } from './signing.ts';
 export { SIZE_BUCKETS } from './routes/params.ts';
 
-/** `resound start proxy`: the HTTP origin a CDN sits in front of. */
-export const start: PartStarter = async (ctx) => {
+/** A running proxy: what `resound start` keeps, plus the service and config so `bin/` can wire other parts to it. */
+export interface MediaProxyPart extends RunningPart {
+  service: MediaService;
+  config: MediaProxyConfig;
+}
+
+/** `resound start proxy`: the HTTP origin a CDN sits in front of. Wiring to other parts is `bin/`'s job. */
+export async function startMediaProxy(ctx: PartContext): Promise<MediaProxyPart> {
   const config = loadMediaProxyConfig(ctx.env, ctx.common.RESOUND_DATA_DIR, ctx.common.RESOUND_BIND);
+  configureSharp(config.sharp);
   const handle = await ctx.redis();
   // Fail cache commands fast while Redis is away (the proxy then serves uncached) instead of queueing them forever.
   const redis = createRedis(handle.url, { maxRetriesPerRequest: 1 });
   const logger = ctx.logger.child({ part: 'proxy' });
-  const proxy = new MediaProxy({ config, redis, logger });
-  // Uploads enqueue pre-render jobs for the workers part (which calls back into this part's public API to warm it).
-  const prerender = config.prerenderOnUpload
-    ? (await import('../workers/index.ts')).prerenderHookFromEnv(
-        ctx.env,
-        ctx.common.RESOUND_DATA_DIR,
-        handle.url,
-        logger,
-      )
-    : null;
-  if (prerender) proxy.onUpload(prerender.hook);
-  await proxy.app.listen({ port: config.port, host: config.bind });
-  const { port } = proxy.app.server.address() as AddressInfo;
+  const service = new MediaService({ config, redis, logger });
+  const app = await createMediaApp(service, logger);
+  await app.listen({ port: config.port, host: config.bind });
+  const { port } = app.server.address() as AddressInfo;
   const url = `http://${config.bind}:${port}`;
-  logListening(ctx.logger, 'proxy', url, { gifsicle: proxy.gifsicle.binary ?? null, concurrency: config.concurrency });
+  logListening(ctx.logger, 'proxy', url, {
+    gifsicle: service.gifsicle.binary ?? null,
+    concurrency: config.concurrency,
+  });
   return {
     name: 'proxy',
     urls: { http: url },
+    service,
+    config,
+    // Stop taking requests, then let the service finish its cache writes, then drop its Redis connection.
     close: async () => {
-      await proxy.close();
-      await prerender?.close();
+      await app.close();
+      await service.close();
       redis.disconnect();
     },
   };
-};
+}
+
+export const start: PartStarter = startMediaProxy;

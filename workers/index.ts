@@ -84,7 +84,7 @@ export const start: PartStarter = async (ctx) => {
 };
 
 /**
- * For the media proxy's start-up: `proxy.onUpload(hook)` with a hook that enqueues pre-render jobs using this part's
+ * For `bin/`'s wiring: a listener for the media service's `upload` event that enqueues pre-render jobs using this part's
  * configuration (prefix, retries, attachment widths). `close` releases its Redis connections.
  */
 export function prerenderHookFromEnv(

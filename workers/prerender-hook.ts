@@ -23,8 +23,8 @@ export function defaultVariants(
 }
 
 /**
- * What the media proxy calls after storing an original (`proxy.onUpload(prerenderOnUpload(…))`): enqueue a pre-render
- * job. The job id follows the original's hash and variants, so the same bytes uploaded twice are warmed once.
+ * A listener for the media service's `upload` event (`bin/` wires it: `service.on('upload', prerenderOnUpload(…))`):
+ * enqueue a pre-render job. The job id follows the original's hash and variants, so the same bytes uploaded twice are warmed once.
  */
 export function prerenderOnUpload(producers: Producers, attachmentWidths: number[]): (e: UploadEvent) => Promise<void> {
   return async (e) => {

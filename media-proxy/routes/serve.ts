@@ -1,10 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isSnowflake } from '../../common/snowflake.ts';
-import { normalizeRequest, resultKey } from '../cache/keys.ts';
-import { MediaError, isMediaError } from '../errors.ts';
+import { MediaError } from '../errors.ts';
 import type { OriginRef } from '../origin-store.ts';
-import type { MediaProxy, Rendered } from '../server.ts';
-import { verifySignature } from '../signing.ts';
+import type { MediaService, Rendered } from '../service.ts';
+import type { Refuse } from './index.ts';
 import { parseQuery, type Query, type RouteKind } from './params.ts';
 
 const FILENAME = /^[A-Za-z0-9._-]{1,128}$/;
@@ -14,13 +13,19 @@ interface Located {
   ref: OriginRef;
   kind: RouteKind;
   ext?: string;
+  /** When the signature that admitted the request expires (ms since the epoch). */
+  expiresAtMs?: number;
 }
 
 /**
  * GET/HEAD for the three Discord-shaped paths. Order: find the asset, check the signature (attachments), parse and
  * normalise the parameters, answer 304 from the key alone when the client has it, then render (cache → transform).
  */
-export function registerServeRoutes(app: FastifyInstance, proxy: MediaProxy): void {
+export async function serveRoutes(
+  app: FastifyInstance,
+  opts: { service: MediaService; refuse: Refuse },
+): Promise<void> {
+  const { service, refuse } = opts;
   const serve =
     (kind: RouteKind, locate: (req: FastifyRequest) => Promise<Located>) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
@@ -28,22 +33,20 @@ export function registerServeRoutes(app: FastifyInstance, proxy: MediaProxy): vo
         const { ref, ext } = await locate(req);
         const q = req.query as Query;
         const { req: wanted, negotiated } = parseQuery(kind, q, ref.detect, ext, req.headers.accept);
-        const normal = normalizeRequest(wanted, ref.detect);
-        const key = resultKey(ref.hash, normal);
+        const { request, key } = service.resolve(ref.hash, ref.detect, wanted);
         const etag = `"${key}"`;
         reply.header('etag', etag);
-        reply.header('cache-control', `public, max-age=${proxy.config.maxAgeS}, immutable`);
+        reply.header('cache-control', service.cacheControl());
         if (negotiated) reply.header('vary', 'Accept');
         if (etagMatches(req.headers['if-none-match'], etag)) {
-          proxy.metrics.requests.inc({ route: kind, cache: 'not_modified' });
+          service.countRequest(kind, 'not_modified');
           return reply.code(304).send();
         }
-        const r = await proxy.render(ref.hash, ref.detect, normal, key);
-        proxy.metrics.requests.inc({ route: kind, cache: r.cache });
+        const r = await service.render(ref.hash, ref.detect, request, key);
+        service.countRequest(kind, r.cache);
         return send(reply, r);
       } catch (err) {
-        if (isMediaError(err)) throw proxy.reject(err, { route: kind, url: req.url.split('?')[0] });
-        throw err;
+        throw refuse(err, { route: kind, url: req.url.split('?')[0] });
       }
     };
 
@@ -52,19 +55,11 @@ export function registerServeRoutes(app: FastifyInstance, proxy: MediaProxy): vo
     serve('attachment', async (req) => {
       const p = req.params as { channelId: string; attachmentId: string; filename: string };
       if (!isSnowflake(p.channelId) || !isSnowflake(p.attachmentId) || !FILENAME.test(p.filename)) throw notFound();
-      const ref = await proxy.store.getRef(`attachments/${p.channelId}/${p.attachmentId}`);
+      const ref = await service.findAsset(`attachments/${p.channelId}/${p.attachmentId}`);
       if (!ref || ref.filename !== p.filename) throw notFound();
-      if (proxy.config.requireSignedAttachments) {
-        const q = req.query as Query;
-        const check = verifySignature(
-          proxy.config.signingSecret,
-          `/attachments/${p.channelId}/${p.attachmentId}/${p.filename}`,
-          q,
-        );
-        if (check === 'expired') throw new MediaError('content_expired', 'This content is no longer available.');
-        if (check !== 'ok') throw new MediaError('not_found', 'This content is no longer available.');
-      }
-      return { ref, kind: 'attachment' };
+      const pathname = `/attachments/${p.channelId}/${p.attachmentId}/${p.filename}`;
+      const expiresAtMs = service.verifyAttachment(pathname, req.query as Query);
+      return { ref, kind: 'attachment', expiresAtMs };
     }),
   );
 
@@ -73,7 +68,7 @@ export function registerServeRoutes(app: FastifyInstance, proxy: MediaProxy): vo
     serve('emoji', async (req) => {
       const { id, ext } = splitExt((req.params as { file: string }).file);
       if (!isSnowflake(id)) throw notFound();
-      const ref = await proxy.store.getRef(`emojis/${id}`);
+      const ref = await service.findAsset(`emojis/${id}`);
       if (!ref) throw notFound();
       return { ref, kind: 'emoji', ext };
     }),
@@ -85,7 +80,7 @@ export function registerServeRoutes(app: FastifyInstance, proxy: MediaProxy): vo
       const p = req.params as { userId: string; file: string };
       const { id: hash, ext } = splitExt(p.file);
       if (!isSnowflake(p.userId) || !AVATAR_HASH.test(hash)) throw notFound();
-      const ref = await proxy.store.getRef(`avatars/${p.userId}/${hash}`);
+      const ref = await service.findAsset(`avatars/${p.userId}/${hash}`);
       if (!ref) throw notFound();
       return { ref, kind: 'avatar', ext };
     }),

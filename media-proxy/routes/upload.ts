@@ -2,13 +2,10 @@ import { createHash } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isSnowflake, snowflake } from '../../common/snowflake.ts';
-import { detectImage } from '../detect/index.ts';
-import { MediaError, isMediaError } from '../errors.ts';
-import { checkDetected } from '../limits.ts';
-import type { OriginRef } from '../origin-store.ts';
-import type { MediaProxy } from '../server.ts';
-import { signedUrl } from '../signing.ts';
+import { MediaError } from '../errors.ts';
+import type { MediaService } from '../service.ts';
 import type { DetectResult } from '../types.ts';
+import type { Refuse } from './index.ts';
 
 /** Discord's emoji rule: at most 256 KiB per upload. */
 export const EMOJI_MAX_BYTES = 256 * 1024;
@@ -35,21 +32,25 @@ export function describe(d: DetectResult, hash: string): Record<string, unknown>
   };
 }
 
-export function registerUploadRoutes(app: FastifyInstance, proxy: MediaProxy): void {
-  const limits = proxy.config.limits;
-  void app.register(multipart, { limits: { fileSize: limits.maxInputBytes, files: 1, fields: 4, parts: 5 } });
+export async function uploadRoutes(
+  app: FastifyInstance,
+  opts: { service: MediaService; refuse: Refuse },
+): Promise<void> {
+  const { service, refuse } = opts;
+  const maxBytes = service.maxUploadBytes;
+  await app.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 4, parts: 5 } });
 
-  const baseUrl = (req: FastifyRequest) => proxy.config.publicUrl ?? `${req.protocol}://${req.host}`;
+  const requestBase = (req: FastifyRequest) => `${req.protocol}://${req.host}`;
+  const baseUrl = (req: FastifyRequest) => service.publicBase(requestBase(req));
 
   /** Reads the single file part, detects it and checks limits; every refusal is a MediaError. */
-  const receive = async (req: FastifyRequest, maxBytes: number, tooLarge: 'input_too_large' | 'emoji_too_large') => {
-    const token = proxy.config.uploadToken;
-    if (token && req.headers.authorization !== `Bearer ${token}`)
+  const receive = async (req: FastifyRequest, limit: number, tooLarge: 'input_too_large' | 'emoji_too_large') => {
+    if (!service.uploadAllowed(req.headers.authorization))
       throw new MediaError('not_found', 'uploads need the upload token');
     if (!req.isMultipart()) throw new MediaError('bad_request', 'upload as multipart/form-data with one file field');
     let part: Awaited<ReturnType<FastifyRequest['file']>>;
     try {
-      part = await req.file({ limits: { fileSize: maxBytes } });
+      part = await req.file({ limits: { fileSize: limit } });
     } catch (err) {
       // A body that is not well-formed multipart is the client's error, not ours.
       throw new MediaError('bad_request', `malformed multipart body: ${(err as Error).message}`);
@@ -60,25 +61,10 @@ export function registerUploadRoutes(app: FastifyInstance, proxy: MediaProxy): v
       data = await part.toBuffer();
     } catch (err) {
       if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')
-        throw new MediaError(tooLarge, `file exceeds ${maxBytes} bytes`);
+        throw new MediaError(tooLarge, `file exceeds ${limit} bytes`);
       throw new MediaError('bad_request', `upload failed: ${(err as Error).message}`);
     }
-    const d = detectImage(data);
-    checkDetected(d, limits);
-    const hash = await proxy.store.put(data);
-    return { data, d, hash, filename: part.filename };
-  };
-
-  const store = async (kind: OriginRef['kind'], key: string, hash: string, d: DetectResult, filename?: string) => {
-    await proxy.store.putRef(key, {
-      hash,
-      kind,
-      detect: d,
-      uploadedAt: new Date().toISOString(),
-      ...(filename ? { filename } : {}),
-    });
-    proxy.metrics.uploads.inc({ kind });
-    await proxy.emitUpload({ kind, ref: key, hash, detect: d });
+    return { data, d: service.inspect(data), filename: part.filename };
   };
 
   const guarded =
@@ -87,8 +73,7 @@ export function registerUploadRoutes(app: FastifyInstance, proxy: MediaProxy): v
       try {
         return await fn(req);
       } catch (err) {
-        if (isMediaError(err)) throw proxy.reject(err, { route });
-        throw err;
+        throw refuse(err, { route });
       }
     };
 
@@ -97,12 +82,12 @@ export function registerUploadRoutes(app: FastifyInstance, proxy: MediaProxy): v
     guarded('upload-attachment', async (req) => {
       const { channelId } = req.params as { channelId: string };
       if (!isSnowflake(channelId)) throw new MediaError('bad_request', 'channelId must be a snowflake');
-      const { d, hash, filename: original } = await receive(req, limits.maxInputBytes, 'input_too_large');
+      const { data, d, filename: original } = await receive(req, maxBytes, 'input_too_large');
       const id = snowflake();
       const filename = (original || 'image').replace(SAFE_NAME, '_').slice(-100).replace(/^\.+/, '') || 'image';
-      await store('attachment', `attachments/${channelId}/${id}`, hash, d, filename);
-      const pathname = `/attachments/${channelId}/${id}/${filename}`;
-      const url = signedUrl(proxy.config.signingSecret, baseUrl(req), pathname, proxy.config.signedUrlTtlS);
+      const ref = `attachments/${channelId}/${id}`;
+      const { hash } = await service.storeOriginal('attachment', data, d, () => ref, filename);
+      const url = service.signAttachment(requestBase(req), `/attachments/${channelId}/${id}/${filename}`);
       return { id, filename, ...describe(d, hash), url, proxy_url: url };
     }),
   );
@@ -110,10 +95,10 @@ export function registerUploadRoutes(app: FastifyInstance, proxy: MediaProxy): v
   app.post(
     '/emojis',
     guarded('upload-emoji', async (req) => {
-      const { d, hash } = await receive(req, EMOJI_MAX_BYTES, 'emoji_too_large');
+      const { data, d } = await receive(req, EMOJI_MAX_BYTES, 'emoji_too_large');
       if (d.format === 'heic') throw new MediaError('unsupported_format', 'emoji must be JPEG, PNG, GIF, WebP or AVIF');
       const id = snowflake();
-      await store('emoji', `emojis/${id}`, hash, d);
+      const { hash } = await service.storeOriginal('emoji', data, d, () => `emojis/${id}`);
       const ext = d.isAnimated ? 'webp?animated=true' : 'webp';
       return { id, animated: d.isAnimated, ...describe(d, hash), url: `${baseUrl(req)}/emojis/${id}.${ext}` };
     }),
@@ -124,11 +109,11 @@ export function registerUploadRoutes(app: FastifyInstance, proxy: MediaProxy): v
     guarded('upload-avatar', async (req) => {
       const { userId } = req.params as { userId: string };
       if (!isSnowflake(userId)) throw new MediaError('bad_request', 'userId must be a snowflake');
-      const { d, hash } = await receive(req, limits.maxInputBytes, 'input_too_large');
+      const { data, d } = await receive(req, maxBytes, 'input_too_large');
       // Discord avatar hashes are 32 hex digits, `a_`-prefixed when the asset is animated.
-      const short = createHash('md5').update(hash).digest('hex');
-      const avatar = `${d.isAnimated ? 'a_' : ''}${short}`;
-      await store('avatar', `avatars/${userId}/${avatar}`, hash, d);
+      const avatarOf = (hash: string) => `${d.isAnimated ? 'a_' : ''}${createHash('md5').update(hash).digest('hex')}`;
+      const { hash } = await service.storeOriginal('avatar', data, d, (h) => `avatars/${userId}/${avatarOf(h)}`);
+      const avatar = avatarOf(hash);
       const ext = d.isAnimated ? (d.format === 'gif' ? 'gif' : 'webp?animated=true') : 'png';
       return { avatar, ...describe(d, hash), url: `${baseUrl(req)}/avatars/${userId}/${avatar}.${ext}` };
     }),

@@ -7,7 +7,8 @@ import { createRedis } from '../../common/redis.ts';
 import {
   FsOriginStore,
   loadMediaProxyConfig,
-  MediaProxy,
+  createMediaApp,
+  MediaService,
   type OriginRef,
   type OriginStore,
   type UploadEvent,
@@ -30,7 +31,7 @@ async function proxyWith(env: Record<string, string> = {}, extra: Parameters<typ
 
 async function uploadVia(t: TestProxy, name: string): Promise<{ id: string; hash: string; path: string }> {
   const { body, headers } = multipartBody(fixture(name), name);
-  const res = await t.proxy.app.inject({ method: 'POST', url: `/attachments/${CHANNEL}`, payload: body, headers });
+  const res = await t.app.inject({ method: 'POST', url: `/attachments/${CHANNEL}`, payload: body, headers });
   expect(res.statusCode).toBe(200);
   const j = res.json<{ id: string; hash: string; filename: string }>();
   return { id: j.id, hash: j.hash, path: `/attachments/${CHANNEL}/${j.id}/${j.filename}` };
@@ -83,9 +84,9 @@ describe('coalescing', () => {
     const t = await proxyWith({}, { store });
     const up = await uploadVia(t, 'photo.jpg');
     const url = `${up.path}?width=90&format=webp`;
-    const inflight = Array.from({ length: 5 }, () => t.proxy.app.inject({ method: 'GET', url }));
+    const inflight = Array.from({ length: 5 }, () => t.app.inject({ method: 'GET', url }));
     // Hold the one origin read until the other four requests have joined the flight, however slow the machine is.
-    while (t.proxy.coalescer.joined < 4) await new Promise((r) => setTimeout(r, 5));
+    while (t.service.coalescer.joined < 4) await new Promise((r) => setTimeout(r, 5));
     store.release();
     const res = await Promise.all(inflight);
     expect(res.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200]);
@@ -99,7 +100,7 @@ describe('coalescing', () => {
     expect(store.reads).toBe(1);
     expect(new Set(res.map((r) => r.rawPayload.toString('base64'))).size).toBe(1);
     const metrics =
-      (await t.proxy.registry.getSingleMetric('resound_media_proxy_transforms_total')?.get())?.values ?? [];
+      (await t.service.registry.getSingleMetric('resound_media_proxy_transforms_total')?.get())?.values ?? [];
     expect(metrics.find((v) => v.labels.format === 'webp')?.value).toBe(1);
   });
 });
@@ -110,9 +111,9 @@ describe('result cache: disk + Redis index, LRU under a byte budget', () => {
     const t = await proxyWith({ MEDIA_PROXY_CACHE_MAX_BYTES: String(budget) });
     const up = await uploadVia(t, 'photo.jpg');
     const fetchW = async (w: number) => {
-      const r = await t.proxy.app.inject({ method: 'GET', url: `${up.path}?width=${w}&format=png` });
+      const r = await t.app.inject({ method: 'GET', url: `${up.path}?width=${w}&format=png` });
       expect(r.statusCode).toBe(200);
-      await t.proxy.flush();
+      await t.service.flush();
       return {
         key: String(r.headers.etag).slice(1, -1),
         size: r.rawPayload.length,
@@ -126,16 +127,16 @@ describe('result cache: disk + Redis index, LRU under a byte budget', () => {
     const later = [];
     for (const w of [62, 63]) later.push(await fetchW(w));
     expect(a.size + b.size + later.reduce((s, x) => s + x.size, 0)).toBeGreaterThan(budget);
-    expect(await t.proxy.cache.totalBytes()).toBeLessThanOrEqual(budget);
-    expect(await t.proxy.cache.has(b.key)).toBe(false);
-    expect(fs.existsSync(path.join(t.proxy.cache.dir, b.key.slice(0, 2), b.key))).toBe(false);
-    expect(await t.proxy.cache.has(later[1].key)).toBe(true);
-    expect(t.proxy.cache.evictions).toBeGreaterThan(0);
+    expect(await t.service.cache.totalBytes()).toBeLessThanOrEqual(budget);
+    expect(await t.service.cache.has(b.key)).toBe(false);
+    expect(fs.existsSync(path.join(t.service.cache.dir, b.key.slice(0, 2), b.key))).toBe(false);
+    expect(await t.service.cache.has(later[1].key)).toBe(true);
+    expect(t.service.cache.evictions).toBeGreaterThan(0);
     // The recently used A outlives B; the index's byte count equals what is on disk.
     const members = await t.redis.zrange(`${t.prefix}lru`, '0', '-1');
     let onDisk = 0;
-    for (const k of members) onDisk += fs.statSync(path.join(t.proxy.cache.dir, k.slice(0, 2), k)).size;
-    expect(onDisk).toBe(await t.proxy.cache.totalBytes());
+    for (const k of members) onDisk += fs.statSync(path.join(t.service.cache.dir, k.slice(0, 2), k)).size;
+    expect(onDisk).toBe(await t.service.cache.totalBytes());
     expect(members).toContain(a.key);
   });
 
@@ -143,11 +144,11 @@ describe('result cache: disk + Redis index, LRU under a byte budget', () => {
     const t = await proxyWith();
     const up = await uploadVia(t, 'photo.jpg');
     const url = `${up.path}?width=70&format=png`;
-    const first = await t.proxy.app.inject({ method: 'GET', url });
+    const first = await t.app.inject({ method: 'GET', url });
     const key = String(first.headers.etag).slice(1, -1);
-    await t.proxy.flush();
-    fs.rmSync(path.join(t.proxy.cache.dir, key.slice(0, 2), key));
-    const again = await t.proxy.app.inject({ method: 'GET', url });
+    await t.service.flush();
+    fs.rmSync(path.join(t.service.cache.dir, key.slice(0, 2), key));
+    const again = await t.app.inject({ method: 'GET', url });
     expect(again.headers['x-resound-cache']).toBe('miss');
     expect(again.rawPayload.equals(first.rawPayload)).toBe(true);
   });
@@ -157,22 +158,22 @@ describe('admission and time limits over HTTP', () => {
   it('answers 503 overloaded with Retry-After when every slot and queue place is taken, then recovers', async () => {
     const t = await proxyWith({ MEDIA_PROXY_CONCURRENCY: '1', MEDIA_PROXY_QUEUE_SIZE: '0' });
     const up = await uploadVia(t, 'photo.jpg');
-    const release = await t.proxy.gate.acquire();
-    const busy = await t.proxy.app.inject({ method: 'GET', url: `${up.path}?width=50&format=webp` });
+    const release = await t.service.gate.acquire();
+    const busy = await t.app.inject({ method: 'GET', url: `${up.path}?width=50&format=webp` });
     expect(busy.statusCode).toBe(503);
     expect(busy.headers['retry-after']).toBe('1');
     expect(busy.json()).toMatchObject({ error: { code: 'overloaded' } });
     release();
-    expect((await t.proxy.app.inject({ method: 'GET', url: `${up.path}?width=50&format=webp` })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: `${up.path}?width=50&format=webp` })).statusCode).toBe(200);
   });
 
   it('answers 503 transform_timeout past the budget and keeps serving', async () => {
     const t = await proxyWith({ MEDIA_PROXY_TIMEOUT_MS: '1', MEDIA_PROXY_AVIF_EFFORT: '9' });
     const up = await uploadVia(t, 'photo.jpg');
-    const slow = await t.proxy.app.inject({ method: 'GET', url: `${up.path}?format=avif&quality=95` });
+    const slow = await t.app.inject({ method: 'GET', url: `${up.path}?format=avif&quality=95` });
     expect(slow.statusCode).toBe(503);
     expect(slow.json()).toMatchObject({ error: { code: 'transform_timeout' } });
-    expect((await t.proxy.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });
 });
 
@@ -190,26 +191,29 @@ describe('cache outage', () => {
       { MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS: 'false', MEDIA_PROXY_SIGNING_SECRET: 'test-secret-0123456789abcdef' },
       dir,
     );
-    const proxy = new MediaProxy({ config, redis: dead, logger: pino({ level: 'silent' }) });
+    const logger = pino({ level: 'silent' });
+    const service = new MediaService({ config, redis: dead, logger });
+    const app = await createMediaApp(service, logger);
     try {
       const { body, headers } = multipartBody(fixture('photo.jpg'), 'photo.jpg');
-      const up = (
-        await proxy.app.inject({ method: 'POST', url: `/attachments/${CHANNEL}`, payload: body, headers })
-      ).json<{ id: string }>();
+      const up = (await app.inject({ method: 'POST', url: `/attachments/${CHANNEL}`, payload: body, headers })).json<{
+        id: string;
+      }>();
       for (let i = 0; i < 2; i++) {
-        const r = await proxy.app.inject({
+        const r = await app.inject({
           method: 'GET',
           url: `/attachments/${CHANNEL}/${up.id}/photo.jpg?width=40&format=png`,
         });
         expect(r.statusCode).toBe(200);
         expect(r.headers['x-resound-cache']).toBe('miss');
         expect((await sharp(r.rawPayload).metadata()).width).toBe(40);
-        await proxy.flush();
+        await service.flush();
       }
-      const metrics = await proxy.registry.metrics();
+      const metrics = await service.registry.metrics();
       expect(metrics).toMatch(/resound_media_proxy_cache_errors_total [1-9]/);
     } finally {
-      await proxy.close();
+      await app.close();
+      await service.close();
       dead.disconnect();
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -220,11 +224,11 @@ describe('upload limits', () => {
   it('refuses an upload over MEDIA_PROXY_MAX_INPUT_BYTES with 413 input_too_large and stores nothing', async () => {
     const t = await proxyWith({ MEDIA_PROXY_MAX_INPUT_BYTES: '10000' });
     const { body, headers } = multipartBody(fixture('photo.jpg'), 'photo.jpg');
-    const res = await t.proxy.app.inject({ method: 'POST', url: `/attachments/${CHANNEL}`, payload: body, headers });
+    const res = await t.app.inject({ method: 'POST', url: `/attachments/${CHANNEL}`, payload: body, headers });
     expect(res.statusCode).toBe(413);
     expect(res.json()).toMatchObject({ error: { code: 'input_too_large' } });
-    expect(fs.existsSync(path.join(t.proxy.config.originDir, 'objects'))).toBe(false);
-    const notMultipart = await t.proxy.app.inject({
+    expect(fs.existsSync(path.join(t.service.config.originDir, 'objects'))).toBe(false);
+    const notMultipart = await t.app.inject({
       method: 'POST',
       url: `/attachments/${CHANNEL}`,
       payload: 'x',
@@ -236,24 +240,57 @@ describe('upload limits', () => {
 });
 
 describe('pre-rendering without HTTP (workers)', () => {
-  it('onUpload reports each stored original and warm() fills the cache the routes then hit', async () => {
+  it('the upload event reports each stored original and warm() fills the cache the routes then hit', async () => {
     const events: UploadEvent[] = [];
-    const t = await proxyWith({}, { onUpload: (e) => void events.push(e) });
+    const t = await proxyWith();
+    t.service.on('upload', (e) => void events.push(e));
     const up = await uploadVia(t, 'animated.gif');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ kind: 'attachment', hash: up.hash, ref: `attachments/${CHANNEL}/${up.id}` });
     expect(events[0].detect.isAnimated).toBe(true);
-    const out = await t.proxy.warm(up.hash, [
+    const out = await t.service.warm(up.hash, [
       { format: 'webp', width: 48 },
       { format: 'avif', width: 48 },
       { format: 'gif', width: 48, quality: 200 },
     ]);
     expect(out.map((o) => o.cache)).toEqual(['miss', 'miss', 'error']);
     expect(out[2].error?.code).toBe('bad_request');
-    const hit = await t.proxy.app.inject({ method: 'GET', url: `${up.path}?width=48&format=webp` });
+    const hit = await t.app.inject({ method: 'GET', url: `${up.path}?width=48&format=webp` });
     expect(hit.headers['x-resound-cache']).toBe('hit');
     expect((await sharp(hit.rawPayload, { animated: true }).metadata()).pages).toBe(4);
-    const again = await t.proxy.warm(up.hash, [{ format: 'webp', width: 48 }]);
+    const again = await t.service.warm(up.hash, [{ format: 'webp', width: 48 }]);
     expect(again[0].cache).toBe('hit');
+  });
+});
+
+describe('the service apart from its HTTP app', () => {
+  it('constructing a MediaService changes no process-wide sharp setting', async () => {
+    const before = { threads: sharp.concurrency(), cache: sharp.cache() };
+    await proxyWith({ MEDIA_PROXY_SHARP_CONCURRENCY: '3', MEDIA_PROXY_SHARP_CACHE_MB: '0' });
+    expect({ threads: sharp.concurrency(), cache: sharp.cache() }).toEqual(before);
+  });
+
+  it('an upload listener that throws or rejects is logged; the upload still succeeds and later listeners still run', async () => {
+    const lines: { msg: string; err: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const t = await proxyWith({}, { logger });
+    const seen: string[] = [];
+    t.service.on('upload', () => {
+      throw new Error('sync listener failure');
+    });
+    t.service.on('upload', async () => {
+      throw new Error('async listener failure');
+    });
+    t.service.on('upload', (e) => void seen.push(e.ref));
+    const up = await uploadVia(t, 'photo.jpg');
+    expect(seen).toEqual([`attachments/${CHANNEL}/${up.id}`]);
+    while (lines.length < 1) await new Promise((r) => setImmediate(r));
+    // Both failures share one rate-limited log key: the first is written, the second counted as suppressed.
+    expect(lines[0]).toMatchObject({
+      msg: 'upload listener failed; the upload itself succeeded',
+      err: 'sync listener failure',
+    });
+    const res = await t.app.inject({ method: 'GET', url: `${up.path}?width=32&format=png` });
+    expect(res.statusCode).toBe(200);
   });
 });

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { createRedis, type Redis } from '../../common/redis.ts';
-import { loadMediaProxyConfig, MediaProxy, type MediaProxyOptions } from '../../media-proxy/index.ts';
+import type { FastifyInstance } from 'fastify';
+import {
+  createMediaApp,
+  loadMediaProxyConfig,
+  MediaService,
+  type MediaServiceOptions,
+} from '../../media-proxy/index.ts';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/images');
 
@@ -33,17 +39,19 @@ export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
 }
 
 export interface TestProxy {
-  proxy: MediaProxy;
+  service: MediaService;
+  /** The service's HTTP app (the media routes plugin on the common base), not listening until a test says so. */
+  app: FastifyInstance;
   redis: Redis;
   prefix: string;
   dir: string;
   close(): Promise<void>;
 }
 
-/** A MediaProxy on temp dirs and a unique Redis prefix; `env` overrides MEDIA_PROXY_* variables. */
+/** A MediaService and its HTTP app on temp dirs and a unique Redis prefix; `env` overrides MEDIA_PROXY_* variables. */
 export async function makeProxy(
   env: Record<string, string> = {},
-  extra: Partial<MediaProxyOptions> = {},
+  extra: Partial<MediaServiceOptions> = {},
 ): Promise<TestProxy> {
   const dir = tempDir('proxy');
   const prefix = `test:mp:${randomBytes(6).toString('hex')}:`;
@@ -57,15 +65,19 @@ export async function makeProxy(
     dir,
   );
   const redis = redisClient();
-  const proxy = new MediaProxy({ config, redis, logger: pino({ level: 'silent' }), ...extra });
-  await proxy.app.ready();
+  const logger = pino({ level: 'silent' });
+  const service = new MediaService({ config, redis, logger, ...extra });
+  const app = await createMediaApp(service, logger);
+  await app.ready();
   return {
-    proxy,
+    service,
+    app,
     redis,
     prefix,
     dir,
     close: async () => {
-      await proxy.close();
+      await app.close();
+      await service.close();
       await dropPrefix(redis, prefix);
       redis.disconnect();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -31,8 +31,8 @@ async function get(url: string, headers: Record<string, string> = {}, method = '
 
 beforeAll(async () => {
   t = await makeProxy();
-  await t.proxy.app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(t.proxy.app.server.address() as AddressInfo).port}`;
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
 });
 afterAll(async () => t.close());
 
@@ -76,7 +76,7 @@ describe('attachments: upload, signed URLs, CDN semantics', () => {
     const meta = await sharp(body).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['webp', 100, 66]);
     expect(res.headers.get('x-resound-cache')).toBe('miss');
-    await t.proxy.flush(); // the cache write lands after the answer
+    await t.service.flush(); // the cache write lands after the answer
     const again = await get(`${url}&width=100&format=webp`);
     expect(again.res.headers.get('x-resound-cache')).toBe('hit');
     expect(again.body.equals(body)).toBe(true);
@@ -118,7 +118,7 @@ describe('attachments: upload, signed URLs, CDN semantics', () => {
     const forged = new URL(url);
     forged.searchParams.set('hm', 'a'.repeat(64));
     expect((await get(forged.toString())).res.status).toBe(404);
-    const expired = signedUrl(t.proxy.config.signingSecret, base, pathname, 60, Date.now() - 3_600_000);
+    const expired = signedUrl(t.service.config.signingSecret, base, pathname, 60, Date.now() - 3_600_000);
     const e = await get(expired);
     expect(e.res.status).toBe(404);
     expect(e.json().error).toEqual({ code: 'content_expired', message: 'This content is no longer available.' });

@@ -1,14 +1,13 @@
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../common/redis.ts';
-import { MediaProxy, detectImage, loadMediaProxyConfig } from '../../media-proxy/index.ts';
+import { MediaService, detectImage, loadMediaProxyConfig } from '../../media-proxy/index.ts';
 import { WorkerFleet } from '../../workers/fleet.ts';
 import { prerenderHookFromEnv } from '../../workers/index.ts';
 import { defaultVariants } from '../../workers/prerender-hook.ts';
 import type { PrerenderResult } from '../../workers/processors/prerender.ts';
 import { Producers } from '../../workers/producer.ts';
 import { animatedEmoji, staticEmoji } from '../../workers/sample-pack.ts';
-import { multipartBody } from '../media-proxy/helpers.ts';
 import { finishedJob, obliterateAll, quietLogger, REDIS_URL, tempDir, testConfig, uniquePrefix } from './helpers.ts';
 
 const prefix = uniquePrefix('prerender');
@@ -17,14 +16,14 @@ process.env.RESOUND_DATA_DIR = tempDir('prerender-data');
 process.env.MEDIA_PROXY_REDIS_PREFIX = `${prefix}:mp:`;
 const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
 const redis = createRedis(REDIS_URL);
-let proxy: MediaProxy;
+let proxy: MediaService;
 let producers: Producers;
 let fleet: WorkerFleet;
 
 const finished = (id: string): Promise<Job> => finishedJob(producers.queues.prerender, id);
 
 beforeAll(async () => {
-  proxy = new MediaProxy({
+  proxy = new MediaService({
     config: loadMediaProxyConfig(process.env, process.env.RESOUND_DATA_DIR!),
     redis,
     logger: quietLogger,
@@ -93,58 +92,6 @@ describe('prerender queue', () => {
     expect(jobs).toHaveLength(1);
     const j = await finished(jobs[0].id!);
     expect((j.returnvalue as PrerenderResult).warmed).toBe(2);
-  }, 60_000);
-
-  it('an avatar uploaded through the proxy is pre-rendered under the keys its CDN requests hit', async () => {
-    const { hook, close } = prerenderHookFromEnv(
-      { WORKERS_PREFIX: prefix },
-      tempDir('hook-avatar'),
-      REDIS_URL,
-      quietLogger,
-    );
-    const uploads = new MediaProxy({
-      config: loadMediaProxyConfig(process.env, process.env.RESOUND_DATA_DIR!),
-      redis,
-      logger: quietLogger,
-      onUpload: hook,
-    });
-    try {
-      const original = await staticEmoji(99, 300);
-      const form = multipartBody(original, 'me.png');
-      const up = await uploads.app.inject({
-        method: 'POST',
-        url: '/avatars/80351110224678912',
-        payload: form.body,
-        headers: form.headers,
-      });
-      expect(up.statusCode, up.body).toBe(200);
-      const avatar = (up.json() as { avatar: string }).avatar;
-      const hash = (up.json() as { hash?: string }).hash;
-      const jobs = async () =>
-        (await producers.queues.prerender.getJobs(['waiting', 'active', 'completed', 'failed'])).filter((x) =>
-          x.data.ref?.includes(avatar),
-        );
-      let job: Job | undefined;
-      for (let i = 0; i < 100 && !job; i++) {
-        job = (await jobs())[0];
-        if (!job) await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(job).toBeDefined();
-      const done = await finished(job!.id!);
-      expect((done.returnvalue as PrerenderResult).errors).toBe(0);
-      expect(hash === undefined || done.data.hash === hash).toBe(true);
-      for (const size of [80, 128]) {
-        const res = await uploads.app.inject({
-          method: 'GET',
-          url: `/avatars/80351110224678912/${avatar}.webp?size=${size}`,
-        });
-        expect(res.statusCode).toBe(200);
-        expect(res.headers['x-resound-cache']).toBe('hit');
-      }
-    } finally {
-      await close();
-      await uploads.close();
-    }
   }, 60_000);
 
   it('fails a job for an original the store does not have, as source_missing without retries', async () => {

@@ -2,7 +2,13 @@ import type { SandboxedJob } from 'bullmq';
 import { loadCommonConfig } from '../../common/config.ts';
 import { rootLogger } from '../../common/logger.ts';
 import { createRedis } from '../../common/redis.ts';
-import { MediaProxy, isMediaError, loadMediaProxyConfig, type WarmOutcome } from '../../media-proxy/index.ts';
+import {
+  MediaService,
+  configureSharp,
+  isMediaError,
+  loadMediaProxyConfig,
+  type WarmOutcome,
+} from '../../media-proxy/index.ts';
 import { JobInputError } from '../errors.ts';
 import { prerenderJobData } from '../queues.ts';
 import { parseJobData } from './input.ts';
@@ -14,33 +20,35 @@ export interface PrerenderResult {
   errors: number;
 }
 
-let proxy: MediaProxy | undefined;
+let service: MediaService | undefined;
 
 /**
- * One media proxy per child process, never listening: `warm()` runs the proxy's own normalise → cache → transform
- * path, so what we put in its result cache is exactly what a later CDN request would have produced.
+ * One media service per child process, with no HTTP app: `warm()` runs the proxy's own resolve → cache → transform
+ * path, so what we put in its result cache is exactly what a later CDN request would have produced. This child owns
+ * its process, so it applies sharp's settings, once.
  */
-function mediaProxy(): MediaProxy {
-  if (!proxy) {
+function mediaService(): MediaService {
+  if (!service) {
     const common = loadCommonConfig();
     const config = loadMediaProxyConfig(process.env, common.RESOUND_DATA_DIR, common.RESOUND_BIND);
-    proxy = new MediaProxy({
+    configureSharp(config.sharp);
+    service = new MediaService({
       config,
       redis: createRedis(common.REDIS_URL),
       logger: rootLogger(common.LOG_LEVEL).child({ part: 'workers', queue: 'prerender' }),
     });
   }
-  return proxy;
+  return service;
 }
 
-/** Sandboxed processor of the `prerender` queue: warms the proxy's result cache for a freshly uploaded original. */
+/** Sandboxed processor of the `prerender` queue: warms the media service's result cache for a freshly uploaded original. */
 export default async function processPrerender(job: SandboxedJob): Promise<PrerenderResult> {
   const data = parseJobData(prerenderJobData, job.data);
   const outcomes: WarmOutcome[] = [];
   // One variant per call so progress moves as each lands in the cache.
   for (const [i, variant] of data.variants.entries()) {
     try {
-      outcomes.push(...(await mediaProxy().warm(data.hash, [variant])));
+      outcomes.push(...(await mediaService().warm(data.hash, [variant])));
     } catch (err) {
       if (isMediaError(err) && err.code === 'not_found') throw new JobInputError('source_missing', err.message);
       if (isMediaError(err)) throw new JobInputError('invalid_image', `${err.code}: ${err.message}`);
