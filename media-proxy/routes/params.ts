@@ -1,5 +1,6 @@
 import { MediaError } from '../errors.ts';
 import type { DetectResult, Fit, OutputFormat, TransformRequest } from '../types.ts';
+import type { Query } from './query.ts';
 
 /** Sizes Discord's clients snap to (`getBestMediaProxySize`); any requested size is rounded up to one of these. */
 export const SIZE_BUCKETS = [
@@ -8,7 +9,7 @@ export const SIZE_BUCKETS = [
 ];
 
 export type RouteKind = 'attachment' | 'emoji' | 'avatar';
-export type Query = Record<string, string | undefined>;
+export type { Query } from './query.ts';
 
 const FORMAT_ALIASES: Record<string, OutputFormat> = {
   webp: 'webp',
@@ -25,10 +26,15 @@ export function parseFormat(v: string): OutputFormat {
   return f;
 }
 
-function parseDim(name: string, v: string | undefined): number | undefined {
+/**
+ * The one rule for `width`, `height` and `size`: an integer 1…`max` (MEDIA_PROXY_MAX_OUTPUT_DIMENSION, 4096 by
+ * default), whatever the source's size, checked before anything is decoded. Empty means absent.
+ */
+export function parseDim(name: string, v: string | undefined, max: number): number | undefined {
   if (v === undefined || v === '') return undefined;
-  if (!/^\d{1,5}$/.test(v) || Number(v) < 1) throw new MediaError('bad_request', `${name} must be a positive integer`);
-  return Number(v);
+  const n = /^[0-9]{1,9}$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 1 && n <= max)) throw new MediaError('bad_request', `${name} must be an integer 1…${max}`);
+  return n;
 }
 
 function parseBool(name: string, v: string | undefined): boolean | undefined {
@@ -38,10 +44,9 @@ function parseBool(name: string, v: string | undefined): boolean | undefined {
   throw new MediaError('bad_request', `${name} must be true or false`);
 }
 
+/** Rounds a `size` up to Discord's next bucket; past the last bucket (a raised maximum) it stays as asked. */
 export function snapSize(size: number): number {
-  const bucket = SIZE_BUCKETS.find((s) => s >= size);
-  if (!bucket) throw new MediaError('bad_request', `size must be at most ${SIZE_BUCKETS[SIZE_BUCKETS.length - 1]}`);
-  return bucket;
+  return SIZE_BUCKETS.find((s) => s >= size) ?? size;
 }
 
 /** AVIF > WebP > the original's own format; animated output never picks AVIF (sharp cannot write AVIF sequences). */
@@ -69,8 +74,8 @@ export interface ParsedRequest {
 }
 
 /**
- * Discord-shaped query → TransformRequest. `ext` is the URL extension for emojis/avatars (it selects the format there);
- * attachments take `format` or negotiate on Accept.
+ * Discord-shaped query (already through `readQuery`) → TransformRequest. `ext` is the URL extension for emojis/avatars
+ * (it selects the format there); attachments take `format` or negotiate on Accept. `maxDim` bounds width/height/size.
  */
 export function parseQuery(
   kind: RouteKind,
@@ -78,10 +83,11 @@ export function parseQuery(
   d: DetectResult,
   ext: string | undefined,
   accept: string | undefined,
+  maxDim: number,
 ): ParsedRequest {
-  let width = parseDim('width', q.width);
-  let height = parseDim('height', q.height);
-  const sizeRaw = parseDim('size', q.size);
+  let width = parseDim('width', q.width, maxDim);
+  let height = parseDim('height', q.height, maxDim);
+  const sizeRaw = parseDim('size', q.size, maxDim);
   const size = sizeRaw !== undefined ? snapSize(sizeRaw) : kind === 'emoji' && !width && !height ? 128 : undefined;
   if (size !== undefined) {
     width = Math.min(width ?? size, size);

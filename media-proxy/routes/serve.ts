@@ -4,7 +4,8 @@ import { MediaError } from '../errors.ts';
 import type { OriginRef } from '../origin-store.ts';
 import type { MediaService, Rendered } from '../service.ts';
 import type { Refuse } from './index.ts';
-import { parseQuery, type Query, type RouteKind } from './params.ts';
+import { parseQuery, type RouteKind } from './params.ts';
+import { readQuery, type Query } from './query.ts';
 
 const FILENAME = /^[A-Za-z0-9._-]{1,128}$/;
 const AVATAR_HASH = /^(a_)?[0-9a-f]{32}$/;
@@ -27,12 +28,19 @@ export async function serveRoutes(
 ): Promise<void> {
   const { service, refuse } = opts;
   const serve =
-    (kind: RouteKind, locate: (req: FastifyRequest) => Promise<Located>) =>
+    (kind: RouteKind, locate: (req: FastifyRequest, q: Query) => Promise<Located>) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
       try {
-        const { ref, ext } = await locate(req);
-        const q = req.query as Query;
-        const { req: wanted, negotiated } = parseQuery(kind, q, ref.detect, ext, req.headers.accept);
+        const q = readQuery(req.query);
+        const { ref, ext } = await locate(req, q);
+        const { req: wanted, negotiated } = parseQuery(
+          kind,
+          q,
+          ref.detect,
+          ext,
+          req.headers.accept,
+          service.maxOutputDimension,
+        );
         const { request, key } = service.resolve(ref.hash, ref.detect, wanted);
         const etag = `"${key}"`;
         reply.header('etag', etag);
@@ -52,13 +60,13 @@ export async function serveRoutes(
 
   app.get(
     '/attachments/:channelId/:attachmentId/:filename',
-    serve('attachment', async (req) => {
+    serve('attachment', async (req, q) => {
       const p = req.params as { channelId: string; attachmentId: string; filename: string };
       if (!isSnowflake(p.channelId) || !isSnowflake(p.attachmentId) || !FILENAME.test(p.filename)) throw notFound();
       const ref = await service.findAsset(`attachments/${p.channelId}/${p.attachmentId}`);
       if (!ref || ref.filename !== p.filename) throw notFound();
       const pathname = `/attachments/${p.channelId}/${p.attachmentId}/${p.filename}`;
-      const expiresAtMs = service.verifyAttachment(pathname, req.query as Query);
+      const expiresAtMs = service.verifyAttachment(pathname, q);
       return { ref, kind: 'attachment', expiresAtMs };
     }),
   );
