@@ -225,6 +225,7 @@ async function resound(
     MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS: 'false',
     MEDIA_PROXY_CACHE_DIR: path.join(work, `cache-${run}`),
     MEDIA_PROXY_REDIS_PREFIX: `bench:proxy:${process.pid}:${run}:`,
+    MEDIA_PROXY_MISSES_PER_MINUTE: '0', // every URL is a deliberate miss from one client
     MEDIA_PROXY_AVIF_EFFORT: String(avifEffort),
     LOG_LEVEL: 'info',
   });

@@ -20,6 +20,12 @@ export const mediaProxyShape = {
   MEDIA_PROXY_ORIGIN_DIR: z.string().optional(),
   MEDIA_PROXY_CACHE_DIR: z.string().optional(),
   MEDIA_PROXY_CACHE_MAX_BYTES: int(1024 * 1024 * 1024, 1024),
+  /** Result-cache entry budget beside the byte budget, so many tiny variants cannot grow the index without bound. */
+  MEDIA_PROXY_CACHE_MAX_ENTRIES: int(200_000, 1),
+  /** Cache-missing renders each client (peer address) may start per minute; 0 = unlimited. */
+  MEDIA_PROXY_MISSES_PER_MINUTE: int(600),
+  /** Misses a client may start in a burst before the per-minute rate applies. */
+  MEDIA_PROXY_MISS_BURST: int(120, 1),
   MEDIA_PROXY_REDIS_PREFIX: z.string().default('resound:mp:'),
   MEDIA_PROXY_MAX_AGE_S: int(31_536_000),
   MEDIA_PROXY_MAX_INPUT_BYTES: int(50 * 1024 * 1024, 1024),
@@ -55,6 +61,9 @@ export interface MediaProxyConfig {
   originDir: string;
   cacheDir: string;
   cacheMaxBytes: number;
+  cacheMaxEntries: number;
+  missesPerMinute: number;
+  missBurst: number;
   redisPrefix: string;
   maxAgeS: number;
   limits: Limits;
@@ -79,6 +88,9 @@ export function loadMediaProxyConfig(env: Env, dataDir: string, bind = '127.0.0.
     originDir: path.resolve(e.MEDIA_PROXY_ORIGIN_DIR ?? path.join(base, 'originals')),
     cacheDir: path.resolve(e.MEDIA_PROXY_CACHE_DIR ?? path.join(base, 'results')),
     cacheMaxBytes: e.MEDIA_PROXY_CACHE_MAX_BYTES,
+    cacheMaxEntries: e.MEDIA_PROXY_CACHE_MAX_ENTRIES,
+    missesPerMinute: e.MEDIA_PROXY_MISSES_PER_MINUTE,
+    missBurst: e.MEDIA_PROXY_MISS_BURST,
     redisPrefix: e.MEDIA_PROXY_REDIS_PREFIX,
     maxAgeS: e.MEDIA_PROXY_MAX_AGE_S,
     limits: {

@@ -17,6 +17,7 @@ export const MEDIA_ERRORS = {
   bad_request: 400,
   not_found: 404,
   content_expired: 404,
+  rate_limited: 429,
   overloaded: 503,
   transform_timeout: 503,
   gifsicle_unavailable: 503,

@@ -39,9 +39,8 @@ export { mediaRoutes, type MediaRoutesOptions } from './routes/index.ts';
 export { configureSharp, createMediaApp } from './server.ts';
 export { loadMediaProxyConfig, mediaProxyShape, type MediaProxyConfig } from './config.ts';
 export { FsOriginStore, sha256, type OriginStore, type OriginRef } from './origin-store.ts';
-export { normalizeRequest, resultKey } from './cache/keys.ts';
+export { normalizeRequest, resultKey, SIZE_BUCKETS } from './cache/keys.ts';
 export { signPath, signedUrl, verifySignature } from './signing.ts';
-export { SIZE_BUCKETS } from './routes/params.ts';
 
 /** A running proxy: what `resound start` keeps, plus the service and config so `bin/` can wire other parts to it. */
 export interface MediaProxyPart extends RunningPart {

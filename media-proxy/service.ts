@@ -11,6 +11,7 @@ import { detectImage } from './detect/index.ts';
 import { MediaError, isMediaError } from './errors.ts';
 import { Gate, checkDetected } from './limits.ts';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.ts';
+import { MissLimiter } from './miss-limiter.ts';
 import { FsOriginStore, type OriginRef, type OriginStore } from './origin-store.ts';
 import { signedUrl, verifySignature, type Signature } from './signing.ts';
 import { GifsiclePool } from './transform/gifsicle-pool.ts';
@@ -66,8 +67,8 @@ export interface Resolved {
 }
 
 /**
- * The media proxy without HTTP: origin store, detector, pipeline, result cache, coalescer, admission gate and
- * metrics. The fastify plugin (`routes/index.ts`) and the workers' pre-render processor both drive it through its
+ * The media proxy without HTTP: origin store, detector, pipeline, result cache, coalescer, admission gate, miss limiter
+ * and metrics. The fastify plugin (`routes/index.ts`) and the workers' pre-render processor both drive it through its
  * methods. Its constructor changes nothing process-wide (sharp's settings are the starter's job, `configureSharp`).
  * The store, cache, gate and coalescer are readable for tests and monitoring; callers use the methods.
  */
@@ -80,6 +81,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   readonly registry: Registry;
   readonly coalescer = new Coalescer<{ result: TransformResult }>();
   private readonly log: RateLimitedLog;
+  private readonly misses: MissLimiter;
   private readonly fresh = new Map<string, TransformResult>();
   private readonly writing = new Map<string, Promise<void>>();
 
@@ -89,8 +91,13 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     this.registry = opts.registry ?? new Registry();
     this.metrics = createProxyMetrics(this.registry);
     this.store = opts.store ?? new FsOriginStore(c.originDir);
-    this.cache = new ResultCache(opts.redis, c.cacheDir, c.redisPrefix, c.cacheMaxBytes, (n) =>
-      this.metrics.evictions.inc(n),
+    this.cache = new ResultCache(
+      opts.redis,
+      c.cacheDir,
+      c.redisPrefix,
+      c.cacheMaxBytes,
+      (n) => this.metrics.evictions.inc(n),
+      c.cacheMaxEntries,
     );
     this.gate = new Gate(c.concurrency, c.queueSize);
     this.gifsicle = new GifsiclePool({
@@ -100,6 +107,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
       timeoutMs: c.limits.timeoutMs,
       maxOutputBytes: c.limits.maxInputBytes,
     });
+    this.misses = new MissLimiter(c.missesPerMinute, c.missBurst);
     this.log = new RateLimitedLog(opts.logger);
   }
 
@@ -138,9 +146,14 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     return parseInt(sig.ex ?? '0', 16) * 1000;
   }
 
-  /** `Cache-Control` of a successful answer: results are content-addressed, so immutable. */
-  cacheControl(): string {
-    return `public, max-age=${this.config.maxAgeS}, immutable`;
+  /**
+   * `Cache-Control` of a successful answer: results are content-addressed, so immutable for MEDIA_PROXY_MAX_AGE_S,
+   * but never past the signature that admitted the request — a CDN must not keep serving a link that has expired.
+   */
+  cacheControl(expiresAtMs?: number, nowMs = Date.now()): string {
+    let maxAge = this.config.maxAgeS;
+    if (expiresAtMs !== undefined) maxAge = Math.max(0, Math.min(maxAge, Math.floor((expiresAtMs - nowMs) / 1000)));
+    return `public, max-age=${maxAge}, immutable`;
   }
 
   /** A signed URL for a stored attachment, on the public base when one is configured. */
@@ -199,7 +212,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   /** The canonical transform for `wanted` on this original and its result key; throws `bad_request` when invalid. */
   resolve(hash: string, d: DetectResult, wanted: TransformRequest): Resolved {
     validateRequest(wanted, this.config.limits);
-    const request = normalizeRequest(wanted, d);
+    const request = normalizeRequest(wanted, d, this.maxOutputDimension);
     return { request, key: resultKey(hash, request) };
   }
 
@@ -208,17 +221,27 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     this.metrics.requests.inc({ route, cache });
   }
 
-  /** Cache → coalesce → gate → transform → cache. `req` must be canonical (see `resolve`). */
-  async render(hash: string, d: DetectResult, req: TransformRequest, key: string): Promise<Rendered> {
+  /**
+   * Cache → coalesce → miss limiter → gate → transform → cache. `req` must be canonical (see `resolve`). A `client`
+   * (the peer address) is charged one token per transform it starts; hits and joined flights cost nothing; the
+   * workers' `warm()` passes none.
+   */
+  async render(hash: string, d: DetectResult, req: TransformRequest, key: string, client?: string): Promise<Rendered> {
     validateRequest(req, this.config.limits);
     const hit = await this.cache.get(key).catch((err: Error) => this.cacheDown(err));
     if (hit) return { key, data: hit.data, meta: hit.meta, cache: 'hit' };
     const fresh = this.fresh.get(key);
     if (fresh) return { key, data: fresh.data, meta: metaOf(fresh), cache: 'hit' };
     checkDetected(d, this.config.limits);
-    const before = this.coalescer.joined;
+    const joined = this.coalescer.has(key);
+    if (!joined && client !== undefined) {
+      const wait = this.misses.take(client);
+      if (wait > 0)
+        throw new MediaError('rate_limited', 'too many uncached renditions from this client; retry later', {
+          'retry-after': String(wait),
+        });
+    }
     const flight = this.coalescer.run(key, () => this.transform(hash, d, req, key));
-    const joined = this.coalescer.joined > before;
     if (joined) this.metrics.coalesced.inc();
     const { result } = await flight;
     return { key, data: result.data, meta: metaOf(result), cache: joined ? 'coalesced' : 'miss' };
@@ -272,7 +295,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     const d = detectImage(original);
     const out: WarmOutcome[] = [];
     for (const v of variants) {
-      const request = normalizeRequest(v, d);
+      const request = normalizeRequest(v, d, this.maxOutputDimension);
       const key = resultKey(originalHash, request);
       try {
         validateRequest(v, this.config.limits);

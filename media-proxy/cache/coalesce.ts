@@ -11,6 +11,11 @@ export class Coalescer<T> {
     return this.inflight.size;
   }
 
+  /** True while a flight for `key` is running (a call to `run` would join it). */
+  has(key: string): boolean {
+    return this.inflight.has(key);
+  }
+
   run(key: string, fn: () => Promise<T>): Promise<T> {
     const existing = this.inflight.get(key);
     if (existing) {

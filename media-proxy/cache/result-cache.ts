@@ -13,7 +13,7 @@ export interface CacheHit {
 }
 
 /**
- * Transformed results on disk, indexed in Redis so several proxy processes share one budget:
+ * Transformed results on disk, indexed in Redis so several proxy processes share one budget (bytes and entries):
  *   <prefix>meta:<key>  hash   the result's metadata + `hits`
  *   <prefix>lru         zset   key → last access (ms); the lowest score is evicted first
  *   <prefix>bytes       string total bytes indexed
@@ -21,9 +21,10 @@ export interface CacheHit {
  */
 const EVICT = `
 local budget = tonumber(ARGV[1])
+local maxEntries = tonumber(ARGV[3])
 local out = {}
 local total = tonumber(redis.call('GET', KEYS[2]) or '0')
-while total > budget do
+while total > budget or redis.call('ZCARD', KEYS[1]) > maxEntries do
   local popped = redis.call('ZPOPMIN', KEYS[1])
   if #popped == 0 then break end
   local key = popped[1]
@@ -56,6 +57,8 @@ export class ResultCache {
     private readonly prefix: string,
     readonly maxBytes: number,
     private readonly onEvict: (count: number) => void = () => {},
+    /** Entries kept at most, whatever their size: tiny variants must not grow the index without bound. */
+    readonly maxEntries = 2 ** 31,
   ) {}
 
   private file(key: string): string {
@@ -152,6 +155,10 @@ export class ResultCache {
     return Number((await this.redis.get(`${this.prefix}bytes`)) ?? 0);
   }
 
+  async entries(): Promise<number> {
+    return this.redis.zcard(`${this.prefix}lru`);
+  }
+
   async evict(): Promise<string[]> {
     const gone = (await this.redis.eval(
       EVICT,
@@ -160,6 +167,7 @@ export class ResultCache {
       `${this.prefix}bytes`,
       this.maxBytes,
       `${this.prefix}meta:`,
+      this.maxEntries,
     )) as string[];
     for (const key of gone) await fs.rm(this.file(key), { force: true });
     this.evictions += gone.length;

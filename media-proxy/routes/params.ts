@@ -1,12 +1,7 @@
+import { SIZE_BUCKETS } from '../cache/keys.ts';
 import { MediaError } from '../errors.ts';
 import type { DetectResult, Fit, OutputFormat, TransformRequest } from '../types.ts';
 import type { Query } from './query.ts';
-
-/** Sizes Discord's clients snap to (`getBestMediaProxySize`); any requested size is rounded up to one of these. */
-export const SIZE_BUCKETS = [
-  16, 20, 22, 24, 28, 32, 40, 44, 48, 56, 60, 64, 80, 96, 100, 128, 160, 240, 256, 300, 320, 480, 512, 600, 640, 1024,
-  1280, 1536, 2048, 3072, 4096,
-];
 
 export type RouteKind = 'attachment' | 'emoji' | 'avatar';
 export type { Query } from './query.ts';

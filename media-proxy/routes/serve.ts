@@ -32,7 +32,7 @@ export async function serveRoutes(
     async (req: FastifyRequest, reply: FastifyReply) => {
       try {
         const q = readQuery(req.query);
-        const { ref, ext } = await locate(req, q);
+        const { ref, ext, expiresAtMs } = await locate(req, q);
         const { req: wanted, negotiated } = parseQuery(
           kind,
           q,
@@ -44,13 +44,13 @@ export async function serveRoutes(
         const { request, key } = service.resolve(ref.hash, ref.detect, wanted);
         const etag = `"${key}"`;
         reply.header('etag', etag);
-        reply.header('cache-control', service.cacheControl());
+        reply.header('cache-control', service.cacheControl(expiresAtMs));
         if (negotiated) reply.header('vary', 'Accept');
         if (etagMatches(req.headers['if-none-match'], etag)) {
           service.countRequest(kind, 'not_modified');
           return reply.code(304).send();
         }
-        const r = await service.render(ref.hash, ref.detect, request, key);
+        const r = await service.render(ref.hash, ref.detect, request, key, req.ip);
         service.countRequest(kind, r.cache);
         return send(reply, r);
       } catch (err) {

@@ -120,12 +120,13 @@ describe('result cache: disk + Redis index, LRU under a byte budget', () => {
         cache: r.headers['x-resound-cache'],
       };
     };
-    const a = await fetchW(60);
-    const b = await fetchW(61);
+    // Widths are snapped up to size buckets, so each of these is its own entry.
+    const a = await fetchW(56);
+    const b = await fetchW(60);
     await new Promise((r) => setTimeout(r, 5));
-    expect((await fetchW(60)).cache).toBe('hit'); // A is now more recent than B
+    expect((await fetchW(56)).cache).toBe('hit'); // A is now more recent than B
     const later = [];
-    for (const w of [62, 63]) later.push(await fetchW(w));
+    for (const w of [48, 64]) later.push(await fetchW(w));
     expect(a.size + b.size + later.reduce((s, x) => s + x.size, 0)).toBeGreaterThan(budget);
     expect(await t.service.cache.totalBytes()).toBeLessThanOrEqual(budget);
     expect(await t.service.cache.has(b.key)).toBe(false);
