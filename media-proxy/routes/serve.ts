@@ -19,8 +19,10 @@ interface Located {
 }
 
 /**
- * GET/HEAD for the three Discord-shaped paths. Order: find the asset, check the signature (attachments), parse and
- * normalise the parameters, answer 304 from the key alone when the client has it, then render (cache → transform).
+ * GET/HEAD for the three Discord-shaped paths. Order: read the query (one bounded value per parameter), find the
+ * asset, check the signature (attachments), parse the parameters and resolve them to the canonical request and its key,
+ * answer 304 from the key alone when the client has it, then render (cache → miss limiter → transform), charging
+ * misses to the peer address.
  */
 export async function serveRoutes(
   app: FastifyInstance,
