@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, seedFrom, type Rng } from '../../common/rng.ts';
@@ -74,6 +75,23 @@ describe('repeated and array-shaped parameters', () => {
     refused++;
     expect(await counter('resound_media_proxy_rejections_total', { code: 'bad_request' })).toBe(before + refused);
     expect((await get(join(attachment, 'format=webp&width=64'))).statusCode).toBe(200);
+  });
+
+  it('logs refusals rate-limited: ten bad queries, one warning line', async () => {
+    const lines: { msg: string; code: string; reason: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const own = await makeProxy({}, { logger });
+    try {
+      for (let i = 0; i < 10; i++) {
+        const r = await own.app.inject({ method: 'GET', url: `/emojis/1300000000000000009.png?size=${i}&size=1` });
+        expect(r.statusCode).toBe(400);
+      }
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ msg: 'media request refused', code: 'bad_request' });
+      expect(lines[0].reason).toContain('"size"');
+    } finally {
+      await own.close();
+    }
   });
 
   it('the README case: format=webp&format=png and even format=webp&format=webp are 400, not 500', async () => {
