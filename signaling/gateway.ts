@@ -148,6 +148,10 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
       server,
       adminToken,
       endpoint: (g, c) => (placement ? placement.assign(g, c, endpoint) : endpoint),
+      onReject: (field, message) => {
+        metrics.rejected.inc({ reason: 'admin_invalid_id' });
+        badLog.warn('admin_invalid_id', { field }, message);
+      },
     });
     app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://x');

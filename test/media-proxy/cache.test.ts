@@ -121,7 +121,9 @@ describe('result cache: disk + Redis index, LRU under a byte budget', () => {
     };
     const a = await fetchW(60);
     const b = await fetchW(61);
-    await new Promise((r) => setTimeout(r, 5));
+    // The LRU scores are milliseconds: let the clock move past B's access so A's next hit is strictly newer.
+    const bAt = Date.now();
+    while (Date.now() <= bAt) await new Promise((r) => setImmediate(r));
     expect((await fetchW(60)).cache).toBe('hit'); // A is now more recent than B
     const later = [];
     for (const w of [62, 63]) later.push(await fetchW(w));
