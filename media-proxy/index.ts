@@ -2,9 +2,9 @@
  * The media proxy's public face. Other parts (the workers' pre-render queue) import only from here.
  */
 import type { AddressInfo } from 'node:net';
-import { logListening } from '../common/http.ts';
+import { listenExplained, logListening } from '../common/http.ts';
 import type { PartStarter } from '../common/part.ts';
-import { createRedis } from '../common/redis.ts';
+import { createFailFastRedis, redisReady } from '../common/redis.ts';
 import { loadMediaProxyConfig } from './config.ts';
 import { MediaProxy } from './server.ts';
 
@@ -35,9 +35,10 @@ export { SIZE_BUCKETS } from './routes/params.ts';
 export const start: PartStarter = async (ctx) => {
   const config = loadMediaProxyConfig(ctx.env, ctx.common.RESOUND_DATA_DIR, ctx.common.RESOUND_BIND);
   const handle = await ctx.redis();
-  // Fail cache commands fast while Redis is away (the proxy then serves uncached) instead of queueing them forever.
-  const redis = createRedis(handle.url, { maxRetriesPerRequest: 1 });
   const logger = ctx.logger.child({ part: 'proxy' });
+  // Cache commands fail fast while Redis is away (the proxy then serves uncached and /healthz says 503 at once).
+  const redis = createFailFastRedis(handle.url, logger, 'proxy-cache');
+  await redisReady(redis, 2000);
   const proxy = new MediaProxy({ config, redis, logger });
   // Uploads enqueue pre-render jobs for the workers part (which calls back into this part's public API to warm it).
   const prerender = config.prerenderOnUpload
@@ -49,7 +50,10 @@ export const start: PartStarter = async (ctx) => {
       )
     : null;
   if (prerender) proxy.onUpload(prerender.hook);
-  await proxy.app.listen({ port: config.port, host: config.bind });
+  await listenExplained(
+    { listener: 'media proxy', variable: 'MEDIA_PROXY_PORT', host: config.bind, port: config.port },
+    () => proxy.app.listen({ port: config.port, host: config.bind }),
+  );
   const { port } = proxy.app.server.address() as AddressInfo;
   const url = `http://${config.bind}:${port}`;
   logListening(ctx.logger, 'proxy', url, { gifsicle: proxy.gifsicle.binary ?? null, concurrency: config.concurrency });
