@@ -3,6 +3,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { freePort, redisAnswers } from '../../common/redis.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -109,5 +110,37 @@ export function instanceEnv(tag: string, extra: Record<string, string> = {}): No
     MEDIA_PROXY_PORT: '0',
     WORKERS_PORT: '0',
     ...extra,
+  };
+}
+
+/** A redis-server of the test's own on a free port (never the shared one), which the test may kill and start again. */
+export async function ownRedis(port?: number): Promise<{
+  url: string;
+  start(): Promise<void>;
+  kill(): Promise<void>;
+}> {
+  const p = port ?? (await freePort());
+  const url = `redis://127.0.0.1:${p}`;
+  let proc: ChildProcess | undefined;
+  const kill = async () => {
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise((r) => proc!.once('exit', r));
+    proc.kill('SIGKILL');
+    await gone;
+  };
+  return {
+    url,
+    kill,
+    start: async () => {
+      await kill();
+      proc = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
+      });
+      const end = Date.now() + 10_000;
+      while (!(await redisAnswers(url, 200))) {
+        if (Date.now() > end) throw new Error(`redis-server on ${p} never answered`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
   };
 }
