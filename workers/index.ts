@@ -18,6 +18,7 @@ export { packStatus, type PackStatus } from './pack-progress.ts';
 export { prerenderOnUpload, defaultVariants } from './prerender-hook.ts';
 export { scanPack, emojiNameFor } from './pack-scan.ts';
 export { emojiCommand } from './cli/emoji-command.ts';
+export { audioCommand } from './cli/audio-command.ts';
 export { writeSamplePack } from './sample-pack.ts';
 export type { EmojiResult, PackSummary, PackFailure } from './emoji-types.ts';
 export type { AudioJobData, EmojiJobData, PrerenderJobData } from './queues.ts';

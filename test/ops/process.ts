@@ -28,6 +28,8 @@ export interface Watched {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Resolves with the first line matching `pred` (already seen or yet to come); rejects if the process exits first. */
   line(pred: (l: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
+  /** The same for plain-text output lines (a CLI's progress display). */
+  text(re: RegExp, timeoutMs?: number): Promise<string>;
 }
 
 export function watch(command: string, args: string[], opts: SpawnOptions & { env: NodeJS.ProcessEnv }): Watched {
@@ -60,32 +62,34 @@ export function watch(command: string, args: string[], opts: SpawnOptions & { en
       resolve({ code, signal });
     }),
   );
+  const waitFor = <T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const hit = find();
+        if (hit !== undefined) return done(() => resolve(hit));
+        if (child.exitCode !== null || child.signalCode !== null)
+          done(() => reject(new Error(`exited before ${what}:\n${err}\n${other.slice(-5).join('\n')}`)));
+      };
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`timed out waiting for ${what}:\n${err}\n${other.join('\n')}`))),
+        timeoutMs,
+      );
+      const done = (f: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        f();
+      };
+      waiters.add(check);
+      check();
+    });
   return {
     child,
     lines,
     other,
     stderr: () => err,
     exited,
-    line: (pred, what, timeoutMs = 60_000) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const hit = lines.find(pred);
-          if (hit) return done(() => resolve(hit));
-          if (child.exitCode !== null || child.signalCode !== null)
-            done(() => reject(new Error(`exited before ${what}:\n${err}\n${JSON.stringify(lines.slice(-5))}`)));
-        };
-        const timer = setTimeout(
-          () => done(() => reject(new Error(`timed out waiting for ${what}:\n${err}\n${JSON.stringify(lines)}`))),
-          timeoutMs,
-        );
-        const done = (f: () => void) => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          f();
-        };
-        waiters.add(check);
-        check();
-      }),
+    line: (pred, what, timeoutMs = 60_000) => waitFor(() => lines.find(pred), what, timeoutMs),
+    text: (re, timeoutMs = 60_000) => waitFor(() => other.find((l) => re.test(l)), String(re), timeoutMs),
   };
 }
 
