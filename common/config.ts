@@ -45,7 +45,8 @@ export const ipv4 = z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}$/, 'must be an IP
 export const commonShape = {
   RESOUND_DATA_DIR: z.string().default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Unset: redis://127.0.0.1:6379, or a private redis-server child when nothing answers there (common/redis.ts). */
+  REDIS_URL: z.string().url().optional(),
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/test'),
   /** Interface every listener binds to. */
   RESOUND_BIND: z.string().default('127.0.0.1'),

@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { ConfigError } from './config.ts';
 import { renderMetrics } from './metrics.ts';
 
 /** The error body every Resound HTTP API answers with: a stable machine code and a sentence naming the fix. */
@@ -81,4 +82,23 @@ export function createHttpServer(opts: BaseHttpOptions): FastifyInstance {
 /** Logs the one JSON line per listener that scripts and tests wait for. */
 export function logListening(logger: Logger, part: string, url: string, extra: Record<string, unknown> = {}): void {
   logger.info({ part, url, ...extra }, 'listening');
+}
+
+/**
+ * Runs a listener's `listen` and turns "port already in use" into the configuration error it is: one line naming the
+ * listener, the variable that set its port and the port (the CLI exits 78 on it), instead of a raw EADDRINUSE stack.
+ */
+export async function listenExplained<T>(
+  where: { listener: string; variable: string; host: string; port: number },
+  listen: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await listen();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    throw new ConfigError([
+      `${where.variable}=${where.port}: the ${where.listener} listener cannot use ${where.host}:${where.port}, ` +
+        'another process holds it; stop that process or choose another port (0 picks a free one)',
+    ]);
+  }
 }

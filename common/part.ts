@@ -2,11 +2,14 @@ import type { Logger } from 'pino';
 import type { CommonConfig, Env } from './config.ts';
 import type { RedisHandle } from './redis.ts';
 
+/** What a part gave back to others when it stopped (e.g. `{ jobs: 2 }` returned to the queue), for the last log line. */
+export type HandedBack = Record<string, number>;
+
 /** What `resound start` keeps for each running part: where it listens and how to stop it. */
 export interface RunningPart {
   name: string;
   urls: Record<string, string>;
-  close(): Promise<void>;
+  close(): Promise<HandedBack | void>;
 }
 
 export interface PartContext {

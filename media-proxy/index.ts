@@ -3,9 +3,9 @@
  * imports no other part.
  */
 import type { AddressInfo } from 'node:net';
-import { logListening } from '../common/http.ts';
+import { listenExplained, logListening } from '../common/http.ts';
 import type { PartContext, PartStarter, RunningPart } from '../common/part.ts';
-import { createRedis } from '../common/redis.ts';
+import { createFailFastRedis, redisReady } from '../common/redis.ts';
 import { loadMediaProxyConfig, type MediaProxyConfig } from './config.ts';
 import { configureSharp, createMediaApp } from './server.ts';
 import { MediaService } from './service.ts';
@@ -53,12 +53,16 @@ export async function startMediaProxy(ctx: PartContext): Promise<MediaProxyPart>
   const config = loadMediaProxyConfig(ctx.env, ctx.common.RESOUND_DATA_DIR, ctx.common.RESOUND_BIND);
   configureSharp(config.sharp);
   const handle = await ctx.redis();
-  // Fail cache commands fast while Redis is away (the proxy then serves uncached) instead of queueing them forever.
-  const redis = createRedis(handle.url, { maxRetriesPerRequest: 1 });
   const logger = ctx.logger.child({ part: 'proxy' });
+  // Cache commands fail fast while Redis is away (the proxy then serves uncached and /healthz says 503 at once).
+  const redis = createFailFastRedis(handle.url, logger, 'proxy-cache');
+  await redisReady(redis, 2000);
   const service = new MediaService({ config, redis, logger });
   const app = await createMediaApp(service, logger);
-  await app.listen({ port: config.port, host: config.bind });
+  await listenExplained(
+    { listener: 'media proxy', variable: 'MEDIA_PROXY_PORT', host: config.bind, port: config.port },
+    () => app.listen({ port: config.port, host: config.bind }),
+  );
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${config.bind}:${port}`;
   logListening(ctx.logger, 'proxy', url, {

@@ -4,13 +4,28 @@ import { HttpError } from '../common/http.ts';
 import { Close } from './opcodes.ts';
 import type { VoiceServer } from './voice-server.ts';
 
-const snowflake = { type: 'string', pattern: '^[0-9]{1,20}$' } as const;
+const MAX_SNOWFLAKE = (1n << 64n) - 1n;
+
+/**
+ * A Discord id as this API accepts it: a decimal string of a non-zero unsigned 64-bit value. Checked by hand rather
+ * than by the JSON schema because fastify's schema coercion would turn a JSON number into a string after JSON.parse
+ * has already rounded it (81384788765712384 → "81384788765712380": someone else's guild).
+ */
+function snowflakeError(field: string, value: unknown): string | undefined {
+  if (typeof value !== 'string')
+    return `${field} must be a snowflake as a decimal string (JSON numbers lose precision above 2^53), got ${typeof value}`;
+  if (!/^[1-9][0-9]{0,19}$/.test(value) || BigInt(value) > MAX_SNOWFLAKE)
+    return `${field} must be a snowflake: a decimal string from 1 to 18446744073709551615`;
+  return undefined;
+}
 
 export interface AdminApiOptions {
   server: VoiceServer;
   adminToken: string;
   /** host:port clients connect to (wss) for a channel, as put in VOICE_SERVER_UPDATE.endpoint (placement may pick another server). */
   endpoint: (guildId: string, channelId: string) => string | Promise<string>;
+  /** Told about every refused id (for the rejection counter and a rate-limited log line). */
+  onReject?: (field: string, message: string) => void;
 }
 
 /**
@@ -27,6 +42,18 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
     }
   });
 
+  /** Throws a 400 naming the first field that is not a valid snowflake. */
+  const checkIds = (source: Record<string, unknown>, fields: readonly string[]): void => {
+    for (const field of fields) {
+      const message = snowflakeError(field, source[field]);
+      if (!message) continue;
+      opts.onReject?.(field, message);
+      throw new HttpError(400, 'invalid_snowflake', message);
+    }
+  };
+  // Body ids are declared without a type so the schema cannot coerce them; checkIds decides.
+  const anyId = {} as const;
+
   app.post<{ Body: { guild_id: string; channel_id: string; user_id: string } }>(
     '/voice/join',
     {
@@ -35,9 +62,10 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
           type: 'object',
           required: ['guild_id', 'channel_id', 'user_id'],
           additionalProperties: false,
-          properties: { guild_id: snowflake, channel_id: snowflake, user_id: snowflake },
+          properties: { guild_id: anyId, channel_id: anyId, user_id: anyId },
         },
       },
+      preHandler: async (req) => checkIds(req.body, ['guild_id', 'channel_id', 'user_id']),
     },
     async (req) => {
       const { guild_id, channel_id, user_id } = req.body;
@@ -51,12 +79,8 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
     },
   );
 
-  const userParams = {
-    type: 'object',
-    required: ['guildId', 'userId'],
-    properties: { guildId: snowflake, userId: snowflake },
-  } as const;
   type UserParams = { guildId: string; userId: string };
+  const checkUser = async (req: { params: UserParams }) => checkIds(req.params, ['guildId', 'userId']);
   const notFound = (p: UserParams) =>
     new HttpError(
       404,
@@ -68,9 +92,9 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
     '/voice/guilds/:guildId/users/:userId/mute',
     {
       schema: {
-        params: userParams,
         body: { type: 'object', required: ['mute'], properties: { mute: { type: 'boolean' } } },
       },
+      preHandler: checkUser,
     },
     async (req) => {
       if (!opts.server.setServerMute(req.params.guildId, req.params.userId, req.body.mute)) throw notFound(req.params);
@@ -82,9 +106,9 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
     '/voice/guilds/:guildId/users/:userId/deafen',
     {
       schema: {
-        params: userParams,
         body: { type: 'object', required: ['deaf'], properties: { deaf: { type: 'boolean' } } },
       },
+      preHandler: checkUser,
     },
     async (req) => {
       if (!opts.server.setDeafened(req.params.guildId, req.params.userId, req.body.deaf)) throw notFound(req.params);
@@ -96,7 +120,6 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
     '/voice/guilds/:guildId/users/:userId/disconnect',
     {
       schema: {
-        params: userParams,
         body: {
           type: 'object',
           properties: {
@@ -105,6 +128,7 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
           },
         },
       },
+      preHandler: checkUser,
     },
     async (req) => {
       const code = req.body?.code ?? Close.Disconnected;

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { createHttpServer, logListening } from '../common/http.ts';
+import { createHttpServer, listenExplained, logListening } from '../common/http.ts';
 import { RateLimitedLog } from '../common/logger.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
 import { loadTls } from '../common/tls.ts';
@@ -82,15 +82,19 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   const adminToken = secretFromConfigOrDataDir(config.ADMIN_TOKEN, opts.dataDir, 'admin-token');
   const modes = parseModes(config.SFU_MODES);
 
-  const sfu = await Sfu.create({
-    bindAddress: opts.bind,
-    port: config.SFU_UDP_PORT,
-    publicIp: config.RESOUND_PUBLIC_IP,
-    logger: log.child({ component: 'sfu' }),
-    silenceGapMs: config.SFU_SILENCE_GAP_MS,
-    maxPacketsPerSecond: config.SFU_MAX_PPS,
-    registry,
-  });
+  const sfu = await listenExplained(
+    { listener: 'SFU UDP', variable: 'SFU_UDP_PORT', host: opts.bind, port: config.SFU_UDP_PORT },
+    () =>
+      Sfu.create({
+        bindAddress: opts.bind,
+        port: config.SFU_UDP_PORT,
+        publicIp: config.RESOUND_PUBLIC_IP,
+        logger: log.child({ component: 'sfu' }),
+        silenceGapMs: config.SFU_SILENCE_GAP_MS,
+        maxPacketsPerSecond: config.SFU_MAX_PPS,
+        registry,
+      }),
+  );
   // One MLS external-sender key per voice server; every channel's DAVE group names it in op 25.
   const dave = {
     sender: new ExternalSender(),
@@ -148,6 +152,10 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
       server,
       adminToken,
       endpoint: (g, c) => (placement ? placement.assign(g, c, endpoint) : endpoint),
+      onReject: (field, message) => {
+        metrics.rejected.inc({ reason: 'admin_invalid_id' });
+        badLog.warn('admin_invalid_id', { field }, message);
+      },
     });
     app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -167,7 +175,13 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   };
 
   const tlsApp = await makeApp(true);
-  await tlsApp.listen({ host: opts.bind, port: config.SIGNALING_WSS_PORT });
+  await listenExplained(
+    { listener: 'voice wss', variable: 'SIGNALING_WSS_PORT', host: opts.bind, port: config.SIGNALING_WSS_PORT },
+    () => tlsApp.listen({ host: opts.bind, port: config.SIGNALING_WSS_PORT }),
+  ).catch(async (err: unknown) => {
+    await sfu.close();
+    throw err;
+  });
   const wssPort = (tlsApp.server.address() as AddressInfo).port;
   endpoint = config.SIGNALING_PUBLIC_ENDPOINT ?? `${config.RESOUND_PUBLIC_IP}:${wssPort}`;
   const wssUrl = `wss://${opts.bind}:${wssPort}/?v=8`;
@@ -177,7 +191,13 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   let httpUrl: string | null = null;
   if (config.SIGNALING_WS_PORT >= 0) {
     const plainApp = await makeApp(false);
-    await plainApp.listen({ host: opts.bind, port: config.SIGNALING_WS_PORT });
+    await listenExplained(
+      { listener: 'voice ws', variable: 'SIGNALING_WS_PORT', host: opts.bind, port: config.SIGNALING_WS_PORT },
+      () => plainApp.listen({ host: opts.bind, port: config.SIGNALING_WS_PORT }),
+    ).catch(async (err: unknown) => {
+      await Promise.all([tlsApp.close(), sfu.close()]);
+      throw err;
+    });
     const port = (plainApp.server.address() as AddressInfo).port;
     wsUrl = `ws://${opts.bind}:${port}/?v=8`;
     httpUrl = `http://${opts.bind}:${port}`;

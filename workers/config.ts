@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseEnv, port, type Env } from '../common/config.ts';
@@ -31,10 +33,11 @@ export const workersShape = {
             .filter(Boolean),
     )
     .pipe(z.array(z.enum(QUEUE_NAMES)).min(0)),
+  /** Unset: this instance's own prefix (see instancePrefix); a fleet sets the same value on every member. */
   WORKERS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
-    .default('resound'),
+    .optional(),
   WORKERS_CONCURRENCY_EMOJI: positiveInt(2),
   WORKERS_CONCURRENCY_PRERENDER: positiveInt(2),
   WORKERS_CONCURRENCY_AUDIO: positiveInt(1),
@@ -59,11 +62,40 @@ export const workersShape = {
   WORKERS_AUDIO_OUT_DIR: z.string().optional(),
 };
 
-export type WorkersConfig = z.infer<z.ZodObject<typeof workersShape>> & { audioOutDir: string };
+export type WorkersConfig = Omit<z.infer<z.ZodObject<typeof workersShape>>, 'WORKERS_PREFIX'> & {
+  WORKERS_PREFIX: string;
+  audioOutDir: string;
+};
 
 export function loadWorkersConfig(env: Env, dataDir: string): WorkersConfig {
   const c = parseEnv(workersShape, env);
-  return { ...c, audioOutDir: path.resolve(c.WORKERS_AUDIO_OUT_DIR ?? path.join(dataDir, 'audio')) };
+  return {
+    ...c,
+    WORKERS_PREFIX: c.WORKERS_PREFIX ?? instancePrefix(dataDir),
+    audioOutDir: path.resolve(c.WORKERS_AUDIO_OUT_DIR ?? path.join(dataDir, 'audio')),
+  };
+}
+
+/**
+ * The queue prefix of an instance that did not configure one: `resound-<random>`, generated once into its data folder.
+ * Two independent instances on one Redis (two checkouts, two containers with their own volumes) so never take each
+ * other's jobs, while the same instance keeps its queues across restarts, and the CLI run beside it (same data folder)
+ * finds them. A fleet opts in to sharing by setting the same WORKERS_PREFIX everywhere.
+ */
+export function instancePrefix(dataDir: string): string {
+  const file = path.join(path.resolve(dataDir), 'workers-prefix');
+  const read = () => fs.readFileSync(file, 'utf8').trim();
+  try {
+    return read();
+  } catch {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    try {
+      fs.writeFileSync(file, `resound-${randomBytes(5).toString('hex')}\n`, { flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // EEXIST: another process won the race
+    }
+    return read();
+  }
 }
 
 export function concurrencyOf(c: WorkersConfig, q: QueueName): number {

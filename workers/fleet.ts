@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { ConnectionOptions, Job } from 'bullmq';
 import { RateLimitedLog, type Logger } from '../common/logger.ts';
+import { watchRedis } from '../common/redis.ts';
 import { concurrencyOf, type QueueName, type WorkersConfig } from './config.ts';
 import { failureCode } from './errors.ts';
 import type { WorkerMetrics } from './metrics.ts';
@@ -31,7 +32,7 @@ export interface FleetOptions {
  */
 export class WorkerFleet {
   readonly workers: SandboxedWorker[] = [];
-  private closing?: Promise<void>;
+  private closing?: Promise<{ handedBack: number }>;
 
   constructor(private readonly opts: FleetOptions) {
     const c = opts.config;
@@ -51,7 +52,7 @@ export class WorkerFleet {
         maxStalledCount: c.WORKERS_MAX_STALLED,
         inProcess,
       });
-      w.on('error', (err) => opts.logger.warn({ err: err.message, queue: q }, 'worker connection error'));
+      watchRedis(w, opts.logger, `worker:${q}`);
       w.on('failed', (job, err) => {
         if (!job) return;
         const code = failureCode(err.message);
@@ -81,24 +82,26 @@ export class WorkerFleet {
   /**
    * Stops taking jobs and lets active ones finish for up to `graceMs`; past that it kills the children and moves
    * their jobs back to waiting (attempt not counted) for another worker. In-process jobs (a pack's summary) are
-   * short; if one is still running it is left to stalled-job recovery.
+   * short; if one is still running it is left to stalled-job recovery. Resolves with how many jobs were handed back.
    */
-  close(graceMs = this.opts.config.WORKERS_SHUTDOWN_GRACE_MS): Promise<void> {
+  close(graceMs = this.opts.config.WORKERS_SHUTDOWN_GRACE_MS): Promise<{ handedBack: number }> {
     this.closing ??= (async () => {
       const graceful = Promise.all(this.workers.map((w) => w.close())).then(() => true);
       let timer: NodeJS.Timeout | undefined;
       const expired = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)));
       const clean = await Promise.race([graceful, expired]);
       clearTimeout(timer);
+      let handedBack = 0;
       if (!clean) {
         this.opts.logger.warn({ graceMs }, 'active jobs did not finish in the shutdown grace; handing them back');
-        await Promise.all(this.workers.map((w) => w.handBack()));
+        for (const n of await Promise.all(this.workers.map((w) => w.handBack()))) handedBack += n;
         const settled = await Promise.race([
           graceful,
           new Promise<false>((r) => setTimeout(() => r(false), 5000).unref()),
         ]);
         if (!settled) await Promise.all(this.workers.map((w) => w.close(true)));
       }
+      return { handedBack };
     })();
     return this.closing;
   }

@@ -2,6 +2,7 @@ import type { Env } from '../common/config.ts';
 import type { Logger } from '../common/logger.ts';
 import type { PartStarter, RunningPart } from '../common/part.ts';
 import type { UploadEvent } from '../media-proxy/index.ts';
+import { failFastRedisOptions } from '../common/redis.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
 import { loadWorkersConfig, type WorkersConfig } from './config.ts';
 import { WorkerFleet } from './fleet.ts';
@@ -17,6 +18,7 @@ export { packStatus, type PackStatus } from './pack-progress.ts';
 export { prerenderOnUpload, defaultVariants } from './prerender-hook.ts';
 export { scanPack, emojiNameFor } from './pack-scan.ts';
 export { emojiCommand } from './cli/emoji-command.ts';
+export { audioCommand } from './cli/audio-command.ts';
 export { writeSamplePack } from './sample-pack.ts';
 export type { EmojiResult, PackSummary, PackFailure } from './emoji-types.ts';
 export type { AudioJobData, EmojiJobData, PrerenderJobData } from './queues.ts';
@@ -47,8 +49,10 @@ export const start: PartStarter = async (ctx) => {
   const logger = ctx.logger.child({ part: 'workers' });
   const redis = await ctx.redis();
   const connection = { url: redis.url, maxRetriesPerRequest: null };
+  // The dashboard, /metrics and /healthz read the queues through these: they fail fast while Redis is away, so the
+  // HTTP endpoints still answer (the blocking worker connections above wait it out instead).
   const producers = new Producers({
-    connection,
+    connection: { url: redis.url, ...failFastRedisOptions(500) },
     prefix: config.WORKERS_PREFIX,
     attempts: config.WORKERS_ATTEMPTS,
     backoffMs: config.WORKERS_BACKOFF_MS,
@@ -75,9 +79,10 @@ export const start: PartStarter = async (ctx) => {
     name: 'workers',
     urls: { http: server.url, dashboard: `${server.url}/admin/queues` },
     close: async () => {
-      await fleet.close();
+      const { handedBack } = await fleet.close();
       await server.close();
       await producers.close();
+      return { jobs: handedBack };
     },
   };
   return running;
@@ -94,8 +99,9 @@ export function prerenderHookFromEnv(
   logger: Logger,
 ): { hook: (e: UploadEvent) => Promise<void>; close(): Promise<void> } {
   const config = loadWorkersConfig(env, dataDir);
+  // Fail fast: an upload while Redis is away succeeds without its pre-render instead of hanging on the enqueue.
   const producers = new Producers({
-    connection: { url: redisUrl, maxRetriesPerRequest: null },
+    connection: { url: redisUrl, ...failFastRedisOptions(500) },
     prefix: config.WORKERS_PREFIX,
     attempts: config.WORKERS_ATTEMPTS,
     backoffMs: config.WORKERS_BACKOFF_MS,

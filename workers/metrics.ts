@@ -26,7 +26,12 @@ export class WorkerMetrics {
       registers,
       async collect() {
         for (const q of queues()) {
-          const counts = await q.getJobCounts(...STATES);
+          // Redis away: leave the series out rather than fail the whole scrape (the process's own figures still count).
+          const counts = await q.getJobCounts(...STATES).catch(() => undefined);
+          if (!counts) {
+            for (const s of STATES) this.remove({ queue: q.name, state: s });
+            continue;
+          }
           for (const s of STATES) this.set({ queue: q.name, state: s }, counts[s] ?? 0);
         }
       },

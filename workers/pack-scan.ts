@@ -27,12 +27,15 @@ export interface ScanOptions {
  * pack), each hashed so its job id follows its content. Oversized or corrupt files are still enqueued: their own job
  * fails with the reason, which the summary reports, rather than the whole pack being refused.
  */
-export async function scanPack(dir: string, opts: ScanOptions): Promise<EmojiPackInput> {
+export async function scanPack(
+  dir: string,
+  opts: ScanOptions,
+): Promise<EmojiPackInput & { /** Files left out because their extension is not an image's. */ skipped: string[] }> {
   const root = path.resolve(dir);
-  const entries = (await fs.readdir(root, { withFileTypes: true }))
-    .filter((e) => e.isFile() && EMOJI_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
-    .map((e) => e.name)
-    .sort();
+  const files = (await fs.readdir(root, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  const isImage = (name: string) => EMOJI_EXTENSIONS.includes(path.extname(name).toLowerCase());
+  const entries = files.filter(isImage).sort();
+  const skipped = files.filter((f) => !isImage(f)).sort();
   if (!entries.length) throw new Error(`no emoji images (${EMOJI_EXTENSIONS.join(' ')}) in ${root}`);
   const outDir = path.resolve(opts.outDir);
   const used = new Set<string>();
@@ -51,5 +54,5 @@ export async function scanPack(dir: string, opts: ScanOptions): Promise<EmojiPac
       maxBytes: opts.maxBytes,
     });
   }
-  return { pack: { dir: root, outDir, total: emojis.length, sizes: opts.sizes }, emojis };
+  return { pack: { dir: root, outDir, total: emojis.length, sizes: opts.sizes }, emojis, skipped };
 }

@@ -1,6 +1,7 @@
 import { FlowProducer, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { z } from 'zod';
 import { RateLimitedLog, type Logger } from '../common/logger.ts';
+import { watchRedis } from '../common/redis.ts';
 import { Counter, type Registry } from '../common/metrics.ts';
 import { QUEUE_NAMES, type QueueName } from './config.ts';
 import {
@@ -63,6 +64,8 @@ export class Producers {
     const base = { connection: opts.connection, prefix: opts.prefix };
     this.queues = Object.fromEntries(QUEUE_NAMES.map((q) => [q, new Queue(q, base)])) as Record<QueueName, Queue>;
     this.flows = new FlowProducer(base);
+    for (const q of Object.values(this.queues)) watchRedis(q, opts.logger, `queue:${q.name}`);
+    watchRedis(this.flows, opts.logger, 'flows');
     this.rejected = new Counter({
       name: 'resound_workers_rejected_jobs_total',
       help: 'Jobs refused at enqueue because their data failed validation',

@@ -81,13 +81,15 @@ export class SandboxedWorker extends Worker {
 
   /**
    * The end of a shutdown grace: kill every child and put the jobs they were running back in the waiting list, so
-   * another worker starts them at once instead of after their lock expires, and no attempt is counted.
+   * another worker starts them at once instead of after their lock expires, and no attempt is counted. Returns how
+   * many jobs were running (and so handed back).
    */
-  async handBack(): Promise<void> {
+  async handBack(): Promise<number> {
     const pool = this.pool;
-    if (!pool) return;
+    if (!pool) return 0;
     this.handingBack = true;
-    const children = [...Object.values(pool.retained), ...pool.getAllFree()];
-    await Promise.all(children.map((c) => pool.kill(c, 'SIGKILL')));
+    const running = Object.values(pool.retained);
+    await Promise.all([...running, ...pool.getAllFree()].map((c) => pool.kill(c, 'SIGKILL')));
+    return running.length;
   }
 }

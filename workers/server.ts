@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { createHttpServer, logListening } from '../common/http.ts';
+import { createHttpServer, listenExplained, logListening } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
 import { Registry } from '../common/metrics.ts';
 import { createRedis } from '../common/redis.ts';
@@ -42,7 +42,10 @@ export async function startWorkersServer(opts: {
     },
   });
   await mountDashboard(app, { queues, token: opts.token, logger: opts.logger, registry });
-  const address = await app.listen({ host: opts.host, port: opts.port });
+  const address = await listenExplained(
+    { listener: 'workers dashboard', variable: 'WORKERS_PORT', host: opts.host, port: opts.port },
+    () => app.listen({ host: opts.host, port: opts.port }),
+  );
   const url = address.replace('[::1]', '127.0.0.1');
   logListening(opts.listenLogger ?? opts.logger, 'workers', url, { dashboard: `${url}/admin/queues` });
   return {

@@ -65,7 +65,7 @@ export async function joinClient(
   gw: VoiceGateway,
   guildId: string,
   channelId: string,
-  opts: { userId?: string; daveEncryption?: boolean; waitReady?: boolean } = {},
+  opts: { userId?: string; daveEncryption?: boolean; waitReady?: boolean; endpoint?: string } = {},
 ): Promise<TestClient> {
   const userId = opts.userId ?? newId();
   let joins = 0;
@@ -89,7 +89,7 @@ export async function joinClient(
           suppress: false,
           request_to_speak_timestamp: null,
         } as never);
-        methods.onVoiceServerUpdate({ token: grant.token, guild_id: guildId, endpoint: gw.endpoint });
+        methods.onVoiceServerUpdate({ token: grant.token, guild_id: guildId, endpoint: opts.endpoint ?? gw.endpoint });
       });
       return true;
     },

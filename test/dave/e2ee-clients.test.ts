@@ -23,6 +23,7 @@ import {
   destroyQuietly,
   endsWithMarker,
   epochOf,
+  holdingRelay,
   metricValue,
   protocolVersionOf,
   rawDaveClient,
@@ -147,31 +148,33 @@ describe('DAVE with real clients', () => {
 
   it('a member that resumes after 4015 gets the DAVE messages it missed (replay buffer) and stays in the group', async () => {
     const [guild, channel] = [newId(), newId()];
-    const a = await dave(guild, channel);
-    const b = await dave(guild, channel);
-    const g1 = await waitForSharedGroup([a, b]);
-    const sessionB = gw.server.sessionOf(guild, b.userId)!;
-    const resumedBefore = await metricValue(gw, 'resound_signaling_resumes_total', { result: 'ok' });
-    // Hold B's Resume until C has joined, so B's op 27 and op 29 really wait in its replay buffer.
-    const server = gw.server;
-    const resume = server.resume.bind(server);
-    let release: () => void = () => {};
-    const held = new Promise<void>((r) => (release = r));
-    server.resume = (conn, raw) => void held.then(() => resume(conn, raw));
-    expect(server.disconnect(guild, b.userId, 4015, 'test crash')).toBe(true);
-    const c = await dave(guild, channel);
-    await waitFor(() => server.sessionOf(guild, c.userId)?.daveVersion === 1, 5000, 'C described');
-    await new Promise((r) => setTimeout(r, 200));
-    expect(sessionB.conn).toBeNull();
-    server.resume = resume;
-    release();
-    const g2 = await waitForSharedGroup([a, b, c], g1.epoch, 20_000);
-    expect(await metricValue(gw, 'resound_signaling_resumes_total', { result: 'ok' })).toBe(resumedBefore + 1);
-    expect(gw.server.sessionOf(guild, b.userId)).toBe(sessionB);
-    expect(b.joins()).toBe(1);
-    expect(g2.epoch).toBe(g1.epoch + 1n);
-    await hears(c, b);
-    expect(uncaught).toEqual([]);
+    // B reaches the gateway through a relay that can hold its reconnect, so its Resume waits on the network.
+    const relay = await holdingRelay(Number(gw.endpoint.split(':')[1]));
+    try {
+      const a = await dave(guild, channel);
+      const b = await joinClient(gw, guild, channel, { daveEncryption: true, endpoint: relay.endpoint });
+      clients.push(b);
+      const g1 = await waitForSharedGroup([a, b]);
+      const sessionB = gw.server.sessionOf(guild, b.userId)!;
+      const resumedBefore = await metricValue(gw, 'resound_signaling_resumes_total', { result: 'ok' });
+      relay.hold();
+      expect(gw.server.disconnect(guild, b.userId, 4015, 'test crash')).toBe(true);
+      await waitFor(() => relay.waiting() === 1, 10_000, "B's reconnect to reach the relay");
+      const c = await dave(guild, channel);
+      // A committed Add(C) and the server announced it (op 29) while B was away: it waits in B's replay buffer.
+      await waitFor(() => epochOf(a) === g1.epoch + 1n && epochOf(c) === g1.epoch + 1n, 15_000, 'A and C to move on');
+      expect(sessionB.conn).toBeNull();
+      relay.release();
+      const g2 = await waitForSharedGroup([a, b, c], g1.epoch, 20_000);
+      expect(await metricValue(gw, 'resound_signaling_resumes_total', { result: 'ok' })).toBe(resumedBefore + 1);
+      expect(gw.server.sessionOf(guild, b.userId)).toBe(sessionB);
+      expect(b.joins()).toBe(1);
+      expect(g2.epoch).toBe(g1.epoch + 1n);
+      await hears(c, b);
+      expect(uncaught).toEqual([]);
+    } finally {
+      await relay.close();
+    }
   });
 
   it('5. a malformed key package and a malformed commit are closed with 4002/4020; the other clients keep running', async () => {

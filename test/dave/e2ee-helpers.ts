@@ -1,4 +1,5 @@
 /** Helpers for the real-client DAVE suite, on top of the conformance harness. */
+import net from 'node:net';
 import type { MediaGate, Participant } from '../../sfu/index.ts';
 import { VoiceClient, type VoiceChannel, type VoiceGateway } from '../../signaling/index.ts';
 import { waitFor, type TestClient } from '../conformance/harness.ts';
@@ -151,4 +152,59 @@ export async function closeCodeOf(client: VoiceClient, timeoutMs = 5000): Promis
 /** Destroys a client unless a test already did (VoiceConnection.destroy throws the second time). */
 export function destroyQuietly(c: TestClient): void {
   if (c.connection.state.status !== 'destroyed') c.destroy();
+}
+
+/**
+ * A loopback TCP relay in front of the gateway's wss listener. While `held`, new connections are accepted but not
+ * relayed, so a client's reconnect (e.g. its Resume after 4015) waits on the network the way a slow link would,
+ * without touching the server under test.
+ */
+export async function holdingRelay(targetPort: number): Promise<{
+  endpoint: string;
+  /** Connections accepted while held and not yet relayed. */
+  waiting: () => number;
+  hold(): void;
+  release(): void;
+  close(): Promise<void>;
+}> {
+  let held = false;
+  const parked: net.Socket[] = [];
+  const sockets = new Set<net.Socket>();
+  const relay = (client: net.Socket) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    client.pipe(upstream).pipe(client);
+    const end = () => (client.destroy(), upstream.destroy());
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', end);
+    upstream.on('close', end);
+  };
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    if (held) {
+      client.pause();
+      parked.push(client);
+    } else relay(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    waiting: () => parked.length,
+    hold: () => void (held = true),
+    release: () => {
+      held = false;
+      for (const c of parked.splice(0)) {
+        relay(c);
+        c.resume();
+      }
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }

@@ -123,7 +123,9 @@ describe('result cache: disk + Redis index, LRU under a byte budget', () => {
     // Widths are snapped up to size buckets, so each of these is its own entry.
     const a = await fetchW(56);
     const b = await fetchW(60);
-    await new Promise((r) => setTimeout(r, 5));
+    // The LRU scores are milliseconds: let the clock move past B's access so A's next hit is strictly newer.
+    const bAt = Date.now();
+    while (Date.now() <= bAt) await new Promise((r) => setImmediate(r));
     expect((await fetchW(56)).cache).toBe('hit'); // A is now more recent than B
     const later = [];
     for (const w of [48, 64]) later.push(await fetchW(w));

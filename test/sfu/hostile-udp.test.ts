@@ -24,7 +24,25 @@ describe('hostile UDP input is dropped and counted; the channel keeps flowing', 
   const { frames } = fixtureOpusFrames();
   const send = (buf: Buffer, from = attacker) =>
     new Promise<void>((r) => from.send(buf, gw.sfu.port, '127.0.0.1', () => r()));
-  const settle = () => new Promise((r) => setTimeout(r, 50));
+  const keepalives = async () => {
+    const m = await gw.registry.getSingleMetric('resound_sfu_datagrams_in_total')!.get();
+    return m.values.find((v) => v.labels.kind === 'keepalive')?.value ?? 0;
+  };
+  /**
+   * Every datagram sent so far has been handled: each `send` resolved once the kernel queued it on the SFU's one
+   * socket, so when a keepalive sent after them is counted, everything queued before it was handled too.
+   */
+  const settle = async () => {
+    const before = await keepalives();
+    await send(Buffer.alloc(8));
+    let now = before;
+    await waitFor(
+      () => now > before,
+      10_000,
+      'a barrier keepalive',
+      async () => void (now = await keepalives()),
+    );
+  };
   /** Waits (load-tolerant) until `n` more drops of `reason` were counted, then checks no more than `n` were. */
   const expectDrops = async (reason: string, before: number, n: number) => {
     let now = before;

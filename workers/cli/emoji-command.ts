@@ -1,13 +1,13 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { ConfigError, loadCommonConfig } from '../../common/config.ts';
+import { loadCommonConfig } from '../../common/config.ts';
 import { rootLogger } from '../../common/logger.ts';
-import { ensureRedis } from '../../common/redis.ts';
+import { ensureRedis, failFastRedisOptions } from '../../common/redis.ts';
 import { loadWorkersConfig } from '../config.ts';
 import { WorkerFleet } from '../fleet.ts';
-import { scanPack } from '../pack-scan.ts';
+import { EMOJI_EXTENSIONS, scanPack } from '../pack-scan.ts';
 import { Producers } from '../producer.ts';
 import { writeSamplePack } from '../sample-pack.ts';
+import { parseCliArgs, plural, UsageError, withUsage } from './cli-args.ts';
 import { ProgressView } from './progress-view.ts';
 import { summaryTable } from './summary-table.ts';
 
@@ -22,39 +22,48 @@ const USAGE = `resound emoji — batch emoji conversion through the worker queue
   resound emoji sample <dir> [--count 20]
       Write a generated sample pack (half animated GIF) to try the pipeline with.
 
-Exit status: 0 when every emoji converted, 1 when some failed (listed in the summary), 2 on bad usage.`;
+Exit status: 0 when every emoji converted, 1 when some failed (listed in the summary), 2 on bad usage.
+A run interrupted (Ctrl-C, lost Redis) resumes when the same command is run again: job ids come from the files.`;
 
 function sizesArg(v: string | undefined, dflt: number[]): number[] {
   if (v === undefined) return dflt;
   const sizes = v.split(',').map((s) => Number(s.trim()));
   if (!sizes.length || sizes.some((n) => !Number.isInteger(n) || n < 8 || n > 4096)) {
-    throw new ConfigError([`--sizes=${JSON.stringify(v)}: must be comma-separated integers between 8 and 4096`]);
+    throw new UsageError(`--sizes=${JSON.stringify(v)}: must be comma-separated integers between 8 and 4096`);
   }
   return [...new Set(sizes)].sort((a, b) => a - b);
 }
 
 async function convert(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { sizes: { type: 'string' }, out: { type: 'string' }, workers: { type: 'string', default: 'auto' } },
+  const { values, positionals } = parseCliArgs(argv, {
+    sizes: { type: 'string' },
+    out: { type: 'string' },
+    workers: { type: 'string', default: 'auto' },
   });
-  const dir = positionals[0];
-  if (!dir || positionals.length > 1 || !['auto', 'local', 'fleet'].includes(values.workers ?? 'auto')) {
-    console.error(USAGE);
-    return 2;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
   }
+  const dir = positionals[0];
+  if (!dir) throw new UsageError('emoji convert needs the pack folder');
+  if (positionals.length > 1) throw new UsageError(`emoji convert takes one folder, got ${positionals.length}`);
+  if (!['auto', 'local', 'fleet'].includes(values.workers ?? 'auto'))
+    throw new UsageError(`--workers=${JSON.stringify(values.workers)}: choose auto, local or fleet`);
   const common = loadCommonConfig();
   const config = loadWorkersConfig(process.env, common.RESOUND_DATA_DIR);
-  const logger = rootLogger(common.LOG_LEVEL === 'info' ? 'warn' : common.LOG_LEVEL);
+  // The progress display is the CLI's report; log lines (JSON) would tear through it, so only errors are logged.
+  const logger = rootLogger(['info', 'warn'].includes(common.LOG_LEVEL) ? 'error' : common.LOG_LEVEL);
   const sizes = sizesArg(values.sizes, config.WORKERS_EMOJI_SIZES);
   const outDir = path.resolve(
     values.out ?? path.join(common.RESOUND_DATA_DIR, 'emoji', path.basename(path.resolve(dir))),
   );
-  const redis = await ensureRedis(common.REDIS_URL, common.RESOUND_DATA_DIR, logger);
+  const redis = await ensureRedis(common.REDIS_URL, common.RESOUND_DATA_DIR, logger, {
+    onWaiting: (m) => process.stdout.write(`${m}\n`),
+  });
   const connection = { url: redis.url, maxRetriesPerRequest: null };
+  // Reads for the progress display fail fast while Redis is away, so the display can say so instead of freezing.
   const producers = new Producers({
-    connection,
+    connection: { url: redis.url, ...failFastRedisOptions(2000) },
     prefix: config.WORKERS_PREFIX,
     attempts: config.WORKERS_ATTEMPTS,
     backoffMs: config.WORKERS_BACKOFF_MS,
@@ -69,6 +78,11 @@ async function convert(argv: string[]): Promise<number> {
       console.error(`resound emoji convert: ${(err as Error).message}`);
       return 2;
     }
+    if (input.skipped.length)
+      process.stdout.write(
+        `skipped ${plural(input.skipped.length, 'file')} that ${input.skipped.length === 1 ? 'is' : 'are'} not an ` +
+          `image (${EMOJI_EXTENSIONS.join(' ')}): ${input.skipped.join(', ')}\n`,
+      );
     const consuming = await producers.queues.emoji.getWorkersCount();
     if (values.workers === 'local' || (values.workers === 'auto' && consuming === 0)) {
       process.stdout.write(
@@ -78,11 +92,17 @@ async function convert(argv: string[]): Promise<number> {
       await fleet.waitUntilReady();
     } else {
       process.stdout.write(
-        `handing ${input.emojis.length} emojis to the worker fleet (${consuming} workers connected)\n`,
+        `handing ${plural(input.emojis.length, 'emoji')} to the worker fleet (${plural(consuming, 'worker')} connected)\n`,
       );
     }
     const { packId } = await producers.addEmojiPack(input);
-    const status = await new ProgressView(process.stdout).follow(producers.queues.emoji, packId);
+    let status;
+    try {
+      status = await new ProgressView(process.stdout).follow(producers.queues.emoji, packId);
+    } catch (err) {
+      console.error((err as Error).message);
+      return 1;
+    }
     if (status.state === 'failed' || !status.summary) {
       console.error(`pack failed: ${status.failedReason ?? 'no summary was produced'}`);
       return 1;
@@ -97,16 +117,15 @@ async function convert(argv: string[]): Promise<number> {
 }
 
 async function sample(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { count: { type: 'string', default: '20' } },
-  });
-  const count = Number(values.count);
-  if (positionals.length !== 1 || !Number.isInteger(count) || count < 1 || count > 10_000) {
-    console.error(USAGE);
-    return 2;
+  const { values, positionals } = parseCliArgs(argv, { count: { type: 'string', default: '20' } });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
   }
+  const count = Number(values.count);
+  if (positionals.length !== 1) throw new UsageError('emoji sample needs one folder to write into');
+  if (!Number.isInteger(count) || count < 1 || count > 10_000)
+    throw new UsageError(`--count=${JSON.stringify(values.count)}: must be an integer from 1 to 10000`);
   const files = await writeSamplePack(path.resolve(positionals[0]), count);
   process.stdout.write(`wrote ${files.length} sample emojis to ${path.resolve(positionals[0])}\n`);
   return 0;
@@ -115,11 +134,11 @@ async function sample(argv: string[]): Promise<number> {
 /** `resound emoji …`; sets the exit status rather than exiting, so open handles are closed first. */
 export async function emojiCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
-  if (sub === 'convert') process.exitCode = await convert(rest);
-  else if (sub === 'sample') process.exitCode = await sample(rest);
-  else if (sub === 'help' || sub === '--help') console.log(USAGE);
-  else {
-    console.error(USAGE);
-    process.exitCode = 2;
-  }
+  if (sub === 'convert') process.exitCode = await withUsage(USAGE, () => convert(rest));
+  else if (sub === 'sample') process.exitCode = await withUsage(USAGE, () => sample(rest));
+  else if (sub === 'help' || sub === '--help' || sub === '-h') console.log(USAGE);
+  else
+    process.exitCode = await withUsage(USAGE, () =>
+      Promise.reject(new UsageError(sub ? `unknown emoji command "${sub}"` : 'emoji needs a command')),
+    );
 }

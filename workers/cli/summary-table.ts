@@ -17,7 +17,18 @@ export function summaryTable(s: PackSummary): string {
     ]),
   ];
   if (s.failures.length) {
-    parts.push('failures', table([['name', 'code', 'reason'], ...s.failures.map((f) => [f.name, f.code, f.reason])]));
+    parts.push(
+      'failures',
+      table([
+        ['name', 'code', 'reason'],
+        ...s.failures.map((f) => [f.name, f.code, reasonWithoutCode(f.code, f.reason)]),
+      ]),
+    );
   }
   return parts.join('\n') + '\n';
+}
+
+/** The code has its own column: "invalid_image: corrupt_image: …" reads "corrupt_image: …" beside it. */
+export function reasonWithoutCode(code: string, reason: string): string {
+  return reason.startsWith(`${code}: `) ? reason.slice(code.length + 2) : reason;
 }

@@ -1,7 +1,7 @@
 import type { SandboxedJob } from 'bullmq';
 import { loadCommonConfig } from '../../common/config.ts';
 import { rootLogger } from '../../common/logger.ts';
-import { createRedis } from '../../common/redis.ts';
+import { DEFAULT_REDIS_URL, createRedis, watchRedis } from '../../common/redis.ts';
 import {
   MediaService,
   configureSharp,
@@ -32,11 +32,12 @@ function mediaService(): MediaService {
     const common = loadCommonConfig();
     const config = loadMediaProxyConfig(process.env, common.RESOUND_DATA_DIR, common.RESOUND_BIND);
     configureSharp(config.sharp);
-    service = new MediaService({
-      config,
-      redis: createRedis(common.REDIS_URL),
-      logger: rootLogger(common.LOG_LEVEL).child({ part: 'workers', queue: 'prerender' }),
-    });
+    const logger = rootLogger(common.LOG_LEVEL).child({ part: 'workers', queue: 'prerender' });
+    // The parent resolved REDIS_URL (and exports a private child's URL) before forking this sandbox. Unlike the
+    // proxy's request path, a pre-render job waits out a Redis outage: its whole point is the cache entry.
+    const redis = createRedis(common.REDIS_URL ?? DEFAULT_REDIS_URL);
+    watchRedis(redis, logger, 'prerender-cache');
+    service = new MediaService({ config, redis, logger });
   }
   return service;
 }
