@@ -16,7 +16,7 @@ export const mediaProxyShape = {
   MEDIA_PROXY_SIGNED_URL_TTL_S: int(86_400, 60),
   MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS: bool(true),
   /** Optional bearer token for upload endpoints; unset = uploads open (bind to loopback then). */
-  MEDIA_PROXY_UPLOAD_TOKEN: z.string().min(8).optional(),
+  MEDIA_PROXY_UPLOAD_TOKEN: z.string().min(16).optional(),
   MEDIA_PROXY_ORIGIN_DIR: z.string().optional(),
   MEDIA_PROXY_CACHE_DIR: z.string().optional(),
   MEDIA_PROXY_CACHE_MAX_BYTES: int(1024 * 1024 * 1024, 1024),
@@ -72,7 +72,12 @@ export function loadMediaProxyConfig(env: Env, dataDir: string, bind = '127.0.0.
     port: e.MEDIA_PROXY_PORT,
     bind,
     publicUrl: e.MEDIA_PROXY_PUBLIC_URL,
-    signingSecret: secretFromConfigOrDataDir(e.MEDIA_PROXY_SIGNING_SECRET, dataDir, 'media-proxy-signing'),
+    signingSecret: secretFromConfigOrDataDir(
+      e.MEDIA_PROXY_SIGNING_SECRET,
+      dataDir,
+      'media-proxy-signing',
+      'MEDIA_PROXY_SIGNING_SECRET',
+    ),
     signedUrlTtlS: e.MEDIA_PROXY_SIGNED_URL_TTL_S,
     requireSignedAttachments: e.MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS,
     uploadToken: e.MEDIA_PROXY_UPLOAD_TOKEN,

@@ -78,8 +78,13 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     keyPath: config.SIGNALING_TLS_KEY,
     dataDir: opts.dataDir,
   });
-  const tokenSecret = secretFromConfigOrDataDir(config.VOICE_TOKEN_SECRET, opts.dataDir, 'voice-token-secret');
-  const adminToken = secretFromConfigOrDataDir(config.ADMIN_TOKEN, opts.dataDir, 'admin-token');
+  const tokenSecret = secretFromConfigOrDataDir(
+    config.VOICE_TOKEN_SECRET,
+    opts.dataDir,
+    'voice-token-secret',
+    'VOICE_TOKEN_SECRET',
+  );
+  const adminToken = secretFromConfigOrDataDir(config.ADMIN_TOKEN, opts.dataDir, 'admin-token', 'ADMIN_TOKEN');
   const modes = parseModes(config.SFU_MODES);
 
   const sfu = await Sfu.create({

@@ -58,6 +58,7 @@ export const start: PartStarter = async (ctx) => {
     config.WORKERS_ADMIN_TOKEN,
     ctx.common.RESOUND_DATA_DIR,
     'workers-admin-token',
+    'WORKERS_ADMIN_TOKEN',
   );
   const server = await startWorkersServer({
     host: ctx.common.RESOUND_BIND,
