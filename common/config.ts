@@ -14,6 +14,17 @@ export class ConfigError extends Error {
 
 export type Env = Record<string, string | undefined>;
 
+/** Variables whose values are never echoed back, even when rejected (a near-miss secret is still a secret). */
+const SECRET_NAME = /(TOKEN|SECRET|PASSWORD|PASS|_KEY)$/;
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s@/]+@/gi;
+
+/** How a rejected value is shown in the start-up error: secrets by length only, URLs without their password. */
+export function shownValue(name: string, value: string | undefined): string {
+  if (value === undefined) return '""';
+  if (SECRET_NAME.test(name)) return `(${value.length} characters, hidden)`;
+  return JSON.stringify(value.replace(URL_PASSWORD, '$1:***@'));
+}
+
 /** Parse `env` with a schema whose keys are the variable names; the error lists each bad variable and the fix. */
 export function parseEnv<S extends z.ZodRawShape>(shape: S, env: Env = process.env): z.infer<z.ZodObject<S>> {
   const picked: Record<string, string | undefined> = {};
@@ -26,7 +37,7 @@ export function parseEnv<S extends z.ZodRawShape>(shape: S, env: Env = process.e
     throw new ConfigError(
       result.error.issues.map((i) => {
         const name = String(i.path[0] ?? '?');
-        return `${name}=${JSON.stringify(picked[name] ?? '')}: ${i.message}`;
+        return `${name}=${shownValue(name, picked[name])}: ${i.message}`;
       }),
     );
   }

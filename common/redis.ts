@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { redactText } from './logger.ts';
 
 export { Redis };
 
@@ -53,7 +54,7 @@ export async function ensureRedis(url: string, dataDir: string, log: Logger): Pr
   const which = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (which.error || which.status !== 0) {
     throw new Error(
-      `nothing answers REDIS_URL=${url} and no redis-server binary was found: install Redis (apt-get install redis-server, ` +
+      `nothing answers REDIS_URL=${redactText(url)} and no redis-server binary was found: install Redis (apt-get install redis-server, ` +
         'brew install redis) or point REDIS_URL at a running server',
     );
   }
@@ -70,7 +71,10 @@ export async function ensureRedis(url: string, dataDir: string, log: Logger): Pr
   const local = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50; i++) {
     if (await redisAnswers(local, 200)) {
-      log.warn({ requested: url, started: local }, 'REDIS_URL did not answer; started a local redis-server child');
+      log.warn(
+        { requested: redactText(url), started: local },
+        'REDIS_URL did not answer; started a local redis-server child',
+      );
       return {
         url: local,
         child,
