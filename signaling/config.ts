@@ -14,7 +14,8 @@ export const signalingShape = {
   SIGNALING_TLS_KEY: z.string().optional(),
   /** HMAC secret for voice tokens; unset = generated once into the data folder. */
   VOICE_TOKEN_SECRET: z.string().min(16).optional(),
-  VOICE_TOKEN_TTL_S: z.coerce.number().int().min(10).default(600),
+  /** Join tokens are single-use and meant to be used at once; a short life limits what a leaked one is worth. */
+  VOICE_TOKEN_TTL_S: z.coerce.number().int().min(10).default(60),
   /** Bearer token of the admin API (/voice/join, mute, deafen, disconnect); unset = generated into the data folder. */
   ADMIN_TOKEN: z.string().min(16).optional(),
   SIGNALING_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(13750),
