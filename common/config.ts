@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import path from 'node:path';
+import { httpLimitsShape } from './connection-guard.ts';
 
 /**
  * Shared environment parsing. Each part declares its own zod schema beside its code (signaling/config.ts, …) and
@@ -68,6 +69,8 @@ export const commonShape = {
     .min(0)
     .max(31)
     .default(process.pid & 31),
+  /** Timeouts and connection caps of every HTTP listener (see common/connection-guard.ts). */
+  ...httpLimitsShape,
 };
 
 export type CommonConfig = z.infer<z.ZodObject<typeof commonShape>>;

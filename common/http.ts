@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { renderMetrics } from './metrics.ts';
+import { DEFAULT_HTTP_LIMITS, guardServer, type HttpLimits } from './connection-guard.ts';
 
 /** The error body every Resound HTTP API answers with: a stable machine code and a sentence naming the fix. */
 export interface ErrorBody {
@@ -27,6 +28,8 @@ export interface BaseHttpOptions {
   health?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
   https?: { key: string; cert: string };
   bodyLimit?: number;
+  /** Timeouts and connection caps (RESOUND_HTTP_*); defaults when omitted. */
+  limits?: HttpLimits;
 }
 
 /** A fastify instance with /healthz, /metrics and the shared error shape already registered. */
@@ -38,6 +41,11 @@ export function createHttpServer(opts: BaseHttpOptions): FastifyInstance {
     ...(opts.https ? { https: opts.https } : {}),
   };
   const app = Fastify(fopts) as unknown as FastifyInstance;
+  guardServer(app.server, opts.limits ?? DEFAULT_HTTP_LIMITS, {
+    tls: Boolean(opts.https),
+    registry: opts.registry,
+    logger: opts.logger,
+  });
 
   app.get('/healthz', async (_req, reply) => {
     try {

@@ -3,6 +3,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { logListening } from '../common/http.ts';
+import { httpLimitsOf } from '../common/connection-guard.ts';
 import type { PartStarter } from '../common/part.ts';
 import { createRedis } from '../common/redis.ts';
 import { loadMediaProxyConfig } from './config.ts';
@@ -38,7 +39,7 @@ export const start: PartStarter = async (ctx) => {
   // Fail cache commands fast while Redis is away (the proxy then serves uncached) instead of queueing them forever.
   const redis = createRedis(handle.url, { maxRetriesPerRequest: 1 });
   const logger = ctx.logger.child({ part: 'proxy' });
-  const proxy = new MediaProxy({ config, redis, logger });
+  const proxy = new MediaProxy({ config, redis, logger, httpLimits: httpLimitsOf(ctx.common) });
   // Uploads enqueue pre-render jobs for the workers part (which calls back into this part's public API to warm it).
   const prerender = config.prerenderOnUpload
     ? (await import('../workers/index.ts')).prerenderHookFromEnv(

@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { HttpError, createHttpServer } from '../common/http.ts';
+import type { HttpLimits } from '../common/connection-guard.ts';
 import { RateLimitedLog } from '../common/logger.ts';
 import { Registry } from '../common/metrics.ts';
 import { Coalescer } from './cache/coalesce.ts';
@@ -41,6 +42,8 @@ export interface MediaProxyOptions {
   registry?: Registry;
   store?: OriginStore;
   onUpload?: (event: UploadEvent) => void | Promise<void>;
+  /** HTTP timeouts and connection caps (RESOUND_HTTP_*). */
+  httpLimits?: HttpLimits;
 }
 
 export interface Rendered {
@@ -101,6 +104,7 @@ export class MediaProxy {
       logger: opts.logger,
       registry: this.registry,
       bodyLimit: c.limits.maxInputBytes + 64 * 1024,
+      limits: opts.httpLimits,
       health: async () => ({
         redis: await opts.redis.ping(),
         gifsicle: this.gifsicle.available,

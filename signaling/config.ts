@@ -19,6 +19,11 @@ export const signalingShape = {
   /** Bearer token of the admin API (/voice/join, mute, deafen, disconnect); unset = generated into the data folder. */
   ADMIN_TOKEN: z.string().min(16).optional(),
   SIGNALING_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(13750),
+  /** A socket must send Identify (or Resume) this soon after opening, or it is closed with 4003. */
+  SIGNALING_IDENTIFY_TIMEOUT_MS: z.coerce.number().int().min(10).default(10_000),
+  /** Open voice WebSockets across both listeners, and per client IP; beyond them upgrades are answered 503. */
+  SIGNALING_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(5000),
+  SIGNALING_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(64),
   /** How long a session whose socket dropped stays resumable. */
   SIGNALING_RESUME_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   /** Largest accepted client frame; larger ones close the socket with 4002. */

@@ -6,6 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { createHttpServer, logListening } from '../common/http.ts';
+import { PerIpCounter, type HttpLimits } from '../common/connection-guard.ts';
 import { RateLimitedLog } from '../common/logger.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
 import { loadTls } from '../common/tls.ts';
@@ -37,6 +38,8 @@ export interface VoiceGatewayOptions {
   channelExtensions?: (channel: VoiceChannel, server: VoiceServer) => ChannelExtension[];
   /** Redis for fleet placement (needed when VOICE_PLACEMENT=redis). */
   redisUrl?: string;
+  /** HTTP timeouts and connection caps of the listeners (RESOUND_HTTP_*). */
+  httpLimits?: HttpLimits;
 }
 
 /** A running voice server: TLS and plain listeners (WebSocket + admin API + /healthz + /metrics) and its SFU. */
@@ -119,6 +122,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
 
   const limits = {
     heartbeatIntervalMs: config.SIGNALING_HEARTBEAT_INTERVAL_MS,
+    identifyTimeoutMs: config.SIGNALING_IDENTIFY_TIMEOUT_MS,
     maxFrameBytes: config.SIGNALING_MAX_FRAME_BYTES,
     rateBurst: config.SIGNALING_RATE_BURST,
     ratePerS: config.SIGNALING_RATE_PER_S,
@@ -130,6 +134,21 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     new GatewayConnection(ws, remote, server, limits, metrics, log, badLog);
   });
+  // Caps across both listeners, taken before the handshake so a flood of sockets costs no WebSocket state.
+  const wsSlots = new PerIpCounter(config.SIGNALING_MAX_CONNECTIONS, config.SIGNALING_MAX_CONNECTIONS_PER_IP);
+  const admitUpgrade = (req: IncomingMessage, socket: Duplex): boolean => {
+    const ip = req.socket.remoteAddress ?? '?';
+    const refused = wsSlots.take(ip);
+    if (!refused) {
+      socket.once('close', () => wsSlots.release(ip));
+      return true;
+    }
+    const reason = refused === 'total' ? 'ws_cap_total' : 'ws_cap_per_ip';
+    metrics.rejected.inc({ reason });
+    badLog.warn(`reject:${reason}`, { reason, ip }, 'voice WebSocket refused: connection cap reached');
+    socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n');
+    return false;
+  };
 
   let endpoint = '';
   const apps: FastifyInstance[] = [];
@@ -148,6 +167,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
       registry,
       health,
       https: https ? { key: tls.key, cert: tls.cert } : undefined,
+      limits: opts.httpLimits,
     });
     await app.register(adminApi, {
       server,
@@ -155,6 +175,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
       endpoint: (g, c) => (placement ? placement.assign(g, c, endpoint) : endpoint),
     });
     app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!admitUpgrade(req, socket)) return;
       const url = new URL(req.url ?? '/', 'http://x');
       const v = Number(url.searchParams.get('v') ?? '8');
       wss.handleUpgrade(req, socket, head, (ws) => {

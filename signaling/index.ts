@@ -5,6 +5,7 @@
 import type { PartStarter } from '../common/part.ts';
 import { loadSignalingConfig } from './config.ts';
 import { startVoiceGateway } from './gateway.ts';
+import { httpLimitsOf } from '../common/connection-guard.ts';
 
 export { startVoiceGateway, type VoiceGateway, type VoiceGatewayOptions } from './gateway.ts';
 export { loadSignalingConfig, signalingShape, type SignalingConfig } from './config.ts';
@@ -26,6 +27,7 @@ export const startVoice: PartStarter = async (ctx) => {
     bind: ctx.common.RESOUND_BIND,
     logger: ctx.logger,
     redisUrl,
+    httpLimits: httpLimitsOf(ctx.common),
   });
   return {
     name: 'voice',

@@ -3,6 +3,7 @@ import type { Logger } from '../common/logger.ts';
 import type { PartStarter, RunningPart } from '../common/part.ts';
 import type { UploadEvent } from '../media-proxy/index.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
+import { httpLimitsOf } from '../common/connection-guard.ts';
 import { loadWorkersConfig, type WorkersConfig } from './config.ts';
 import { WorkerFleet } from './fleet.ts';
 import { prerenderOnUpload } from './prerender-hook.ts';
@@ -68,6 +69,7 @@ export const start: PartStarter = async (ctx) => {
     producers,
     logger,
     listenLogger: ctx.logger,
+    httpLimits: httpLimitsOf(ctx.common),
   });
   const fleet = new WorkerFleet({ connection, config, logger, metrics: server.metrics });
   await fleet.waitUntilReady();
