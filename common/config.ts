@@ -54,6 +54,11 @@ export const bool = (dflt: boolean) =>
     .transform((v) => v === '1' || v === 'true' || v === 'yes');
 export const ipv4 = z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}$/, 'must be an IPv4 literal such as 127.0.0.1');
 
+/** True when `host` only accepts connections from this machine (127/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 export const commonShape = {
   RESOUND_DATA_DIR: z.string().default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { bool, parseEnv, port, type Env } from '../common/config.ts';
+import { bool, isLoopbackHost, parseEnv, port, type Env } from '../common/config.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
 import type { Limits } from './types.ts';
 
@@ -15,7 +15,7 @@ export const mediaProxyShape = {
   MEDIA_PROXY_SIGNING_SECRET: z.string().min(16).optional(),
   MEDIA_PROXY_SIGNED_URL_TTL_S: int(86_400, 60),
   MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS: bool(true),
-  /** Optional bearer token for upload endpoints; unset = uploads open (bind to loopback then). */
+  /** Bearer token for upload endpoints; unset = open on a loopback bind, generated into the data folder otherwise. */
   MEDIA_PROXY_UPLOAD_TOKEN: z.string().min(16).optional(),
   MEDIA_PROXY_ORIGIN_DIR: z.string().optional(),
   MEDIA_PROXY_CACHE_DIR: z.string().optional(),
@@ -80,7 +80,12 @@ export function loadMediaProxyConfig(env: Env, dataDir: string, bind = '127.0.0.
     ),
     signedUrlTtlS: e.MEDIA_PROXY_SIGNED_URL_TTL_S,
     requireSignedAttachments: e.MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS,
-    uploadToken: e.MEDIA_PROXY_UPLOAD_TOKEN,
+    // Beyond loopback uploads are never open: without a configured token one is generated (data/secrets).
+    uploadToken:
+      e.MEDIA_PROXY_UPLOAD_TOKEN ??
+      (isLoopbackHost(bind)
+        ? undefined
+        : secretFromConfigOrDataDir(undefined, dataDir, 'media-proxy-upload-token', 'MEDIA_PROXY_UPLOAD_TOKEN')),
     originDir: path.resolve(e.MEDIA_PROXY_ORIGIN_DIR ?? path.join(base, 'originals')),
     cacheDir: path.resolve(e.MEDIA_PROXY_CACHE_DIR ?? path.join(base, 'results')),
     cacheMaxBytes: e.MEDIA_PROXY_CACHE_MAX_BYTES,

@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { ipv4, parseEnv, port, type Env } from '../common/config.ts';
+import { ipv4, isLoopbackHost, parseEnv, port, type Env } from '../common/config.ts';
 import { cryptoShape } from '../sfu/index.ts';
 
 export const signalingShape = {
   /** Port of the TLS listener (wss:// and https API). @discordjs/voice only speaks wss. */
   SIGNALING_WSS_PORT: port(8443),
-  /** Port of the plain listener (ws:// and http API); -1 disables it. */
-  SIGNALING_WS_PORT: z.coerce.number().int().min(-1).max(65535).default(8080),
+  /**
+   * Port of the plain listener (ws:// and http API); -1 disables it. Unset = 8080 on a loopback bind and off on any
+   * other, since it would carry tokens and `secret_key` in clear.
+   */
+  SIGNALING_WS_PORT: z.coerce.number().int().min(-1).max(65535).optional(),
   /** Host:port put into join endpoints; defaults to RESOUND_PUBLIC_IP and the wss port. */
   SIGNALING_PUBLIC_ENDPOINT: z.string().optional(),
   /** TLS certificate and key (PEM paths); unset = self-signed development certificate in the data folder. */
@@ -60,4 +63,9 @@ export type SignalingConfig = z.infer<z.ZodObject<typeof signalingShape>>;
 
 export function loadSignalingConfig(env: Env = process.env): SignalingConfig {
   return parseEnv(signalingShape, env);
+}
+
+/** The plain ws:// listener's port for this bind, or -1 when it stays closed (unset + a bind beyond loopback). */
+export function plainListenerPort(config: Pick<SignalingConfig, 'SIGNALING_WS_PORT'>, bind: string): number {
+  return config.SIGNALING_WS_PORT ?? (isLoopbackHost(bind) ? 8080 : -1);
 }

@@ -6,6 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { createHttpServer, logListening } from '../common/http.ts';
+import { isLoopbackHost } from '../common/config.ts';
 import { PerIpCounter, type HttpLimits } from '../common/connection-guard.ts';
 import { RateLimitedLog } from '../common/logger.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
@@ -20,7 +21,7 @@ import {
 } from '../sfu/index.ts';
 import { adminApi } from './admin-api.ts';
 import type { ChannelExtension, VoiceChannel } from './channel.ts';
-import type { SignalingConfig } from './config.ts';
+import { plainListenerPort, type SignalingConfig } from './config.ts';
 import { GatewayConnection } from './connection.ts';
 import { SignalingMetrics } from './metrics.ts';
 import { Close } from './opcodes.ts';
@@ -201,9 +202,15 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
 
   let wsUrl: string | null = null;
   let httpUrl: string | null = null;
-  if (config.SIGNALING_WS_PORT >= 0) {
+  const plainPort = plainListenerPort(config, opts.bind);
+  if (plainPort >= 0 && !isLoopbackHost(opts.bind))
+    log.warn(
+      { bind: opts.bind, port: plainPort },
+      'plain ws:// listener open beyond loopback: join tokens and secret_key travel in clear; set SIGNALING_WS_PORT=-1 unless a TLS proxy fronts it',
+    );
+  if (plainPort >= 0) {
     const plainApp = await makeApp(false);
-    await plainApp.listen({ host: opts.bind, port: config.SIGNALING_WS_PORT });
+    await plainApp.listen({ host: opts.bind, port: plainPort });
     const port = (plainApp.server.address() as AddressInfo).port;
     wsUrl = `ws://${opts.bind}:${port}/?v=8`;
     httpUrl = `http://${opts.bind}:${port}`;

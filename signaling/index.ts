@@ -8,7 +8,7 @@ import { startVoiceGateway } from './gateway.ts';
 import { httpLimitsOf } from '../common/connection-guard.ts';
 
 export { startVoiceGateway, type VoiceGateway, type VoiceGatewayOptions } from './gateway.ts';
-export { loadSignalingConfig, signalingShape, type SignalingConfig } from './config.ts';
+export { loadSignalingConfig, plainListenerPort, signalingShape, type SignalingConfig } from './config.ts';
 export { VoiceServer, type JoinGrant } from './voice-server.ts';
 export { VoiceSession, type SessionState } from './session.ts';
 export { VoiceChannel, type ChannelExtension } from './channel.ts';

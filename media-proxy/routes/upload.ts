@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { bearerMatches } from '../../common/secrets.ts';
 import { isSnowflake, snowflake } from '../../common/snowflake.ts';
 import { detectImage } from '../detect/index.ts';
 import { MediaError, isMediaError } from '../errors.ts';
@@ -44,7 +45,7 @@ export function registerUploadRoutes(app: FastifyInstance, proxy: MediaProxy): v
   /** Reads the single file part, detects it and checks limits; every refusal is a MediaError. */
   const receive = async (req: FastifyRequest, maxBytes: number, tooLarge: 'input_too_large' | 'emoji_too_large') => {
     const token = proxy.config.uploadToken;
-    if (token && req.headers.authorization !== `Bearer ${token}`)
+    if (token && !bearerMatches(req.headers.authorization, token))
       throw new MediaError('not_found', 'uploads need the upload token');
     if (!req.isMultipart()) throw new MediaError('bad_request', 'upload as multipart/form-data with one file field');
     let part: Awaited<ReturnType<FastifyRequest['file']>>;
