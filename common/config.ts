@@ -66,6 +66,8 @@ export const commonShape = {
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/test'),
   /** Interface every listener binds to. */
   RESOUND_BIND: z.string().default('127.0.0.1'),
+  /** Interface of the internal listeners (admin APIs, /metrics, workers dashboard); keep it off the public network. */
+  RESOUND_INTERNAL_BIND: z.string().default('127.0.0.1'),
   /** Snowflake worker and process ids (5 bits each) so several processes never mint the same id. */
   RESOUND_WORKER_ID: z.coerce.number().int().min(0).max(31).default(0),
   RESOUND_PROCESS_ID: z.coerce

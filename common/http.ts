@@ -30,6 +30,8 @@ export interface BaseHttpOptions {
   bodyLimit?: number;
   /** Timeouts and connection caps (RESOUND_HTTP_*); defaults when omitted. */
   limits?: HttpLimits;
+  /** Serve Prometheus /metrics here (default true); public listeners say false and leave it to the internal one. */
+  metrics?: boolean;
 }
 
 /** A fastify instance with /healthz, /metrics and the shared error shape already registered. */
@@ -56,10 +58,11 @@ export function createHttpServer(opts: BaseHttpOptions): FastifyInstance {
     }
   });
 
-  app.get('/metrics', async (_req, reply) => {
-    const { body, contentType } = await renderMetrics(opts.registry);
-    return reply.type(contentType).send(body);
-  });
+  if (opts.metrics !== false)
+    app.get('/metrics', async (_req, reply) => {
+      const { body, contentType } = await renderMetrics(opts.registry);
+      return reply.type(contentType).send(body);
+    });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     if (err instanceof HttpError) {

@@ -10,6 +10,8 @@ const int = (dflt: number, min = 0) => z.coerce.number().int().min(min).default(
 /** Every variable the media proxy reads; README.md in this folder documents each one. */
 export const mediaProxyShape = {
   MEDIA_PROXY_PORT: port(8081),
+  /** Port of the internal listener (/metrics, /healthz) on RESOUND_INTERNAL_BIND. */
+  MEDIA_PROXY_INTERNAL_PORT: port(8082),
   /** Base URL clients use to reach us (behind the CDN); upload responses build signed URLs on it. */
   MEDIA_PROXY_PUBLIC_URL: z.string().url().optional(),
   MEDIA_PROXY_SIGNING_SECRET: z.string().min(16).optional(),
@@ -46,6 +48,7 @@ export type MediaProxyEnv = z.infer<z.ZodObject<typeof mediaProxyShape>>;
 
 export interface MediaProxyConfig {
   port: number;
+  internalPort: number;
   bind: string;
   publicUrl?: string;
   signingSecret: string;
@@ -70,6 +73,7 @@ export function loadMediaProxyConfig(env: Env, dataDir: string, bind = '127.0.0.
   const base = path.join(dataDir, 'media-proxy');
   return {
     port: e.MEDIA_PROXY_PORT,
+    internalPort: e.MEDIA_PROXY_INTERNAL_PORT,
     bind,
     publicUrl: e.MEDIA_PROXY_PUBLIC_URL,
     signingSecret: secretFromConfigOrDataDir(

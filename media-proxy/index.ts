@@ -54,9 +54,13 @@ export const start: PartStarter = async (ctx) => {
   const { port } = proxy.app.server.address() as AddressInfo;
   const url = `http://${config.bind}:${port}`;
   logListening(ctx.logger, 'proxy', url, { gifsicle: proxy.gifsicle.binary ?? null, concurrency: config.concurrency });
+  const internalBind = ctx.common.RESOUND_INTERNAL_BIND;
+  await proxy.internal.listen({ port: config.internalPort, host: internalBind });
+  const internal = `http://${internalBind}:${(proxy.internal.server.address() as AddressInfo).port}`;
+  logListening(ctx.logger, 'proxy', internal, { internal: true, serves: ['/metrics'] });
   return {
     name: 'proxy',
-    urls: { http: url },
+    urls: { http: url, internal },
     close: async () => {
       await proxy.close();
       await prerender?.close();

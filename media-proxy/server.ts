@@ -67,6 +67,8 @@ export interface WarmOutcome {
  */
 export class MediaProxy {
   readonly app: FastifyInstance;
+  /** /metrics and /healthz for operators; `resound start proxy` listens on it at RESOUND_INTERNAL_BIND. */
+  readonly internal: FastifyInstance;
   readonly store: OriginStore;
   readonly cache: ResultCache;
   readonly gate: Gate;
@@ -99,18 +101,21 @@ export class MediaProxy {
     });
     this.log = new RateLimitedLog(opts.logger);
     if (opts.onUpload) this.uploadHooks.push(opts.onUpload);
+    const health = async () => ({
+      redis: await opts.redis.ping(),
+      gifsicle: this.gifsicle.available,
+      queued: this.gate.queued,
+    });
     this.app = createHttpServer({
       part: 'proxy',
       logger: opts.logger,
       registry: this.registry,
       bodyLimit: c.limits.maxInputBytes + 64 * 1024,
       limits: opts.httpLimits,
-      health: async () => ({
-        redis: await opts.redis.ping(),
-        gifsicle: this.gifsicle.available,
-        queued: this.gate.queued,
-      }),
+      metrics: false,
+      health,
     });
+    this.internal = createHttpServer({ part: 'proxy', logger: opts.logger, registry: this.registry, health });
     // Errors must not be cached by the CDN as if they were the image.
     this.app.addHook('onSend', async (_req, reply, payload) => {
       if (reply.statusCode >= 400) {
@@ -242,6 +247,6 @@ export class MediaProxy {
 
   async close(): Promise<void> {
     await this.flush();
-    await this.app.close();
+    await Promise.all([this.app.close(), this.internal.close()]);
   }
 }

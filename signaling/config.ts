@@ -10,6 +10,8 @@ export const signalingShape = {
    * other, since it would carry tokens and `secret_key` in clear.
    */
   SIGNALING_WS_PORT: z.coerce.number().int().min(-1).max(65535).optional(),
+  /** Port of the internal listener (admin API, /metrics) on RESOUND_INTERNAL_BIND. */
+  SIGNALING_INTERNAL_PORT: port(8444),
   /** Host:port put into join endpoints; defaults to RESOUND_PUBLIC_IP and the wss port. */
   SIGNALING_PUBLIC_ENDPOINT: z.string().optional(),
   /** TLS certificate and key (PEM paths); unset = self-signed development certificate in the data folder. */

@@ -41,9 +41,11 @@ export interface VoiceGatewayOptions {
   redisUrl?: string;
   /** HTTP timeouts and connection caps of the listeners (RESOUND_HTTP_*). */
   httpLimits?: HttpLimits;
+  /** Interface of the internal listener (admin API, /metrics); RESOUND_INTERNAL_BIND, loopback by default. */
+  internalBind?: string;
 }
 
-/** A running voice server: TLS and plain listeners (WebSocket + admin API + /healthz + /metrics) and its SFU. */
+/** A running voice server: TLS and plain listeners (WebSocket + /healthz), the internal listener and its SFU. */
 export interface VoiceGateway {
   server: VoiceServer;
   sfu: Sfu;
@@ -53,6 +55,8 @@ export interface VoiceGateway {
   wsUrl: string | null;
   httpsUrl: string;
   httpUrl: string | null;
+  /** The internal listener: admin API, /metrics, /healthz. */
+  internalUrl: string;
   certPath: string;
   adminToken: string;
   registry: Registry;
@@ -169,11 +173,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
       health,
       https: https ? { key: tls.key, cert: tls.cert } : undefined,
       limits: opts.httpLimits,
-    });
-    await app.register(adminApi, {
-      server,
-      adminToken,
-      endpoint: (g, c) => (placement ? placement.assign(g, c, endpoint) : endpoint),
+      metrics: false,
     });
     app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (!admitUpgrade(req, socket)) return;
@@ -216,6 +216,20 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     httpUrl = `http://${opts.bind}:${port}`;
     logListening(logger, 'voice', wsUrl, { proto: 'ws' });
   }
+
+  // Admin API and /metrics listen apart from the public listeners, on loopback unless configured otherwise.
+  const internalApp = createHttpServer({ part: 'voice', logger: log, registry, health, limits: opts.httpLimits });
+  await internalApp.register(adminApi, {
+    server,
+    adminToken,
+    endpoint: (g, c) => (placement ? placement.assign(g, c, endpoint) : endpoint),
+  });
+  apps.push(internalApp);
+  const internalBind = opts.internalBind ?? '127.0.0.1';
+  await internalApp.listen({ host: internalBind, port: config.SIGNALING_INTERNAL_PORT });
+  const internalUrl = `http://${internalBind}:${(internalApp.server.address() as AddressInfo).port}`;
+  logListening(logger, 'voice', internalUrl, { proto: 'http', internal: true, serves: ['admin API', '/metrics'] });
+
   const crypto = describeCryptoBackends();
   logListening(logger, 'sfu', `udp://${opts.bind}:${sfu.port}`, {
     publicIp: sfu.publicIp,
@@ -252,6 +266,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     wsUrl,
     httpsUrl: `https://${opts.bind}:${wssPort}`,
     httpUrl,
+    internalUrl,
     certPath: tls.certPath,
     adminToken,
     registry,

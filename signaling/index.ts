@@ -28,10 +28,11 @@ export const startVoice: PartStarter = async (ctx) => {
     logger: ctx.logger,
     redisUrl,
     httpLimits: httpLimitsOf(ctx.common),
+    internalBind: ctx.common.RESOUND_INTERNAL_BIND,
   });
   return {
     name: 'voice',
-    urls: { wss: gw.wssUrl, ...(gw.wsUrl ? { ws: gw.wsUrl } : {}), endpoint: gw.endpoint },
+    urls: { wss: gw.wssUrl, ...(gw.wsUrl ? { ws: gw.wsUrl } : {}), internal: gw.internalUrl, endpoint: gw.endpoint },
     close: () => gw.close(),
   };
 };

@@ -61,8 +61,9 @@ export const start: PartStarter = async (ctx) => {
     'workers-admin-token',
     'WORKERS_ADMIN_TOKEN',
   );
+  // The dashboard and /metrics are operator surfaces: they listen on the internal interface.
   const server = await startWorkersServer({
-    host: ctx.common.RESOUND_BIND,
+    host: ctx.common.RESOUND_INTERNAL_BIND,
     port: config.WORKERS_PORT,
     redisUrl: redis.url,
     token,

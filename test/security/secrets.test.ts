@@ -48,7 +48,12 @@ describe('secrets refuse to be empty or short, from any source', () => {
 
   it('the voice server does not start on an empty admin-token file (an empty bearer used to pass)', async () => {
     const dir = dataDirWith({ 'admin-token': '' });
-    const config = loadSignalingConfig({ SIGNALING_WSS_PORT: '0', SIGNALING_WS_PORT: '-1', SFU_UDP_PORT: '0' });
+    const config = loadSignalingConfig({
+      SIGNALING_WSS_PORT: '0',
+      SIGNALING_WS_PORT: '-1',
+      SIGNALING_INTERNAL_PORT: '0',
+      SFU_UDP_PORT: '0',
+    });
     await expect(
       startVoiceGateway({ config, dataDir: dir, bind: '127.0.0.1', logger: pino({ level: 'silent' }) }),
     ).rejects.toThrow(/ADMIN_TOKEN/);
