@@ -1,6 +1,7 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseEnv, port, type Env } from '../common/config.ts';
+import { bool, parseEnv, port, type Env } from '../common/config.ts';
 
 export const QUEUE_NAMES = ['emoji', 'prerender', 'audio'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
@@ -57,13 +58,33 @@ export const workersShape = {
   WORKERS_AUDIO_MAX_SECONDS: positiveInt(1200),
   WORKERS_AUDIO_MAX_BYTES: positiveInt(256 * 1024 * 1024),
   WORKERS_AUDIO_OUT_DIR: z.string().optional(),
+  /** Bull-board may change queues (retry, clean, promote, pause); read-only by default. */
+  WORKERS_DASHBOARD_WRITABLE: bool(false),
+  /**
+   * Folders job data may name (sources and outputs), comma-separated absolute paths; anything else fails the job
+   * with `path_not_allowed`. Unset = the data folder, the working directory and the system temp folder.
+   */
+  WORKERS_PATH_ROOTS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().refine((p) => path.isAbsolute(p), 'each root must be an absolute path')).min(1))
+    .optional(),
 };
 
-export type WorkersConfig = z.infer<z.ZodObject<typeof workersShape>> & { audioOutDir: string };
+export type WorkersConfig = z.infer<z.ZodObject<typeof workersShape>> & { audioOutDir: string; pathRoots: string[] };
 
 export function loadWorkersConfig(env: Env, dataDir: string): WorkersConfig {
   const c = parseEnv(workersShape, env);
-  return { ...c, audioOutDir: path.resolve(c.WORKERS_AUDIO_OUT_DIR ?? path.join(dataDir, 'audio')) };
+  return {
+    ...c,
+    audioOutDir: path.resolve(c.WORKERS_AUDIO_OUT_DIR ?? path.join(dataDir, 'audio')),
+    pathRoots: c.WORKERS_PATH_ROOTS ?? [path.resolve(dataDir), process.cwd(), os.tmpdir()],
+  };
 }
 
 export function concurrencyOf(c: WorkersConfig, q: QueueName): number {

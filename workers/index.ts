@@ -71,6 +71,7 @@ export const start: PartStarter = async (ctx) => {
     logger,
     listenLogger: ctx.logger,
     httpLimits: httpLimitsOf(ctx.common),
+    dashboardWritable: config.WORKERS_DASHBOARD_WRITABLE,
   });
   const fleet = new WorkerFleet({ connection, config, logger, metrics: server.metrics });
   await fleet.waitUntilReady();

@@ -27,6 +27,8 @@ export async function startWorkersServer(opts: {
   listenLogger?: Logger;
   registry?: Registry;
   httpLimits?: HttpLimits;
+  /** Let the dashboard change queues (retry, clean, pause…); read-only when false or unset. */
+  dashboardWritable?: boolean;
 }): Promise<WorkersServer> {
   const registry = opts.registry ?? new Registry();
   const queues = Object.values(opts.producers.queues);
@@ -44,7 +46,13 @@ export async function startWorkersServer(opts: {
       return { redis: 'ok', queues: queues.map((q) => q.name) };
     },
   });
-  await mountDashboard(app, { queues, token: opts.token, logger: opts.logger, registry });
+  await mountDashboard(app, {
+    queues,
+    token: opts.token,
+    logger: opts.logger,
+    registry,
+    writable: opts.dashboardWritable,
+  });
   const address = await app.listen({ host: opts.host, port: opts.port });
   const url = address.replace('[::1]', '127.0.0.1');
   logListening(opts.listenLogger ?? opts.logger, 'workers', url, { dashboard: `${url}/admin/queues` });
