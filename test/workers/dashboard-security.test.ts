@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkersServer, type WorkersServer } from '../../workers/server.ts';
 import type { AudioJobData } from '../../workers/queues.ts';
-import { quietLogger, REDIS_URL, tempDir, testConfig, uniquePrefix, useFleet, waitFor } from '../workers/helpers.ts';
+import { quietLogger, REDIS_URL, tempDir, testConfig, uniquePrefix, useFleet, waitFor } from './helpers.ts';
 
 const TOKEN = 'dashboard-token-0123456789';
 
