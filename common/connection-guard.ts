@@ -62,6 +62,20 @@ export function refusedCounter(registry: Registry): Counter<'reason'> {
   );
 }
 
+/** Requests answered 408 and idle connections closed, per registry (shared like the refusal counter). */
+export function timeoutCounter(registry: Registry): Counter<'kind'> {
+  const name = 'resound_http_timeouts_total';
+  return (
+    (registry.getSingleMetric(name) as Counter<'kind'> | undefined) ??
+    new Counter({
+      name,
+      help: 'Requests not received in time (408) and connections closed for idling',
+      labelNames: ['kind'],
+      registers: [registry],
+    })
+  );
+}
+
 /** Open connections per client IP with a cap, for TCP listeners and WebSocket servers alike. */
 export class PerIpCounter {
   private readonly open = new Map<string, number>();
@@ -108,7 +122,14 @@ export function guardServer(
     Math.min(1000, Math.floor(server.headersTimeout / 4)),
   );
   const refused = refusedCounter(opts.registry);
+  const timeouts = timeoutCounter(opts.registry);
   const log = new RateLimitedLog(opts.logger);
+  // Fastify answers the 408 itself; this listener only counts and logs it.
+  server.prependListener('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code !== 'ERR_HTTP_REQUEST_TIMEOUT') return;
+    timeouts.inc({ kind: 'request' });
+    log.warn('timeout:request', { ip: socket.remoteAddress }, 'request not received in time; answered 408');
+  });
   const slots = new PerIpCounter(limits.maxConnections, limits.maxConnectionsPerIp);
   server.prependListener('connection', (socket: Socket) => {
     const ip = socket.remoteAddress ?? '?';
@@ -116,7 +137,8 @@ export function guardServer(
     if (why) {
       refused.inc({ reason: why });
       log.warn(`refused:${why}`, { reason: why, ip }, 'connection refused: listener connection cap reached');
-      if (opts.tls) socket.destroy();
+      // TLS: destroyed only after the TLS layer has wrapped it, so that layer sees the close and lets go of it.
+      if (opts.tls) setImmediate(() => socket.destroy());
       else
         socket.end(
           'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n',
@@ -124,5 +146,6 @@ export function guardServer(
       return;
     }
     socket.once('close', () => slots.release(ip));
+    socket.once('timeout', () => timeouts.inc({ kind: 'idle' }));
   });
 }

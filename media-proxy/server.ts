@@ -115,7 +115,13 @@ export class MediaProxy {
       metrics: false,
       health,
     });
-    this.internal = createHttpServer({ part: 'proxy', logger: opts.logger, registry: this.registry, health });
+    this.internal = createHttpServer({
+      part: 'proxy',
+      logger: opts.logger,
+      registry: this.registry,
+      limits: opts.httpLimits,
+      health,
+    });
     // Errors must not be cached by the CDN as if they were the image.
     this.app.addHook('onSend', async (_req, reply, payload) => {
       if (reply.statusCode >= 400) {

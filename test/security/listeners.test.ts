@@ -62,12 +62,18 @@ describe('HTTP listeners: body/idle timeouts and connection caps', () => {
         'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"g',
     );
     expect(await answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(await counterValue(gw, 'resound_http_timeouts_total', { kind: 'request' })).toBe(1);
   });
 
   it('a connection that sends nothing is closed', async () => {
+    const timeouts = async () =>
+      (await counterValue(gw, 'resound_http_timeouts_total', { kind: 'request' })) +
+      (await counterValue(gw, 'resound_http_timeouts_total', { kind: 'idle' }));
+    const before = await timeouts();
     const s = await tcp(gw.httpUrl!);
     expect(await untilClosed(s)).not.toMatch(/^HTTP\/1\.1 2/);
     expect(s.destroyed).toBe(true);
+    expect(await timeouts()).toBeGreaterThan(before);
   });
 
   it('connections past the per-IP cap are refused with 503 while others are served', async () => {
@@ -75,8 +81,16 @@ describe('HTTP listeners: body/idle timeouts and connection caps', () => {
     const extra = await tcp(gw.httpUrl!);
     expect(await untilClosed(extra)).toMatch(/^HTTP\/1\.1 503 /);
     expect(await counterValue(gw, 'resound_http_connections_refused_total', { reason: 'per_ip' })).toBe(1);
-    // The TLS listener has caps of its own and keeps serving.
+    // The TLS listener has caps of its own and keeps serving; past them it closes before the handshake.
     expect(await healthy(gw.httpsUrl)).toBe(200);
+    const tlsHeld = await Promise.all([1, 2, 3, 4].map(() => tcp(gw.httpsUrl)));
+    const tlsExtra = await tcp(gw.httpsUrl);
+    expect(await untilClosed(tlsExtra)).toBe('');
+    // fetch() may still hold a keep-alive connection, so one of the four can be the refused one too.
+    expect(
+      await counterValue(gw, 'resound_http_connections_refused_total', { reason: 'per_ip' }),
+    ).toBeGreaterThanOrEqual(2);
+    for (const s of tlsHeld) s.destroy();
     for (const s of held) s.destroy();
     // The server learns of the closes a moment later; the positive signal is being served again.
     let status = 0;
