@@ -14,7 +14,7 @@ export const httpLimitsShape = {
   RESOUND_HTTP_REQUEST_TIMEOUT_MS: ms(60_000),
   /** Request headers must arrive within this. */
   RESOUND_HTTP_HEADERS_TIMEOUT_MS: ms(15_000),
-  /** A connection with no traffic for this long is closed (keep-alive sockets idle sooner, after 5 s). */
+  /** A connection with no traffic for this long is closed (requests in flight and idle keep-alive sockets alike). */
   RESOUND_HTTP_IDLE_TIMEOUT_MS: ms(30_000),
   /** Open TCP connections per listener (WebSockets included); beyond it new ones are refused. */
   RESOUND_HTTP_MAX_CONNECTIONS: count(10_000),
