@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ConfigError } from './config.ts';
 import { renderMetrics } from './metrics.ts';
+import { DEFAULT_HTTP_LIMITS, guardServer, type HttpLimits } from './connection-guard.ts';
 
 /** The error body every Resound HTTP API answers with: a stable machine code and a sentence naming the fix. */
 export interface ErrorBody {
@@ -28,6 +29,10 @@ export interface BaseHttpOptions {
   health?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
   https?: { key: string; cert: string };
   bodyLimit?: number;
+  /** Timeouts and connection caps (RESOUND_HTTP_*); defaults when omitted. */
+  limits?: HttpLimits;
+  /** Serve Prometheus /metrics here (default true); public listeners say false and leave it to the internal one. */
+  metrics?: boolean;
 }
 
 /** A fastify instance with /healthz, /metrics and the shared error shape already registered. */
@@ -39,6 +44,11 @@ export function createHttpServer(opts: BaseHttpOptions): FastifyInstance {
     ...(opts.https ? { https: opts.https } : {}),
   };
   const app = Fastify(fopts) as unknown as FastifyInstance;
+  guardServer(app.server, opts.limits ?? DEFAULT_HTTP_LIMITS, {
+    tls: Boolean(opts.https),
+    registry: opts.registry,
+    logger: opts.logger,
+  });
 
   app.get('/healthz', async (_req, reply) => {
     try {
@@ -49,10 +59,11 @@ export function createHttpServer(opts: BaseHttpOptions): FastifyInstance {
     }
   });
 
-  app.get('/metrics', async (_req, reply) => {
-    const { body, contentType } = await renderMetrics(opts.registry);
-    return reply.type(contentType).send(body);
-  });
+  if (opts.metrics !== false)
+    app.get('/metrics', async (_req, reply) => {
+      const { body, contentType } = await renderMetrics(opts.registry);
+      return reply.type(contentType).send(body);
+    });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     if (err instanceof HttpError) {

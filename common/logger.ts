@@ -1,12 +1,66 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
 let root: Logger | undefined;
 
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/]*):([^\s@/]+)@/gi;
+const AUTH_VALUE = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
+/** Field names whose values are credentials wherever they appear in a log object. */
+const SECRET_KEYS = ['authorization', 'token', 'password', 'secret', 'secret_key', 'adminToken', 'uploadToken'];
+
+/** Hides credentials inside free text: URL passwords (`redis://:pw@host` → `redis://:***@host`) and auth headers. */
+export function redactText(text: string): string {
+  if (!text.includes('://') && !text.includes('Bearer') && !text.includes('Basic')) return text;
+  return text.replace(URL_CREDENTIALS, '$1$2:***@').replace(AUTH_VALUE, '$1 ***');
+}
+
+function scrub(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return redactText(value);
+  if (depth > 3 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) {
+    const err = value as Error & Record<string, unknown>;
+    return {
+      ...scrub({ ...err }, depth + 1)!,
+      type: err.name,
+      message: redactText(err.message),
+      stack: redactText(err.stack ?? ''),
+    };
+  }
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrub(v, depth + 1);
+  return out;
+}
+
+/**
+ * Options every Resound logger uses: JSON lines with ISO time, and credentials never written out — fields named like
+ * secrets are censored, URL passwords and auth header values inside any string (including the message) are masked.
+ */
+export function loggerOptions(level: string): LoggerOptions {
+  return {
+    level,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.headers.${k}`]), censor: '[redacted]' },
+    formatters: { log: (obj) => scrub(obj, 0) as Record<string, unknown> },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((a) => (typeof a === 'string' ? redactText(a) : a)) as Parameters<typeof method>);
+      },
+    },
+  };
+}
+
+/** A logger with Resound's options writing to `destination` (stdout by default). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return destination ? pino(loggerOptions(level), destination) : pino(loggerOptions(level));
+}
+
 /** The process-wide structured logger; parts take a child with `part` bound. */
 export function rootLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  root ??= pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
+  root ??= createLogger(level);
   return root;
 }
 

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { generate } from 'selfsigned';
@@ -10,9 +11,20 @@ export interface TlsMaterial {
   selfSigned: boolean;
 }
 
+/** A development certificate made before it was a plain leaf (it was a CA able to sign anything), or unreadable. */
+function needsNewDevCert(certPath: string, keyPath: string): boolean {
+  if (!fs.existsSync(certPath) || !fs.existsSync(keyPath)) return true;
+  try {
+    return new X509Certificate(fs.readFileSync(certPath)).ca;
+  } catch {
+    return true;
+  }
+}
+
 /**
  * Production passes certificate and key paths. Development generates a self-signed P-256 certificate for
- * 127.0.0.1/localhost once into the data folder; clients trust it with NODE_EXTRA_CA_CERTS=<certPath>.
+ * 127.0.0.1/localhost once into the data folder; clients trust it with NODE_EXTRA_CA_CERTS=<certPath>. It is a leaf
+ * (`CA:FALSE`, no certificate signing): trusting it trusts this one server, never certificates signed with its key.
  */
 export async function loadTls(opts: { certPath?: string; keyPath?: string; dataDir: string }): Promise<TlsMaterial> {
   if (opts.certPath || opts.keyPath) {
@@ -27,7 +39,7 @@ export async function loadTls(opts: { certPath?: string; keyPath?: string; dataD
   const dir = path.join(opts.dataDir, 'tls');
   const certPath = path.join(dir, 'dev-cert.pem');
   const keyPath = path.join(dir, 'dev-key.pem');
-  if (!fs.existsSync(certPath) || !fs.existsSync(keyPath)) {
+  if (needsNewDevCert(certPath, keyPath)) {
     fs.mkdirSync(dir, { recursive: true });
     const now = new Date();
     const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
@@ -37,8 +49,8 @@ export async function loadTls(opts: { certPath?: string; keyPath?: string; dataD
       notBeforeDate: new Date(now.getTime() - 86_400_000),
       notAfterDate: new Date(now.getTime() + 10 * 365 * 86_400_000),
       extensions: [
-        { name: 'basicConstraints', cA: true },
-        { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
+        { name: 'basicConstraints', cA: false, critical: true },
+        { name: 'keyUsage', digitalSignature: true, critical: true },
         { name: 'extKeyUsage', serverAuth: true },
         {
           name: 'subjectAltName',

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { bool, parseEnv, port, type Env } from '../common/config.ts';
+import { bool, isLoopbackHost, parseEnv, port, type Env } from '../common/config.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
 import type { Limits } from './types.ts';
 
@@ -10,13 +10,15 @@ const int = (dflt: number, min = 0) => z.coerce.number().int().min(min).default(
 /** Every variable the media proxy reads; README.md in this folder documents each one. */
 export const mediaProxyShape = {
   MEDIA_PROXY_PORT: port(8081),
+  /** Port of the internal listener (/metrics, /healthz) on RESOUND_INTERNAL_BIND. */
+  MEDIA_PROXY_INTERNAL_PORT: port(8082),
   /** Base URL clients use to reach us (behind the CDN); upload responses build signed URLs on it. */
   MEDIA_PROXY_PUBLIC_URL: z.string().url().optional(),
   MEDIA_PROXY_SIGNING_SECRET: z.string().min(16).optional(),
   MEDIA_PROXY_SIGNED_URL_TTL_S: int(86_400, 60),
   MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS: bool(true),
-  /** Optional bearer token for upload endpoints; unset = uploads open (bind to loopback then). */
-  MEDIA_PROXY_UPLOAD_TOKEN: z.string().min(8).optional(),
+  /** Bearer token for upload endpoints; unset = open on a loopback bind, generated into the data folder otherwise. */
+  MEDIA_PROXY_UPLOAD_TOKEN: z.string().min(16).optional(),
   MEDIA_PROXY_ORIGIN_DIR: z.string().optional(),
   MEDIA_PROXY_CACHE_DIR: z.string().optional(),
   MEDIA_PROXY_CACHE_MAX_BYTES: int(1024 * 1024 * 1024, 1024),
@@ -52,6 +54,7 @@ export type MediaProxyEnv = z.infer<z.ZodObject<typeof mediaProxyShape>>;
 
 export interface MediaProxyConfig {
   port: number;
+  internalPort: number;
   bind: string;
   publicUrl?: string;
   signingSecret: string;
@@ -79,12 +82,23 @@ export function loadMediaProxyConfig(env: Env, dataDir: string, bind = '127.0.0.
   const base = path.join(dataDir, 'media-proxy');
   return {
     port: e.MEDIA_PROXY_PORT,
+    internalPort: e.MEDIA_PROXY_INTERNAL_PORT,
     bind,
     publicUrl: e.MEDIA_PROXY_PUBLIC_URL,
-    signingSecret: secretFromConfigOrDataDir(e.MEDIA_PROXY_SIGNING_SECRET, dataDir, 'media-proxy-signing'),
+    signingSecret: secretFromConfigOrDataDir(
+      e.MEDIA_PROXY_SIGNING_SECRET,
+      dataDir,
+      'media-proxy-signing',
+      'MEDIA_PROXY_SIGNING_SECRET',
+    ),
     signedUrlTtlS: e.MEDIA_PROXY_SIGNED_URL_TTL_S,
     requireSignedAttachments: e.MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS,
-    uploadToken: e.MEDIA_PROXY_UPLOAD_TOKEN,
+    // Beyond loopback uploads are never open: without a configured token one is generated (data/secrets).
+    uploadToken:
+      e.MEDIA_PROXY_UPLOAD_TOKEN ??
+      (isLoopbackHost(bind)
+        ? undefined
+        : secretFromConfigOrDataDir(undefined, dataDir, 'media-proxy-upload-token', 'MEDIA_PROXY_UPLOAD_TOKEN')),
     originDir: path.resolve(e.MEDIA_PROXY_ORIGIN_DIR ?? path.join(base, 'originals')),
     cacheDir: path.resolve(e.MEDIA_PROXY_CACHE_DIR ?? path.join(base, 'results')),
     cacheMaxBytes: e.MEDIA_PROXY_CACHE_MAX_BYTES,

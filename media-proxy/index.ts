@@ -3,11 +3,12 @@
  * imports no other part.
  */
 import type { AddressInfo } from 'node:net';
+import { httpLimitsOf } from '../common/connection-guard.ts';
 import { listenExplained, logListening } from '../common/http.ts';
 import type { PartContext, PartStarter, RunningPart } from '../common/part.ts';
 import { createFailFastRedis, redisReady } from '../common/redis.ts';
 import { loadMediaProxyConfig, type MediaProxyConfig } from './config.ts';
-import { configureSharp, createMediaApp } from './server.ts';
+import { configureSharp, createMediaApp, createMediaInternalApp } from './server.ts';
 import { MediaService } from './service.ts';
 
 export { detectImage } from './detect/index.ts';
@@ -36,7 +37,7 @@ export {
   type Resolved,
 } from './service.ts';
 export { mediaRoutes, type MediaRoutesOptions } from './routes/index.ts';
-export { configureSharp, createMediaApp } from './server.ts';
+export { configureSharp, createMediaApp, createMediaInternalApp } from './server.ts';
 export { loadMediaProxyConfig, mediaProxyShape, type MediaProxyConfig } from './config.ts';
 export { FsOriginStore, sha256, type OriginStore, type OriginRef } from './origin-store.ts';
 export { normalizeRequest, resultKey, SIZE_BUCKETS } from './cache/keys.ts';
@@ -58,7 +59,9 @@ export async function startMediaProxy(ctx: PartContext): Promise<MediaProxyPart>
   const redis = createFailFastRedis(handle.url, logger, 'proxy-cache');
   await redisReady(redis, 2000);
   const service = new MediaService({ config, redis, logger });
-  const app = await createMediaApp(service, logger);
+  const limits = httpLimitsOf(ctx.common);
+  const app = await createMediaApp(service, logger, limits);
+  const internalApp = createMediaInternalApp(service, logger, limits);
   await listenExplained(
     { listener: 'media proxy', variable: 'MEDIA_PROXY_PORT', host: config.bind, port: config.port },
     () => app.listen({ port: config.port, host: config.bind }),
@@ -69,14 +72,29 @@ export async function startMediaProxy(ctx: PartContext): Promise<MediaProxyPart>
     gifsicle: service.gifsicle.binary ?? null,
     concurrency: config.concurrency,
   });
+  const internalBind = ctx.common.RESOUND_INTERNAL_BIND;
+  await listenExplained(
+    {
+      listener: 'media proxy internal',
+      variable: 'MEDIA_PROXY_INTERNAL_PORT',
+      host: internalBind,
+      port: config.internalPort,
+    },
+    () => internalApp.listen({ port: config.internalPort, host: internalBind }),
+  ).catch(async (err: unknown) => {
+    await app.close();
+    throw err;
+  });
+  const internal = `http://${internalBind}:${(internalApp.server.address() as AddressInfo).port}`;
+  logListening(ctx.logger, 'proxy', internal, { internal: true, serves: ['/metrics'] });
   return {
     name: 'proxy',
-    urls: { http: url },
+    urls: { http: url, internal },
     service,
     config,
     // Stop taking requests, then let the service finish its cache writes, then drop its Redis connection.
     close: async () => {
-      await app.close();
+      await Promise.all([app.close(), internalApp.close()]);
       await service.close();
       redis.disconnect();
     },

@@ -1,3 +1,4 @@
+import { bearerMatches } from '../common/secrets.ts';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -168,7 +169,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   /** True when the Authorization header carries the upload token, or when no token is configured. */
   uploadAllowed(authorization: string | undefined): boolean {
     const token = this.config.uploadToken;
-    return !token || authorization === `Bearer ${token}`;
+    return !token || bearerMatches(authorization, token);
   }
 
   /** Detects an upload's format and checks every header-time limit; throws MediaError. */

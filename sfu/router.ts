@@ -93,7 +93,7 @@ export class Router extends EventEmitter<RouterEvents> {
     for (const other of this.members) other.forgetSender(p.ssrc);
     p.transport.close();
     this.metrics.participants.dec();
-    const labels = { ssrc: String(p.ssrc), user: p.userId };
+    const labels = { ssrc: String(p.ssrc) };
     for (const g of [
       this.metrics.streamPackets,
       this.metrics.streamBytes,
@@ -198,7 +198,7 @@ export class Router extends EventEmitter<RouterEvents> {
   /** Publishes per-stream receive statistics to the metrics registry (called on scrape, not per packet). */
   publishStats(): void {
     for (const p of this.members) {
-      const labels = { ssrc: String(p.ssrc), user: p.userId };
+      const labels = { ssrc: String(p.ssrc) };
       this.metrics.streamPackets.set(labels, p.stats.packets);
       this.metrics.streamBytes.set(labels, p.stats.bytes);
       this.metrics.streamLost.set(labels, p.stats.lost);

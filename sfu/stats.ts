@@ -89,10 +89,11 @@ export class SfuMetrics {
     });
     this.routers = new Gauge({ name: 'resound_sfu_routers', help: 'Channels with a router', registers: r });
     const stream = (name: string, help: string, collect?: () => void) =>
-      new Gauge<'ssrc' | 'user'>({
+      // Labelled by SSRC only: user ids in label values would publish who is in which call to every scraper.
+      new Gauge<'ssrc'>({
         name: `resound_sfu_stream_${name}`,
         help,
-        labelNames: ['ssrc', 'user'],
+        labelNames: ['ssrc'],
         registers: r,
         collect,
       });

@@ -1,12 +1,17 @@
 import { z } from 'zod';
-import { ipv4, parseEnv, port, type Env } from '../common/config.ts';
+import { ipv4, isLoopbackHost, parseEnv, port, type Env } from '../common/config.ts';
 import { cryptoShape } from '../sfu/index.ts';
 
 export const signalingShape = {
   /** Port of the TLS listener (wss:// and https API). @discordjs/voice only speaks wss. */
   SIGNALING_WSS_PORT: port(8443),
-  /** Port of the plain listener (ws:// and http API); -1 disables it. */
-  SIGNALING_WS_PORT: z.coerce.number().int().min(-1).max(65535).default(8080),
+  /**
+   * Port of the plain listener (ws:// and http API); -1 disables it. Unset = 8080 on a loopback bind and off on any
+   * other, since it would carry tokens and `secret_key` in clear.
+   */
+  SIGNALING_WS_PORT: z.coerce.number().int().min(-1).max(65535).optional(),
+  /** Port of the internal listener (admin API, /metrics) on RESOUND_INTERNAL_BIND. */
+  SIGNALING_INTERNAL_PORT: port(8444),
   /** Host:port put into join endpoints; defaults to RESOUND_PUBLIC_IP and the wss port. */
   SIGNALING_PUBLIC_ENDPOINT: z.string().optional(),
   /** TLS certificate and key (PEM paths); unset = self-signed development certificate in the data folder. */
@@ -14,10 +19,16 @@ export const signalingShape = {
   SIGNALING_TLS_KEY: z.string().optional(),
   /** HMAC secret for voice tokens; unset = generated once into the data folder. */
   VOICE_TOKEN_SECRET: z.string().min(16).optional(),
-  VOICE_TOKEN_TTL_S: z.coerce.number().int().min(10).default(600),
+  /** Join tokens are single-use and meant to be used at once; a short life limits what a leaked one is worth. */
+  VOICE_TOKEN_TTL_S: z.coerce.number().int().min(10).default(60),
   /** Bearer token of the admin API (/voice/join, mute, deafen, disconnect); unset = generated into the data folder. */
   ADMIN_TOKEN: z.string().min(16).optional(),
   SIGNALING_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(13750),
+  /** A socket must send Identify (or Resume) this soon after opening, or it is closed with 4003. */
+  SIGNALING_IDENTIFY_TIMEOUT_MS: z.coerce.number().int().min(10).default(10_000),
+  /** Open voice WebSockets across both listeners, and per client IP; beyond them upgrades are answered 503. */
+  SIGNALING_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(5000),
+  SIGNALING_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(64),
   /** How long a session whose socket dropped stays resumable. */
   SIGNALING_RESUME_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   /** Largest accepted client frame; larger ones close the socket with 4002. */
@@ -54,4 +65,9 @@ export type SignalingConfig = z.infer<z.ZodObject<typeof signalingShape>>;
 
 export function loadSignalingConfig(env: Env = process.env): SignalingConfig {
   return parseEnv(signalingShape, env);
+}
+
+/** The plain ws:// listener's port for this bind, or -1 when it stays closed (unset + a bind beyond loopback). */
+export function plainListenerPort(config: Pick<SignalingConfig, 'SIGNALING_WS_PORT'>, bind: string): number {
+  return config.SIGNALING_WS_PORT ?? (isLoopbackHost(bind) ? 8080 : -1);
 }

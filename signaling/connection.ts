@@ -7,6 +7,8 @@ import type { VoiceSession } from './session.ts';
 
 export interface ConnectionLimits {
   heartbeatIntervalMs: number;
+  /** A socket that has not sent Identify or Resume by then is closed with 4003. */
+  identifyTimeoutMs: number;
   maxFrameBytes: number;
   rateBurst: number;
   ratePerS: number;
@@ -32,6 +34,7 @@ export class GatewayConnection {
   private tokens: number;
   private lastRefill = Date.now();
   private readonly watchdog: NodeJS.Timeout;
+  private readonly identifyDeadline: NodeJS.Timeout;
   private closing = false;
   private released = false;
 
@@ -58,6 +61,12 @@ export class GatewayConnection {
       Math.max(50, Math.floor(limits.heartbeatIntervalMs / 2)),
     );
     this.watchdog.unref();
+    // Heartbeats alone must not keep an unauthenticated socket: it has to identify within its own deadline.
+    this.identifyDeadline = setTimeout(() => {
+      if (!this.session)
+        this.reject('identify_timeout', Close.NotAuthenticated, `no Identify within ${limits.identifyTimeoutMs} ms`);
+    }, limits.identifyTimeoutMs);
+    this.identifyDeadline.unref();
     this.sendRaw(JSON.stringify({ op: Op.Hello, d: { heartbeat_interval: limits.heartbeatIntervalMs, v: 8 } }));
     metrics.messagesOut.inc({ op: String(Op.Hello) });
   }
@@ -77,6 +86,7 @@ export class GatewayConnection {
     this.metrics.closes.inc({ code: String(code) });
     this.log.debug({ code, reason, remote: this.remote, user: this.session?.userId }, 'closing voice connection');
     clearInterval(this.watchdog);
+    clearTimeout(this.identifyDeadline);
     this.handler.closed(this, code, true);
     this.ws.close(code, reason.slice(0, 120));
     // A peer that never completes the close handshake must not hold the socket open.
@@ -93,6 +103,7 @@ export class GatewayConnection {
 
   private onClose(code: number): void {
     clearInterval(this.watchdog);
+    clearTimeout(this.identifyDeadline);
     this.metrics.connections.dec();
     if (!this.closing) {
       this.closing = true;

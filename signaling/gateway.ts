@@ -6,6 +6,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { createHttpServer, listenExplained, logListening } from '../common/http.ts';
+import { isLoopbackHost } from '../common/config.ts';
+import { PerIpCounter, type HttpLimits } from '../common/connection-guard.ts';
 import { RateLimitedLog } from '../common/logger.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
 import { loadTls } from '../common/tls.ts';
@@ -19,7 +21,7 @@ import {
 } from '../sfu/index.ts';
 import { adminApi } from './admin-api.ts';
 import type { ChannelExtension, VoiceChannel } from './channel.ts';
-import type { SignalingConfig } from './config.ts';
+import { plainListenerPort, type SignalingConfig } from './config.ts';
 import { GatewayConnection } from './connection.ts';
 import { SignalingMetrics } from './metrics.ts';
 import { Close } from './opcodes.ts';
@@ -37,9 +39,13 @@ export interface VoiceGatewayOptions {
   channelExtensions?: (channel: VoiceChannel, server: VoiceServer) => ChannelExtension[];
   /** Redis for fleet placement (needed when VOICE_PLACEMENT=redis). */
   redisUrl?: string;
+  /** HTTP timeouts and connection caps of the listeners (RESOUND_HTTP_*). */
+  httpLimits?: HttpLimits;
+  /** Interface of the internal listener (admin API, /metrics); RESOUND_INTERNAL_BIND, loopback by default. */
+  internalBind?: string;
 }
 
-/** A running voice server: TLS and plain listeners (WebSocket + admin API + /healthz + /metrics) and its SFU. */
+/** A running voice server: TLS and plain listeners (WebSocket + /healthz), the internal listener and its SFU. */
 export interface VoiceGateway {
   server: VoiceServer;
   sfu: Sfu;
@@ -49,6 +55,8 @@ export interface VoiceGateway {
   wsUrl: string | null;
   httpsUrl: string;
   httpUrl: string | null;
+  /** The internal listener: admin API, /metrics, /healthz. */
+  internalUrl: string;
   certPath: string;
   adminToken: string;
   registry: Registry;
@@ -78,8 +86,13 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     keyPath: config.SIGNALING_TLS_KEY,
     dataDir: opts.dataDir,
   });
-  const tokenSecret = secretFromConfigOrDataDir(config.VOICE_TOKEN_SECRET, opts.dataDir, 'voice-token-secret');
-  const adminToken = secretFromConfigOrDataDir(config.ADMIN_TOKEN, opts.dataDir, 'admin-token');
+  const tokenSecret = secretFromConfigOrDataDir(
+    config.VOICE_TOKEN_SECRET,
+    opts.dataDir,
+    'voice-token-secret',
+    'VOICE_TOKEN_SECRET',
+  );
+  const adminToken = secretFromConfigOrDataDir(config.ADMIN_TOKEN, opts.dataDir, 'admin-token', 'ADMIN_TOKEN');
   const modes = parseModes(config.SFU_MODES);
 
   const sfu = await listenExplained(
@@ -118,6 +131,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
 
   const limits = {
     heartbeatIntervalMs: config.SIGNALING_HEARTBEAT_INTERVAL_MS,
+    identifyTimeoutMs: config.SIGNALING_IDENTIFY_TIMEOUT_MS,
     maxFrameBytes: config.SIGNALING_MAX_FRAME_BYTES,
     rateBurst: config.SIGNALING_RATE_BURST,
     ratePerS: config.SIGNALING_RATE_PER_S,
@@ -129,6 +143,21 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     new GatewayConnection(ws, remote, server, limits, metrics, log, badLog);
   });
+  // Caps across both listeners, taken before the handshake so a flood of sockets costs no WebSocket state.
+  const wsSlots = new PerIpCounter(config.SIGNALING_MAX_CONNECTIONS, config.SIGNALING_MAX_CONNECTIONS_PER_IP);
+  const admitUpgrade = (req: IncomingMessage, socket: Duplex): boolean => {
+    const ip = req.socket.remoteAddress ?? '?';
+    const refused = wsSlots.take(ip);
+    if (!refused) {
+      socket.once('close', () => wsSlots.release(ip));
+      return true;
+    }
+    const reason = refused === 'total' ? 'ws_cap_total' : 'ws_cap_per_ip';
+    metrics.rejected.inc({ reason });
+    badLog.warn(`reject:${reason}`, { reason, ip }, 'voice WebSocket refused: connection cap reached');
+    socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n');
+    return false;
+  };
 
   let endpoint = '';
   const apps: FastifyInstance[] = [];
@@ -147,17 +176,11 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
       registry,
       health,
       https: https ? { key: tls.key, cert: tls.cert } : undefined,
-    });
-    await app.register(adminApi, {
-      server,
-      adminToken,
-      endpoint: (g, c) => (placement ? placement.assign(g, c, endpoint) : endpoint),
-      onReject: (field, message) => {
-        metrics.rejected.inc({ reason: 'admin_invalid_id' });
-        badLog.warn('admin_invalid_id', { field }, message);
-      },
+      limits: opts.httpLimits,
+      metrics: false,
     });
     app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!admitUpgrade(req, socket)) return;
       const url = new URL(req.url ?? '/', 'http://x');
       const v = Number(url.searchParams.get('v') ?? '8');
       wss.handleUpgrade(req, socket, head, (ws) => {
@@ -189,11 +212,17 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
 
   let wsUrl: string | null = null;
   let httpUrl: string | null = null;
-  if (config.SIGNALING_WS_PORT >= 0) {
+  const plainPort = plainListenerPort(config, opts.bind);
+  if (plainPort >= 0 && !isLoopbackHost(opts.bind))
+    log.warn(
+      { bind: opts.bind, port: plainPort },
+      'plain ws:// listener open beyond loopback: join tokens and secret_key travel in clear; set SIGNALING_WS_PORT=-1 unless a TLS proxy fronts it',
+    );
+  if (plainPort >= 0) {
     const plainApp = await makeApp(false);
     await listenExplained(
-      { listener: 'voice ws', variable: 'SIGNALING_WS_PORT', host: opts.bind, port: config.SIGNALING_WS_PORT },
-      () => plainApp.listen({ host: opts.bind, port: config.SIGNALING_WS_PORT }),
+      { listener: 'voice ws', variable: 'SIGNALING_WS_PORT', host: opts.bind, port: plainPort },
+      () => plainApp.listen({ host: opts.bind, port: plainPort }),
     ).catch(async (err: unknown) => {
       await Promise.all([tlsApp.close(), sfu.close()]);
       throw err;
@@ -203,6 +232,32 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     httpUrl = `http://${opts.bind}:${port}`;
     logListening(logger, 'voice', wsUrl, { proto: 'ws' });
   }
+
+  // Admin API and /metrics listen apart from the public listeners, on loopback unless configured otherwise.
+  const internalApp = createHttpServer({ part: 'voice', logger: log, registry, health, limits: opts.httpLimits });
+  await internalApp.register(adminApi, {
+    server,
+    adminToken,
+    endpoint: (g, c) => (placement ? placement.assign(g, c, endpoint) : endpoint),
+    onReject: (field, message) => {
+      metrics.rejected.inc({ reason: 'admin_invalid_id' });
+      badLog.warn('admin_invalid_id', { field }, message);
+    },
+  });
+  apps.push(internalApp);
+  const internalBind = opts.internalBind ?? '127.0.0.1';
+  await listenExplained(
+    {
+      listener: 'voice internal',
+      variable: 'SIGNALING_INTERNAL_PORT',
+      host: internalBind,
+      port: config.SIGNALING_INTERNAL_PORT,
+    },
+    () => internalApp.listen({ host: internalBind, port: config.SIGNALING_INTERNAL_PORT }),
+  );
+  const internalUrl = `http://${internalBind}:${(internalApp.server.address() as AddressInfo).port}`;
+  logListening(logger, 'voice', internalUrl, { proto: 'http', internal: true, serves: ['admin API', '/metrics'] });
+
   const crypto = describeCryptoBackends();
   logListening(logger, 'sfu', `udp://${opts.bind}:${sfu.port}`, {
     publicIp: sfu.publicIp,
@@ -239,6 +294,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     wsUrl,
     httpsUrl: `https://${opts.bind}:${wssPort}`,
     httpUrl,
+    internalUrl,
     certPath: tls.certPath,
     adminToken,
     registry,

@@ -5,9 +5,10 @@
 import type { PartStarter } from '../common/part.ts';
 import { loadSignalingConfig } from './config.ts';
 import { startVoiceGateway } from './gateway.ts';
+import { httpLimitsOf } from '../common/connection-guard.ts';
 
 export { startVoiceGateway, type VoiceGateway, type VoiceGatewayOptions } from './gateway.ts';
-export { loadSignalingConfig, signalingShape, type SignalingConfig } from './config.ts';
+export { loadSignalingConfig, plainListenerPort, signalingShape, type SignalingConfig } from './config.ts';
 export { VoiceServer, type JoinGrant } from './voice-server.ts';
 export { VoiceSession, type SessionState } from './session.ts';
 export { VoiceChannel, type ChannelExtension } from './channel.ts';
@@ -26,10 +27,12 @@ export const startVoice: PartStarter = async (ctx) => {
     bind: ctx.common.RESOUND_BIND,
     logger: ctx.logger,
     redisUrl,
+    httpLimits: httpLimitsOf(ctx.common),
+    internalBind: ctx.common.RESOUND_INTERNAL_BIND,
   });
   return {
     name: 'voice',
-    urls: { wss: gw.wssUrl, ...(gw.wsUrl ? { ws: gw.wsUrl } : {}), endpoint: gw.endpoint },
+    urls: { wss: gw.wssUrl, ...(gw.wsUrl ? { ws: gw.wsUrl } : {}), internal: gw.internalUrl, endpoint: gw.endpoint },
     close: () => gw.close(),
   };
 };

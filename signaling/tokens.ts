@@ -64,3 +64,32 @@ export class VoiceTokenSigner {
     return createHmac('sha256', this.secret).update(body).digest('base64url');
   }
 }
+
+/**
+ * Join tokens are single-use: the first Identify consumes one (by its session id) until it expires, so a token seen
+ * on the wire or in a log cannot be replayed to take over the session it created. Per voice server; with fleet
+ * placement every join for a channel lands on the server hosting it, so the same server sees any replay.
+ */
+export class UsedTokens {
+  private readonly seen = new Map<string, number>();
+
+  /** True the first time a token with these claims is presented; false for every later presentation. */
+  consume(claims: VoiceTokenClaims, now = Date.now()): boolean {
+    this.prune(now);
+    if (this.seen.has(claims.sessionId)) return false;
+    this.seen.set(claims.sessionId, claims.expiresAt);
+    return true;
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  private prune(now: number): void {
+    // Entries arrive in roughly expiry order (one TTL for all), so the oldest expire first.
+    for (const [id, exp] of this.seen) {
+      if (exp > now) break;
+      this.seen.delete(id);
+    }
+  }
+}

@@ -8,7 +8,8 @@ import type { ConnectionHandler, GatewayConnection } from './connection.ts';
 import type { SignalingMetrics } from './metrics.ts';
 import { Close, IdentifySchema, Op, ResumeSchema, SelectProtocolSchema, SpeakingSchema } from './opcodes.ts';
 import { VoiceSession } from './session.ts';
-import type { VoiceTokenSigner } from './tokens.ts';
+import { safeEqual } from '../common/secrets.ts';
+import { UsedTokens, type VoiceTokenSigner } from './tokens.ts';
 
 export interface VoiceServerOptions {
   sfu: Sfu;
@@ -48,6 +49,7 @@ export class VoiceServer implements ConnectionHandler {
   readonly channels = new Map<string, VoiceChannel>();
   private readonly byGuildUser = new Map<string, VoiceSession>();
   private readonly badLog: RateLimitedLog;
+  private readonly usedTokens = new UsedTokens();
 
   constructor(readonly opts: VoiceServerOptions) {
     this.badLog = new RateLimitedLog(opts.logger);
@@ -92,6 +94,13 @@ export class VoiceServer implements ConnectionHandler {
         'token does not match server_id/user_id/session_id',
       );
     }
+    if (!this.usedTokens.consume(c))
+      return this.reject(
+        conn,
+        'token_reused',
+        Close.AuthenticationFailed,
+        'voice token already used; request a new join',
+      );
     const daveMax = d.max_dave_protocol_version ?? 0;
     if (this.opts.e2ee === 'required' && daveMax < 1) {
       return this.reject(conn, 'e2ee_required', Close.E2eeRequired, 'this channel requires DAVE end-to-end encryption');
@@ -131,7 +140,7 @@ export class VoiceServer implements ConnectionHandler {
       return this.reject(conn, 'bad_resume', Close.DecodeError, `invalid Resume: ${issueText(parsed.error)}`);
     const d = parsed.data;
     const session = this.sessions.get(d.session_id);
-    if (!session || session.token !== d.token || session.guildId !== d.server_id) {
+    if (!session || !safeEqual(d.token, session.token) || session.guildId !== d.server_id) {
       this.opts.metrics.resumes.inc({ result: 'unknown_session' });
       return this.reject(
         conn,

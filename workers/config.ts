@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseEnv, port, type Env } from '../common/config.ts';
+import { bool, parseEnv, port, type Env } from '../common/config.ts';
 
 export const QUEUE_NAMES = ['emoji', 'prerender', 'audio'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
@@ -60,11 +61,28 @@ export const workersShape = {
   WORKERS_AUDIO_MAX_SECONDS: positiveInt(1200),
   WORKERS_AUDIO_MAX_BYTES: positiveInt(256 * 1024 * 1024),
   WORKERS_AUDIO_OUT_DIR: z.string().optional(),
+  /** Bull-board may change queues (retry, clean, promote, pause); read-only by default. */
+  WORKERS_DASHBOARD_WRITABLE: bool(false),
+  /**
+   * Folders job data may name (sources and outputs), comma-separated absolute paths; anything else fails the job
+   * with `path_not_allowed`. Unset = the data folder, the working directory and the system temp folder.
+   */
+  WORKERS_PATH_ROOTS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().refine((p) => path.isAbsolute(p), 'each root must be an absolute path')).min(1))
+    .optional(),
 };
 
 export type WorkersConfig = Omit<z.infer<z.ZodObject<typeof workersShape>>, 'WORKERS_PREFIX'> & {
   WORKERS_PREFIX: string;
   audioOutDir: string;
+  pathRoots: string[];
 };
 
 export function loadWorkersConfig(env: Env, dataDir: string): WorkersConfig {
@@ -73,6 +91,7 @@ export function loadWorkersConfig(env: Env, dataDir: string): WorkersConfig {
     ...c,
     WORKERS_PREFIX: c.WORKERS_PREFIX ?? instancePrefix(dataDir),
     audioOutDir: path.resolve(c.WORKERS_AUDIO_OUT_DIR ?? path.join(dataDir, 'audio')),
+    pathRoots: c.WORKERS_PATH_ROOTS ?? [path.resolve(dataDir), process.cwd(), os.tmpdir()],
   };
 }
 

@@ -31,11 +31,16 @@ export function authorized(header: string | undefined, token: string): boolean {
   return false;
 }
 
-/** Mounts bull-board under /admin/queues; every request there must carry the admin token. */
+/**
+ * Mounts bull-board under /admin/queues; every request there must carry the admin token. Read-only unless
+ * `writable`: bull-board's own read-only mode, and every non-GET request refused with 405 besides, so no route
+ * (retry, clean, add, promote, pause) can change a queue from the dashboard.
+ */
 export async function mountDashboard(
   app: FastifyInstance,
-  opts: { queues: Queue[]; token: string; logger: Logger; registry: Registry },
+  opts: { queues: Queue[]; token: string; logger: Logger; registry: Registry; writable?: boolean },
 ): Promise<void> {
+  const readOnly = opts.writable !== true;
   const denied = new Counter({
     name: 'resound_workers_admin_denied_total',
     help: 'Dashboard requests refused for a missing or wrong admin token',
@@ -44,10 +49,23 @@ export async function mountDashboard(
   const rlog = new RateLimitedLog(opts.logger);
   const adapter = new FastifyAdapter();
   adapter.setBasePath(DASHBOARD_PATH);
-  createBullBoard({ queues: opts.queues.map((q) => new BullMQAdapter(q)), serverAdapter: adapter });
+  createBullBoard({
+    queues: opts.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: readOnly })),
+    serverAdapter: adapter,
+  });
   await app.register(async (scope) => {
     scope.addHook('onRequest', async (req, reply) => {
-      if (authorized(req.headers.authorization, opts.token)) return;
+      if (authorized(req.headers.authorization, opts.token)) {
+        if (!readOnly || req.method === 'GET' || req.method === 'HEAD') return;
+        denied.inc();
+        const body: ErrorBody = {
+          error: {
+            code: 'read_only',
+            message: 'the dashboard is read-only; set WORKERS_DASHBOARD_WRITABLE=true to change queues from it',
+          },
+        };
+        return reply.code(405).header('allow', 'GET, HEAD').send(body);
+      }
       denied.inc();
       rlog.warn(
         'admin-denied',

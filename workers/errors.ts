@@ -6,6 +6,7 @@ import { UnrecoverableError } from 'bullmq';
  */
 export const INPUT_ERROR_CODES = [
   'invalid_data',
+  'path_not_allowed',
   'source_missing',
   'source_changed',
   'too_large',

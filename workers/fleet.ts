@@ -8,6 +8,7 @@ import type { WorkerMetrics } from './metrics.ts';
 import { finishPack } from './pack-summary.ts';
 import { updatePackProgress } from './pack-progress.ts';
 import { JOB_NAMES } from './queues.ts';
+import { pathGuard } from './path-roots.ts';
 import { SandboxedWorker } from './sandboxed-worker.ts';
 
 /** Processor files, one per queue; each runs in BullMQ's child processes. */
@@ -37,6 +38,7 @@ export class WorkerFleet {
   constructor(private readonly opts: FleetOptions) {
     const c = opts.config;
     const rlog = new RateLimitedLog(opts.logger);
+    const admit = pathGuard(c.pathRoots);
     for (const q of c.WORKERS_QUEUES) {
       const inProcess: Record<string, (job: Job) => Promise<unknown>> = {};
       // eslint-disable-next-line prefer-const -- the pack handler runs only after the worker below exists
@@ -51,6 +53,7 @@ export class WorkerFleet {
         stalledInterval: c.WORKERS_STALLED_INTERVAL_MS,
         maxStalledCount: c.WORKERS_MAX_STALLED,
         inProcess,
+        admit,
       });
       watchRedis(w, opts.logger, `worker:${q}`);
       w.on('failed', (job, err) => {

@@ -4,6 +4,7 @@ import type { PartStarter, RunningPart } from '../common/part.ts';
 import type { UploadEvent } from '../media-proxy/index.ts';
 import { failFastRedisOptions } from '../common/redis.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
+import { httpLimitsOf } from '../common/connection-guard.ts';
 import { loadWorkersConfig, type WorkersConfig } from './config.ts';
 import { WorkerFleet } from './fleet.ts';
 import { prerenderOnUpload } from './prerender-hook.ts';
@@ -62,15 +63,19 @@ export const start: PartStarter = async (ctx) => {
     config.WORKERS_ADMIN_TOKEN,
     ctx.common.RESOUND_DATA_DIR,
     'workers-admin-token',
+    'WORKERS_ADMIN_TOKEN',
   );
+  // The dashboard and /metrics are operator surfaces: they listen on the internal interface.
   const server = await startWorkersServer({
-    host: ctx.common.RESOUND_BIND,
+    host: ctx.common.RESOUND_INTERNAL_BIND,
     port: config.WORKERS_PORT,
     redisUrl: redis.url,
     token,
     producers,
     logger,
     listenLogger: ctx.logger,
+    httpLimits: httpLimitsOf(ctx.common),
+    dashboardWritable: config.WORKERS_DASHBOARD_WRITABLE,
   });
   const fleet = new WorkerFleet({ connection, config, logger, metrics: server.metrics });
   await fleet.waitUntilReady();

@@ -20,6 +20,8 @@ export interface SandboxedWorkerOptions extends Omit<WorkerOptions, 'useWorkerTh
   timeoutMs: number;
   /** Jobs with these names run in-process instead (cheap bookkeeping such as a pack's summary). */
   inProcess?: Record<string, (job: Job) => Promise<unknown>>;
+  /** Runs before every job, in-process or sandboxed; a throw fails the job without running it. */
+  admit?: (job: Job) => void;
 }
 
 /**
@@ -30,15 +32,17 @@ export interface SandboxedWorkerOptions extends Omit<WorkerOptions, 'useWorkerTh
 export class SandboxedWorker extends Worker {
   private readonly timeoutMs: number;
   private readonly inProcess: Record<string, (job: Job) => Promise<unknown>>;
+  private readonly admit: (job: Job) => void;
   // `declare`: createSandbox() sets it from inside super(), and an initialised field would reset it afterwards.
   declare private pool: ChildPool | undefined;
   private handingBack = false;
 
   constructor(queue: string, processFile: string, opts: SandboxedWorkerOptions) {
-    const { timeoutMs, inProcess, ...rest } = opts;
+    const { timeoutMs, inProcess, admit, ...rest } = opts;
     super(queue, processFile, { ...rest, useWorkerThreads: false, workerForkOptions: { execArgv: childExecArgv() } });
     this.timeoutMs = timeoutMs;
     this.inProcess = inProcess ?? {};
+    this.admit = admit ?? (() => {});
   }
 
   protected override createSandbox(processor: string | URL | null | Processor): void {
@@ -57,6 +61,7 @@ export class SandboxedWorker extends Worker {
   }
 
   protected override async callProcessJob(job: Job, token: string, signal?: AbortSignal): Promise<unknown> {
+    this.admit(job);
     const local = this.inProcess[job.name];
     if (local) return local(job);
     const slot: { child?: Child } = {};

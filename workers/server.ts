@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { createHttpServer, listenExplained, logListening } from '../common/http.ts';
+import type { HttpLimits } from '../common/connection-guard.ts';
 import type { Logger } from '../common/logger.ts';
 import { Registry } from '../common/metrics.ts';
 import { createRedis } from '../common/redis.ts';
@@ -25,6 +26,9 @@ export async function startWorkersServer(opts: {
   /** Logger for the one `listening` line, which names the part itself (so not the part's child logger). */
   listenLogger?: Logger;
   registry?: Registry;
+  httpLimits?: HttpLimits;
+  /** Let the dashboard change queues (retry, clean, pause…); read-only when false or unset. */
+  dashboardWritable?: boolean;
 }): Promise<WorkersServer> {
   const registry = opts.registry ?? new Registry();
   const queues = Object.values(opts.producers.queues);
@@ -35,13 +39,20 @@ export async function startWorkersServer(opts: {
     part: 'workers',
     logger: opts.logger,
     registry,
+    limits: opts.httpLimits,
     health: async () => {
       if (probe.status !== 'ready') await probe.connect().catch(() => {});
       if ((await probe.ping()) !== 'PONG') throw new Error('redis did not answer PING');
       return { redis: 'ok', queues: queues.map((q) => q.name) };
     },
   });
-  await mountDashboard(app, { queues, token: opts.token, logger: opts.logger, registry });
+  await mountDashboard(app, {
+    queues,
+    token: opts.token,
+    logger: opts.logger,
+    registry,
+    writable: opts.dashboardWritable,
+  });
   const address = await listenExplained(
     { listener: 'workers dashboard', variable: 'WORKERS_PORT', host: opts.host, port: opts.port },
     () => app.listen({ host: opts.host, port: opts.port }),

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import https from 'node:https';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -61,6 +61,7 @@ export class SfuPath implements MediaPath {
     const config = loadSignalingConfig({
       SIGNALING_WSS_PORT: '0',
       SIGNALING_WS_PORT: '-1',
+      SIGNALING_INTERNAL_PORT: '0',
       SFU_UDP_PORT: '0',
       SFU_MAX_PPS: '1000000',
       ...opts.env,
@@ -77,7 +78,7 @@ export class SfuPath implements MediaPath {
       const channel = snowflake();
       const join = async (): Promise<VoiceClient> => {
         const userId = snowflake();
-        const grant = await adminJoin(gw, ca, { guild_id: guild, channel_id: channel, user_id: userId });
+        const grant = await adminJoin(gw, { guild_id: guild, channel_id: channel, user_id: userId });
         const client = new VoiceClient({
           url: `wss://${grant.endpoint}/?v=8`,
           serverId: guild,
@@ -158,19 +159,17 @@ export class SfuPath implements MediaPath {
   }
 }
 
-/** POST /voice/join on the admin API over HTTPS, trusting the server's (development) certificate. */
+/** POST /voice/join on the admin API (the gateway's internal listener). */
 function adminJoin(
   gw: VoiceGateway,
-  ca: Buffer,
   body: Record<string, string>,
 ): Promise<{ endpoint: string; token: string; session_id: string }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${gw.httpsUrl}/voice/join`,
+    const req = http.request(
+      `${gw.internalUrl}/voice/join`,
       {
         method: 'POST',
-        ca,
         headers: {
           authorization: `Bearer ${gw.adminToken}`,
           'content-type': 'application/json',

@@ -39,6 +39,7 @@ export async function startTestGateway(
   const config = loadSignalingConfig({
     SIGNALING_WSS_PORT: '0',
     SIGNALING_WS_PORT: '0',
+    SIGNALING_INTERNAL_PORT: '0',
     SFU_UDP_PORT: '0',
     SIGNALING_RESUME_GRACE_MS: '5000',
     ...env,

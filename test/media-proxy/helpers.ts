@@ -7,6 +7,7 @@ import { createRedis, type Redis } from '../../common/redis.ts';
 import type { FastifyInstance } from 'fastify';
 import {
   createMediaApp,
+  createMediaInternalApp,
   loadMediaProxyConfig,
   MediaService,
   type MediaServiceOptions,
@@ -42,6 +43,8 @@ export interface TestProxy {
   service: MediaService;
   /** The service's HTTP app (the media routes plugin on the common base), not listening until a test says so. */
   app: FastifyInstance;
+  /** The operators' listener (/metrics, /healthz), not listening until a test says so. */
+  internal: FastifyInstance;
   redis: Redis;
   prefix: string;
   dir: string;
@@ -68,15 +71,17 @@ export async function makeProxy(
   const logger = pino({ level: 'silent' });
   const service = new MediaService({ config, redis, logger, ...extra });
   const app = await createMediaApp(service, logger);
+  const internal = createMediaInternalApp(service, logger);
   await app.ready();
   return {
     service,
     app,
+    internal,
     redis,
     prefix,
     dir,
     close: async () => {
-      await app.close();
+      await Promise.all([app.close(), internal.close()]);
       await service.close();
       await dropPrefix(redis, prefix);
       redis.disconnect();

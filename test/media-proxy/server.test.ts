@@ -9,6 +9,7 @@ import { fixture, makeProxy, redisClient, tempDir, type TestProxy } from './help
 /** Everything here goes through a real listening socket with fetch(), against real Redis. */
 let t: TestProxy;
 let base: string;
+let internalBase: string;
 const CHANNEL = '1100000000000000001';
 const USER = '1100000000000000002';
 
@@ -33,6 +34,7 @@ beforeAll(async () => {
   t = await makeProxy();
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  internalBase = await t.internal.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => t.close());
 
@@ -216,7 +218,7 @@ describe('bad uploads get clear errors, are counted, and the server keeps servin
     const r = await upload(`/attachments/${CHANNEL}`, name);
     expect(r.status).toBe(status);
     expect((r.body.error as { code: string }).code).toBe(code);
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(`${internalBase}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`resound_media_proxy_rejections_total\\{code="${code}"\\} [1-9]`));
     const health = (await (await fetch(`${base}/healthz`)).json()) as { ok: boolean; redis: string; gifsicle: boolean };
     expect(health).toMatchObject({ ok: true, redis: 'PONG', gifsicle: true });
@@ -228,6 +230,7 @@ describe('resound start proxy', () => {
     const dataDir = tempDir('start');
     const env = {
       MEDIA_PROXY_PORT: '0',
+      MEDIA_PROXY_INTERNAL_PORT: '0',
       RESOUND_DATA_DIR: dataDir,
       MEDIA_PROXY_REDIS_PREFIX: `test:mp:start:${process.pid}:`,
     };

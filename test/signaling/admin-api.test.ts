@@ -16,7 +16,7 @@ describe('admin API over a real socket', () => {
   const channel = newId();
   const { frames } = fixtureOpusFrames();
   const call = (path: string, body: unknown, token = gw.adminToken) =>
-    fetch(`${gw.httpUrl}${path}`, {
+    fetch(`${gw.internalUrl}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify(body),
@@ -153,7 +153,7 @@ describe('admin API over a real socket', () => {
     const h = await fetch(`${gw.httpUrl}/healthz`);
     expect(h.status).toBe(200);
     expect(((await h.json()) as { ok: boolean }).ok).toBe(true);
-    const m = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+    const m = await (await fetch(`${gw.internalUrl}/metrics`)).text();
     expect(m).toMatch(/resound_signaling_sessions/);
     expect(m).toMatch(/resound_sfu_dropped_total|resound_sfu_datagrams_in_total/);
     expect(m).toMatch(/resound_process_cpu/);

@@ -28,7 +28,7 @@ describe('fleet placement over a shared Redis', () => {
   });
 
   const join = async (via: VoiceGateway, guild: string, channel: string, user = newId()) => {
-    const res = await fetch(`${via.httpUrl}/voice/join`, {
+    const res = await fetch(`${via.internalUrl}/voice/join`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${via.adminToken}` },
       body: JSON.stringify({ guild_id: guild, channel_id: channel, user_id: user }),
