@@ -64,13 +64,14 @@ export async function decodeHdr16(
   resize: ResizeSpec,
   timeoutSeconds: number,
   limitInputPixels: number,
+  signal?: AbortSignal,
 ): Promise<Raw16> {
   try {
     return await sharpRaw16(input, resize, timeoutSeconds, limitInputPixels);
   } catch (err) {
     const bin = d.format === 'avif' ? findAvifdec() : undefined;
     if (!bin) throw new MediaError('decode_failed', `HDR image could not be decoded: ${(err as Error).message}`);
-    const png = await avifdecTo16BitPng(bin, input, timeoutSeconds);
+    const png = await avifdecTo16BitPng(bin, input, timeoutSeconds, signal);
     return sharpRaw16(png, resize, timeoutSeconds, limitInputPixels);
   }
 }
