@@ -1,4 +1,6 @@
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { MediaError } from '../errors.ts';
 import { stoppedBy } from '../limits.ts';
@@ -12,9 +14,16 @@ import type { CompositeJob, PixelJob, PixelReply, ToneMapJob } from './pixel-wor
  * slot for it keeps holding it until the CPU is really free.
  */
 
-/** tsx compiles the worker's TypeScript in the thread too; the main thread's loader hooks do not reach workers. */
+/**
+ * tsx compiles the worker's TypeScript in the thread too (the main thread's loader hooks do not reach workers). Its
+ * API is resolved here, from this file, because an eval'd worker resolves bare names from the working directory.
+ */
+const TSX_API =
+  typeof import.meta.resolve === 'function'
+    ? import.meta.resolve('tsx/esm/api')
+    : pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
 const BOOT = `
-import { register } from 'tsx/esm/api';
+import { register } from ${JSON.stringify(TSX_API)};
 register();
 await import(${JSON.stringify(new URL('./pixel-worker.ts', import.meta.url).href)});
 `;
@@ -37,6 +46,7 @@ interface Waiting {
 
 export class PixelWorkerPool {
   private readonly idle: Slot[] = [];
+  private readonly all = new Set<Slot>();
   private readonly waiting: Waiting[] = [];
   private live = 0;
   private busyCount = 0;
@@ -44,7 +54,7 @@ export class PixelWorkerPool {
   private closed = false;
   /** Threads that exited or were terminated; their slots are never handed out again. */
   private readonly dead = new WeakSet<Slot>();
-  /** Threads terminated because their job was stopped (deadline or shutdown). */
+  /** Threads terminated because their job was stopped (deadline or abort). */
   killed = 0;
 
   constructor(readonly size: number) {}
@@ -75,6 +85,10 @@ export class PixelWorkerPool {
     if (this.closed) throw new MediaError('overloaded', 'the pixel workers are shut down', { 'retry-after': '1' });
     if (signal?.aborted) throw stoppedBy(signal);
     const slot = await this.take(signal);
+    if (signal?.aborted) {
+      this.give(slot);
+      throw stoppedBy(signal);
+    }
     const id = this.nextId++;
     this.busyCount++;
     const onAbort = () => void this.kill(slot, stoppedBy(signal!));
@@ -115,6 +129,7 @@ export class PixelWorkerPool {
   }
 
   private give(slot: Slot): void {
+    if (this.closed) return void this.kill(slot, new MediaError('overloaded', 'shutting down'), false);
     const next = this.waiting.shift();
     if (next) next.start(slot);
     else {
@@ -126,6 +141,7 @@ export class PixelWorkerPool {
   private spawn(): Slot {
     const worker = new Worker(BOOT, { eval: true });
     const slot: Slot = { worker };
+    this.all.add(slot);
     this.live++;
     worker.on('message', (m: { id: number; reply?: PixelReply; error?: { code?: string; message: string } }) => {
       const job = slot.job;
@@ -139,6 +155,7 @@ export class PixelWorkerPool {
     worker.on('exit', () => {
       if (this.dead.has(slot)) return;
       this.dead.add(slot);
+      this.all.delete(slot);
       this.live--;
       const i = this.idle.indexOf(slot);
       if (i >= 0) this.idle.splice(i, 1);
@@ -155,29 +172,28 @@ export class PixelWorkerPool {
   }
 
   /** Terminates the thread and settles its job only after the thread has exited. */
-  private async kill(slot: Slot, reason: Error): Promise<void> {
+  private async kill(slot: Slot, reason: Error, stopped = true): Promise<void> {
+    if (this.dead.has(slot)) return;
     const job = slot.job;
     this.dead.add(slot);
-    this.killed++;
+    this.all.delete(slot);
+    if (stopped) this.killed++;
     await slot.worker.terminate();
     this.live--;
     job?.reject(reason);
     this.refill();
   }
 
+  /** Terminates every thread, busy ones included (their jobs fail with `overloaded`). */
   async close(): Promise<void> {
     this.closed = true;
-    for (const w of this.waiting.splice(0)) w.abandon(new MediaError('overloaded', 'shutting down'));
-    const all = this.idle.splice(0);
-    await Promise.all(all.map((s) => this.kill(s, new MediaError('overloaded', 'shutting down'))));
+    const reason = new MediaError('overloaded', 'the pixel workers are shut down', { 'retry-after': '1' });
+    for (const w of this.waiting.splice(0)) w.abandon(reason);
+    this.idle.length = 0;
+    await Promise.all([...this.all].map((s) => this.kill(s, reason, false)));
   }
 }
 
-/**
- * Buffers move to the thread instead of being copied where the runtime allows it: a 600 MB 16-bit frame is then not
- * duplicated. Only whole, large ArrayBuffers are offered (a small Buffer may sit in Node's shared pool); buffers
- * that cannot move (a native addon's external memory) are copied — newer Node versions throw for them instead.
- */
 const SLICE_BYTES = 4 * 1024 * 1024;
 
 /**

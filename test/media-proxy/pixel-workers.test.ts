@@ -55,4 +55,22 @@ describe('PixelWorkerPool: per-pixel work in killable worker threads', () => {
     }
     expect(pool.threads).toBe(0);
   });
+
+  it('close() terminates busy threads too: their jobs fail with overloaded and nothing keeps running', async () => {
+    const pool = new PixelWorkerPool(2);
+    const long = pool.toneMap({
+      src: samples(8_000_000, 3),
+      channels: 3,
+      opts: { transfer: 'pq', primaries: 'bt2020' },
+    });
+    await vi.waitFor(() => expect(pool.busy).toBe(1), { timeout: 30_000, interval: 5 });
+    await pool.close();
+    await expect(long).rejects.toMatchObject({ code: 'overloaded', statusCode: 503 });
+    expect(pool.threads).toBe(0);
+    await expect(
+      pool.toneMap({ src: samples(4, 4), channels: 3, opts: { transfer: 'pq', primaries: 'p3' } }),
+    ).rejects.toMatchObject({
+      code: 'overloaded',
+    });
+  });
 });
