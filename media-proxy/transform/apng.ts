@@ -4,7 +4,7 @@ import { MediaError } from '../errors.ts';
 import { PNG_SIGNATURE, pngChunks } from '../detect/index.ts';
 import { stoppedBy } from '../limits.ts';
 import type { FramePixels } from './composite.ts';
-import { pixelWorkers } from './pixel-workers.ts';
+import { pixelWorkers, toMovable } from './pixel-workers.ts';
 
 /**
  * sharp reads an APNG as one still frame, so animation needs a decoder of its own. This one reuses the PNG decoder:
@@ -119,9 +119,9 @@ export async function decodeApng(input: Uint8Array, signal?: AbortSignal): Promi
       ...fc.data.map((d) => chunk('IDAT', d)),
       chunk('IEND', Buffer.alloc(0)),
     ]);
-    let pixels: Buffer;
+    let decodedFrame: Buffer;
     try {
-      pixels = await sharp(png, { failOn: 'error' })
+      decodedFrame = await sharp(png, { failOn: 'error' })
         .ensureAlpha()
         .toColourspace('srgb')
         .raw({ depth: 'uchar' })
@@ -129,6 +129,8 @@ export async function decodeApng(input: Uint8Array, signal?: AbortSignal): Promi
     } catch (err) {
       throw new MediaError('decode_failed', `APNG frame ${f} could not be decoded: ${(err as Error).message}`);
     }
+    // Into movable memory frame by frame, so sharp's native buffers do not pile up beside the copies.
+    const pixels = await toMovable(new Uint8Array(decodedFrame.buffer, decodedFrame.byteOffset, decodedFrame.length));
     decoded.push({
       pixels,
       width: fc.width,

@@ -84,9 +84,12 @@ export async function transformDetected(
   const output = checkOutputPixels(d, req, animate, limits);
   if (animate && d.format === 'avif' && req.format !== 'gif') checkAvifSequenceWork(d, limits);
   pixelBudget.resize(limits.pixelBudget);
-  // Measured peak memory is ≈ 6 bytes per unit of this charge in every path: the decoded canvas (× frames), and
-  // for HDR twice the output again (16-bit samples, plus the copy the tone-mapping thread works on).
-  const charge = d.width * d.height * (animate ? d.frames : 1) + (d.hdr.isHdr ? 2 * output : 0);
+  // Measured peak memory is ≈ 6 bytes per unit of this charge in every path: the decoded canvas (× frames), twice
+  // for animations decoded frame by frame into RGBA stacks here (APNG, AVIF sequences: decoded frames, the copies
+  // the compositing thread works on, the composited stack), and for HDR twice the output again (16-bit samples,
+  // plus the copy the tone-mapping thread works on).
+  const stacked = animate && req.format === 'webp' && (d.format === 'apng' || d.format === 'avif');
+  const charge = d.width * d.height * (animate ? d.frames : 1) * (stacked ? 2 : 1) + (d.hdr.isHdr ? 2 * output : 0);
   return runWithDeadline(async (signal) => {
     const release = await pixelBudget.reserve(charge, signal);
     try {
@@ -204,11 +207,13 @@ async function hdrToSdr(
   );
   if (signal.aborted) throw stoppedBy(signal);
   const peak = d.hdr.maxCll ?? d.hdr.masteringMaxLuminance;
-  // Seconds of CPU for a large image: in a worker thread, terminated if the deadline passes.
+  const { width, height, channels } = raw;
+  // Seconds of CPU for a large image: in a worker thread, terminated if the deadline passes. The samples move to
+  // the thread (raw.data is left detached), so they exist once.
   const sdr = await pixelWorkers.toneMap(
     {
       src: raw.data,
-      channels: raw.channels,
+      channels,
       opts: {
         transfer: d.hdr.transfer === 'hlg' ? 'hlg' : 'pq',
         primaries: d.hdr.primaries,
@@ -217,7 +222,7 @@ async function hdrToSdr(
     },
     signal,
   );
-  const img = sharp(sdr, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+  const img = sharp(sdr, { raw: { width, height, channels } });
   const result = await finish(encode(img, req, L), req, false);
   return { ...result, toneMapped: true };
 }

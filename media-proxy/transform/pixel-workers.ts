@@ -69,14 +69,13 @@ export class PixelWorkerPool {
   }
 
   async toneMap(job: Omit<ToneMapJob, 'kind'>, signal?: AbortSignal): Promise<Uint8Array> {
-    const src = await movable(job.src, (n) => new Uint16Array(n / 2), signal);
+    const src = await toMovable(job.src, signal);
     return (await this.run({ kind: 'toneMap', ...job, src }, [src.buffer as ArrayBuffer], signal)).out;
   }
 
   async composite(job: Omit<CompositeJob, 'kind'>, signal?: AbortSignal): Promise<Uint8Array> {
     const frames = [];
-    for (const f of job.frames)
-      frames.push({ ...f, pixels: await movable(f.pixels, (n) => new Uint8Array(n), signal) });
+    for (const f of job.frames) frames.push({ ...f, pixels: await toMovable(f.pixels, signal) });
     const transfer = frames.map((f) => f.pixels.buffer as ArrayBuffer);
     return (await this.run({ kind: 'composite', ...job, frames }, transfer, signal)).out;
   }
@@ -96,7 +95,7 @@ export class PixelWorkerPool {
       return await new Promise<PixelReply>((resolve, reject) => {
         slot.job = { id, resolve, reject };
         signal?.addEventListener('abort', onAbort, { once: true });
-        slot.worker.postMessage({ id, job }, transfer); // moved, not copied (see movable)
+        slot.worker.postMessage({ id, job }, transfer); // moved, not copied (see toMovable)
       });
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -196,25 +195,27 @@ export class PixelWorkerPool {
 
 const SLICE_BYTES = 4 * 1024 * 1024;
 
+/** ArrayBuffers made by toMovable: already ours to move, so they are never copied twice. */
+const MOVABLE = new WeakSet<ArrayBufferLike>();
+
 /**
- * A copy of `view` in a fresh ArrayBuffer that postMessage can move without copying. sharp's output lives in native
- * memory that cannot be moved, and letting postMessage clone 300 MB blocks the main thread for over half a second;
- * copying here in 4 MB slices, yielding between them, keeps every slice short.
+ * `view` in a fresh ArrayBuffer that postMessage can move without copying. sharp's output lives in native memory that
+ * cannot be moved, and letting postMessage clone 300 MB blocks the main thread for over half a second; copying here
+ * in 4 MB slices, yielding between them, keeps every slice short. Callers that convert right after decoding let the
+ * native buffer go at once instead of holding both until the job ends.
  */
-async function movable<T extends Uint8Array | Uint16Array>(
-  view: T,
-  make: (bytes: number) => T,
-  signal?: AbortSignal,
-): Promise<T> {
-  const out = make(view.byteLength);
+export async function toMovable<T extends Uint8Array | Uint16Array>(view: T, signal?: AbortSignal): Promise<T> {
+  if (MOVABLE.has(view.buffer)) return view;
+  const buf = new ArrayBuffer(view.byteLength);
   const src = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-  const dst = new Uint8Array(out.buffer);
+  const dst = new Uint8Array(buf);
   for (let o = 0; o < src.length; o += SLICE_BYTES) {
     if (o > 0) await new Promise<void>((r) => setImmediate(r));
     if (signal?.aborted) throw stoppedBy(signal);
     dst.set(src.subarray(o, Math.min(src.length, o + SLICE_BYTES)), o);
   }
-  return out;
+  MOVABLE.add(buf);
+  return (view instanceof Uint16Array ? new Uint16Array(buf) : new Uint8Array(buf)) as T;
 }
 
 function asError(e: { code?: string; message: string } | undefined): Error {
