@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { createRedis } from '../common/redis.ts';
@@ -45,16 +45,22 @@ const up = (await (await fetch(`${base}/attachments/1100000000000000001`, { meth
 };
 const heavyUrl = `${up.url.replace(/^https?:\/\/[^/]+/, base)}&format=jpeg`;
 
+/** The main thread's own stalls (event-loop delay), apart from round trips that also include OS scheduling. */
+const loop = monitorEventLoopDelay({ resolution: 5 });
+loop.enable();
+
 /** Polls /healthz back to back until `until` settles (or `n` times), returning each round trip in ms. */
 async function poll(until: Promise<unknown> | null, n = 200): Promise<Float64Array> {
   let done = false;
   void until?.finally(() => (done = true));
+  loop.reset();
   const times: number[] = [];
   while (until ? !done : times.length < n) {
     const t0 = performance.now();
     await (await fetch(`${base}/healthz`)).arrayBuffer();
     times.push(performance.now() - t0);
   }
+  await new Promise((r) => setTimeout(r, 20)); // the delay monitor records a stall on its next tick
   return sortedCopy(times);
 }
 
@@ -69,6 +75,7 @@ function figure(name: string, t: Float64Array, baseline: Float64Array, extra: Re
     baseline: 'healthz-idle',
     baseline_max_ms: round(baseline[baseline.length - 1]),
     ratio_max: ratio(t[t.length - 1], baseline[baseline.length - 1]),
+    event_loop_delay_max_ms: round(loop.max / 1e6),
     ...extra,
   });
 }
