@@ -34,6 +34,9 @@ export const mediaProxyShape = {
   MEDIA_PROXY_MAX_PIXELS: int(100_000_000, 1),
   MEDIA_PROXY_MAX_DIMENSION: int(16_384, 1),
   MEDIA_PROXY_MAX_FRAMES: int(1000, 1),
+  MEDIA_PROXY_MAX_OUTPUT_PIXELS: int(50_000_000, 1),
+  /** Canvas pixels decoding at once across all transforms (the memory bound); ≥ MAX_PIXELS lets the largest run. */
+  MEDIA_PROXY_PIXEL_BUDGET: int(200_000_000, 1),
   MEDIA_PROXY_MAX_OUTPUT_DIMENSION: int(4096, 16),
   MEDIA_PROXY_TIMEOUT_MS: int(15_000, 1),
   MEDIA_PROXY_CONCURRENCY: int(os.availableParallelism(), 1),
@@ -112,6 +115,8 @@ export function loadMediaProxyConfig(env: Env, dataDir: string, bind = '127.0.0.
       maxPixels: e.MEDIA_PROXY_MAX_PIXELS,
       maxDimension: e.MEDIA_PROXY_MAX_DIMENSION,
       maxFrames: e.MEDIA_PROXY_MAX_FRAMES,
+      maxOutputPixels: e.MEDIA_PROXY_MAX_OUTPUT_PIXELS,
+      pixelBudget: e.MEDIA_PROXY_PIXEL_BUDGET,
       maxOutputDimension: e.MEDIA_PROXY_MAX_OUTPUT_DIMENSION,
       timeoutMs: e.MEDIA_PROXY_TIMEOUT_MS,
       avifEffort: e.MEDIA_PROXY_AVIF_EFFORT,

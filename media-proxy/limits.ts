@@ -1,5 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { MediaError } from './errors.ts';
-import type { DetectResult, Limits } from './types.ts';
+import type { DetectResult, Limits, TransformRequest } from './types.ts';
 import { DEFAULT_LIMITS } from './types.ts';
 
 export function resolveLimits(partial?: Partial<Limits>): Limits {
@@ -33,6 +34,37 @@ export function checkDetected(d: DetectResult, limits: Limits): void {
   }
 }
 
+/**
+ * The per-request pixel budget: what this request would produce, from the header and the requested geometry, before
+ * anything is decoded. Without `width`/`height` that is the whole canvas — a tiny file declaring 16384×6100 asks for
+ * 100 megapixels of tone mapping and encoding, which `maxPixels` alone (an input check) lets through.
+ */
+export function checkOutputPixels(d: DetectResult, req: TransformRequest, animate: boolean, limits: Limits): number {
+  const [w, h] = outputSize(d, req);
+  const frames = animate ? d.frames : 1;
+  const pixels = w * h * frames;
+  if (pixels > limits.maxOutputPixels) {
+    throw new MediaError(
+      'too_many_pixels',
+      `the output would be ${w}×${h}${frames > 1 ? ` × ${frames} frames` : ''} = ${pixels} pixels; the limit is ` +
+        `${limits.maxOutputPixels} (ask for a smaller width/height)`,
+    );
+  }
+  return pixels;
+}
+
+/** Output geometry as sharp's resize will produce it (never enlarged; EXIF orientations 5–8 swap the sides). */
+export function outputSize(d: DetectResult, req: TransformRequest): [number, number] {
+  const swap = (d.orientation ?? 1) >= 5;
+  const sw = swap ? d.height : d.width;
+  const sh = swap ? d.width : d.height;
+  if (!req.width && !req.height) return [sw, sh];
+  const fit = req.fit ?? 'inside';
+  if (req.width && req.height && fit !== 'inside') return [Math.min(req.width, sw), Math.min(req.height, sh)];
+  const scale = Math.min(1, req.width ? req.width / sw : Infinity, req.height ? req.height / sh : Infinity);
+  return [Math.max(1, Math.round(sw * scale)), Math.max(1, Math.round(sh * scale))];
+}
+
 export function checkOutputSize(width: number | undefined, height: number | undefined, limits: Limits): void {
   for (const v of [width, height]) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > limits.maxOutputDimension)) {
@@ -41,14 +73,22 @@ export function checkOutputSize(width: number | undefined, height: number | unde
   }
 }
 
-/** Rejects with `transform_timeout` when `work` outlives `ms`; the work itself is also told to stop via sharp's timeout. */
-export async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+/**
+ * Runs `fn` with a deadline. Past it, `fn`'s signal aborts (worker threads are terminated, decoder processes killed)
+ * and the caller gets `transform_timeout` at once, but the Gate slot it runs in stays taken until `fn` has really
+ * finished: an abandoned promise whose work is still burning CPU must not let another transform start beside it.
+ */
+export async function runWithDeadline<T>(fn: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
+  const ac = new AbortController();
+  const work = fn(ac.signal);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new MediaError('transform_timeout', `transform took longer than ${ms} ms`, { 'retry-after': '1' })),
-      ms,
-    );
+    timer = setTimeout(() => {
+      const err = new MediaError('transform_timeout', `transform took longer than ${ms} ms`, { 'retry-after': '1' });
+      ac.abort(err);
+      holdSlotUntil(work);
+      reject(err);
+    }, ms);
   });
   try {
     return await Promise.race([work, timeout]);
@@ -58,12 +98,29 @@ export async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   }
 }
 
+/** The error a stopped stage rejects with: the deadline's own `transform_timeout` when that is what stopped it. */
+export function stoppedBy(signal: AbortSignal): MediaError {
+  const reason: unknown = signal.reason;
+  return reason instanceof MediaError
+    ? reason
+    : new MediaError('transform_timeout', 'the transform was stopped', { 'retry-after': '1' });
+}
+
+/** Work that outlived its caller, per Gate slot (see runWithDeadline). */
+const slotWork = new AsyncLocalStorage<Set<Promise<unknown>>>();
+
+/** Keeps the current Gate slot (if any) taken until `work` settles, even after its caller stopped waiting. */
+export function holdSlotUntil(work: Promise<unknown>): void {
+  slotWork.getStore()?.add(work);
+}
+
 /**
  * A counting semaphore with a bounded waiting line: `concurrency` transforms run, `queueSize` wait, and the next one is
  * refused at once with `overloaded` (503 + Retry-After) so a burst sheds load instead of growing memory.
  */
 export class Gate {
   private running = 0;
+  private outliving = 0;
   private readonly waiting: (() => void)[] = [];
   constructor(
     readonly concurrency: number,
@@ -76,6 +133,11 @@ export class Gate {
 
   get queued(): number {
     return this.waiting.length;
+  }
+
+  /** Slots still held by work whose request already ended (timed out): CPU that is busy but answers nobody. */
+  get lingering(): number {
+    return this.outliving;
   }
 
   async acquire(): Promise<() => void> {
@@ -92,10 +154,18 @@ export class Gate {
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     const release = await this.acquire();
+    const leftover = new Set<Promise<unknown>>();
     try {
-      return await fn();
+      return await slotWork.run(leftover, fn);
     } finally {
-      release();
+      if (leftover.size === 0) release();
+      else {
+        this.outliving++;
+        void Promise.allSettled(leftover).then(() => {
+          this.outliving--;
+          release();
+        });
+      }
     }
   }
 

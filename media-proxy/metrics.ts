@@ -1,4 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from '../common/metrics.ts';
+import { avifdecRunning } from './transform/avifdec.ts';
+import { pixelBudget } from './transform/pixel-budget.ts';
+import { pixelWorkers } from './transform/pixel-workers.ts';
 
 /** The proxy's instruments, on the instance's own registry so side-by-side instances never collide. */
 export function createProxyMetrics(registry: Registry) {
@@ -59,6 +62,47 @@ export function createProxyMetrics(registry: Registry) {
       help: 'transforms running',
       registers: [registry],
     }),
+    ...heavyWorkMetrics(registry),
+  };
+}
+
+/** Process-wide heavy-work state (pixel budget, worker threads, decoder processes), read at scrape time. */
+function heavyWorkMetrics(registry: Registry) {
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  return {
+    decodePixels: gauge('resound_media_proxy_decode_pixels', 'canvas pixels reserved by decodes in flight', () => {
+      return pixelBudget.reserved;
+    }),
+    decodesInFlight: gauge('resound_media_proxy_decodes_in_flight', 'transforms holding a pixel reservation', () => {
+      return pixelBudget.inFlight;
+    }),
+    decodesPeak: gauge(
+      'resound_media_proxy_decodes_in_flight_peak',
+      'most transforms that held pixel reservations at once',
+      () => pixelBudget.peakRunning,
+    ),
+    budgetWaits: gauge(
+      'resound_media_proxy_pixel_budget_waits',
+      'transforms that had to wait for the pixel budget (since start)',
+      () => pixelBudget.waits,
+    ),
+    pixelWorkersBusy: gauge('resound_media_proxy_pixel_workers_busy', 'pixel worker threads running a job', () => {
+      return pixelWorkers.busy;
+    }),
+    pixelWorkersKilled: gauge(
+      'resound_media_proxy_pixel_workers_killed',
+      'pixel worker threads terminated because their job was stopped (since start)',
+      () => pixelWorkers.killed,
+    ),
+    avifdecRunning: gauge('resound_media_proxy_avifdec_running', 'avifdec decoder processes alive', avifdecRunning),
   };
 }
 

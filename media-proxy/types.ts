@@ -86,6 +86,16 @@ export interface Limits {
   /** Largest canvas side. */
   maxDimension: number;
   maxFrames: number;
+  /**
+   * Pixels one request may produce: output width × height × frames, computed from the header and the requested
+   * geometry before decoding (a request without `width` produces the full canvas).
+   */
+  maxOutputPixels: number;
+  /**
+   * Canvas pixels (× frames) that all in-flight transforms of this process may have decoding at once; a transform
+   * that does not fit waits for others to finish (see transform/pixel-budget.ts).
+   */
+  pixelBudget: number;
   /** Largest width/height a request may ask for. */
   maxOutputDimension: number;
   /** Wall-clock budget for one transform; past it the request fails with `transform_timeout`. */
@@ -100,6 +110,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxPixels: 100_000_000,
   maxDimension: 16_384,
   maxFrames: 1000,
+  maxOutputPixels: 50_000_000,
+  pixelBudget: 200_000_000,
   maxOutputDimension: 4096,
   timeoutMs: 15_000,
   avifEffort: 3,

@@ -2,11 +2,15 @@ import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { MediaError } from '../errors.ts';
 import { PNG_SIGNATURE, pngChunks } from '../detect/index.ts';
+import { stoppedBy } from '../limits.ts';
+import type { FramePixels } from './composite.ts';
+import { pixelWorkers, toMovable } from './pixel-workers.ts';
 
 /**
  * sharp reads an APNG as one still frame, so animation needs a decoder of its own. This one reuses the PNG decoder:
  * each frame's fdAT/IDAT data is rewrapped as a standalone PNG (IHDR with the frame size + the shared PLTE/tRNS),
- * decoded to RGBA by sharp, and composited onto the canvas with the APNG dispose/blend rules.
+ * decoded to RGBA by sharp, and composited onto the canvas with the APNG dispose/blend rules in a pixel worker thread
+ * (composite.ts), off the main thread.
  */
 
 export interface DecodedAnimation {
@@ -39,7 +43,7 @@ function chunk(type: string, data: Uint8Array): Buffer {
   return Buffer.concat([head, data, crc]);
 }
 
-export async function decodeApng(input: Uint8Array): Promise<DecodedAnimation> {
+export async function decodeApng(input: Uint8Array, signal?: AbortSignal): Promise<DecodedAnimation> {
   const b = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const chunks = pngChunks(b);
   const ihdr = chunks[0];
@@ -100,9 +104,9 @@ export async function decodeApng(input: Uint8Array): Promise<DecodedAnimation> {
   }
   if (frames.length === 0) throw new MediaError('corrupt_image', 'APNG has no frames');
   const ihdrData = Buffer.from(b.subarray(ihdr.data, ihdr.data + 13));
-  const canvas = Buffer.alloc(canvasW * canvasH * 4);
-  const out = Buffer.alloc(canvas.length * frames.length);
+  const decoded: FramePixels[] = [];
   for (let f = 0; f < frames.length; f++) {
+    if (signal?.aborted) throw stoppedBy(signal);
     const fc = frames[f];
     if (fc.data.length === 0) throw new MediaError('corrupt_image', `APNG frame ${f} has no image data`);
     const head = Buffer.from(ihdrData);
@@ -115,9 +119,9 @@ export async function decodeApng(input: Uint8Array): Promise<DecodedAnimation> {
       ...fc.data.map((d) => chunk('IDAT', d)),
       chunk('IEND', Buffer.alloc(0)),
     ]);
-    let pixels: Buffer;
+    let decodedFrame: Buffer;
     try {
-      pixels = await sharp(png, { failOn: 'error' })
+      decodedFrame = await sharp(png, { failOn: 'error' })
         .ensureAlpha()
         .toColourspace('srgb')
         .raw({ depth: 'uchar' })
@@ -125,46 +129,25 @@ export async function decodeApng(input: Uint8Array): Promise<DecodedAnimation> {
     } catch (err) {
       throw new MediaError('decode_failed', `APNG frame ${f} could not be decoded: ${(err as Error).message}`);
     }
-    const saved = fc.dispose === 2 ? Buffer.from(canvas) : undefined;
-    blit(canvas, canvasW, pixels, fc, f === 0 ? 0 : fc.blend);
-    canvas.copy(out, f * canvas.length);
-    if (fc.dispose === 1) clearRect(canvas, canvasW, fc);
-    else if (saved) saved.copy(canvas);
+    // Into movable memory frame by frame, so sharp's native buffers do not pile up beside the copies.
+    const pixels = await toMovable(new Uint8Array(decodedFrame.buffer, decodedFrame.byteOffset, decodedFrame.length));
+    decoded.push({
+      pixels,
+      width: fc.width,
+      height: fc.height,
+      x: fc.x,
+      y: fc.y,
+      dispose: fc.dispose,
+      blend: fc.blend,
+    });
   }
+  const out = await pixelWorkers.composite({ width: canvasW, height: canvasH, frames: decoded }, signal);
   return {
     width: canvasW,
     height: canvasH,
-    rgba: out,
+    rgba: Buffer.from(out.buffer, out.byteOffset, out.byteLength),
     frames: frames.length,
     delays: frames.map((x) => x.delayMs),
     loop,
   };
-}
-
-function blit(canvas: Buffer, cw: number, src: Buffer, fc: FrameControl, blend: number): void {
-  for (let y = 0; y < fc.height; y++) {
-    for (let x = 0; x < fc.width; x++) {
-      const s = (y * fc.width + x) * 4;
-      const d = ((fc.y + y) * cw + fc.x + x) * 4;
-      const a = src[s + 3];
-      if (blend === 0 || a === 255) {
-        canvas[d] = src[s];
-        canvas[d + 1] = src[s + 1];
-        canvas[d + 2] = src[s + 2];
-        canvas[d + 3] = a;
-      } else if (a !== 0) {
-        // Porter-Duff "over" on straight alpha.
-        const da = canvas[d + 3];
-        const outA = a + (da * (255 - a)) / 255;
-        for (let c = 0; c < 3; c++)
-          canvas[d + c] = Math.round((src[s + c] * a + (canvas[d + c] * da * (255 - a)) / 255) / outA);
-        canvas[d + 3] = Math.round(outA);
-      }
-    }
-  }
-}
-
-function clearRect(canvas: Buffer, cw: number, fc: FrameControl): void {
-  for (let y = 0; y < fc.height; y++)
-    canvas.fill(0, ((fc.y + y) * cw + fc.x) * 4, ((fc.y + y) * cw + fc.x + fc.width) * 4);
 }

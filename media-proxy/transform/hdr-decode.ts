@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { MediaError } from '../errors.ts';
 import type { DetectResult } from '../types.ts';
 import { avifdecTo16BitPng, findAvifdec } from './avifdec.ts';
+import { toMovable } from './pixel-workers.ts';
 
 /**
  * HDR pixels must reach the tone mapper as the coded PQ/HLG values at full precision. sharp decodes them as if they
@@ -28,6 +29,7 @@ async function sharpRaw16(
   resize: ResizeSpec,
   timeoutSeconds: number,
   limitInputPixels: number,
+  signal?: AbortSignal,
 ): Promise<Raw16> {
   let img = sharp(input, { failOn: 'error', ignoreIcc: true, autoOrient: true, limitInputPixels }).timeout({
     seconds: timeoutSeconds,
@@ -48,10 +50,11 @@ async function sharpRaw16(
   const channels = info.channels === 4 ? 4 : 3;
   if (info.channels !== 3 && info.channels !== 4)
     throw new MediaError('decode_failed', `unexpected ${info.channels}-channel HDR decode`);
-  // A Uint16Array view needs 2-byte alignment; copy in the rare case the pooled buffer is misaligned.
-  const aligned = data.byteOffset % 2 === 0 ? data : Buffer.from(data);
+  // Copied at once into memory the tone-mapping thread can take over (see toMovable), so sharp's native buffer is
+  // garbage from here on instead of living beside the copy; the copy is byte-wise, so alignment does not matter.
+  const moved = await toMovable(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), signal);
   return {
-    data: new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2),
+    data: new Uint16Array(moved.buffer),
     width: info.width,
     height: info.height,
     channels,
@@ -64,13 +67,14 @@ export async function decodeHdr16(
   resize: ResizeSpec,
   timeoutSeconds: number,
   limitInputPixels: number,
+  signal?: AbortSignal,
 ): Promise<Raw16> {
   try {
-    return await sharpRaw16(input, resize, timeoutSeconds, limitInputPixels);
+    return await sharpRaw16(input, resize, timeoutSeconds, limitInputPixels, signal);
   } catch (err) {
     const bin = d.format === 'avif' ? findAvifdec() : undefined;
     if (!bin) throw new MediaError('decode_failed', `HDR image could not be decoded: ${(err as Error).message}`);
-    const png = await avifdecTo16BitPng(bin, input, timeoutSeconds);
-    return sharpRaw16(png, resize, timeoutSeconds, limitInputPixels);
+    const png = await avifdecTo16BitPng(bin, input, timeoutSeconds, signal);
+    return sharpRaw16(png, resize, timeoutSeconds, limitInputPixels, signal);
   }
 }

@@ -1,15 +1,24 @@
 import sharp, { type Sharp } from 'sharp';
 import { detectImage } from '../detect/index.ts';
 import { MediaError, isMediaError } from '../errors.ts';
-import { checkDetected, checkInputBytes, checkOutputSize, resolveLimits, withTimeout } from '../limits.ts';
+import {
+  checkDetected,
+  checkInputBytes,
+  checkOutputPixels,
+  checkOutputSize,
+  resolveLimits,
+  runWithDeadline,
+  stoppedBy,
+} from '../limits.ts';
 import type { DetectResult, Limits, OutputFormat, TransformRequest, TransformResult } from '../types.ts';
 import { CONTENT_TYPES } from '../types.ts';
 import { decodeApng, type DecodedAnimation } from './apng.ts';
-import { avifdecToPngs, decodeAvifSequence, findAvifdec } from './avifdec.ts';
+import { avifSequenceDecodePixels, avifdecToPngs, decodeAvifSequence, findAvifdec } from './avifdec.ts';
 import { encode } from './encode.ts';
 import { GifsiclePool } from './gifsicle-pool.ts';
 import { decodeHdr16 } from './hdr-decode.ts';
-import { toneMapToSdr } from './tone-map.ts';
+import { pixelBudget } from './pixel-budget.ts';
+import { pixelWorkers } from './pixel-workers.ts';
 
 export interface TransformDeps {
   gifsicle?: GifsiclePool;
@@ -60,7 +69,7 @@ export async function transformImage(
   validateRequest(req, L);
   const d = detectImage(input);
   checkDetected(d, L);
-  return withTimeout(run(input, d, req, L, deps), L.timeoutMs);
+  return transformDetected(input, d, req, L, deps);
 }
 
 /** Same as transformImage for callers that already detected (and limit-checked) the original. */
@@ -71,7 +80,36 @@ export async function transformDetected(
   limits: Limits,
   deps?: TransformDeps,
 ): Promise<TransformResult> {
-  return withTimeout(run(input, d, req, limits, deps), limits.timeoutMs);
+  const animate = (req.animated ?? true) && d.isAnimated;
+  const output = checkOutputPixels(d, req, animate, limits);
+  if (animate && d.format === 'avif' && req.format !== 'gif') checkAvifSequenceWork(d, limits);
+  pixelBudget.resize(limits.pixelBudget);
+  // Measured peak memory is ≈ 6 bytes per unit of this charge in every path: the decoded canvas (× frames), twice
+  // for animations decoded frame by frame into RGBA stacks here (APNG, AVIF sequences: decoded frames, the copies
+  // the compositing thread works on, the composited stack), and for HDR twice the output again (16-bit samples,
+  // plus the copy the tone-mapping thread works on).
+  const stacked = animate && req.format === 'webp' && (d.format === 'apng' || d.format === 'avif');
+  const charge = d.width * d.height * (animate ? d.frames : 1) * (stacked ? 2 : 1) + (d.hdr.isHdr ? 2 * output : 0);
+  return runWithDeadline(async (signal) => {
+    const release = await pixelBudget.reserve(charge, signal);
+    try {
+      return await run(input, d, req, limits, signal, deps);
+    } finally {
+      release();
+    }
+  }, limits.timeoutMs);
+}
+
+/** avifdec's per-frame runs make long sequences quadratic; refuse before the first decoder starts. */
+function checkAvifSequenceWork(d: DetectResult, L: Limits): void {
+  const work = avifSequenceDecodePixels(d.width, d.height, d.frames);
+  if (work > L.maxPixels) {
+    throw new MediaError(
+      'too_many_frames',
+      `animating this ${d.frames}-frame AVIF sequence needs ${work} decoded pixels; the limit is ${L.maxPixels} ` +
+        '(animated=false serves its first frame)',
+    );
+  }
 }
 
 async function run(
@@ -79,6 +117,7 @@ async function run(
   d: DetectResult,
   req: TransformRequest,
   L: Limits,
+  signal: AbortSignal,
   deps?: TransformDeps,
 ): Promise<TransformResult> {
   const animate = (req.animated ?? true) && d.isAnimated;
@@ -93,11 +132,11 @@ async function run(
         );
       }
     }
-    if (d.hdr.isHdr) return await hdrToSdr(input, d, req, L, seconds);
+    if (d.hdr.isHdr) return await hdrToSdr(input, d, req, L, seconds, signal);
     if (animate && req.format === 'webp' && d.format === 'apng')
-      return await animationToWebp(await decodeApng(input), req, L, seconds);
+      return await animationToWebp(await decodeApng(input, signal), req, L, seconds);
     if (animate && req.format === 'webp' && d.format === 'avif')
-      return await animationToWebp(await decodeAvifSequence(input, d, seconds), req, L, seconds);
+      return await animationToWebp(await decodeAvifSequence(input, d, seconds, signal), req, L, seconds);
     const animatedDecode = animate && req.format === 'webp' && (d.format === 'gif' || d.format === 'webp');
     let img = sharp(input, {
       failOn: 'error',
@@ -113,12 +152,13 @@ async function run(
     img = resize(img, req).toColourspace('srgb');
     return await finish(encode(img, req, L, extras), req, animatedDecode);
   } catch (err) {
-    const avifdec = d.format === 'avif' && !isMediaError(err) ? findAvifdec() : undefined;
-    if (!avifdec) throw asMediaError(err, d);
+    const avifdec = d.format === 'avif' && !isMediaError(err) && !signal.aborted ? findAvifdec() : undefined;
+    if (!avifdec) throw signal.aborted ? stoppedBy(signal) : asMediaError(err, d);
     // sharp's AVIF decoder refused the file (some encoders' output, sequences without a decodable primary item):
     // decode the first frame with libavif instead and run the still pipeline on that.
-    const [png] = await avifdecToPngs(avifdec, input, 8, [0], seconds);
-    return run(png, { ...detectImage(png), orientation: d.orientation }, { ...req, animated: false }, L, deps);
+    const [png] = await avifdecToPngs(avifdec, input, 8, [0], seconds, signal);
+    const still = { ...detectImage(png), orientation: d.orientation };
+    return run(png, still, { ...req, animated: false }, L, signal, deps);
   }
 }
 
@@ -155,6 +195,7 @@ async function hdrToSdr(
   req: TransformRequest,
   L: Limits,
   seconds: number,
+  signal: AbortSignal,
 ): Promise<TransformResult> {
   const raw = await decodeHdr16(
     input,
@@ -162,14 +203,26 @@ async function hdrToSdr(
     { width: req.width, height: req.height, fit: req.fit ?? 'inside' },
     seconds,
     L.maxPixels,
+    signal,
   );
+  if (signal.aborted) throw stoppedBy(signal);
   const peak = d.hdr.maxCll ?? d.hdr.masteringMaxLuminance;
-  const sdr = toneMapToSdr(raw.data, raw.channels, {
-    transfer: d.hdr.transfer === 'hlg' ? 'hlg' : 'pq',
-    primaries: d.hdr.primaries,
-    ...(peak ? { sourcePeakNits: peak } : {}),
-  });
-  const img = sharp(sdr, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+  const { width, height, channels } = raw;
+  // Seconds of CPU for a large image: in a worker thread, terminated if the deadline passes. The samples move to
+  // the thread (raw.data is left detached), so they exist once.
+  const sdr = await pixelWorkers.toneMap(
+    {
+      src: raw.data,
+      channels,
+      opts: {
+        transfer: d.hdr.transfer === 'hlg' ? 'hlg' : 'pq',
+        primaries: d.hdr.primaries,
+        ...(peak ? { sourcePeakNits: peak } : {}),
+      },
+    },
+    signal,
+  );
+  const img = sharp(sdr, { raw: { width, height, channels } });
   const result = await finish(encode(img, req, L), req, false);
   return { ...result, toneMapped: true };
 }

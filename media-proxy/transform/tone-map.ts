@@ -121,6 +121,23 @@ function primariesKey(p: Primaries): 'bt2020' | 'p3' | 'bt709' {
 /** How much the source peak is widened above SDR white before the EETF (see toneMapToSdr). */
 const HIGHLIGHT_MARGIN = 2;
 
+/** The brightest luminance PQ can encode (SMPTE ST 2084): no PQ pixel, and so no PQ source peak, exceeds it. */
+export const PQ_CEILING_NITS = 10000;
+
+/**
+ * The source peak the EETF compresses from. First the content's peak is clamped to what its transfer can encode
+ * (`ceiling`: PQ 10,000 cd/m²; HLG its nominal display peak, the OOTF's Lw), so metadata or a measurement beyond it
+ * cannot stretch the curve. Then, because the EETF's spline flattens as it reaches the source peak (which in 8 bits
+ * would merge the brightest highlights), the range above SDR white is widened by HIGHLIGHT_MARGIN — but never past
+ * 10,000 cd/m², the top of the PQ domain the EETF works in: beyond it the knee only slides down and the midtones
+ * darken (PQ content measured at 10,000 nits used to be widened to 19,797, putting 203 nits at 186 instead of 195).
+ * Content that already fits under SDR white is left exactly as is.
+ */
+export function sourcePeak(peak: number, ceiling: number, white: number): number {
+  const p = Math.min(Math.max(peak, 1), ceiling);
+  return p > white ? Math.min(PQ_CEILING_NITS, p + (HIGHLIGHT_MARGIN - 1) * (p - white)) : p;
+}
+
 /** Fraction of the distance to the gamut edge where compression starts; colours inside it are untouched. */
 const GAMUT_KNEE = 0.8;
 
@@ -174,11 +191,7 @@ export function toneMapToSdr(src: Uint16Array, channels: 3 | 4, opts: ToneMapOpt
       if (y > peak) peak = y;
     }
   }
-  // The EETF's spline flattens as it reaches the source peak, which in 8 bits would merge the brightest highlights.
-  // Widening the source range above SDR white by HIGHLIGHT_MARGIN keeps them distinct; content that already fits
-  // under SDR white is left exactly as is.
-  peak = Math.max(peak, 1);
-  if (peak > white) peak += (HIGHLIGHT_MARGIN - 1) * (peak - white);
+  peak = sourcePeak(peak, opts.transfer === 'pq' ? PQ_CEILING_NITS : hlgPeak, white);
 
   // Luminance gain as a function of sqrt(Y / peak): fine steps in the shadows, where the eye is most sensitive.
   const GAIN_SIZE = 4096;

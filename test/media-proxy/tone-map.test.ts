@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { eetf, hlgInverseOetf, pqEotf, pqInverseEotf, toneMapToSdr, transformImage } from '../../media-proxy/index.ts';
-import { HDR_CARD, hdrCard, hlgEncode, pqEncode } from '../../fixtures/make-images.ts';
+import {
+  HDR_CARD,
+  MDCV,
+  hdrCard,
+  hlgEncode,
+  insertAfterIhdr,
+  patchNclx,
+  png16,
+  pngChunk,
+  pqEncode,
+} from '../../fixtures/make-images.ts';
 import { avifdecTo16BitPng, findAvifdec } from '../../media-proxy/transform/avifdec.ts';
 import { fixture, pixels } from './helpers.ts';
 
@@ -183,5 +193,91 @@ describe('AVIF fallback decoder (avifdec) for files sharp cannot decode', () => 
     let worst = 0;
     for (let i = 0; i < a.length; i += 7) worst = Math.max(worst, Math.abs(a[i] - b[i]));
     expect(worst).toBeLessThan(700); // within ~1% of full scale: both are YUV→RGB conversions of the same 10-bit planes
+  });
+});
+
+/**
+ * Issue 11 item 1: BT.2408 reference levels through the whole pipeline, with and without mastering metadata. Each
+ * ramp is a row of 32-px patches; the expected sRGB codes are what the BT.2390 EETF toward 203 cd/m² gives for that
+ * source peak (the README's table).
+ */
+describe('BT.2408 reference levels land where the README says', () => {
+  const PATCH = 32;
+  const u32 = (...v: number[]) => {
+    const b = Buffer.alloc(4 * v.length);
+    v.forEach((x, i) => b.writeUInt32BE(x >>> 0, i * 4));
+    return b;
+  };
+  const clli = (maxCll: number) => pngChunk('cLLi', u32(maxCll * 10000, Math.min(maxCll, 400) * 10000));
+  const mdcv = (max: number) => pngChunk('mDCv', MDCV(max));
+
+  /** A one-row-of-patches 16-bit PNG: each signal value (0…1) fills a PATCH×PATCH square. */
+  async function ramp(signals: number[], transfer: 16 | 18, extra: Buffer[] = []): Promise<Buffer> {
+    const w = PATCH * signals.length;
+    const px = new Uint16Array(w * PATCH * 3);
+    for (let y = 0; y < PATCH; y++)
+      for (let x = 0; x < w; x++)
+        px.fill(Math.round(signals[Math.floor(x / PATCH)] * 65535), (y * w + x) * 3, (y * w + x) * 3 + 3);
+    const png = await png16(px, w, PATCH);
+    return insertAfterIhdr(png, [pngChunk('cICP', Buffer.from([9, transfer, 0, 1])), ...extra]);
+  }
+
+  async function levels(input: Buffer, n: number): Promise<number[]> {
+    const r = await transformImage(input, { format: 'png' });
+    expect(r.toneMapped).toBe(true);
+    const p = await pixels(r.data);
+    return Array.from({ length: n }, (_, i) => p.at(i * PATCH + PATCH / 2, PATCH / 2)[0]);
+  }
+
+  // PQ: 18 % grey 26 cd/m², 100 cd/m², diffuse white 203 cd/m², 1000 cd/m², the PQ ceiling 10,000 cd/m².
+  const PQ_NITS = [26, 100, 203, 1000, 10000];
+  const pqSignals = PQ_NITS.map(pqEncode);
+
+  it.each([
+    ['no metadata, content reaching 10,000 nits', [], [100, 164, 195, 241, 255]],
+    ['cLLi MaxCLL 10,000', [clli(10000)], [100, 164, 195, 241, 255]],
+    ['cLLi beyond the PQ ceiling (20,000) is clamped to 10,000', [clli(20000)], [100, 164, 195, 241, 255]],
+    ['mDCv 4,000 only', [mdcv(4000)], [100, 167, 199, 244, 255]],
+    ['cLLi 1,000 + mDCv 1,000', [clli(1000), mdcv(1000)], [100, 182, 220, 254, 255]],
+  ] as const)('PQ, %s', async (_name, extra, want) => {
+    const got = await levels(await ramp(pqSignals, 16, [...extra]), PQ_NITS.length);
+    got.forEach((v, i) => expect(Math.abs(v - want[i]), `${PQ_NITS[i]} nits → ${v}`).toBeLessThanOrEqual(1));
+  });
+
+  it('PQ without metadata: the widened peak stays at the ceiling, so 203 nits is brighter than before the fix', async () => {
+    // Before: the measured 10,000-nit peak was widened to 19,797 and 203 nits landed at 186.
+    const [, , white] = await levels(await ramp(pqSignals, 16), PQ_NITS.length);
+    expect(white).toBeGreaterThanOrEqual(194);
+  });
+
+  it('a 10-bit PQ AVIF without metadata lands like the PNG', async () => {
+    const w = PATCH * pqSignals.length;
+    const px = new Uint16Array(w * PATCH * 3);
+    for (let i = 0; i < px.length; i += 3)
+      px.fill(Math.round(pqSignals[Math.floor(((i / 3) % w) / PATCH)] * 65535), i, i + 3);
+    const avif = patchNclx(
+      await sharp(px, { raw: { width: w, height: PATCH, channels: 3 } })
+        .toColourspace('rgb16')
+        .avif({ lossless: true, bitdepth: 10 })
+        .toBuffer(),
+      9,
+      16,
+      0,
+    );
+    const got = await levels(avif, PQ_NITS.length);
+    [100, 164, 195, 241, 255].forEach((want, i) => expect(Math.abs(got[i] - want)).toBeLessThanOrEqual(2));
+  });
+
+  // HLG (BT.2408 at a 1000 cd/m² display): 18 % grey at 38 %, diffuse white at 75 %, peak at 100 %.
+  const HLG_SIGNALS = [0.38, 0.75, 1];
+  it.each([
+    ['no metadata', []],
+    ['cLLi 1,000 + mDCv 1,000', [clli(1000), mdcv(1000)]],
+    ['cLLi 4,000 (beyond the nominal peak) is clamped to 1,000', [clli(4000)]],
+  ] as const)('HLG, %s: grey 38 % → 100, white 75 % → 220 (86 %), peak → 254', async (_name, extra) => {
+    const got = await levels(await ramp(HLG_SIGNALS, 18, [...extra]), HLG_SIGNALS.length);
+    [100, 220, 254].forEach((want, i) =>
+      expect(Math.abs(got[i] - want), `HLG ${HLG_SIGNALS[i]} → ${got[i]}`).toBeLessThanOrEqual(1),
+    );
   });
 });
