@@ -13,7 +13,13 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { createRedis } from '../common/redis.ts';
 import { flatPng, pngChunk } from '../fixtures/make-images.ts';
-import { MediaProxy, loadMediaProxyConfig, toneMapToSdr } from '../media-proxy/index.ts';
+import {
+  MediaService,
+  configureSharp,
+  createMediaApp,
+  loadMediaProxyConfig,
+  toneMapToSdr,
+} from '../media-proxy/index.ts';
 import { emit, percentile, ratio, round, sortedCopy } from './_harness.ts';
 
 const SIDE = 7071;
@@ -29,9 +35,12 @@ const config = loadMediaProxyConfig(
   dir,
 );
 const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const proxy = new MediaProxy({ config, redis, logger: pino({ level: 'silent' }) });
-await proxy.app.listen({ port: 0, host: '127.0.0.1' });
-const base = `http://127.0.0.1:${(proxy.app.server.address() as AddressInfo).port}`;
+configureSharp(config.sharp);
+const logger = pino({ level: 'silent' });
+const service = new MediaService({ config, redis, logger });
+const app = await createMediaApp(service, logger);
+await app.listen({ port: 0, host: '127.0.0.1' });
+const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
 const pq = await flatPng(SIDE, SIDE, {
   depth: 16,
@@ -106,7 +115,8 @@ figure('healthz-during-main-thread-tone-map (pre-fix design)', blocked, idle, {
   vs_worker_max: ratio(blocked[blocked.length - 1], during[during.length - 1]),
 });
 
-await proxy.close();
+await app.close();
+await service.close();
 let cursor = '0';
 do {
   const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);

@@ -20,12 +20,15 @@ const PQ = pngChunk('cICP', Buffer.from([9, 16, 0, 1]));
 interface Running {
   t: TestProxy;
   base: string;
+  /** The internal listener (/metrics). */
+  internal: string;
 }
 
 async function start(env: Record<string, string>): Promise<Running> {
   const t = await makeProxy(env);
-  await t.proxy.app.listen({ port: 0, host: '127.0.0.1' });
-  return { t, base: `http://127.0.0.1:${(t.proxy.app.server.address() as AddressInfo).port}` };
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  const internal = await t.internal.listen({ port: 0, host: '127.0.0.1' });
+  return { t, base: `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`, internal };
 }
 
 async function upload(p: Running, data: Buffer, name: string): Promise<string> {
@@ -50,7 +53,7 @@ function avifdecChildren(): number {
 }
 
 async function metric(p: Running, name: string): Promise<number> {
-  const text = await (await fetch(`${p.base}/metrics`)).text();
+  const text = await (await fetch(`${p.internal}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   if (!line) throw new Error(`no ${name} in /metrics`);
   return Number(line.split(' ')[1]);
@@ -126,7 +129,7 @@ describe('animation decode work is bounded and stops with its request', () => {
     expect(r.res.headers.get('retry-after')).toBe('1');
     // The work has really ended when its pixel reservation is released (the Gate slot goes with it).
     await vi.waitFor(() => expect(pixelBudget.inFlight).toBe(0), { timeout: 30_000, interval: 5 });
-    expect(p.t.proxy.gate.active).toBe(0);
+    expect(p.t.service.gate.active).toBe(0);
     expect(avifdecRunning()).toBe(0);
     expect(avifdecChildren()).toBe(0);
     const started = avifdecStarted() - before;
