@@ -53,17 +53,20 @@ describe('secrets never reach the logs', () => {
     expect(line.token).toBe('[redacted]');
   });
 
-  it('a Redis URL with a password is logged without it when the local fallback starts', async () => {
+  it('a Redis URL with a password is logged without it while it is waited for, and in the final error', async () => {
     const { logger, text } = captured();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'resound-redact-'));
-    // Port 1 never answers, so ensureRedis starts its own redis-server child and logs what was requested.
-    const handle = await ensureRedis('redis://:redispass4242@127.0.0.1:1', dataDir, logger);
     try {
-      expect(text()).toContain('started a local redis-server child');
-      expect(text()).toContain('redis://:***@127.0.0.1:1');
+      // Port 1 never answers: an explicit REDIS_URL is waited for (never substituted), then given up on.
+      const err = await ensureRedis('redis://:redispass4242@127.0.0.1:1', dataDir, logger, { waitMs: 300 }).then(
+        () => null,
+        (e: Error) => e,
+      );
+      expect(err?.message).toContain('redis://:***@127.0.0.1:1');
+      expect(err?.message).not.toContain('redispass4242');
+      expect(text()).toContain('waiting for Redis at REDIS_URL=redis://:***@127.0.0.1:1');
       expect(text()).not.toContain('redispass4242');
     } finally {
-      await handle.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
