@@ -17,7 +17,7 @@ import {
   preferredModes,
   type CryptoBackend,
   type TransportMode,
-} from '../sfu/crypto/index.ts';
+} from '../sfu/index.ts';
 
 const msArg = process.argv.find((a) => a.startsWith('--ms='));
 const MS = msArg ? Number(msArg.slice(5)) : 400;

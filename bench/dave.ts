@@ -45,9 +45,9 @@ if (!process.env.RESOUND_BENCH_DAVE_CHILD) {
   process.exit(r.status ?? 1);
 }
 
-const { joinClient, newId, startTestGateway } = await import('../test/conformance/harness.ts');
-const { waitForSharedGroup, destroyQuietly } = await import('../test/dave/e2ee-helpers.ts');
-type TestClient = Awaited<ReturnType<typeof joinClient>>;
+const { joinClient, newId, startTestGateway, waitForSharedGroup, destroyQuietly, SimNet, userId } =
+  await import('../testkit/index.ts');
+type TestClient = import('../testkit/index.ts').TestClient;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -119,8 +119,7 @@ async function joinLatencies(): Promise<void> {
 
 async function forwardingThroughput(): Promise<void> {
   const { Router, SfuMetrics, createTransportCipher } = await import('../sfu/index.ts');
-  const { DaveMediaGate } = await import('../signaling/dave/index.ts');
-  const { SimNet, userId } = await import('../test/dave/sim.ts');
+  const { DaveMediaGate } = await import('../signaling/index.ts');
   type Transport = import('../sfu/index.ts').Transport;
   const RECEIVERS = 9;
   const net = new SimNet();

@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { emit, percentile, ratio, round, sortedCopy } from './_harness.ts';
-import { insertAfterIhdr, photoRaw, pngChunk, pqEncode, prng } from '../fixtures/make-images.ts';
 import { toneMapToSdr, transformImage } from '../media-proxy/index.ts';
+import { insertAfterIhdr, photoRaw, pngChunk, pqEncode, prng } from '../testkit/index.ts';
 import { createRedis } from '../common/redis.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');

@@ -13,10 +13,9 @@ const USAGE = `resound — media and voice platform
                                  .join(', ')})
   resound emoji convert <dir>  convert an emoji pack through the worker fleet (see workers/README.md)
   resound emoji sample <dir>   write a generated sample pack to try it with
-  resound audio-bench [--quick] audio quality through the real voice path (see bench/audio/README.md)
   resound help                 this text
 
-Configuration comes from environment variables; see README.md.`;
+Configuration comes from environment variables; see README.md. Benchmarks: npm run bench -- NAME (not shipped here).`;
 
 async function start(names: string[]): Promise<void> {
   const common = loadCommonConfig();

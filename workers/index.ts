@@ -18,8 +18,20 @@ export { prerenderOnUpload, defaultVariants } from './prerender-hook.ts';
 export { scanPack, emojiNameFor } from './pack-scan.ts';
 export { emojiCommand } from './cli/emoji-command.ts';
 export { writeSamplePack } from './sample-pack.ts';
+export { renderEmoji } from './emoji-render.ts';
+export { SandboxedWorker, type SandboxedWorkerOptions } from './sandboxed-worker.ts';
+export { writeFileAtomic } from './atomic-write.ts';
 export type { EmojiResult, PackSummary, PackFailure } from './emoji-types.ts';
 export type { AudioJobData, EmojiJobData, PrerenderJobData } from './queues.ts';
+export {
+  parseWav,
+  parseS16le,
+  encodeWav16,
+  encodePcm16Wav,
+  AudioInputError,
+  type Pcm,
+  type AudioErrorCode,
+} from './audio/wav.ts';
 
 /**
  * Audio job data for a stored upload with this part's settings (output folder, bitrate, length limit); pass it to

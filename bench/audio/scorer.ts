@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { PlayoutResult } from './jitter-buffer.ts';
 import { playOut, type ReceivedStream } from './receiver.ts';
 import { score, type Scores } from './score.ts';
-import { readWav } from './wav.ts';
+import { readWav } from '../../testkit/index.ts';
 
 /**
  * Decoding and scoring are the CPU-heavy half of a cell (the network half mostly waits on sockets), so they can run

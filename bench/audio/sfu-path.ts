@@ -4,18 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { snowflake } from '../../common/snowflake.ts';
-import {
-  loadSignalingConfig,
-  startVoiceGateway,
-  VoiceClient,
-  type ReceivedFrame,
-  type VoiceGateway,
-} from '../../signaling/index.ts';
+import { loadSignalingConfig, startVoiceGateway, type VoiceGateway } from '../../signaling/index.ts';
 import { OPUS_SILENCE_FRAME, SILENCE_TAIL_FRAMES, type TransportMode } from '../../sfu/index.ts';
 import type { ImpairmentPlan } from './impairment.ts';
 import { arrivalTimes, type MediaPath, type Transmission } from './media-path.ts';
 import { CellCollector } from './cell-collector.ts';
 import { ImpairmentRelay } from './relay.ts';
+import { VoiceClient, type ReceivedFrame } from '../../testkit/index.ts';
 
 /** Datagrams a client sends back to back before yielding, like a paced sender (keeps socket buffers from overflowing). */
 const BURST = 16;

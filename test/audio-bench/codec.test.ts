@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeDirect, encodeFrames, FRAME_SAMPLES, LossAwareDecoder, readWav } from '../../bench/audio/index.ts';
+import { decodeDirect, encodeFrames, FRAME_SAMPLES, LossAwareDecoder } from '../../bench/audio/index.ts';
+import { readWav } from '../../testkit/index.ts';
 
 const speech = readWav(path.resolve(import.meta.dirname, '../../fixtures/audio/speech-male.wav')).samples;
 

@@ -6,11 +6,11 @@ import {
   estimateDelay,
   gaussian,
   logSpectralDistance,
-  readWav,
   resample,
   segmentalSnr,
   stoi,
 } from '../../bench/audio/index.ts';
+import { readWav } from '../../testkit/index.ts';
 
 const RATE = 48000;
 const speech = readWav(path.resolve(import.meta.dirname, '../../fixtures/audio/speech-female.wav')).samples;

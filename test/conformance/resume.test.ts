@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { VoiceConnectionStatus, entersState } from '@discordjs/voice';
 import { Close, Op } from '../../signaling/index.ts';
-import { collectFrames, counterValue, fixtureOpusFrames, hex, newId, play, useGateway, waitFor } from './harness.ts';
+import { useGateway } from './harness.ts';
+import { collectFrames, counterValue, fixtureOpusFrames, hex, newId, play, waitFor } from '../../testkit/index.ts';
 
 describe('server-initiated 4015 and buffered resume', () => {
   const t = useGateway();

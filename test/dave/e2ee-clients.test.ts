@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import Davey from '@snazzah/davey';
 import type { VoiceGateway } from '../../signaling/index.ts';
+import { closeCodeOf, endsWithMarker, metricValue, rawDaveClient, sendBinary, tapGate } from './e2ee-helpers.ts';
 import {
   bestCorrelation,
   collectFrames,
@@ -16,22 +17,14 @@ import {
   startTestGateway,
   waitFor,
   type TestClient,
-} from '../conformance/harness.ts';
-import {
-  closeCodeOf,
   codeOf,
   destroyQuietly,
-  endsWithMarker,
   epochOf,
-  metricValue,
   protocolVersionOf,
-  rawDaveClient,
-  sendBinary,
   statusOf,
-  tapGate,
   trackTransitions,
   waitForSharedGroup,
-} from './e2ee-helpers.ts';
+} from '../../testkit/index.ts';
 
 const { frames, pcm } = fixtureOpusFrames();
 const SHORT = frames.slice(0, 25);

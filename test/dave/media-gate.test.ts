@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { Router, SfuMetrics, type OutgoingFrame, type Transport } from '../../sfu/index.ts';
 import { DaveMediaGate } from '../../signaling/dave/index.ts';
-import { SimNet, userId } from './sim.ts';
+import { SimNet, userId } from '../../testkit/index.ts';
 
 interface Sent {
   sequence: number;

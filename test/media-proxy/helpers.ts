@@ -6,11 +6,7 @@ import sharp from 'sharp';
 import { createRedis, type Redis } from '../../common/redis.ts';
 import { loadMediaProxyConfig, MediaProxy, type MediaProxyOptions } from '../../media-proxy/index.ts';
 
-export const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/images');
-
-export function fixture(name: string): Buffer {
-  return fs.readFileSync(path.join(FIXTURES, name));
-}
+export { IMAGE_FIXTURES_DIR as FIXTURES, imageFixture as fixture } from '../../testkit/index.ts';
 
 export function tempDir(tag: string): string {
   const base = process.env.RESOUND_TEST_DATA_DIR ?? fs.mkdtempSync('/tmp/resound-mp-');

@@ -4,7 +4,7 @@ import { detectImage, normalizeRequest, transformImage } from '../../media-proxy
 import { GifsiclePool } from '../../media-proxy/transform/gifsicle-pool.ts';
 import { fixture, pixels, rejectsWithCode } from './helpers.ts';
 import { isMediaError } from '../../media-proxy/index.ts';
-import { prng } from '../../fixtures/make-images.ts';
+import { prng } from '../../testkit/index.ts';
 
 const MAGIC: Record<string, (b: Buffer) => boolean> = {
   jpeg: (b) => b[0] === 0xff && b[1] === 0xd8,

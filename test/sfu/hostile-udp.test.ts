@@ -1,9 +1,10 @@
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VoiceClient, VoiceGateway } from '../../signaling/index.ts';
+import type { VoiceGateway } from '../../signaling/index.ts';
 import { writeIpDiscoveryRequest, writeRtpHeader } from '../../sfu/index.ts';
 import {
+  type VoiceClient,
   counterValue,
   fixtureOpusFrames,
   hex,
@@ -11,7 +12,7 @@ import {
   rawClient,
   startTestGateway,
   waitFor,
-} from '../conformance/harness.ts';
+} from '../../testkit/index.ts';
 
 const dropped = (gw: VoiceGateway, reason: string) => counterValue(gw, 'resound_sfu_dropped_total', { reason });
 

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReceivedFrame, VoiceClient, VoiceGateway } from '../../signaling/index.ts';
-import { fixtureOpusFrames, newId, rawClient, startTestGateway, waitFor } from '../conformance/harness.ts';
+import type { VoiceGateway } from '../../signaling/index.ts';
+import {
+  type ReceivedFrame,
+  type VoiceClient,
+  fixtureOpusFrames,
+  newId,
+  rawClient,
+  startTestGateway,
+  waitFor,
+} from '../../testkit/index.ts';
 
 describe('silence synthesis and per-receiver sequence rewriting through the real SFU', () => {
   let gw: VoiceGateway;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VoiceClient, type VoiceGateway } from '../../signaling/index.ts';
-import { fixtureOpusFrames, newId, rawClient, startTestGateway, waitFor } from '../conformance/harness.ts';
+import { type VoiceGateway } from '../../signaling/index.ts';
 import fs from 'node:fs';
+import { VoiceClient, fixtureOpusFrames, newId, rawClient, startTestGateway, waitFor } from '../../testkit/index.ts';
 
 describe('admin API over a real socket', () => {
   let gw: VoiceGateway;

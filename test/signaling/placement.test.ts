@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { VoiceGateway } from '../../signaling/index.ts';
-import { newId, startTestGateway } from '../conformance/harness.ts';
-import { VoiceClient } from '../../signaling/index.ts';
 import fs from 'node:fs';
+import { newId, startTestGateway, VoiceClient } from '../../testkit/index.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
