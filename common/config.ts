@@ -46,7 +46,6 @@ export const commonShape = {
   RESOUND_DATA_DIR: z.string().default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/test'),
   /** Interface every listener binds to. */
   RESOUND_BIND: z.string().default('127.0.0.1'),
   /** Snowflake worker and process ids (5 bits each) so several processes never mint the same id. */

@@ -1,11 +1,12 @@
 import { pino, type Logger } from 'pino';
+import { commonShape, parseEnv } from './config.ts';
 
 export type { Logger };
 
 let root: Logger | undefined;
 
-/** The process-wide structured logger; parts take a child with `part` bound. */
-export function rootLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
+/** The process-wide structured logger; parts take a child with `part` bound. Default level: LOG_LEVEL (schema). */
+export function rootLogger(level: string = parseEnv({ LOG_LEVEL: commonShape.LOG_LEVEL }).LOG_LEVEL): Logger {
   root ??= pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
   return root;
 }
