@@ -1,7 +1,7 @@
 /**
  * DAVE benchmark (issue 3):
- *   join_to_transitioned  real @discordjs/voice + davey clients: n-1 clients hold an established group, the n-th joins;
- *                         time from its joinVoiceChannel() to its `transitioned` event (the group's new epoch executed),
+ *   join_to_transitioned  real @discordjs/voice + davey clients: n-1 clients hold a group, the n-th joins;
+ *                         time from its joinVoiceChannel() to its `transitioned` event (the new epoch executed),
  *                         for n = 2, 5, 10, 25. Baseline in the same run: the same join with DAVE off, to Ready.
  *   sfu_forward           router fan-out (one speaker → 9 receivers, per-receiver AES-GCM sealing, no sockets) of real
  *                         davey-encrypted frames through the DAVE media gate, against plain frames in a channel

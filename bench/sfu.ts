@@ -295,12 +295,25 @@ for (const [name, rs] of rows) {
   });
 }
 
+const tableRow = (cells: (string | number)[]): string => `| ${cells.join(' | ')} |`;
 const table = [
-  `| system | forwarded pkt/s per core | × relay | peak forwarded pkt/s (channels) | p50 / p99 latency at ${relay[0].channels} channels (ms) |`,
+  tableRow([
+    'system',
+    'forwarded pkt/s per core',
+    '× relay',
+    'peak forwarded pkt/s (channels)',
+    `p50 / p99 latency at ${relay[0].channels} channels (ms)`,
+  ]),
   '|---|---:|---:|---:|---:|',
   ...rows.map(([name, rs]) => {
     const peak = rs.reduce((m, r) => (r.forwarded > m.forwarded ? r : m), rs[0]);
-    return `| ${name} | ${capacity(rs).toLocaleString('en')} | ${ratio(capacity(rs), relayCap)} | ${peak.forwarded.toLocaleString('en')} (${peak.channels}) | ${rs[0].p50} / ${rs[0].p99} |`;
+    return tableRow([
+      name,
+      capacity(rs).toLocaleString('en'),
+      ratio(capacity(rs), relayCap),
+      `${peak.forwarded.toLocaleString('en')} (${peak.channels})`,
+      `${rs[0].p50} / ${rs[0].p99}`,
+    ]);
   }),
 ];
 process.stderr.write(table.join('\n') + '\n');

@@ -1,4 +1,4 @@
-/** DAVE state of real @discordjs/voice clients (epoch, privacy code, transitions), read the way a test must wait for it. */
+/** DAVE state of real @discordjs/voice clients (epoch, privacy code, transitions), and waiting for a shared group. */
 import { waitFor } from './process.ts';
 import type { TestClient } from './voice-harness.ts';
 

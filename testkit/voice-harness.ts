@@ -181,7 +181,7 @@ export function bestCorrelation(a: Int16Array, b: Int16Array, maxLag = 1200): nu
   return best;
 }
 
-/** The lean native client (testkit/voice-client.ts) joined to (guild, channel) over ws:// — for legacy modes and raw packets. */
+/** The lean native client joined to (guild, channel) over ws:// (or wss://): for legacy modes and raw packets. */
 export async function rawClient(
   gw: VoiceGateway,
   guildId: string,

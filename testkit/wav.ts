@@ -24,7 +24,7 @@ export function readWavPcm16(file: string): { sampleRate: number; channels: numb
   return { sampleRate, channels, pcm: toPcm16(samples) };
 }
 
-/** Float samples in [-1, 1] to 16-bit (×32768, clamped): the inverse of the reader's scale, so 16-bit data round-trips. */
+/** Float samples in [-1, 1] to 16-bit (×32768, clamped): the reader's scale inverted, so 16-bit data round-trips. */
 export function toPcm16(samples: Float32Array): Int16Array {
   const pcm = new Int16Array(samples.length);
   for (let i = 0; i < samples.length; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(samples[i] * 32768)));

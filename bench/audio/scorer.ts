@@ -60,7 +60,8 @@ interface Pending {
 // Node 20 workers do not inherit the TypeScript loader the main thread runs under; register tsx, then load the entry.
 const WORKER_BOOT = `
 const { workerData } = require('node:worker_threads');
-import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(workerData.entry); });
+import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+  .then((api) => { api.register(); return import(workerData.entry); });
 `;
 
 /** A fixed pool of worker threads, one job each at a time. */

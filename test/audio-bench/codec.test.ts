@@ -12,7 +12,7 @@ function energy(x: Float32Array): number {
 }
 
 describe('codec wrappers', () => {
-  it('the loss-aware decoder agrees with @discordjs/opus (same libopus; float rounding may differ by a step)', async () => {
+  it('the loss-aware decoder agrees with @discordjs/opus (same libopus; floats may differ by a step)', async () => {
     const packets = encodeFrames(speech.subarray(0, FRAME_SAMPLES * 50), { bitrate: 32000, fec: false });
     const direct = decodeDirect(packets);
     const dec = await LossAwareDecoder.create();

@@ -13,7 +13,7 @@ async function run(env: Record<string, string>): Promise<{ out?: Record<string, 
 }
 
 describe('process-wide env reads go through the common schema', () => {
-  it('the snowflake generator and the root logger take RESOUND_WORKER_ID, RESOUND_PROCESS_ID and LOG_LEVEL', async () => {
+  it('snowflake ids and the root logger take RESOUND_WORKER_ID, RESOUND_PROCESS_ID and LOG_LEVEL', async () => {
     const { out } = await run({ RESOUND_WORKER_ID: '7', RESOUND_PROCESS_ID: '19', LOG_LEVEL: 'error' });
     expect(out).toEqual({ workerId: 7, processId: 19, level: 'error' });
   });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { joinClient, startTestGateway, type TestClient } from '../../testkit/index.ts';
 import type { VoiceGateway } from '../../signaling/index.ts';
 
-/** A gateway for one describe block, started before its tests and closed (with every client joined through it) after. */
+/** A gateway for one describe block: started before its tests, closed (with every client joined through it) after. */
 export function useGateway(env: Record<string, string> = {}) {
   const ctx = {
     gw: undefined as unknown as VoiceGateway,

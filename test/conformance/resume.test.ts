@@ -7,7 +7,7 @@ import { collectFrames, counterValue, fixtureOpusFrames, hex, newId, play, waitF
 describe('server-initiated 4015 and buffered resume', () => {
   const t = useGateway();
 
-  it('the client resumes without a new Identify, keeps its SSRC state, and gets messages sent while it was away', async () => {
+  it('the client resumes without a new Identify, keeps its SSRC state, gets messages sent while away', async () => {
     const guild = newId();
     const channel = newId();
     const gw = t.gw;

@@ -64,7 +64,7 @@ describe('DAVE with real clients', () => {
     uncaught.length = 0;
   });
 
-  it('1. two clients share an epoch and privacy code; A→B audio is E2EE on the SFU and decodes to the fixture', async () => {
+  it('1. two clients share epoch and privacy code; A→B audio is E2EE on the SFU, decodes to the fixture', async () => {
     const [guild, channel] = [newId(), newId()];
     const a = await dave(guild, channel);
     const b = await dave(guild, channel);
@@ -87,7 +87,7 @@ describe('DAVE with real clients', () => {
     expect(uncaught).toEqual([]);
   });
 
-  it('2 + 3. a third client joins; leaves move the rest to new epochs; the sole member is reset and re-forms with a newcomer', async () => {
+  it('2 + 3. a third joins; leaves move the rest to new epochs; a sole member resets, re-forms', async () => {
     const [guild, channel] = [newId(), newId()];
     const a = await dave(guild, channel);
     const b = await dave(guild, channel);
@@ -138,7 +138,7 @@ describe('DAVE with real clients', () => {
     expect(uncaught).toEqual([]);
   });
 
-  it('a member that resumes after 4015 gets the DAVE messages it missed (replay buffer) and stays in the group', async () => {
+  it('a member resuming after 4015 gets the DAVE messages it missed (replay buffer), stays in the group', async () => {
     const [guild, channel] = [newId(), newId()];
     const a = await dave(guild, channel);
     const b = await dave(guild, channel);
@@ -167,7 +167,7 @@ describe('DAVE with real clients', () => {
     expect(uncaught).toEqual([]);
   });
 
-  it('5. a malformed key package and a malformed commit are closed with 4002/4020; the other clients keep running', async () => {
+  it('5. a malformed key package / commit is closed with 4002/4020; the other clients keep running', async () => {
     const [guild, channel] = [newId(), newId()];
     const a = await dave(guild, channel);
     const b = await dave(guild, channel);

@@ -118,7 +118,7 @@ describe('hostile UDP input is dropped and counted; the channel keeps flowing', 
     await expectDrops('unknown_ssrc', before, 2);
   });
 
-  it("RTP with another user's SSRC from a stranger's address is dropped as ssrc_spoof, even when sealed with the stranger's own key", async () => {
+  it("another user's SSRC from a stranger's address drops as ssrc_spoof, even sealed with its own key", async () => {
     const before = await dropped(gw, 'ssrc_spoof');
     const forged = Buffer.alloc(60);
     writeRtpHeader(forged, 120, false, 7, 7 * 960, a.ssrc);
@@ -148,7 +148,7 @@ describe('hostile UDP input is dropped and counted; the channel keeps flowing', 
 });
 
 describe('a sender flooding past SFU_MAX_PPS', () => {
-  it('is policed after authentication: the excess is dropped as rate_limited and every packet is forwarded or counted', async () => {
+  it('is policed after authentication: excess drops as rate_limited, every packet forwarded or counted', async () => {
     const gw = await startTestGateway({ SFU_MAX_PPS: '10' });
     const guild = newId();
     const channel = newId();

@@ -32,7 +32,7 @@ describe('silence synthesis and per-receiver sequence rewriting through the real
     await gw?.close();
   });
 
-  it('a speaker who vanishes mid-talk is closed with five silence frames, and what follows stays gap-free', async () => {
+  it('a speaker who vanishes mid-talk is closed with five silence frames; what follows stays gap-free', async () => {
     a.setSpeaking(1);
     for (const f of frames.slice(0, 5)) a.sendOpus(f);
     await waitFor(() => got.length >= 10, 3000, 'five frames plus the synthesized tail');

@@ -33,7 +33,7 @@ describe('admin API over a real socket', () => {
     expect(res.status).toBe(400);
   });
 
-  it('join returns an endpoint, token and session a client connects with; mute, deafen and disconnect act on it', async () => {
+  it('join returns endpoint, token, session a client connects with; mute, deafen, disconnect act on it', async () => {
     const userA = newId();
     const res = await call('/voice/join', { guild_id: guild, channel_id: channel, user_id: userA });
     expect(res.status).toBe(200);

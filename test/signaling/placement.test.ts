@@ -35,7 +35,7 @@ describe('fleet placement over a shared Redis', () => {
     return { user, ...((await res.json()) as { endpoint: string; token: string; session_id: string }) };
   };
 
-  it('sends a new channel to the least-loaded server, keeps a channel on its host, and the host admits the token', async () => {
+  it('sends a new channel to the least-loaded server, keeps a channel on its host, host admits the token', async () => {
     const live = await one.placement!.liveServers();
     expect(live.map((s) => s.endpoint).sort()).toEqual([one.endpoint, two.endpoint].sort());
 
