@@ -14,6 +14,7 @@ import sharp from 'sharp';
 import { emit, percentile, ratio, round, sortedCopy } from './_harness.ts';
 import { toneMapToSdr, transformImage } from '../media-proxy/index.ts';
 import {
+  IMAGE_FIXTURES_DIR,
   insertAfterIhdr,
   listeningUrl,
   photoRaw,
@@ -330,7 +331,7 @@ async function toneMapCost(): Promise<void> {
 }
 
 async function gifToWebpSizes(): Promise<void> {
-  const dir = path.join(ROOT, 'fixtures', 'images');
+  const dir = IMAGE_FIXTURES_DIR;
   const gifs = fs.readdirSync(dir).filter((f) => /^anim.*\.gif$/.test(f));
   const webpRatios: number[] = [];
   const gifsicleRatios: number[] = [];

@@ -1,9 +1,8 @@
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeDirect, encodeFrames, FRAME_SAMPLES, LossAwareDecoder } from '../../bench/audio/index.ts';
-import { readWav } from '../../testkit/index.ts';
+import { audioFixture, readWav } from '../../testkit/index.ts';
 
-const speech = readWav(path.resolve(import.meta.dirname, '../../fixtures/audio/speech-male.wav')).samples;
+const speech = readWav(audioFixture('speech-male.wav')).samples;
 
 function energy(x: Float32Array): number {
   let e = 0;

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   alignTo,
@@ -10,10 +9,10 @@ import {
   segmentalSnr,
   stoi,
 } from '../../bench/audio/index.ts';
-import { readWav } from '../../testkit/index.ts';
+import { audioFixture, readWav } from '../../testkit/index.ts';
 
 const RATE = 48000;
-const speech = readWav(path.resolve(import.meta.dirname, '../../fixtures/audio/speech-female.wav')).samples;
+const speech = readWav(audioFixture('speech-female.wav')).samples;
 
 function whiteNoise(n: number, seed: number, rms = 0.1): Float32Array {
   const rng = createRng(seed);
