@@ -1,19 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { createRedis, type Redis } from '../../common/redis.ts';
 import { loadMediaProxyConfig, MediaProxy, type MediaProxyOptions } from '../../media-proxy/index.ts';
+import { tempDir as scratchDir } from '../../testkit/index.ts';
 
 export { IMAGE_FIXTURES_DIR as FIXTURES, imageFixture as fixture } from '../../testkit/index.ts';
 
-export function tempDir(tag: string): string {
-  const base = process.env.RESOUND_TEST_DATA_DIR ?? fs.mkdtempSync('/tmp/resound-mp-');
-  const dir = path.join(base, `mp-${tag}-${randomBytes(4).toString('hex')}`);
-  fs.mkdirSync(dir, { recursive: true });
-  return dir;
-}
+export const tempDir = (tag: string): string => scratchDir(`mp-${tag}`);
 
 export function redisClient(): Redis {
   return createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');

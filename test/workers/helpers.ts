@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
@@ -9,7 +8,7 @@ import { loadWorkersConfig, type WorkersConfig } from '../../workers/config.ts';
 import { WorkerFleet } from '../../workers/fleet.ts';
 import { WorkerMetrics } from '../../workers/metrics.ts';
 import { Producers } from '../../workers/producer.ts';
-import { spawnResound, type Spawned } from '../../testkit/index.ts';
+import { tempDir as scratchDir, spawnResound, type Spawned } from '../../testkit/index.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const quietLogger = pino({ level: 'silent' });
@@ -19,9 +18,7 @@ export function uniquePrefix(tag: string): string {
   return `t-${tag}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-export function tempDir(tag: string): string {
-  return fs.mkdtempSync(path.join(process.env.RESOUND_TEST_DATA_DIR ?? os.tmpdir(), `workers-${tag}-`));
-}
+export const tempDir = (tag: string): string => scratchDir(`workers-${tag}`);
 
 export function testConfig(prefix: string, env: Record<string, string> = {}): WorkersConfig {
   return loadWorkersConfig(
