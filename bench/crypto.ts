@@ -17,7 +17,7 @@ import {
   preferredModes,
   type CryptoBackend,
   type TransportMode,
-} from '../sfu/crypto/index.ts';
+} from '../sfu/index.ts';
 
 const msArg = process.argv.find((a) => a.startsWith('--ms='));
 const MS = msArg ? Number(msArg.slice(5)) : 400;
@@ -112,10 +112,16 @@ for (const mode of TRANSPORT_MODES) {
         gc_per_million: round(f.gcPerMillion, 1),
       });
     }
-    table.push(
-      `| ${mode} | ${backend} | ${Math.round(r.enc.perSec).toLocaleString('en')} | ${ratio(r.enc.perSec, baseline.enc.perSec)} | ` +
-        `${Math.round(r.dec.perSec).toLocaleString('en')} | ${ratio(r.dec.perSec, baseline.dec.perSec)} | ${round(r.enc.gcPerMillion, 1)} |`,
-    );
+    const cells = [
+      mode,
+      backend,
+      Math.round(r.enc.perSec).toLocaleString('en'),
+      ratio(r.enc.perSec, baseline.enc.perSec),
+      Math.round(r.dec.perSec).toLocaleString('en'),
+      ratio(r.dec.perSec, baseline.dec.perSec),
+      round(r.enc.gcPerMillion, 1),
+    ];
+    table.push(`| ${cells.join(' | ')} |`);
   }
 }
 obs.disconnect();

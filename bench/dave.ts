@@ -1,7 +1,7 @@
 /**
  * DAVE benchmark (issue 3):
- *   join_to_transitioned  real @discordjs/voice + davey clients: n-1 clients hold an established group, the n-th joins;
- *                         time from its joinVoiceChannel() to its `transitioned` event (the group's new epoch executed),
+ *   join_to_transitioned  real @discordjs/voice + davey clients: n-1 clients hold a group, the n-th joins;
+ *                         time from its joinVoiceChannel() to its `transitioned` event (the new epoch executed),
  *                         for n = 2, 5, 10, 25. Baseline in the same run: the same join with DAVE off, to Ready.
  *   sfu_forward           router fan-out (one speaker → 9 receivers, per-receiver AES-GCM sealing, no sockets) of real
  *                         davey-encrypted frames through the DAVE media gate, against plain frames in a channel
@@ -45,9 +45,9 @@ if (!process.env.RESOUND_BENCH_DAVE_CHILD) {
   process.exit(r.status ?? 1);
 }
 
-const { joinClient, newId, startTestGateway } = await import('../test/conformance/harness.ts');
-const { waitForSharedGroup, destroyQuietly } = await import('../test/dave/e2ee-helpers.ts');
-type TestClient = Awaited<ReturnType<typeof joinClient>>;
+const { joinClient, newId, startTestGateway, waitForSharedGroup, destroyQuietly, SimNet, userId } =
+  await import('../testkit/index.ts');
+type TestClient = import('../testkit/index.ts').TestClient;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -119,8 +119,7 @@ async function joinLatencies(): Promise<void> {
 
 async function forwardingThroughput(): Promise<void> {
   const { Router, SfuMetrics, createTransportCipher } = await import('../sfu/index.ts');
-  const { DaveMediaGate } = await import('../signaling/dave/index.ts');
-  const { SimNet, userId } = await import('../test/dave/sim.ts');
+  const { DaveMediaGate } = await import('../signaling/index.ts');
   type Transport = import('../sfu/index.ts').Transport;
   const RECEIVERS = 9;
   const net = new SimNet();

@@ -13,15 +13,17 @@ import sharp from 'sharp';
 import { loadCommonConfig } from '../common/config.ts';
 import { rootLogger } from '../common/logger.ts';
 import { ensureRedis } from '../common/redis.ts';
-import { loadWorkersConfig } from '../workers/config.ts';
-import { renderEmoji } from '../workers/emoji-render.ts';
-import { WorkerFleet } from '../workers/fleet.ts';
-import { packStatus } from '../workers/pack-progress.ts';
-import { scanPack } from '../workers/pack-scan.ts';
-import { Producers } from '../workers/producer.ts';
-import { writeSamplePack } from '../workers/sample-pack.ts';
-import { SandboxedWorker } from '../workers/sandboxed-worker.ts';
-import { writeFileAtomic } from '../workers/atomic-write.ts';
+import {
+  loadWorkersConfig,
+  renderEmoji,
+  WorkerFleet,
+  packStatus,
+  scanPack,
+  Producers,
+  writeSamplePack,
+  SandboxedWorker,
+  writeFileAtomic,
+} from '../workers/index.ts';
 import { emit, percentile, ratio, round, sortedCopy } from './_harness.ts';
 
 const COUNT = Math.max(200, Number(process.argv[2] ?? 200));
@@ -211,7 +213,7 @@ async function emptyJobsPerSecond(kind: 'ours' | 'minimal'): Promise<number> {
   const t0 = performance.now();
   const worker =
     kind === 'ours'
-      ? new SandboxedWorker(name, fileURLToPath(new URL('../workers/processors/noop.ts', import.meta.url)), {
+      ? new SandboxedWorker(name, fileURLToPath(new URL('./_emoji-noop-processor.ts', import.meta.url)), {
           connection,
           prefix,
           concurrency: config.WORKERS_CONCURRENCY_EMOJI,

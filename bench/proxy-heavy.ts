@@ -12,7 +12,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { createRedis } from '../common/redis.ts';
-import { flatPng, pngChunk } from '../fixtures/make-images.ts';
+import { flatPng, pngChunk } from '../testkit/index.ts';
 import {
   MediaService,
   configureSharp,

@@ -6,17 +6,27 @@
  * Env: BENCH_IMAGES (100), BENCH_AVIF_IMAGES (40: AVIF encodes are ~10× slower), BENCH_CONNECTIONS (2),
  * BENCH_ROUNDS (2: each server runs this many times, interleaved with the others, and the rounds are merged).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { emit, percentile, ratio, round, sortedCopy } from './_harness.ts';
-import { insertAfterIhdr, photoRaw, pngChunk, pqEncode, prng } from '../fixtures/make-images.ts';
 import { toneMapToSdr, transformImage } from '../media-proxy/index.ts';
+import {
+  IMAGE_FIXTURES_DIR,
+  insertAfterIhdr,
+  listeningUrl,
+  photoRaw,
+  pngChunk,
+  pqEncode,
+  prng,
+  ROOT,
+  spawnNode,
+  type Spawned,
+} from '../testkit/index.ts';
 import { createRedis } from '../common/redis.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const N = Number(process.env.BENCH_IMAGES ?? 100);
 const N_AVIF = Number(process.env.BENCH_AVIF_IMAGES ?? 40);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 2);
@@ -103,34 +113,10 @@ function peakRssMb(pid: number | undefined): number {
 }
 
 /** Spawns a server and resolves with its URL once it prints a JSON line carrying `url`. */
-function spawnServer(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (const line of buf.split('\n')) {
-        try {
-          const j = JSON.parse(line) as { url?: string; msg?: string };
-          if (j.url && (j.msg === 'listening' || j.msg === undefined)) return resolve({ child, url: j.url });
-        } catch {
-          // not a complete JSON line yet
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+async function spawnServer(args: string[], env: Record<string, string>): Promise<{ server: Spawned; url: string }> {
+  const server = spawnNode(args, { env, stderr: 'inherit' });
+  children.push(server.child);
+  return { server, url: await listeningUrl(server) };
 }
 
 async function load(urls: string[]): Promise<RunResult> {
@@ -153,44 +139,8 @@ async function load(urls: string[]): Promise<RunResult> {
   return summarize(lat, (performance.now() - t0) / 1000, errors, 0);
 }
 
-const IPX_SERVER = `
-import http from 'node:http';
-import { createIPX, ipxFSStorage, createIPXNodeServer } from 'ipx';
-const ipx = createIPX({ storage: ipxFSStorage({ dir: process.env.IPX_DIR }) });
-const srv = http.createServer(createIPXNodeServer(ipx)).listen(0, '127.0.0.1', () => {
-  console.log(JSON.stringify({ url: 'http://127.0.0.1:' + srv.address().port }));
-});
-process.on('SIGTERM', () => process.exit(0));
-`;
-
-/** The limit: the same decode → resize → encode as the proxy, in a plain loop with the same concurrency. */
-const SHARP_LOOP = `
-import fs from 'node:fs';
-import sharp from 'sharp';
-const files = JSON.parse(process.env.LOOP_FILES);
-const format = process.env.LOOP_FORMAT;
-const q = process.env.LOOP_QUALITY ? Number(process.env.LOOP_QUALITY) : undefined;
-const avifEffort = Number(process.env.LOOP_AVIF_EFFORT);
-const enc = (img) => format === 'jpeg' ? img.jpeg({ quality: q, chromaSubsampling: '4:2:0' }) : format === 'webp' ? img.webp({ quality: q, effort: 4 })
-  : format === 'avif' ? img.avif({ quality: q, effort: avifEffort }) : img.png({ compressionLevel: 6, adaptiveFiltering: false });
-const lat = [];
-let next = 0;
-const t0 = performance.now();
-await Promise.all(Array.from({ length: Number(process.env.LOOP_CONC) }, async () => {
-  while (next < files.length) {
-    const f = files[next++];
-    const s = performance.now();
-    const buf = await fs.promises.readFile(f);
-    await enc(sharp(buf, { failOn: 'error', autoOrient: true }).resize({ width: 512, height: 512, fit: 'inside', withoutEnlargement: true }).toColourspace('srgb')).toBuffer();
-    lat.push(performance.now() - s);
-  }
-}));
-const m = /VmHWM:\\s+(\\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-console.log(JSON.stringify({ lat, wall: (performance.now() - t0) / 1000, rssKb: Number(m[1]) }));
-`;
-
 async function sharpLoop(files: string[], format: Format, avifEffort: number): Promise<RunResult> {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', SHARP_LOOP], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/_proxy-sharp-loop.ts'], {
     cwd: ROOT,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
@@ -219,7 +169,7 @@ async function resound(
   cacheHitRun = false,
 ): Promise<{ miss: RunResult; hit?: RunResult }> {
   const run = resoundRun++;
-  const { child, url } = await spawnServer(['--import', 'tsx', 'bin/resound.ts', 'start', 'proxy'], {
+  const { server, url } = await spawnServer(['--import', 'tsx', 'bin/resound.ts', 'start', 'proxy'], {
     RESOUND_DATA_DIR: path.join(work, 'resound-data'),
     MEDIA_PROXY_PORT: '0',
     MEDIA_PROXY_REQUIRE_SIGNED_ATTACHMENTS: 'false',
@@ -248,9 +198,9 @@ async function resound(
   const miss = await load(measured);
   let hit: RunResult | undefined;
   if (cacheHitRun) hit = await load(measured);
-  miss.rssMb = peakRssMb(child.pid);
+  miss.rssMb = peakRssMb(server.child.pid);
   if (hit) hit.rssMb = miss.rssMb;
-  await stop(child);
+  await server.kill('SIGTERM');
   await dropKeys(`bench:proxy:${process.pid}:${run}:`);
   return { miss, hit };
 }
@@ -268,15 +218,15 @@ async function dropKeys(prefix: string): Promise<void> {
 }
 
 async function ipx(names: string[], format: Format): Promise<RunResult> {
-  const { child, url } = await spawnServer(['--input-type=module', '-e', IPX_SERVER], { IPX_DIR: imgDir });
+  const { server, url } = await spawnServer(['--import', 'tsx', 'bench/_proxy-ipx-server.ts'], { IPX_DIR: imgDir });
   const q = QUALITY[format] ? `,q_${QUALITY[format]}` : '';
   const urls = (list: string[], box: number) =>
     list.map((n) => `${url}/s_${box}x${box},fit_inside,f_${format}${q}/${n}`);
   await load(urls(names.slice(0, 2), BOX - 12));
   const count = format === 'avif' ? N_AVIF : N;
   const r = await load(urls(names.slice(2, 2 + count), BOX));
-  r.rssMb = peakRssMb(child.pid);
-  await stop(child);
+  r.rssMb = peakRssMb(server.child.pid);
+  await server.kill('SIGTERM');
   return r;
 }
 
@@ -382,7 +332,7 @@ async function toneMapCost(): Promise<void> {
 }
 
 async function gifToWebpSizes(): Promise<void> {
-  const dir = path.join(ROOT, 'fixtures', 'images');
+  const dir = IMAGE_FIXTURES_DIR;
   const gifs = fs.readdirSync(dir).filter((f) => /^anim.*\.gif$/.test(f));
   const webpRatios: number[] = [];
   const gifsicleRatios: number[] = [];

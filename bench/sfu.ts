@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { emit, percentile, ratio, round } from './_harness.ts';
 import type { SutConfig, SutMessage } from './_sfu-sut.ts';
-import { createTransportCipher, type TransportCipher, type TransportMode } from '../sfu/crypto/index.ts';
+import { createTransportCipher, type TransportCipher, type TransportMode } from '../sfu/index.ts';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const STEPS = (arg('steps') ?? '10,20,30,40,60,80').split(',').map(Number);
@@ -295,12 +295,25 @@ for (const [name, rs] of rows) {
   });
 }
 
+const tableRow = (cells: (string | number)[]): string => `| ${cells.join(' | ')} |`;
 const table = [
-  `| system | forwarded pkt/s per core | × relay | peak forwarded pkt/s (channels) | p50 / p99 latency at ${relay[0].channels} channels (ms) |`,
+  tableRow([
+    'system',
+    'forwarded pkt/s per core',
+    '× relay',
+    'peak forwarded pkt/s (channels)',
+    `p50 / p99 latency at ${relay[0].channels} channels (ms)`,
+  ]),
   '|---|---:|---:|---:|---:|',
   ...rows.map(([name, rs]) => {
     const peak = rs.reduce((m, r) => (r.forwarded > m.forwarded ? r : m), rs[0]);
-    return `| ${name} | ${capacity(rs).toLocaleString('en')} | ${ratio(capacity(rs), relayCap)} | ${peak.forwarded.toLocaleString('en')} (${peak.channels}) | ${rs[0].p50} / ${rs[0].p99} |`;
+    return tableRow([
+      name,
+      capacity(rs).toLocaleString('en'),
+      ratio(capacity(rs), relayCap),
+      `${peak.forwarded.toLocaleString('en')} (${peak.channels})`,
+      `${rs[0].p50} / ${rs[0].p99}`,
+    ]);
   }),
 ];
 process.stderr.write(table.join('\n') + '\n');

@@ -14,10 +14,9 @@ const USAGE = `resound — media and voice platform
   resound emoji convert <dir>  convert an emoji pack through the worker fleet (see workers/README.md)
   resound emoji sample <dir>   write a generated sample pack to try it with
   resound audio convert <wav|dir>  WAV → Ogg Opus through the audio queue, with progress and a summary
-  resound audio-bench [--quick] audio quality through the real voice path (see bench/audio/README.md)
   resound help                 this text
 
-Configuration comes from environment variables; see README.md.`;
+Configuration comes from environment variables; see README.md. Benchmarks: npm run bench -- NAME (not shipped here).`;
 
 /** Parts close in reverse start order; a part still closing after this long is abandoned (the exit line says so). */
 const CLOSE_LIMIT_MS = 60_000;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import path from 'node:path';
-import { httpLimitsShape } from './connection-guard.ts';
+import { httpLimitsShape } from './http-limits.ts';
 
 /**
  * Shared environment parsing. Each part declares its own zod schema beside its code (signaling/config.ts, …) and
@@ -64,7 +64,6 @@ export const commonShape = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Unset: redis://127.0.0.1:6379, or a private redis-server child when nothing answers there (common/redis.ts). */
   REDIS_URL: z.string().url().optional(),
-  DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/test'),
   /** Interface every listener binds to. */
   RESOUND_BIND: z.string().default('127.0.0.1'),
   /** Interface of the internal listeners (admin APIs, /metrics, workers dashboard); keep it off the public network. */

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { commonShape, parseEnv } from './config.ts';
 
 export type { Logger };
 
@@ -58,8 +59,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return destination ? pino(loggerOptions(level), destination) : pino(loggerOptions(level));
 }
 
-/** The process-wide structured logger; parts take a child with `part` bound. */
-export function rootLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
+/** The process-wide structured logger; parts take a child with `part` bound. Default level: LOG_LEVEL (schema). */
+export function rootLogger(level: string = parseEnv({ LOG_LEVEL: commonShape.LOG_LEVEL }).LOG_LEVEL): Logger {
   root ??= createLogger(level);
   return root;
 }

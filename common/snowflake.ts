@@ -2,6 +2,8 @@
  * Discord-layout snowflakes: 42-bit ms since 2015-01-01, 5-bit worker, 5-bit process, 12-bit increment.
  * Ids are decimal strings at every edge (JSON cannot hold 64-bit integers); bigint inside.
  */
+import { commonShape, parseEnv } from './config.ts';
+
 export const DISCORD_EPOCH = 1420070400000n;
 
 export interface SnowflakeParts {
@@ -59,12 +61,19 @@ export function isSnowflake(s: unknown): s is string {
   return typeof s === 'string' && /^\d{1,20}$/.test(s) && BigInt(s) < 1n << 64n;
 }
 
-const shared = new SnowflakeGenerator(
-  Number(process.env.RESOUND_WORKER_ID ?? 0) & 31,
-  Number(process.env.RESOUND_PROCESS_ID ?? process.pid) & 31,
-);
+let shared: SnowflakeGenerator | undefined;
 
-/** A new id from the process-wide generator. */
+/**
+ * A new id from the process-wide generator, whose worker and process ids come from RESOUND_WORKER_ID and
+ * RESOUND_PROCESS_ID through the common schema (read on first use: start-up has validated them by then).
+ */
 export function snowflake(): string {
+  shared ??= (() => {
+    const ids = parseEnv({
+      RESOUND_WORKER_ID: commonShape.RESOUND_WORKER_ID,
+      RESOUND_PROCESS_ID: commonShape.RESOUND_PROCESS_ID,
+    });
+    return new SnowflakeGenerator(ids.RESOUND_WORKER_ID, ids.RESOUND_PROCESS_ID);
+  })();
   return shared.next();
 }

@@ -16,7 +16,14 @@ export {
   type TransportMode,
   type TransportCipher,
 } from './crypto/types.ts';
-export { createTransportCipher, preferredModes, describeCryptoBackends } from './crypto/index.ts';
+export {
+  createTransportCipher,
+  preferredModes,
+  describeCryptoBackends,
+  backendsFor,
+  loadLibsodiumWrappers,
+  type CryptoBackend,
+} from './crypto/index.ts';
 export { cryptoShape } from './crypto/aes-gcm.ts';
 export * from './rtp/rtp-header.ts';
 export * from './udp/ip-discovery.ts';

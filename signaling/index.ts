@@ -16,7 +16,15 @@ export { Op, Close, type CloseCode } from './opcodes.ts';
 export { VoiceTokenSigner, type VoiceTokenClaims } from './tokens.ts';
 export { ReplayBuffer } from './replay-buffer.ts';
 export { VoicePlacement, type ServerLoad } from './placement.ts';
-export { VoiceClient, type VoiceClientOptions, type ReceivedFrame } from './client/voice-client.ts';
+export {
+  DaveGroup,
+  DaveMediaGate,
+  ExternalSender,
+  type DaveMetricsHooks,
+  type DaveOutput,
+  type E2eeMode,
+  type TransitionKind,
+} from './dave/index.ts';
 
 export const startVoice: PartStarter = async (ctx) => {
   const config = loadSignalingConfig(ctx.env);

@@ -14,6 +14,7 @@ import { startWorkersServer } from './server.ts';
 
 export { loadWorkersConfig, QUEUE_NAMES, type QueueName, type WorkersConfig } from './config.ts';
 export { Producers, JobDataError, type EmojiPackInput } from './producer.ts';
+export { sha256Of } from './queues.ts';
 export { WorkerFleet, PROCESSOR_FILES } from './fleet.ts';
 export { packStatus, type PackStatus } from './pack-progress.ts';
 export { prerenderOnUpload, defaultVariants } from './prerender-hook.ts';
@@ -21,8 +22,20 @@ export { scanPack, emojiNameFor } from './pack-scan.ts';
 export { emojiCommand } from './cli/emoji-command.ts';
 export { audioCommand } from './cli/audio-command.ts';
 export { writeSamplePack } from './sample-pack.ts';
+export { renderEmoji } from './emoji-render.ts';
+export { SandboxedWorker, type SandboxedWorkerOptions } from './sandboxed-worker.ts';
+export { writeFileAtomic } from './atomic-write.ts';
 export type { EmojiResult, PackSummary, PackFailure } from './emoji-types.ts';
 export type { AudioJobData, EmojiJobData, PrerenderJobData } from './queues.ts';
+export {
+  parseWav,
+  parseS16le,
+  encodeWav16,
+  encodePcm16Wav,
+  AudioInputError,
+  type Pcm,
+  type AudioErrorCode,
+} from './audio/wav.ts';
 
 /**
  * Audio job data for a stored upload with this part's settings (output folder, bitrate, length limit); pass it to

@@ -10,7 +10,7 @@ import { runAudioBenchmark } from './run.ts';
 import { SfuPath } from './sfu-path.ts';
 import { InlineScorer, WorkerScorer, type Scorer } from './scorer.ts';
 
-const USAGE = `resound audio-bench [--quick] [--path sfu|memory] [--out DIR] [--workers N]
+const USAGE = `npm run bench -- audio [--quick] [--path sfu|memory] [--out DIR] [--workers N]
 
   Runs the audio quality matrix (fixtures × bitrate × loss × FEC × jitter) and writes report.json, summary.md and
   charts/*.svg to DIR (default reports/audio). --path sfu (default) sends every cell through the real signaling +

@@ -1,6 +1,5 @@
 /** Audio quality benchmark: metrics, impairment models, jitter buffer, codec wrappers and the report. */
 export * from '../../common/rng.ts';
-export * from './wav.ts';
 export * from '../../common/resample.ts';
 export * from './spectrum.ts';
 export * from './loss-models.ts';

@@ -7,8 +7,9 @@ import { DEFAULT_TARGET_DELAY_MS } from './jitter-buffer.ts';
 import type { MediaPath } from './media-path.ts';
 import { loadFixture, type Scorer } from './scorer.ts';
 import type { AudioReport, BitExactness } from './report/types.ts';
+import { AUDIO_FIXTURES_DIR } from '../../testkit/index.ts';
 
-export const FIXTURES_DIR = path.resolve(import.meta.dirname, '..', '..', 'fixtures', 'audio');
+export const FIXTURES_DIR = AUDIO_FIXTURES_DIR;
 
 export interface RunOptions {
   quick: boolean;

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { PlayoutResult } from './jitter-buffer.ts';
 import { playOut, type ReceivedStream } from './receiver.ts';
 import { score, type Scores } from './score.ts';
-import { readWav } from './wav.ts';
+import { readWav } from '../../testkit/index.ts';
 
 /**
  * Decoding and scoring are the CPU-heavy half of a cell (the network half mostly waits on sockets), so they can run
@@ -60,7 +60,8 @@ interface Pending {
 // Node 20 workers do not inherit the TypeScript loader the main thread runs under; register tsx, then load the entry.
 const WORKER_BOOT = `
 const { workerData } = require('node:worker_threads');
-import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(workerData.entry); });
+import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+  .then((api) => { api.register(); return import(workerData.entry); });
 `;
 
 /** A fixed pool of worker threads, one job each at a time. */

@@ -4,20 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { snowflake } from '../../common/snowflake.ts';
-import {
-  loadSignalingConfig,
-  startVoiceGateway,
-  VoiceClient,
-  type ReceivedFrame,
-  type VoiceGateway,
-} from '../../signaling/index.ts';
+import { loadSignalingConfig, startVoiceGateway, type VoiceGateway } from '../../signaling/index.ts';
 import { OPUS_SILENCE_FRAME, SILENCE_TAIL_FRAMES, type TransportMode } from '../../sfu/index.ts';
 import type { ImpairmentPlan } from './impairment.ts';
 import { arrivalTimes, type MediaPath, type Transmission } from './media-path.ts';
 import { CellCollector } from './cell-collector.ts';
 import { ImpairmentRelay } from './relay.ts';
+import { VoiceClient, type ReceivedFrame } from '../../testkit/index.ts';
 
-/** Datagrams a client sends back to back before yielding, like a paced sender (keeps socket buffers from overflowing). */
+/** Datagrams a client sends back to back before yielding, like a paced sender (keeps socket buffers from filling). */
 const BURST = 16;
 /** Receive buffer for the clients' UDP sockets (the kernel caps it at net.core.rmem_max). */
 const RECV_BUFFER_BYTES = 4 << 20;
@@ -94,7 +89,8 @@ export class SfuPath implements MediaPath {
       const b = await join();
       // A whole cell arrives in one burst; the default socket buffer (~200 KB) overflows when the machine is busy.
       for (const c of [a, b]) c.udp.setRecvBufferSize(RECV_BUFFER_BYTES);
-      // From here on A's media goes through the relay; the SFU re-latches A's address on its first authenticated packet.
+      // From here on A's media goes through the relay; the SFU re-latches A's address on its first authenticated
+      // packet.
       const relay = await ImpairmentRelay.create({ address: a.serverAddress, port: a.serverPort });
       a.serverAddress = '127.0.0.1';
       a.serverPort = relay.port;

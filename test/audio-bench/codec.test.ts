@@ -1,8 +1,8 @@
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeDirect, encodeFrames, FRAME_SAMPLES, LossAwareDecoder, readWav } from '../../bench/audio/index.ts';
+import { decodeDirect, encodeFrames, FRAME_SAMPLES, LossAwareDecoder } from '../../bench/audio/index.ts';
+import { audioFixture, readWav } from '../../testkit/index.ts';
 
-const speech = readWav(path.resolve(import.meta.dirname, '../../fixtures/audio/speech-male.wav')).samples;
+const speech = readWav(audioFixture('speech-male.wav')).samples;
 
 function energy(x: Float32Array): number {
   let e = 0;
@@ -11,7 +11,7 @@ function energy(x: Float32Array): number {
 }
 
 describe('codec wrappers', () => {
-  it('the loss-aware decoder agrees with @discordjs/opus (same libopus; float rounding may differ by a step)', async () => {
+  it('the loss-aware decoder agrees with @discordjs/opus (same libopus; floats may differ by a step)', async () => {
     const packets = encodeFrames(speech.subarray(0, FRAME_SAMPLES * 50), { bitrate: 32000, fec: false });
     const direct = decodeDirect(packets);
     const dec = await LossAwareDecoder.create();

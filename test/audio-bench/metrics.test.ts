@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   alignTo,
@@ -6,14 +5,14 @@ import {
   estimateDelay,
   gaussian,
   logSpectralDistance,
-  readWav,
   resample,
   segmentalSnr,
   stoi,
 } from '../../bench/audio/index.ts';
+import { audioFixture, readWav } from '../../testkit/index.ts';
 
 const RATE = 48000;
-const speech = readWav(path.resolve(import.meta.dirname, '../../fixtures/audio/speech-female.wav')).samples;
+const speech = readWav(audioFixture('speech-female.wav')).samples;
 
 function whiteNoise(n: number, seed: number, rms = 0.1): Float32Array {
   const rng = createRng(seed);

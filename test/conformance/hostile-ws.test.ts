@@ -12,7 +12,7 @@ import {
   rawClient,
   startTestGateway,
   type TestClient,
-} from './harness.ts';
+} from '../../testkit/index.ts';
 
 /** Opens a raw ws:// connection and resolves with the close code after `act` runs. */
 async function closeCodeAfter(

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { VoiceClient, VoiceGateway } from '../../signaling/index.ts';
+import type { VoiceGateway } from '../../signaling/index.ts';
 import type { TransportMode } from '../../sfu/index.ts';
 import {
+  type VoiceClient,
   collectFrames,
   hex,
   fixtureOpusFrames,
@@ -12,7 +13,7 @@ import {
   startTestGateway,
   waitFor,
   type TestClient,
-} from './harness.ts';
+} from '../../testkit/index.ts';
 
 const { frames } = fixtureOpusFrames();
 const part = frames.slice(0, 10);

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { VoiceConnectionStatus, entersState } from '@discordjs/voice';
 import { Close, Op } from '../../signaling/index.ts';
-import { collectFrames, counterValue, fixtureOpusFrames, hex, newId, play, useGateway, waitFor } from './harness.ts';
+import { useGateway } from './harness.ts';
+import { collectFrames, counterValue, fixtureOpusFrames, hex, newId, play, waitFor } from '../../testkit/index.ts';
 
 describe('server-initiated 4015 and buffered resume', () => {
   const t = useGateway();
 
-  it('the client resumes without a new Identify, keeps its SSRC state, and gets messages sent while it was away', async () => {
+  it('the client resumes without a new Identify, keeps its SSRC state, gets messages sent while away', async () => {
     const guild = newId();
     const channel = newId();
     const gw = t.gw;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { collectFrames, fixtureOpusFrames, hex, newId, play, useGateway } from './harness.ts';
+import { useGateway } from './harness.ts';
+import { collectFrames, fixtureOpusFrames, hex, newId, play } from '../../testkit/index.ts';
 
 describe('three real clients: everyone hears everyone', () => {
   const t = useGateway();

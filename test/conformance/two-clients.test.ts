@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bestCorrelation, collectFrames, decodeFrames, fixtureOpusFrames, newId, play, useGateway } from './harness.ts';
+import { useGateway } from './harness.ts';
+import { bestCorrelation, collectFrames, decodeFrames, fixtureOpusFrames, newId, play } from '../../testkit/index.ts';
 
 describe('two real @discordjs/voice clients in one channel', () => {
   const t = useGateway();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import Davey from '@snazzah/davey';
-import { SimNet, userId, type SimClient } from './sim.ts';
 import { createRng } from '../../common/rng.ts';
+import { SimNet, userId, type SimClient } from '../../testkit/index.ts';
 
 /** Deterministic so a failing seed can be replayed. */
 const mulberry32 = createRng;

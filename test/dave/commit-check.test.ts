@@ -5,7 +5,7 @@ import { ExternalSender, appendPayload, groupIdFor } from '../../signaling/dave/
 import { ProposalLedger, type InFlight } from '../../signaling/dave/ledger.ts';
 import { parseCommitWelcome, parseKeyPackage, validateKeyPackage } from '../../signaling/dave/mls-codec.ts';
 import { TlsWriter } from '../../signaling/dave/tls-codec.ts';
-import { SimNet, userId } from './sim.ts';
+import { SimNet, userId } from '../../testkit/index.ts';
 
 const CHANNEL = '2222222222222222222';
 

@@ -6,6 +6,15 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import Davey from '@snazzah/davey';
 import type { VoiceGateway } from '../../signaling/index.ts';
 import {
+  closeCodeOf,
+  endsWithMarker,
+  holdingRelay,
+  metricValue,
+  rawDaveClient,
+  sendBinary,
+  tapGate,
+} from './e2ee-helpers.ts';
+import {
   bestCorrelation,
   collectFrames,
   decodeFrames,
@@ -16,23 +25,14 @@ import {
   startTestGateway,
   waitFor,
   type TestClient,
-} from '../conformance/harness.ts';
-import {
-  closeCodeOf,
   codeOf,
   destroyQuietly,
-  endsWithMarker,
   epochOf,
-  holdingRelay,
-  metricValue,
   protocolVersionOf,
-  rawDaveClient,
-  sendBinary,
   statusOf,
-  tapGate,
   trackTransitions,
   waitForSharedGroup,
-} from './e2ee-helpers.ts';
+} from '../../testkit/index.ts';
 
 const { frames, pcm } = fixtureOpusFrames();
 const SHORT = frames.slice(0, 25);
@@ -72,7 +72,7 @@ describe('DAVE with real clients', () => {
     uncaught.length = 0;
   });
 
-  it('1. two clients share an epoch and privacy code; A→B audio is E2EE on the SFU and decodes to the fixture', async () => {
+  it('1. two clients share epoch and privacy code; A→B audio is E2EE on the SFU, decodes to the fixture', async () => {
     const [guild, channel] = [newId(), newId()];
     const a = await dave(guild, channel);
     const b = await dave(guild, channel);
@@ -95,7 +95,7 @@ describe('DAVE with real clients', () => {
     expect(uncaught).toEqual([]);
   });
 
-  it('2 + 3. a third client joins; leaves move the rest to new epochs; the sole member is reset and re-forms with a newcomer', async () => {
+  it('2 + 3. a third joins; leaves move the rest to new epochs; a sole member resets, re-forms', async () => {
     const [guild, channel] = [newId(), newId()];
     const a = await dave(guild, channel);
     const b = await dave(guild, channel);
@@ -146,7 +146,7 @@ describe('DAVE with real clients', () => {
     expect(uncaught).toEqual([]);
   });
 
-  it('a member that resumes after 4015 gets the DAVE messages it missed (replay buffer) and stays in the group', async () => {
+  it('a member resuming after 4015 gets the DAVE messages it missed (replay buffer), stays in the group', async () => {
     const [guild, channel] = [newId(), newId()];
     // B reaches the gateway through a relay that can hold its reconnect, so its Resume waits on the network.
     const relay = await holdingRelay(Number(gw.endpoint.split(':')[1]));
@@ -177,7 +177,7 @@ describe('DAVE with real clients', () => {
     }
   });
 
-  it('5. a malformed key package and a malformed commit are closed with 4002/4020; the other clients keep running', async () => {
+  it('5. a malformed key package / commit is closed with 4002/4020; the other clients keep running', async () => {
     const [guild, channel] = [newId(), newId()];
     const a = await dave(guild, channel);
     const b = await dave(guild, channel);

@@ -1,64 +1,8 @@
-/** Helpers for the real-client DAVE suite, on top of the conformance harness. */
+/** Helpers for the real-client DAVE suite that reach into a running gateway (its channels, gate and metrics). */
 import net from 'node:net';
 import type { MediaGate, Participant } from '../../sfu/index.ts';
-import { VoiceClient, type VoiceChannel, type VoiceGateway } from '../../signaling/index.ts';
-import { waitFor, type TestClient } from '../conformance/harness.ts';
-
-/** The DAVE wrapper inside a @discordjs/voice connection (state → networking → state → dave). */
-function daveWrapper(
-  c: TestClient,
-): { protocolVersion: number; session?: { epoch: bigint | null; status: number } } | null {
-  const networking = Reflect.get(c.connection.state, 'networking') as object | undefined;
-  const nstate = networking ? (Reflect.get(networking, 'state') as object | undefined) : undefined;
-  return nstate ? ((Reflect.get(nstate, 'dave') as ReturnType<typeof daveWrapper> | undefined) ?? null) : null;
-}
-
-function daveSession(c: TestClient): { epoch: bigint | null; status: number } | null {
-  return daveWrapper(c)?.session ?? null;
-}
-
-/** The DAVE protocol version the client currently runs (0 after a downgrade). */
-export function protocolVersionOf(c: TestClient): number | null {
-  return daveWrapper(c)?.protocolVersion ?? null;
-}
-
-export function epochOf(c: TestClient): bigint | null {
-  return daveSession(c)?.epoch ?? null;
-}
-
-export function statusOf(c: TestClient): number | null {
-  return daveSession(c)?.status ?? null;
-}
-
-export function codeOf(c: TestClient): string | null {
-  return c.connection.voicePrivacyCode ?? null;
-}
-
-/** Records every `transitioned` event of a client. */
-export function trackTransitions(c: TestClient): number[] {
-  const seen: number[] = [];
-  c.connection.on('transitioned', (id: number) => seen.push(id));
-  return seen;
-}
-
-/** Waits until all clients are ACTIVE in the same epoch with the same privacy code (and, optionally, past `after`). */
-export async function waitForSharedGroup(
-  clients: TestClient[],
-  after: bigint = 0n,
-  timeoutMs = 15_000,
-): Promise<{ epoch: bigint; code: string }> {
-  await waitFor(
-    () => {
-      const e = epochOf(clients[0]);
-      const code = codeOf(clients[0]);
-      if (e === null || e <= after || !code) return false;
-      return clients.every((c) => statusOf(c) === 3 && epochOf(c) === e && codeOf(c) === code);
-    },
-    timeoutMs,
-    `shared DAVE group among ${clients.length} clients after epoch ${after}`,
-  );
-  return { epoch: epochOf(clients[0])!, code: codeOf(clients[0])! };
-}
+import type { VoiceChannel, VoiceGateway } from '../../signaling/index.ts';
+import { VoiceClient, waitFor } from '../../testkit/index.ts';
 
 export function channelOf(gw: VoiceGateway, channelId: string): VoiceChannel {
   const ch = [...gw.server.channels.values()].find((c) => c.channelId === channelId);
@@ -147,11 +91,6 @@ export function sendBinary(client: VoiceClient, op: number, payload: Uint8Array)
 export async function closeCodeOf(client: VoiceClient, timeoutMs = 5000): Promise<number> {
   await waitFor(() => client.closeCode !== null, timeoutMs, 'server close');
   return client.closeCode!;
-}
-
-/** Destroys a client unless a test already did (VoiceConnection.destroy throws the second time). */
-export function destroyQuietly(c: TestClient): void {
-  if (c.connection.state.status !== 'destroyed') c.destroy();
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import Davey from '@snazzah/davey';
-import { SimNet, userId, type SimClient } from './sim.ts';
+import { SimNet, userId, type SimClient } from '../../testkit/index.ts';
 
 const OPUS = Buffer.from('fc7f7e11223344556677889900aabbccddeeff0102030405', 'hex');
 

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { Router, SfuMetrics, type OutgoingFrame, type Transport } from '../../sfu/index.ts';
 import { DaveMediaGate } from '../../signaling/dave/index.ts';
-import { SimNet, userId } from './sim.ts';
+import { SimNet, userId } from '../../testkit/index.ts';
 
 interface Sent {
   sequence: number;
@@ -32,7 +32,7 @@ const OPUS = Buffer.from('fc00112233445566778899', 'hex');
 const SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
 
 describe('DaveMediaGate in the SFU router', () => {
-  it('E2EE frames reach only members, plain frames from a pending sender never reach members, receivers see no gap', () => {
+  it('E2EE frames reach only members, plain frames of a pending sender never reach members, no gaps', () => {
     const net = new SimNet();
     const [a, b] = [net.join(userId()), net.join(userId())];
     net.pump();

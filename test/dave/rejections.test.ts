@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import Davey from '@snazzah/davey';
-import { SimNet, userId } from './sim.ts';
+import { SimNet, userId } from '../../testkit/index.ts';
 
 /** Bad input from one client closes that client with a stable code and never reaches the others. */
 describe('DaveGroup rejects bad client input', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { detectImage, isMediaError, MediaError } from '../../media-proxy/index.ts';
-import { prng } from '../../fixtures/make-images.ts';
 import { fixture } from './helpers.ts';
+import { prng } from '../../testkit/index.ts';
 
 describe('detectImage: formats, dimensions, frames', () => {
   const cases: [string, string, number, number, number, boolean][] = [

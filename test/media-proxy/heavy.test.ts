@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import sharp from 'sharp';
-import { avifSequence, flatPng, pngChunk } from '../../fixtures/make-images.ts';
+import { avifSequence, flatPng, pngChunk } from '../../testkit/index.ts';
 import { avifdecRunning, avifdecStarted } from '../../media-proxy/transform/avifdec.ts';
 import { pixelBudget } from '../../media-proxy/transform/pixel-budget.ts';
 import { pixelWorkers } from '../../media-proxy/transform/pixel-workers.ts';

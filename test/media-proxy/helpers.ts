@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { createRedis, type Redis } from '../../common/redis.ts';
@@ -12,19 +11,11 @@ import {
   MediaService,
   type MediaServiceOptions,
 } from '../../media-proxy/index.ts';
+import { tempDir as scratchDir } from '../../testkit/index.ts';
 
-export const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/images');
+export { IMAGE_FIXTURES_DIR as FIXTURES, imageFixture as fixture } from '../../testkit/index.ts';
 
-export function fixture(name: string): Buffer {
-  return fs.readFileSync(path.join(FIXTURES, name));
-}
-
-export function tempDir(tag: string): string {
-  const base = process.env.RESOUND_TEST_DATA_DIR ?? fs.mkdtempSync('/tmp/resound-mp-');
-  const dir = path.join(base, `mp-${tag}-${randomBytes(4).toString('hex')}`);
-  fs.mkdirSync(dir, { recursive: true });
-  return dir;
-}
+export const tempDir = (tag: string): string => scratchDir(`mp-${tag}`);
 
 export function redisClient(): Redis {
   return createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -98,7 +89,9 @@ export function multipartBody(
 ): { body: Buffer; headers: Record<string, string> } {
   const boundary = `----resound${randomBytes(8).toString('hex')}`;
   const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: ${contentType}\r\n\r\n`,
+    `--${boundary}\r\n` +
+      `Content-Disposition: form-data; name="file"; filename="${filename}"\r\n` +
+      `Content-Type: ${contentType}\r\n\r\n`,
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   return {

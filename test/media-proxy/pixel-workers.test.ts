@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { toneMapToSdr } from '../../media-proxy/index.ts';
 import { PixelWorkerPool } from '../../media-proxy/transform/pixel-workers.ts';
 import { compositeFrames } from '../../media-proxy/transform/composite.ts';
-import { prng } from '../../fixtures/make-images.ts';
+import { prng } from '../../testkit/index.ts';
 
 /** Seeded 16-bit PQ-ish samples: real variety for the tone mapper, same bytes every run. */
 function samples(pixels: number, seed: number): Uint16Array {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { eetf, hlgInverseOetf, pqEotf, pqInverseEotf, toneMapToSdr, transformImage } from '../../media-proxy/index.ts';
+import { avifdecTo16BitPng, findAvifdec } from '../../media-proxy/transform/avifdec.ts';
+import { fixture, pixels } from './helpers.ts';
 import {
   HDR_CARD,
   MDCV,
@@ -11,9 +13,7 @@ import {
   png16,
   pngChunk,
   pqEncode,
-} from '../../fixtures/make-images.ts';
-import { avifdecTo16BitPng, findAvifdec } from '../../media-proxy/transform/avifdec.ts';
-import { fixture, pixels } from './helpers.ts';
+} from '../../testkit/index.ts';
 
 /** HSV hue in degrees of an RGB triple (any scale; works for negative components too). */
 function hue([r, g, b]: number[]): number {

@@ -4,7 +4,7 @@ import { detectImage, normalizeRequest, transformImage } from '../../media-proxy
 import { GifsiclePool } from '../../media-proxy/transform/gifsicle-pool.ts';
 import { fixture, pixels, rejectsWithCode } from './helpers.ts';
 import { isMediaError } from '../../media-proxy/index.ts';
-import { prng } from '../../fixtures/make-images.ts';
+import { prng } from '../../testkit/index.ts';
 
 const MAGIC: Record<string, (b: Buffer) => boolean> = {
   jpeg: (b) => b[0] === 0xff && b[1] === 0xd8,
@@ -55,7 +55,8 @@ describe('resize and convert', () => {
     async (name) => {
       const d = detectImage(fixture(name));
       expect(d.orientation).toBe(6);
-      expect(normalizeRequest({ format: 'png', height: 100 }, d).height).toBe(100); // displayed 80×120: 100 is a real resize
+      // displayed 80×120: 100 is a real resize
+      expect(normalizeRequest({ format: 'png', height: 100 }, d).height).toBe(100);
       const r = await transformImage(fixture(name), { format: 'png', height: 100 });
       expect([r.width, r.height]).toEqual([67, 100]);
       const p = await pixels(r.data);
@@ -76,7 +77,7 @@ describe('resize and convert', () => {
     expect(diff / (a.data.length / 97)).toBeLessThan(25);
   });
 
-  it('converts an embedded wide-gamut (Display P3) profile to sRGB instead of reading the numbers as sRGB', async () => {
+  it('converts an embedded wide-gamut (Display P3) profile to sRGB instead of reading numbers as sRGB', async () => {
     expect(detectImage(fixture('p3.png')).hasIcc).toBe(true);
     const stored = Array.from((await sharp(fixture('p3.png'), { ignoreIcc: true }).raw().toBuffer()).subarray(0, 3));
     const p = await pixels((await transformImage(fixture('p3.png'), { format: 'png' })).data);
@@ -121,7 +122,7 @@ describe('animation', () => {
     },
   );
 
-  it('an AVIF sequence (which sharp cannot read) becomes an animated WebP through avifdec, or its first frame', async () => {
+  it('an AVIF sequence (sharp cannot read it) becomes animated WebP through avifdec, or its first frame', async () => {
     const r = await transformImage(fixture('animated.avif'), { format: 'webp', width: 48 });
     expect(r).toMatchObject({ width: 48, height: 32, frames: 4, isAnimated: true });
     expect((await sharp(r.data, { animated: true }).metadata()).delay).toEqual([200, 200, 200, 200]);
@@ -142,7 +143,7 @@ describe('animation', () => {
     expect(px(3, 84, 32)).toBe(250);
   });
 
-  it('an APNG with more frames than its acTL declares is refused, so it cannot outgrow the checked limits', async () => {
+  it('an APNG with more frames than its acTL declares is refused: it cannot outgrow the checked limits', async () => {
     const apng = fixture('animated.png');
     const at = apng.indexOf(Buffer.from('acTL'));
     const forged = Buffer.from(apng);

@@ -7,9 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeWav16 } from '../../workers/audio/wav.ts';
-import { Producers } from '../../workers/producer.ts';
-import { sha256Of } from '../../workers/queues.ts';
+import { Producers, encodeWav16, sha256Of } from '../../workers/index.ts';
 import { obliterateAll, quietLogger, REDIS_URL, sine, uniquePrefix, waitFor } from '../workers/helpers.ts';
 import { dataDir, instanceEnv, portClosed, ROOT, watch, type LogLine } from './process.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceGateway } from '../../signaling/index.ts';
-import { fixtureOpusFrames, newId, rawClient, startTestGateway, waitFor } from '../conformance/harness.ts';
+import { fixtureOpusFrames, newId, rawClient, startTestGateway, waitFor } from '../../testkit/index.ts';
 import { makeProxy, type TestProxy } from '../media-proxy/helpers.ts';
 
 describe('voice: admin API and /metrics only on the internal listener', () => {

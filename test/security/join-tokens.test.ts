@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSignalingConfig, Op, VoiceClient, type VoiceGateway } from '../../signaling/index.ts';
-import { counterValue, newId, startTestGateway } from '../conformance/harness.ts';
+import { loadSignalingConfig, Op, type VoiceGateway } from '../../signaling/index.ts';
+import { VoiceClient, counterValue, newId, startTestGateway } from '../../testkit/index.ts';
 
 describe('join tokens are single-use and short-lived', () => {
   let gw: VoiceGateway;

@@ -3,8 +3,8 @@ import net from 'node:net';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HTTP_LIMITS } from '../../common/connection-guard.ts';
-import { Op, VoiceClient, type VoiceGateway } from '../../signaling/index.ts';
-import { counterValue, newId, startTestGateway, waitFor } from '../conformance/harness.ts';
+import { Op, type VoiceGateway } from '../../signaling/index.ts';
+import { VoiceClient, counterValue, newId, startTestGateway, waitFor } from '../../testkit/index.ts';
 
 /** Opens a raw TCP connection to an http:// URL's host and port. */
 function tcp(url: string, localAddress = '127.0.0.1'): Promise<net.Socket> {

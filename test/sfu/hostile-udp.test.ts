@@ -1,9 +1,10 @@
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VoiceClient, VoiceGateway } from '../../signaling/index.ts';
+import type { VoiceGateway } from '../../signaling/index.ts';
 import { writeIpDiscoveryRequest, writeRtpHeader } from '../../sfu/index.ts';
 import {
+  type VoiceClient,
   counterValue,
   fixtureOpusFrames,
   hex,
@@ -11,7 +12,7 @@ import {
   rawClient,
   startTestGateway,
   waitFor,
-} from '../conformance/harness.ts';
+} from '../../testkit/index.ts';
 
 const dropped = (gw: VoiceGateway, reason: string) => counterValue(gw, 'resound_sfu_dropped_total', { reason });
 
@@ -135,7 +136,7 @@ describe('hostile UDP input is dropped and counted; the channel keeps flowing', 
     await expectDrops('unknown_ssrc', before, 2);
   });
 
-  it("RTP with another user's SSRC from a stranger's address is dropped as ssrc_spoof, even when sealed with the stranger's own key", async () => {
+  it("another user's SSRC from a stranger's address drops as ssrc_spoof, even sealed with its own key", async () => {
     const before = await dropped(gw, 'ssrc_spoof');
     const forged = Buffer.alloc(60);
     writeRtpHeader(forged, 120, false, 7, 7 * 960, a.ssrc);
@@ -165,7 +166,7 @@ describe('hostile UDP input is dropped and counted; the channel keeps flowing', 
 });
 
 describe('a sender flooding past SFU_MAX_PPS', () => {
-  it('is policed after authentication: the excess is dropped as rate_limited and every packet is forwarded or counted', async () => {
+  it('is policed after authentication: excess drops as rate_limited, every packet forwarded or counted', async () => {
     const gw = await startTestGateway({ SFU_MAX_PPS: '10' });
     const guild = newId();
     const channel = newId();

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReceivedFrame, VoiceClient, VoiceGateway } from '../../signaling/index.ts';
-import { fixtureOpusFrames, newId, rawClient, startTestGateway, waitFor } from '../conformance/harness.ts';
+import type { VoiceGateway } from '../../signaling/index.ts';
+import {
+  type ReceivedFrame,
+  type VoiceClient,
+  fixtureOpusFrames,
+  newId,
+  rawClient,
+  startTestGateway,
+  waitFor,
+} from '../../testkit/index.ts';
 
 describe('silence synthesis and per-receiver sequence rewriting through the real SFU', () => {
   let gw: VoiceGateway;
@@ -24,7 +32,7 @@ describe('silence synthesis and per-receiver sequence rewriting through the real
     await gw?.close();
   });
 
-  it('a speaker who vanishes mid-talk is closed with five silence frames, and what follows stays gap-free', async () => {
+  it('a speaker who vanishes mid-talk is closed with five silence frames; what follows stays gap-free', async () => {
     a.setSpeaking(1);
     for (const f of frames.slice(0, 5)) a.sendOpus(f);
     await waitFor(() => got.length >= 10, 3000, 'five frames plus the synthesized tail');

@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VoiceClient, type VoiceGateway } from '../../signaling/index.ts';
+import { type VoiceGateway } from '../../signaling/index.ts';
+import fs from 'node:fs';
 import {
+  VoiceClient,
   counterValue,
   fixtureOpusFrames,
   newId,
   rawClient,
   startTestGateway,
   waitFor,
-} from '../conformance/harness.ts';
-import fs from 'node:fs';
+} from '../../testkit/index.ts';
 
 describe('admin API over a real socket', () => {
   let gw: VoiceGateway;
@@ -45,7 +46,7 @@ describe('admin API over a real socket', () => {
     const before = await rejected();
     const user = newId();
     // A JSON number is refused, never rounded: JSON.parse turns 81384788765712384 into …380, another guild.
-    const raw = await fetch(`${gw.httpUrl}/voice/join`, {
+    const raw = await fetch(`${gw.internalUrl}/voice/join`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${gw.adminToken}` },
       body: `{"guild_id":81384788765712384,"channel_id":"${channel}","user_id":"${user}"}`,

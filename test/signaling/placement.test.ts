@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { VoiceGateway } from '../../signaling/index.ts';
-import { newId, startTestGateway } from '../conformance/harness.ts';
-import { VoiceClient } from '../../signaling/index.ts';
 import fs from 'node:fs';
+import { newId, startTestGateway, VoiceClient } from '../../testkit/index.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -36,7 +35,7 @@ describe('fleet placement over a shared Redis', () => {
     return { user, ...((await res.json()) as { endpoint: string; token: string; session_id: string }) };
   };
 
-  it('sends a new channel to the least-loaded server, keeps a channel on its host, and the host admits the token', async () => {
+  it('sends a new channel to the least-loaded server, keeps a channel on its host, host admits the token', async () => {
     const live = await one.placement!.liveServers();
     expect(live.map((s) => s.endpoint).sort()).toEqual([one.endpoint, two.endpoint].sort());
 

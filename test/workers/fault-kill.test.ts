@@ -10,7 +10,6 @@ import {
   obliterateAll,
   quietLogger,
   REDIS_URL,
-  type Spawned,
   spawnWorkerProcess,
   tempDir,
   testConfig,
@@ -18,6 +17,7 @@ import {
   uniquePrefix,
   waitFor,
 } from './helpers.ts';
+import type { Spawned } from '../../testkit/index.ts';
 
 const SIZES = [16, 32, 48, 64, 96, 128];
 const connection = { url: REDIS_URL, maxRetriesPerRequest: null };

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
@@ -9,6 +8,7 @@ import { loadWorkersConfig, type WorkersConfig } from '../../workers/config.ts';
 import { WorkerFleet } from '../../workers/fleet.ts';
 import { WorkerMetrics } from '../../workers/metrics.ts';
 import { Producers } from '../../workers/producer.ts';
+import { tempDir as scratchDir, spawnResound, type Spawned } from '../../testkit/index.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const quietLogger = pino({ level: 'silent' });
@@ -18,9 +18,7 @@ export function uniquePrefix(tag: string): string {
   return `t-${tag}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-export function tempDir(tag: string): string {
-  return fs.mkdtempSync(path.join(process.env.RESOUND_TEST_DATA_DIR ?? os.tmpdir(), `workers-${tag}-`));
-}
+export const tempDir = (tag: string): string => scratchDir(`workers-${tag}`);
 
 export function testConfig(prefix: string, env: Record<string, string> = {}): WorkersConfig {
   return loadWorkersConfig(
@@ -61,53 +59,14 @@ export function sine(rate: number, channels: number, seconds: number, freqs = [4
   return s;
 }
 
-export interface Spawned {
-  child: import('node:child_process').ChildProcess;
-  lines: string[];
-  /** Kills the process group: the worker and its sandbox children, as a machine dying would. */
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
-
 /** `resound start workers` as its own process group, resolved once it logs that it is consuming. */
 export async function spawnWorkerProcess(env: Record<string, string>): Promise<Spawned> {
-  const { spawn } = await import('node:child_process');
-  const root = path.resolve(import.meta.dirname, '..', '..');
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), path.join(root, 'bin', 'resound.ts'), 'start', 'workers'],
-    {
-      cwd: root,
-      env: { ...process.env, LOG_LEVEL: 'info', WORKERS_PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    },
-  );
-  const lines: string[] = [];
-  let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop() ?? '';
-    lines.push(...parts);
+  const p = spawnResound(['start', 'workers'], {
+    env: { LOG_LEVEL: 'info', WORKERS_PORT: '0', ...env },
+    detached: true,
   });
-  child.stderr!.on('data', (d: Buffer) => lines.push(d.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  await waitFor(
-    'worker process to consume',
-    async () => {
-      if (child.exitCode !== null) throw new Error(`worker process exited early:\n${lines.join('\n')}`);
-      return lines.some((l) => l.includes('"workers consuming"'));
-    },
-    60_000,
-  );
-  return {
-    child,
-    lines,
-    kill: async (signal = 'SIGKILL') => {
-      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, signal);
-      await exited;
-    },
-  };
+  await p.waitForLine((l) => l.includes('"workers consuming"'), 60_000);
+  return { ...p, kill: (signal = 'SIGKILL') => p.kill(signal) };
 }
 
 export interface DedicatedRedis {
@@ -119,7 +78,8 @@ export interface DedicatedRedis {
 /** A redis-server of its own with AOF on, on a free port, so a test may restart it without touching anyone else. */
 export async function startDedicatedRedis(): Promise<DedicatedRedis> {
   const { spawn } = await import('node:child_process');
-  const { freePort, redisAnswers } = await import('../../common/redis.ts');
+  const { redisAnswers } = await import('../../common/redis.ts');
+  const { freePort } = await import('../../testkit/index.ts');
   const port = await freePort();
   const dir = tempDir('redis');
   const url = `redis://127.0.0.1:${port}`;

@@ -109,11 +109,16 @@ export function parseS16le(buf: Buffer, sampleRate: number, channels: number): P
   return { sampleRate, channels, samples: out };
 }
 
-/** A canonical 16-bit PCM WAV file; tests and benches use it to make inputs. */
+/** A canonical 16-bit PCM WAV file from samples in [-1, 1]; tests and benches use it to make inputs. */
 export function encodeWav16(samples: Float32Array, sampleRate: number, channels: number): Buffer {
-  const data = Buffer.alloc(samples.length * 2);
-  for (let i = 0; i < samples.length; i++)
-    data.writeInt16LE(Math.round(Math.max(-1, Math.min(1, samples[i])) * 32767), i * 2);
+  const pcm = new Int16Array(samples.length);
+  for (let i = 0; i < samples.length; i++) pcm[i] = Math.round(Math.max(-1, Math.min(1, samples[i])) * 32767);
+  return encodePcm16Wav(pcm, sampleRate, channels);
+}
+
+/** A canonical 16-bit PCM WAV file (44-byte header) around interleaved samples as they are. */
+export function encodePcm16Wav(pcm: Int16Array, sampleRate: number, channels: number): Buffer {
+  const data = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
   const h = Buffer.alloc(44);
   h.write('RIFF', 0, 'latin1');
   h.writeUInt32LE(36 + data.length, 4);

@@ -1,14 +1,17 @@
 import path from 'node:path';
 import type { SandboxedJob } from 'bullmq';
 import sharp from 'sharp';
+import { loadCommonConfig } from '../../common/config.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import type { EmojiResult } from '../emoji-types.ts';
 import { renderEmoji } from '../emoji-render.ts';
+import { loadWorkersConfig } from '../config.ts';
 import { emojiJobData } from '../queues.ts';
 import { parseJobData, readSource } from './input.ts';
 
 // Each concurrent job has a child process of its own, so libvips threads per child stay few (threads ≈ cores).
-sharp.concurrency(Number(process.env.WORKERS_SHARP_THREADS ?? 1) || 1);
+// The child inherits the parent's environment: parse it with the same schemas the parent validated at start-up.
+sharp.concurrency(loadWorkersConfig(process.env, loadCommonConfig().RESOUND_DATA_DIR).WORKERS_SHARP_THREADS);
 
 /**
  * Sandboxed processor of the `emoji` queue's per-emoji jobs. Files land at `<out>/<name>/<size>.<ext>`, each through

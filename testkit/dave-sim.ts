@@ -11,7 +11,7 @@ import {
   type DaveOutput,
   type E2eeMode,
   type TransitionKind,
-} from '../../signaling/dave/index.ts';
+} from '../signaling/index.ts';
 
 type ToServer =
   | { kind: 'kp'; from: string; payload: Buffer }

@@ -13,8 +13,8 @@ import {
   looksLikeRtp,
   type TransportCipher,
   type TransportMode,
-} from '../../sfu/index.ts';
-import { Op } from '../opcodes.ts';
+} from '../sfu/index.ts';
+import { Op } from '../signaling/index.ts';
 
 /**
  * A lean native Discord voice client (gateway v8 + UDP media): what load generators, the audio quality harness and
