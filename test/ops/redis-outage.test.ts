@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { multipartBody } from '../media-proxy/helpers.ts';
 import { uniquePrefix, waitFor } from '../workers/helpers.ts';
-import { instanceEnv, ownRedis, ROOT, watch, type LogLine, type Watched } from './process.ts';
+import { dataDir, instanceEnv, ownRedis, ROOT, watch, type LogLine, type Watched } from './process.ts';
 
 const started: Watched[] = [];
 afterAll(async () => {
@@ -42,13 +42,21 @@ describe('Redis goes away under a running instance', () => {
   it('the proxy serves uncached and says 503 at once, uploads succeed, the workers answer; one JSON line per cause', async () => {
     redis = await ownRedis();
     await redis.start();
+    const data = dataDir('outage');
     const app = resound('outage', ['proxy', 'workers'], {
       REDIS_URL: redis.url,
       WORKERS_PREFIX: uniquePrefix('outage'),
+      RESOUND_DATA_DIR: data,
     });
     const proxy = await listeningUrl(app, 'proxy');
     const workers = await listeningUrl(app, 'workers');
     await app.line((l) => l.msg === 'workers consuming', 'workers consuming');
+    const token = fs.readFileSync(path.join(data, 'secrets', 'workers-admin-token'), 'utf8').trim();
+    const dashboardApi = () =>
+      get(`${workers}/admin/queues/api/queues?activeQueue=audio&page=1`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+    expect((await dashboardApi()).status).toBe(200);
 
     const upload = async () => {
       const { body, headers } = multipartBody(fs.readFileSync(path.join(ROOT, 'fixtures/images/photo.jpg')), 'p.jpg');
@@ -78,6 +86,7 @@ describe('Redis goes away under a running instance', () => {
     const metrics = await get(`${workers}/metrics`);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/resound_workers_job_duration_seconds/);
+    expect((await dashboardApi()).status).toBeGreaterThanOrEqual(200); // answered (not hung), whatever it says
     for (let i = 0; i < 20; i++) expect((await get(variant(cached))).status).toBe(200);
 
     // The log: JSON only, no ioredis stack printer, and the outage said once per cause rather than per command.
