@@ -56,8 +56,10 @@ export function watch(command: string, args: string[], opts: SpawnOptions & { en
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
   });
+  // 'close', not 'exit': it waits for every holder of the output pipes, so when `npm start` is gone the server it
+  // ran (which shares npm's stdout) has exited too, and its last line has been read.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       for (const w of waiters) w();
       resolve({ code, signal });
     }),
