@@ -209,6 +209,19 @@ export function failFastRedisOptions(commandTimeoutMs = 100): {
 export function createFailFastRedis(url: string, log: Logger, name: string, commandTimeoutMs?: number): Redis {
   const client = new Redis(url, failFastRedisOptions(commandTimeoutMs));
   watchRedis(client, log, name);
+  // A server that hangs (stopped, swapping, partitioned without a reset) keeps the socket open, so ioredis never
+  // learns it is gone and every command would wait out its timeout. A PING that times out opens the breaker: drop
+  // the connection, so commands fail at once until the reconnect loop finds the server answering again.
+  const probe = setInterval(() => {
+    if (client.status !== 'ready') return;
+    client.ping().catch((err: Error) => {
+      if (!/timed out/i.test(err.message) || client.status !== 'ready') return;
+      client.emit('error', Object.assign(new Error('Redis did not answer PING in time'), { code: 'ETIMEDOUT' }));
+      client.disconnect(true);
+    });
+  }, 1000);
+  probe.unref();
+  client.once('end', () => clearInterval(probe));
   return client;
 }
 

@@ -124,6 +124,9 @@ export async function ownRedis(port?: number): Promise<{
   url: string;
   start(): Promise<void>;
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a server that hangs with its sockets open, then wakes up. */
+  pause(): void;
+  resume(): void;
 }> {
   const p = port ?? (await freePort());
   const url = `redis://127.0.0.1:${p}`;
@@ -137,6 +140,8 @@ export async function ownRedis(port?: number): Promise<{
   return {
     url,
     kill,
+    pause: () => void proc?.kill('SIGSTOP'),
+    resume: () => void proc?.kill('SIGCONT'),
     start: async () => {
       await kill();
       proc = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
