@@ -66,6 +66,8 @@ async function start(names: string[]): Promise<void> {
     }
     if (redis) await (await redis.catch(() => undefined))?.close();
     logger.info({ signal, handed_back: handedBack, abandoned }, 'stopped');
+    // The last line is the one supervisors and tests read: make sure it is written before the process goes.
+    await new Promise<void>((r) => logger.flush(() => r()));
     process.exit(abandoned.length ? 1 : 0);
   };
   // Registered before any part starts, so a signal during start-up (e.g. while waiting for Redis) still stops cleanly.

@@ -77,6 +77,8 @@ export interface EnsureRedisOptions {
   onWaiting?: (message: string) => void;
   /** Stops the wait (shutdown during start-up). */
   signal?: AbortSignal;
+  /** Where to look when `requested` is unset (tests point it at a port where nothing answers). */
+  defaultUrl?: string;
 }
 
 /**
@@ -91,14 +93,15 @@ export async function ensureRedis(
   log: Logger,
   opts: EnsureRedisOptions = {},
 ): Promise<RedisHandle> {
-  const url = requested ?? DEFAULT_REDIS_URL;
+  const url = requested ?? opts.defaultUrl ?? DEFAULT_REDIS_URL;
   if (await redisAnswers(url)) return { url, close: async () => {} };
-  if (requested === undefined) return startLocalRedis(dataDir, log);
+  if (requested === undefined) return startLocalRedis(url, dataDir, log);
   const started = Date.now();
   const message = `waiting for Redis at REDIS_URL=${redactUrl(url)} (it does not answer); retrying`;
   log.warn({ url: redactUrl(url) }, message);
   opts.onWaiting?.(message);
   for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    if (opts.signal?.aborted) throw new Error('stopped while waiting for Redis');
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, delay);
       opts.signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
@@ -112,11 +115,11 @@ export async function ensureRedis(
   }
 }
 
-async function startLocalRedis(dataDir: string, log: Logger): Promise<RedisHandle> {
+async function startLocalRedis(looked: string, dataDir: string, log: Logger): Promise<RedisHandle> {
   const which = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (which.error || which.status !== 0) {
     throw new Error(
-      `nothing answers ${DEFAULT_REDIS_URL} and no redis-server binary was found: install Redis (apt-get install ` +
+      `nothing answers ${looked} and no redis-server binary was found: install Redis (apt-get install ` +
         'redis-server, brew install redis) or set REDIS_URL to a running server',
     );
   }
@@ -133,7 +136,7 @@ async function startLocalRedis(dataDir: string, log: Logger): Promise<RedisHandl
     if (await redisAnswers(local, 200)) {
       log.info(
         { started: local, dir },
-        `REDIS_URL is unset and nothing answers ${DEFAULT_REDIS_URL}; started a private redis-server`,
+        `REDIS_URL is unset and nothing answers ${looked}; started a private redis-server`,
       );
       return {
         url: local,
@@ -206,6 +209,19 @@ export function failFastRedisOptions(commandTimeoutMs = 100): {
 export function createFailFastRedis(url: string, log: Logger, name: string, commandTimeoutMs?: number): Redis {
   const client = new Redis(url, failFastRedisOptions(commandTimeoutMs));
   watchRedis(client, log, name);
+  // A server that hangs (stopped, swapping, partitioned without a reset) keeps the socket open, so ioredis never
+  // learns it is gone and every command would wait out its timeout. A PING that times out opens the breaker: drop
+  // the connection, so commands fail at once until the reconnect loop finds the server answering again.
+  const probe = setInterval(() => {
+    if (client.status !== 'ready') return;
+    client.ping().catch((err: Error) => {
+      if (!/timed out/i.test(err.message) || client.status !== 'ready') return;
+      client.emit('error', Object.assign(new Error('Redis did not answer PING in time'), { code: 'ETIMEDOUT' }));
+      client.disconnect(true);
+    });
+  }, 1000);
+  probe.unref();
+  client.once('end', () => clearInterval(probe));
   return client;
 }
 

@@ -28,7 +28,7 @@ import { Close } from './opcodes.ts';
 import { VoiceTokenSigner } from './tokens.ts';
 import { VoiceServer } from './voice-server.ts';
 import { VoicePlacement } from './placement.ts';
-import { createRedis, type Redis } from '../common/redis.ts';
+import { createRedis, watchRedis, type Redis } from '../common/redis.ts';
 import { createDaveMetrics, daveChannelExtension, ExternalSender, type E2eeMode } from './dave/index.ts';
 
 export interface VoiceGatewayOptions {
@@ -166,6 +166,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   if (config.VOICE_PLACEMENT === 'redis') {
     if (!opts.redisUrl) throw new Error('VOICE_PLACEMENT=redis needs REDIS_URL');
     placementRedis = createRedis(opts.redisUrl, { maxRetriesPerRequest: 2 });
+    watchRedis(placementRedis, log, 'voice-placement');
     placement = new VoicePlacement({ redis: placementRedis, prefix: config.VOICE_PLACEMENT_PREFIX });
   }
   const health = () => ({ sessions: server.sessions.size, channels: server.channels.size, udp_port: sfu.port });

@@ -56,8 +56,10 @@ export function watch(command: string, args: string[], opts: SpawnOptions & { en
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
   });
+  // 'close', not 'exit': it waits for every holder of the output pipes, so when `npm start` is gone the server it
+  // ran (which shares npm's stdout) has exited too, and its last line has been read.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       for (const w of waiters) w();
       resolve({ code, signal });
     }),
@@ -122,6 +124,9 @@ export async function ownRedis(port?: number): Promise<{
   url: string;
   start(): Promise<void>;
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a server that hangs with its sockets open, then wakes up. */
+  pause(): void;
+  resume(): void;
 }> {
   const p = port ?? (await freePort());
   const url = `redis://127.0.0.1:${p}`;
@@ -135,6 +140,8 @@ export async function ownRedis(port?: number): Promise<{
   return {
     url,
     kill,
+    pause: () => void proc?.kill('SIGSTOP'),
+    resume: () => void proc?.kill('SIGCONT'),
     start: async () => {
       await kill();
       proc = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {

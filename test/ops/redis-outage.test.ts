@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { multipartBody } from '../media-proxy/helpers.ts';
-import { uniquePrefix, waitFor } from '../workers/helpers.ts';
-import { instanceEnv, ownRedis, ROOT, watch, type LogLine, type Watched } from './process.ts';
+import { Producers } from '../../workers/index.ts';
+import { quietLogger, uniquePrefix, waitFor } from '../workers/helpers.ts';
+import { dataDir, instanceEnv, ownRedis, ROOT, watch, type LogLine, type Watched } from './process.ts';
 
 const started: Watched[] = [];
 afterAll(async () => {
@@ -42,13 +43,22 @@ describe('Redis goes away under a running instance', () => {
   it('the proxy serves uncached and says 503 at once, uploads succeed, the workers answer; one JSON line per cause', async () => {
     redis = await ownRedis();
     await redis.start();
+    const data = dataDir('outage');
+    const prefix = uniquePrefix('outage');
     const app = resound('outage', ['proxy', 'workers'], {
       REDIS_URL: redis.url,
-      WORKERS_PREFIX: uniquePrefix('outage'),
+      WORKERS_PREFIX: prefix,
+      RESOUND_DATA_DIR: data,
     });
     const proxy = await listeningUrl(app, 'proxy');
     const workers = await listeningUrl(app, 'workers');
     await app.line((l) => l.msg === 'workers consuming', 'workers consuming');
+    const token = fs.readFileSync(path.join(data, 'secrets', 'workers-admin-token'), 'utf8').trim();
+    const dashboardApi = () =>
+      get(`${workers}/admin/queues/api/queues?activeQueue=audio&page=1`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+    expect((await dashboardApi()).status).toBe(200);
 
     const upload = async () => {
       const { body, headers } = multipartBody(fs.readFileSync(path.join(ROOT, 'fixtures/images/photo.jpg')), 'p.jpg');
@@ -78,6 +88,7 @@ describe('Redis goes away under a running instance', () => {
     const metrics = await get(`${workers}/metrics`);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/resound_workers_job_duration_seconds/);
+    expect((await dashboardApi()).status).toBeGreaterThanOrEqual(200); // answered (not hung), whatever it says
     for (let i = 0; i < 20; i++) expect((await get(variant(cached))).status).toBe(200);
 
     // The log: JSON only, no ioredis stack printer, and the outage said once per cause rather than per command.
@@ -94,9 +105,47 @@ describe('Redis goes away under a running instance', () => {
     await waitFor('the proxy to be healthy again', async () => (await get(`${proxy}/healthz`)).status === 200);
     await waitFor('the workers to be healthy again', async () => (await get(`${workers}/healthz`)).status === 200);
     expect(app.lines.some((l) => l.msg === 'Redis reachable again')).toBe(true);
+    // The queue workers reconnect on BullMQ's own backoff; stop once they are consuming again (CLIENT LIST shows them).
+    const queues = new Producers({
+      connection: { url: redis.url },
+      prefix,
+      attempts: 1,
+      backoffMs: 1,
+      logger: quietLogger,
+    });
+    try {
+      await waitFor('the workers to consume again', async () => (await queues.queues.audio.getWorkersCount()) > 0);
+    } finally {
+      await queues.close();
+    }
     app.child.kill('SIGTERM');
     expect((await app.exited).code).toBe(0);
   }, 120_000);
+});
+
+describe('Redis hangs with its connections open', () => {
+  it('a timed-out probe opens the breaker: the proxy answers without waiting on Redis, and recovers when it wakes', async () => {
+    const redis = await ownRedis();
+    await redis.start();
+    try {
+      const app = resound('hang', ['proxy'], { REDIS_URL: redis.url, MEDIA_PROXY_PRERENDER: 'false' });
+      const proxy = await listeningUrl(app, 'proxy');
+      expect((await get(`${proxy}/healthz`)).status).toBe(200);
+      redis.pause();
+      // Known down once the breaker's PING timed out (logged as its own cause)…
+      await app.line((l) => /Redis unreachable/.test(String(l.msg)) && l.cause === 'ETIMEDOUT', 'the breaker to open');
+      // …after which answers come without waiting on the stopped server.
+      for (let i = 0; i < 10; i++) expect((await get(`${proxy}/healthz`)).status).toBe(503);
+      redis.resume();
+      await waitFor('the proxy to be healthy again', async () => (await get(`${proxy}/healthz`)).status === 200);
+      app.child.kill('SIGTERM');
+      expect((await app.exited).code).toBe(0);
+      expect(app.stderr()).toBe('');
+    } finally {
+      redis.resume();
+      await redis.kill();
+    }
+  }, 60_000);
 });
 
 describe('an explicit REDIS_URL that does not answer', () => {

@@ -3,12 +3,11 @@
  * cleanly (Docker's `CMD npm start`, systemd, `kill -TERM`). Also: a taken port is a one-line configuration error.
  */
 import dgram from 'node:dgram';
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Producers, encodeWav16, sha256Of } from '../../workers/index.ts';
-import { obliterateAll, quietLogger, REDIS_URL, sine, uniquePrefix, waitFor } from '../workers/helpers.ts';
+import { Producers } from '../../workers/index.ts';
+import { obliterateAll, quietLogger, REDIS_URL, toneAudioJob, uniquePrefix, waitFor } from '../workers/helpers.ts';
 import { dataDir, instanceEnv, portClosed, ROOT, watch, type LogLine } from './process.ts';
 
 const prefix = uniquePrefix('npm-start');
@@ -47,18 +46,7 @@ describe('npm start and signals', () => {
     await app.line((l) => l.msg === 'workers consuming', 'the workers to consume');
 
     // A long transcode is under way when the signal comes; the short grace forces it to be handed back.
-    const dir = dataDir('sigterm-audio');
-    const wav = encodeWav16(sine(48_000, 2, 120), 48_000, 2);
-    fs.writeFileSync(path.join(dir, 'long.wav'), wav);
-    const id = await producers.addAudio({
-      source: path.join(dir, 'long.wav'),
-      sha256: sha256Of(wav),
-      outDir: path.join(dir, 'out'),
-      input: { format: 'wav' },
-      bitrate: 64_000,
-      maxSeconds: 600,
-      purpose: 'other',
-    });
+    const id = await producers.addAudio(toneAudioJob(dataDir('sigterm-audio'), 'long.wav', 120));
     await waitFor('the job to be under way', async () => {
       const j = await producers.queues.audio.getJob(id);
       return typeof j?.progress === 'number' && j.progress > 5;

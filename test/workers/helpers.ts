@@ -9,6 +9,7 @@ import { WorkerFleet } from '../../workers/fleet.ts';
 import { WorkerMetrics } from '../../workers/metrics.ts';
 import { Producers } from '../../workers/producer.ts';
 import { tempDir as scratchDir, spawnResound, type Spawned } from '../../testkit/index.ts';
+import { encodeWav16, sha256Of, type AudioJobData } from '../../workers/index.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const quietLogger = pino({ level: 'silent' });
@@ -189,4 +190,20 @@ export function useFleet(
     await ctx.producers.close();
   });
   return ctx;
+}
+
+/** An audio job for a WAV of `seconds` of tone written into `dir` (long ones keep a worker busy for a while). */
+export function toneAudioJob(dir: string, name: string, seconds: number): AudioJobData {
+  const wav = encodeWav16(sine(48_000, 2, seconds), 48_000, 2);
+  const source = path.join(dir, name);
+  fs.writeFileSync(source, wav);
+  return {
+    source,
+    sha256: sha256Of(wav),
+    outDir: path.join(dir, 'out'),
+    input: { format: 'wav' },
+    bitrate: 64_000,
+    maxSeconds: 600,
+    purpose: 'other',
+  };
 }
