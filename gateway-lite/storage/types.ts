@@ -6,6 +6,7 @@
  * Conventions: ids are snowflake decimal strings (`common/snowflake.ts`); times are epoch milliseconds; every method
  * rejects with `StorageUnavailableError` when the backend cannot be reached (REST answers 503), and a promise that
  * resolves means the write is durable under the backend's stated fsync semantics (see the storage README section).
+ * Results of reads may be shared between concurrent identical callers (coalescing): treat them as read-only.
  */
 
 export type Snowflake = string;
