@@ -13,6 +13,7 @@ const USAGE = `resound — media and voice platform
                                  .join(', ')})
   resound emoji convert <dir>  convert an emoji pack through the worker fleet (see workers/README.md)
   resound emoji sample <dir>   write a generated sample pack to try it with
+  resound seed                 create a guild, channels and a bot user for gateway-lite; prints the bot token
   resound audio-bench [--quick] audio quality through the real voice path (see bench/audio/README.md)
   resound help                 this text
 
