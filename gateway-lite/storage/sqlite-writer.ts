@@ -13,7 +13,7 @@ interface PendingWrite {
 }
 
 /** Writes per transaction: bounds how long one commit holds the write lock (and delays readers' acks). */
-const MAX_BATCH = 512;
+const MAX_BATCH = 2048;
 
 export class GroupCommit {
   private queue: PendingWrite[] = [];
