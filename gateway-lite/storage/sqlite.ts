@@ -94,6 +94,8 @@ export class SqliteStorage extends SqliteEntities implements Storage, BucketRead
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
     db.pragma('busy_timeout = 5000');
+    // 64 MiB page cache (default 2 MiB): writes spread over many channels touch many B-tree pages per commit.
+    db.pragma('cache_size = -65536');
     db.defaultSafeIntegers(true);
     if (Number(db.pragma('user_version', { simple: true })) < SCHEMA_VERSION) {
       db.exec(MESSAGE_DDL + SQLITE_ENTITY_DDL);
