@@ -13,7 +13,7 @@ import { startGatewayLite } from './service.ts';
 import { openStorage } from './storage/index.ts';
 
 export { OrderStatisticSet, type Compare, type OrderStatisticSetOptions } from './member-list/order-statistic-set.ts';
-export { MemberList } from './member-list/member-list.ts';
+export { MemberList, sortKey, byKey, keyPrefix, type Keyed } from './member-list/member-list.ts';
 export type { ListItem, ListMember, ListOp, MemberListUpdate, GroupId } from './member-list/types.ts';
 export { loadGatewayLiteConfig, gatewayLiteShape, type GatewayLiteConfig } from './config.ts';
 export { startGatewayLite, type GatewayLite, type GatewayLiteOptions } from './service.ts';

@@ -1,15 +1,34 @@
 import { OrderStatisticSet } from './order-statistic-set.ts';
 import type { GroupId, ListItem, ListMember, ListOp, MemberListUpdate } from './types.ts';
 
-/** A member as the sorted set holds it: the list item plus its precomputed sort key. */
+/** A member as the sorted set holds it: the list item plus its precomputed sort key and numeric prefix. */
 interface Entry {
-  /** Group rank (fixed width), lower-cased display name, user id (fixed width): one string compare orders them. */
   key: string;
+  pre: number;
   rank: number;
   member: ListMember;
 }
 
-const byKey = (a: Entry, b: Entry) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+/** What the sorted set orders: a sort key string and its numeric prefix (see `sortKey`). */
+export interface Keyed {
+  key: string;
+  pre: number;
+}
+
+/**
+ * The sort key of (group rank, display name, user id) as ONE string, so ordering is one string comparison: the rank
+ * as a single UTF-16 unit, the lower-cased name, NUL (shorter names first), the id left-padded to 20 digits. `pre`
+ * packs the rank and the first two name units into a double that orders like the key's first three units.
+ */
+export function sortKey(rank: number, displayName: string, userId: string): Keyed {
+  const name = displayName.toLowerCase();
+  const key = `${String.fromCharCode(rank + 1)}${name}\u0000${userId.padStart(20, '0')}`;
+  const pre = (rank + 1) * 2 ** 32 + key.charCodeAt(1) * 2 ** 16 + key.charCodeAt(2);
+  return { key, pre };
+}
+
+export const byKey = (a: Keyed, b: Keyed) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+export const keyPrefix = (e: Keyed) => e.pre;
 
 /**
  * One member list (Discord's "everyone" list or one permission-overwrite list): members ordered by (group, display
@@ -17,7 +36,7 @@ const byKey = (a: Entry, b: Entry) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 
  * hoisted roles in position order, then `online`, then `offline`; empty groups have no header, as in Discord.
  */
 export class MemberList {
-  private readonly set = new OrderStatisticSet<Entry>(byKey);
+  private readonly set = new OrderStatisticSet<Entry>(byKey, { prefix: keyPrefix });
   private readonly entries = new Map<string, Entry>();
   /** Member count per group rank. */
   private readonly counts = new Map<number, number>();
@@ -134,8 +153,7 @@ export class MemberList {
         : member.hoisted_role_id !== null && this.rankOfRole.has(member.hoisted_role_id)
           ? this.rankOfRole.get(member.hoisted_role_id)!
           : this.roleOfRank.length;
-    const key = `${String(rank).padStart(4, '0')}\u0000${member.display_name.toLowerCase()}\u0000${member.user_id.padStart(20, '0')}`;
-    return { key, rank, member };
+    return { ...sortKey(rank, member.display_name, member.user_id), rank, member };
   }
 
   private groupId(rank: number): GroupId {

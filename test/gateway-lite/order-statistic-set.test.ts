@@ -16,8 +16,13 @@ function lowerBound(arr: number[], x: number): number {
   return lo;
 }
 
-function runOps(rng: Rng, ops: number, keySpace: number, leafSize: number, branching: number) {
-  const set = new OrderStatisticSet<number>(cmp, { leafSize, branching });
+function runOps(rng: Rng, ops: number, keySpace: number, leafSize: number, branching: number, coarse = false) {
+  // A coarse prefix (many ties) exercises the compare-on-tie path of every search.
+  const set = new OrderStatisticSet<number>(cmp, {
+    leafSize,
+    branching,
+    ...(coarse ? { prefix: (x: number) => Math.floor(x / 50) } : {}),
+  });
   const ref: number[] = [];
   for (let i = 0; i < ops; i++) {
     const x = Math.floor(rng() * keySpace);
@@ -47,14 +52,16 @@ function runOps(rng: Rng, ops: number, keySpace: number, leafSize: number, branc
 }
 
 describe('OrderStatisticSet against a plain sorted array', () => {
-  for (const [seed, leafSize, branching] of [
-    [1, 4, 4],
-    [2, 8, 4],
-    [3, 128, 64],
-    [4, 5, 6],
+  for (const [seed, leafSize, branching, coarse] of [
+    [1, 4, 4, false],
+    [2, 8, 4, false],
+    [3, 128, 64, false],
+    [4, 5, 6, false],
+    [5, 4, 4, true],
+    [6, 128, 64, true],
   ] as const) {
-    it(`seed ${seed}, leaf ${leafSize}, branching ${branching}: every add/remove/indexOf/at/slice agrees`, () => {
-      runOps(createRng(seed), 6000, 3000, leafSize, branching);
+    it(`seed ${seed}, leaf ${leafSize}, branching ${branching}${coarse ? ', numeric prefix' : ''}: every add/remove/indexOf/at/slice agrees`, () => {
+      runOps(createRng(seed), 6000, 3000, leafSize, branching, coarse);
     });
   }
 
