@@ -9,10 +9,11 @@ import type { GatewayLiteConfig } from './config.ts';
 import { GuildHost } from './guilds/guild-host.ts';
 import { NodeMembership } from './guilds/node-membership.ts';
 import { MediaProxyUploader, type AttachmentUploader } from './rest/attachments.ts';
-import type { ReadStateSink, RestContext } from './rest/context.ts';
+import type { RestContext } from './rest/context.ts';
 import { createRestMetrics } from './rest/metrics.ts';
 import { RateLimiter } from './rest/rate-limit.ts';
 import { registerRestApi } from './rest/server.ts';
+import { ReadStates } from './read-states/index.ts';
 import { openStorage } from './storage/index.ts';
 import type { Storage } from './storage/types.ts';
 
@@ -26,7 +27,6 @@ export interface GatewayLiteOptions {
   uploader?: AttachmentUploader;
   /** Overrides the storage opened from config (tests sharing one database between nodes). */
   storage?: Storage;
-  readStates?: ReadStateSink;
 }
 
 export interface GatewayLite {
@@ -35,6 +35,8 @@ export interface GatewayLite {
   storage: Storage;
   guilds: GuildHost;
   registry: Registry;
+  /** Read states (LRU written to storage on eviction and within 30 s of a change). */
+  readStates: ReadStates;
   close(): Promise<void>;
 }
 
@@ -63,10 +65,7 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
   const registry = new Registry();
   const metrics = createRestMetrics(registry);
   const ids = opts.ids ?? new SnowflakeGenerator();
-  const readStates: ReadStateSink = opts.readStates ?? {
-    ack: (userId, channelId, lastMessageId) =>
-      storage.upsertReadStates([{ userId, channelId, lastMessageId, mentionCount: 0 }]),
-  };
+  const readStates = new ReadStates({ store: storage, logger });
   const app = createHttpServer({
     part: 'gateway-lite',
     logger,
@@ -102,10 +101,12 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     storage,
     guilds,
     registry,
+    readStates,
     close: () =>
       (closing ??= (async () => {
         await app.close();
         await guilds.close();
+        await readStates.close();
         await membership?.close();
         redis.disconnect();
         if (!opts.storage) await storage.close();

@@ -78,6 +78,8 @@ describe('@discordjs/rest against gateway-lite', () => {
     expect(await r.post(`/channels/${ch}/messages/${created[2].id}/ack`, { body: { token: null } })).toEqual({
       token: null,
     });
+    expect(await t.node.readStates.get(t.seed.botId, ch)).toMatchObject({ lastMessageId: created[2].id });
+    await t.node.readStates.flush();
     expect(await t.node.storage.getReadState(t.seed.botId, ch)).toMatchObject({ lastMessageId: created[2].id });
   });
 
