@@ -66,11 +66,21 @@ async function guarded<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+function track<T>(set: Set<Promise<unknown>>, p: Promise<T>): Promise<T> {
+  set.add(p);
+  p.then(
+    () => set.delete(p),
+    () => set.delete(p),
+  );
+  return p;
+}
+
 const CMP: Record<string, string> = { older: '<', newer: '>' };
 
 export class PostgresStorage extends PostgresEntities implements Storage, BucketReader {
   readonly kind = 'postgres' as const;
   readonly counters: QueryCounters = newCounters();
+  private readonly inflight: Set<Promise<unknown>>;
   private closed = false;
 
   /** Connect, create the schema if missing. Throws StorageUnavailableError if the server cannot be reached. */
@@ -106,12 +116,18 @@ export class PostgresStorage extends PostgresEntities implements Storage, Bucket
     private readonly pool: pg.Pool,
     schema: string,
   ) {
+    // Operations in flight, so close() lets them finish instead of ending the pool under them.
+    const inflight = new Set<Promise<unknown>>();
     const q: Query = (sql: string, params: Param[]) =>
-      guarded(async () => {
-        const r = await pool.query<Row>(sql, params);
-        return { rows: r.rows, rowCount: r.rowCount ?? 0 };
-      });
+      track(
+        inflight,
+        guarded(async () => {
+          const r = await pool.query<Row>(sql, params);
+          return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+        }),
+      );
     super(q, schema);
+    this.inflight = inflight;
   }
 
   async createMessage(input: NewMessage): Promise<StoredMessage> {
@@ -142,6 +158,10 @@ export class PostgresStorage extends PostgresEntities implements Storage, Bucket
 
   async editMessage(channelId: Snowflake, messageId: Snowflake, patch: MessagePatch): Promise<StoredMessage | null> {
     const key = this.key(channelId, messageId);
+    return track(this.inflight, this.editInTransaction(key, patch));
+  }
+
+  private editInTransaction(key: [string, number, string], patch: MessagePatch): Promise<StoredMessage | null> {
     return guarded(async () => {
       const client = await this.pool.connect();
       try {
@@ -250,6 +270,7 @@ export class PostgresStorage extends PostgresEntities implements Storage, Bucket
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled([...this.inflight]);
     await this.pool.end();
   }
 

@@ -39,6 +39,11 @@ export class GroupCommit {
     });
   }
 
+  /** Commit whatever is queued now (close() calls this so queued writes are not failed by the closing handle). */
+  drain(): void {
+    while (this.queue.length > 0) this.flush();
+  }
+
   private flush(): void {
     this.scheduled = false;
     const batch = this.queue.splice(0, MAX_BATCH);

@@ -225,6 +225,7 @@ export class SqliteStorage extends SqliteEntities implements Storage, BucketRead
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.writer.drain();
     this.db.close();
   }
 

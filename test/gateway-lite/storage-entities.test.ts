@@ -1,5 +1,6 @@
 /** Platform entities and read states behave the same on SQLite and on the real PostgreSQL. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBackend } from '../../gateway-lite/storage/index.ts';
 import type { BackendConfig, StoredChannel, StoredUser } from '../../gateway-lite/storage/types.ts';
 import { type Backend, dropBackend, openFresh } from './storage-helpers.ts';
 
@@ -31,8 +32,27 @@ describe.each(['sqlite', 'postgres'] as const)('entities on %s', (kind) => {
     expect(await storage.getUserByTokenHash('nope')).toBeNull();
     await storage.upsertUser({ ...bot, username: 'renamed' });
     expect((await storage.getUser('100'))?.username).toBe('renamed');
-    // A token hash is unique across users.
-    await expect(storage.upsertUser({ ...bot, id: '102' })).rejects.toThrow();
+    // A token hash is unique across users; issued in the same turn, the refused write does not undo the others.
+    const results = await Promise.allSettled([
+      storage.upsertUser({ ...bot, id: '102' }),
+      storage.upsertUser({ ...bot, id: '103', tokenHash: 'h3' }),
+      storage.createMessage({ id: '5000000000000000000', channelId: '9', authorId: '103', content: 'same turn' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
+    expect(await storage.getUser('102')).toBeNull();
+    expect((await storage.getUserByTokenHash('h3'))?.id).toBe('103');
+    expect((await storage.getMessage('9', '5000000000000000000'))?.content).toBe('same turn');
+  });
+
+  it('commits writes queued when close() is called before resolving them', async () => {
+    const extra = await openFresh(kind, 'drain');
+    const pending = extra.storage.upsertGuild({ id: '900', name: 'late', ownerId: '1', icon: null });
+    await extra.storage.close();
+    await pending;
+    const reopened = await openBackend(extra.config);
+    expect((await reopened.getGuild('900'))?.name).toBe('late');
+    await reopened.close();
+    await dropBackend(extra.config);
   });
 
   it('stores guilds, channels, members, roles and voice states, and deletes a guild with its rows', async () => {
