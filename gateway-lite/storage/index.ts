@@ -8,6 +8,7 @@ import type { BackendConfig, OpenStorage, Storage, StorageConfig } from './types
 export * from './types.ts';
 export { DataService, type StorageNode } from './data-service.ts';
 export { bucketOf, BUCKET_MS } from './buckets.ts';
+export { registerStorageMetrics, type ReadStateStats } from './metrics.ts';
 
 /** Open one backend without the data service (tests, benches, tools). */
 export async function openBackend(config: BackendConfig): Promise<SqliteStorage | PostgresStorage> {

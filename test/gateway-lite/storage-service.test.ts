@@ -6,7 +6,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BUCKET_MS } from '../../gateway-lite/storage/buckets.ts';
 import { DataService } from '../../gateway-lite/storage/data-service.ts';
-import { openStorage } from '../../gateway-lite/storage/index.ts';
+import { openStorage, registerStorageMetrics } from '../../gateway-lite/storage/index.ts';
+import { Registry } from '../../common/metrics.ts';
+import { ReadStates } from '../../gateway-lite/read-states/index.ts';
 import { SqliteStorage } from '../../gateway-lite/storage/sqlite.ts';
 import { dropBackend, messageAt, sqliteConfig } from './storage-helpers.ts';
 
@@ -104,5 +106,26 @@ describe('data service', () => {
     await ds.upsertGuild({ id: '9', name: 'g', ownerId: '1', icon: null });
     expect(await nodeA.getGuild('9')).not.toBeNull();
     expect(await nodeB.getGuild('9')).toBeNull();
+  });
+});
+
+describe('storage metrics', () => {
+  it('publishes coalesced vs queried reads, partition reads and read-state figures at scrape time', async () => {
+    const { service } = await singleNode();
+    const registry = new Registry();
+    const readStates = new ReadStates({ store: service, flushIntervalMs: 3_600_000 });
+    cleanup.unshift(() => readStates.close());
+    await readStates.ack('1', '99', '5');
+    registerStorageMetrics(registry, service, readStates);
+    await service.createMessage(messageAt('99', 420 * BUCKET_MS, 1));
+    await Promise.all(Array.from({ length: 10 }, () => service.history('99', { limit: 5 })));
+    const text = await registry.metrics();
+    // Two queries: the read state's load from storage, and the one history query the ten reads shared.
+    expect(text).toContain('resound_gl_storage_reads_total{outcome="queried"} 2');
+    expect(text).toContain('resound_gl_storage_reads_total{outcome="coalesced"} 9');
+    expect(text).toContain('resound_gl_storage_partition_reads_total 1');
+    expect(text).toContain('resound_gl_storage_bucket_index_reads_total 1');
+    expect(text).toContain('resound_gl_read_states{what="dirty"} 1');
+    expect(text).toContain('resound_gl_read_states{what="entries"} 1');
   });
 });
