@@ -26,6 +26,8 @@ interface Inner<T> {
   leaf: false;
   size: number;
   children: Node<T>[];
+  /** children[i].size, kept beside the pointers so computing an index scans numbers instead of chasing children. */
+  sizes: number[];
   /** seps[i] routes to children[i]; seps[0] is never consulted. */
   seps: T[];
   sepPre: number[];
@@ -52,6 +54,10 @@ export class OrderStatisticSet<T> implements Iterable<T> {
   private readonly leafSize: number;
   private readonly branching: number;
   private readonly prefix: (item: T) => number;
+  /** The inner nodes and child slots of the last descent (reused: no allocation per operation). */
+  private readonly pathNodes: Inner<T>[] = [];
+  private readonly pathIdx: number[] = [];
+  private depth = 0;
 
   constructor(
     private readonly compare: Compare<T>,
@@ -72,9 +78,13 @@ export class OrderStatisticSet<T> implements Iterable<T> {
     const p = this.prefix(item);
     let node = this.root;
     let index = 0;
+    let depth = 0;
     while (!node.leaf) {
       const c = this.route(node, item, p);
-      for (let i = 0; i < c; i++) index += node.children[i].size;
+      const sizes = node.sizes;
+      for (let i = 0; i < c; i++) index += sizes[i];
+      this.pathNodes[depth] = node;
+      this.pathIdx[depth++] = c;
       node = node.children[c];
     }
     const items = node.items;
@@ -82,7 +92,12 @@ export class OrderStatisticSet<T> implements Iterable<T> {
     if (pos < items.length && node.pre[pos] === p && this.compare(items[pos], item) === 0) return -1;
     items.splice(pos, 0, item);
     node.pre.splice(pos, 0, p);
-    for (let n: Node<T> | null = node; n; n = n.parent) n.size++;
+    node.size++;
+    for (let d = 0; d < depth; d++) {
+      const inner = this.pathNodes[d];
+      inner.size++;
+      inner.sizes[this.pathIdx[d]]++;
+    }
     if (items.length > this.leafSize) this.splitLeaf(node);
     return index + pos;
   }
@@ -94,7 +109,12 @@ export class OrderStatisticSet<T> implements Iterable<T> {
     const { leaf, pos, index } = found;
     leaf.items.splice(pos, 1);
     leaf.pre.splice(pos, 1);
-    for (let n: Node<T> | null = leaf; n; n = n.parent) n.size--;
+    leaf.size--;
+    for (let d = 0; d < this.depth; d++) {
+      const inner = this.pathNodes[d];
+      inner.size--;
+      inner.sizes[this.pathIdx[d]]--;
+    }
     if (leaf.items.length === 0) this.unlink(leaf);
     return index;
   }
@@ -185,11 +205,16 @@ export class OrderStatisticSet<T> implements Iterable<T> {
     const p = this.prefix(item);
     let node = this.root;
     let index = 0;
+    let depth = 0;
     while (!node.leaf) {
       const c = this.route(node, item, p);
-      for (let i = 0; i < c; i++) index += node.children[i].size;
+      const sizes = node.sizes;
+      for (let i = 0; i < c; i++) index += sizes[i];
+      this.pathNodes[depth] = node;
+      this.pathIdx[depth++] = c;
       node = node.children[c];
     }
+    this.depth = depth;
     const pos = this.lowerBound(node, item, p);
     if (pos >= node.items.length || node.pre[pos] !== p || this.compare(node.items[pos], item) !== 0) return null;
     return { leaf: node, pos, index: index + pos };
@@ -199,8 +224,9 @@ export class OrderStatisticSet<T> implements Iterable<T> {
     if (!Number.isInteger(index) || index < 0 || index >= this.size) return null;
     let node = this.root;
     while (!node.leaf) {
+      const sizes = node.sizes;
       let c = 0;
-      while (index >= node.children[c].size) index -= node.children[c++].size;
+      while (index >= sizes[c]) index -= sizes[c++];
       node = node.children[c];
     }
     return { leaf: node, pos: index };
@@ -226,6 +252,7 @@ export class OrderStatisticSet<T> implements Iterable<T> {
         leaf: false,
         size: left.size + right.size,
         children: [left, right],
+        sizes: [left.size, right.size],
         seps: [sep, sep],
         sepPre: [sepPre, sepPre],
         parent: null,
@@ -237,6 +264,8 @@ export class OrderStatisticSet<T> implements Iterable<T> {
     }
     const at = parent.children.indexOf(left) + 1;
     parent.children.splice(at, 0, right);
+    parent.sizes[at - 1] = left.size;
+    parent.sizes.splice(at, 0, right.size);
     parent.seps.splice(at, 0, sep);
     parent.sepPre.splice(at, 0, sepPre);
     right.parent = parent;
@@ -246,11 +275,12 @@ export class OrderStatisticSet<T> implements Iterable<T> {
   private splitInner(node: Inner<T>): void {
     const half = node.children.length >>> 1;
     const children = node.children.splice(half);
+    const sizes = node.sizes.splice(half);
     const seps = node.seps.splice(half);
     const sepPre = node.sepPre.splice(half);
     let size = 0;
-    for (const c of children) size += c.size;
-    const right: Inner<T> = { leaf: false, size, children, seps, sepPre, parent: node.parent };
+    for (const n of sizes) size += n;
+    const right: Inner<T> = { leaf: false, size, children, sizes, seps, sepPre, parent: node.parent };
     for (const c of children) c.parent = right;
     node.size -= size;
     this.insertChild(node, right, seps[0], sepPre[0]);
@@ -267,6 +297,7 @@ export class OrderStatisticSet<T> implements Iterable<T> {
     if (!parent) return;
     const at = parent.children.indexOf(node);
     parent.children.splice(at, 1);
+    parent.sizes.splice(at, 1);
     parent.seps.splice(at, 1);
     parent.sepPre.splice(at, 1);
     if (parent.children.length === 0) this.unlink(parent);
