@@ -58,6 +58,8 @@ export class OrderStatisticSet<T> implements Iterable<T> {
   private readonly pathNodes: Inner<T>[] = [];
   private readonly pathIdx: number[] = [];
   private depth = 0;
+  private foundLeaf: Leaf<T> | null = null;
+  private foundPos = 0;
 
   constructor(
     private readonly compare: Compare<T>,
@@ -104,9 +106,10 @@ export class OrderStatisticSet<T> implements Iterable<T> {
 
   /** Removes the item equal to `item`; returns the index it had, or −1 when absent. */
   remove(item: T): number {
-    const found = this.find(item);
-    if (!found) return -1;
-    const { leaf, pos, index } = found;
+    const index = this.find(item);
+    if (index < 0) return -1;
+    const leaf = this.foundLeaf!;
+    const pos = this.foundPos;
     leaf.items.splice(pos, 1);
     leaf.pre.splice(pos, 1);
     leaf.size--;
@@ -121,11 +124,11 @@ export class OrderStatisticSet<T> implements Iterable<T> {
 
   /** The index of the item equal to `item`, or −1. */
   indexOf(item: T): number {
-    return this.find(item)?.index ?? -1;
+    return this.find(item);
   }
 
   has(item: T): boolean {
-    return this.find(item) !== null;
+    return this.find(item) >= 0;
   }
 
   /** The item at `index`, or undefined outside 0…size−1. */
@@ -201,7 +204,8 @@ export class OrderStatisticSet<T> implements Iterable<T> {
     return lo;
   }
 
-  private find(item: T): { leaf: Leaf<T>; pos: number; index: number } | null {
+  /** The item's index, or −1; leaves the leaf, slot and path in fields so remove() allocates nothing. */
+  private find(item: T): number {
     const p = this.prefix(item);
     let node = this.root;
     let index = 0;
@@ -216,8 +220,10 @@ export class OrderStatisticSet<T> implements Iterable<T> {
     }
     this.depth = depth;
     const pos = this.lowerBound(node, item, p);
-    if (pos >= node.items.length || node.pre[pos] !== p || this.compare(node.items[pos], item) !== 0) return null;
-    return { leaf: node, pos, index: index + pos };
+    if (pos >= node.items.length || node.pre[pos] !== p || this.compare(node.items[pos], item) !== 0) return -1;
+    this.foundLeaf = node;
+    this.foundPos = pos;
+    return index + pos;
   }
 
   private locate(index: number): { leaf: Leaf<T>; pos: number } | null {
