@@ -18,6 +18,9 @@ export type { ListItem, ListMember, ListOp, MemberListUpdate, GroupId } from './
 export { loadGatewayLiteConfig, gatewayLiteShape, type GatewayLiteConfig } from './config.ts';
 export { startGatewayLite, type GatewayLite, type GatewayLiteOptions } from './service.ts';
 export { seedPlatform, type SeedResult } from './seed.ts';
+export { GuildActor, type GuildActorHooks, type GuildSnapshot } from './guilds/guild-actor.ts';
+export { GuildHost, NotOwnerError } from './guilds/guild-host.ts';
+export { NodeMembership } from './guilds/node-membership.ts';
 export { API_PREFIX } from './rest/server.ts';
 
 /** `resound start gateway-lite` (alias `platform`): storage, guild actors and the Discord REST API. */

@@ -7,6 +7,9 @@ import type {
   StoredRole,
   StoredVoiceState,
 } from '../storage/types.ts';
+import type { MemberList } from '../member-list/member-list.ts';
+import type { MemberListUpdate } from '../member-list/types.ts';
+import { buildMemberList, hoistedRoles, listMember, type PresenceStatus } from './guild-member-list.ts';
 
 /** Everything one guild's actor owns in memory; rebuilt from storage on (re)start. */
 export interface GuildState {
@@ -15,6 +18,8 @@ export interface GuildState {
   members: Map<Snowflake, StoredMember>;
   roles: Map<Snowflake, StoredRole>;
   voiceStates: Map<Snowflake, StoredVoiceState>;
+  /** Built on first use (a SYNC or a presence change), then kept in step with every member change. */
+  memberList?: MemberList;
 }
 
 export class UnknownGuildError extends Error {
@@ -34,6 +39,8 @@ export class ActorClosedError extends Error {
 export interface GuildActorHooks {
   /** A handler threw; the actor dropped its memory and will reload from storage before the next message. */
   onRestart?(guildId: Snowflake, err: unknown): void;
+  /** The member list changed; the gateway sends this as GUILD_MEMBER_LIST_UPDATE to subscribed sessions. */
+  onMemberList?(guildId: Snowflake, update: MemberListUpdate): void;
 }
 
 /** Members are paged from storage in chunks of this size when an actor loads. */
@@ -49,6 +56,8 @@ export class GuildActor {
   private state: GuildState | null = null;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Presences are live facts, not stored: they survive an actor restart, not a process restart. */
+  private readonly presences = new Map<Snowflake, PresenceStatus>();
   restarts = 0;
 
   constructor(
@@ -98,6 +107,15 @@ export class GuildActor {
     return this.run(async (s, store) => {
       await store.upsertMember(member);
       s.members.set(member.userId, member);
+      if (s.memberList) {
+        const lm = listMember(
+          member,
+          await store.getUser(member.userId),
+          hoistedRoles(s.roles.values()),
+          this.status(member.userId),
+        );
+        this.publish(s.memberList, s.memberList.upsert(lm));
+      }
       return member;
     });
   }
@@ -107,6 +125,7 @@ export class GuildActor {
       const existed = await store.removeMember(this.guildId, userId);
       s.members.delete(userId);
       s.voiceStates.delete(userId);
+      if (s.memberList) this.publish(s.memberList, s.memberList.remove(userId));
       return existed;
     });
   }
@@ -115,6 +134,12 @@ export class GuildActor {
     return this.run(async (s, store) => {
       await store.upsertRole(role);
       s.roles.set(role.id, role);
+      // Hoisting may have changed: drop the list and tell subscribers to re-SYNC (Discord's INVALIDATE).
+      const old = s.memberList;
+      if (old) {
+        s.memberList = undefined;
+        if (old.length) this.publish(old, [{ op: 'INVALIDATE', range: [0, old.length - 1] }]);
+      }
       return role;
     });
   }
@@ -131,6 +156,42 @@ export class GuildActor {
       await store.upsertVoiceState(vs);
       s.voiceStates.set(userId, vs);
     });
+  }
+
+  /** The member-list window `start…end` (flattened indexes, inclusive) as a SYNC, with the group counts. */
+  syncMemberList(start: number, end: number): Promise<MemberListUpdate> {
+    return this.run(async (s, store) => {
+      const list = await this.ensureList(s, store);
+      return list.update([list.sync(start, end)]);
+    });
+  }
+
+  /** A member's status changed (online, idle, dnd, offline); returns the list ops, also given to onMemberList. */
+  setPresence(userId: Snowflake, status: PresenceStatus): Promise<MemberListUpdate | null> {
+    return this.run(async (s, store) => {
+      if (status === 'offline') this.presences.delete(userId);
+      else this.presences.set(userId, status);
+      const member = s.members.get(userId);
+      if (!member) return null;
+      const list = await this.ensureList(s, store);
+      const lm = listMember(member, await store.getUser(userId), hoistedRoles(s.roles.values()), status);
+      return this.publish(list, list.upsert(lm));
+    });
+  }
+
+  private status(userId: Snowflake): PresenceStatus {
+    return this.presences.get(userId) ?? 'offline';
+  }
+
+  private async ensureList(s: GuildState, store: EntityStore): Promise<MemberList> {
+    s.memberList ??= await buildMemberList(s.members.values(), s.roles.values(), store, (u) => this.status(u));
+    return s.memberList;
+  }
+
+  private publish(list: MemberList, ops: MemberListUpdate['ops']): MemberListUpdate {
+    const update = list.update(ops);
+    if (ops.length) this.hooks.onMemberList?.(this.guildId, update);
+    return update;
   }
 
   /** Stops taking messages; resolves when the ones already queued have run. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snowflake } from '../../common/snowflake.ts';
 import { GuildActor } from '../../gateway-lite/guilds/guild-actor.ts';
+import type { ListItem, MemberListUpdate } from '../../gateway-lite/member-list/types.ts';
 import { openStorage, type Storage, type StoredChannel } from '../../gateway-lite/storage/index.ts';
 
 let store: Storage;
@@ -90,5 +91,66 @@ describe('GuildActor', () => {
     const actor = new GuildActor(snowflake(), store);
     await expect(actor.snapshot()).rejects.toThrow(/unknown guild/);
     expect(actor.restarts).toBe(0);
+  });
+
+  it('keeps a member list in step: presence and member changes give ops a client applies to the true list', async () => {
+    const guildId = await seedGuild(0);
+    const hoisted = snowflake();
+    await store.upsertRole({
+      id: hoisted,
+      guildId,
+      name: 'mods',
+      permissions: '0',
+      position: 5,
+      color: 0,
+      hoist: true,
+      mentionable: false,
+    });
+    const users: string[] = [];
+    for (const name of ['zoe', 'Adam', 'mia', 'bob', 'Kim', 'lou']) {
+      const id = snowflake();
+      users.push(id);
+      await store.upsertUser({ id, username: name, globalName: null, avatar: null, bot: false, tokenHash: null });
+      await store.upsertMember({
+        guildId,
+        userId: id,
+        nick: null,
+        roleIds: name === 'mia' || name === 'Kim' ? [hoisted] : [],
+        joinedAt: 1,
+      });
+    }
+    const pushed: MemberListUpdate[] = [];
+    const actor = new GuildActor(guildId, store, { onMemberList: (_g, u) => pushed.push(u) });
+    const first = (await actor.syncMemberList(0, 99)).ops[0];
+    const client: ListItem[] = first.op === 'SYNC' ? [...first.items] : [];
+    const apply = (u: MemberListUpdate | null) => {
+      for (const op of u?.ops ?? [])
+        if (op.op === 'INSERT') client.splice(op.index, 0, op.item);
+        else if (op.op === 'DELETE') client.splice(op.index, 1);
+        else if (op.op === 'UPDATE') client[op.index] = op.item;
+      // Header counts come from the payload's `groups`, as in the Discord client.
+      const counts = new Map(u?.groups.map((g) => [g.id, g.count]));
+      for (const [i, it] of client.entries())
+        if ('group' in it && counts.has(it.group.id))
+          client[i] = { group: { id: it.group.id, count: counts.get(it.group.id)! } };
+    };
+    const names = () =>
+      client.map((i) => ('group' in i ? `[${i.group.id === hoisted ? 'mods' : i.group.id}]` : i.member.display_name));
+    expect(names()).toEqual(['[offline]', 'Adam', 'bob', 'Kim', 'lou', 'mia', 'zoe']);
+    apply(await actor.setPresence(users[2], 'online')); // mia, hoisted
+    apply(await actor.setPresence(users[0], 'idle')); // zoe
+    apply(await actor.setPresence(users[3], 'dnd')); // bob
+    expect(names()).toEqual(['[mods]', 'mia', '[online]', 'bob', 'zoe', '[offline]', 'Adam', 'Kim', 'lou']);
+    await actor.upsertMember({ guildId, userId: users[3], nick: 'Aaron', roleIds: [], joinedAt: 1 });
+    apply(pushed.at(-1)!);
+    await actor.removeMember(users[0]);
+    apply(pushed.at(-1)!);
+    apply(await actor.setPresence(users[2], 'offline'));
+    const truth = (await actor.syncMemberList(0, 99)).ops[0] as { items: ListItem[] };
+    expect(client).toEqual(truth.items);
+    expect(names()).toEqual(['[online]', 'Aaron', '[offline]', 'Adam', 'Kim', 'lou', 'mia']);
+    // Presences are live state: a restarted actor rebuilds its list with them.
+    await expect(actor.run(() => Promise.reject(new Error('bug')))).rejects.toThrow('bug');
+    expect(((await actor.syncMemberList(0, 99)).ops[0] as { items: ListItem[] }).items).toEqual(truth.items);
   });
 });
