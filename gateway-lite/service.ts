@@ -7,6 +7,7 @@ import { createRedis, type Redis } from '../common/redis.ts';
 import { SnowflakeGenerator } from '../common/snowflake.ts';
 import type { GatewayLiteConfig } from './config.ts';
 import { GuildHost } from './guilds/guild-host.ts';
+import { GuildInvalidation } from './guilds/guild-invalidation.ts';
 import { NodeMembership } from './guilds/node-membership.ts';
 import { MediaProxyUploader, type AttachmentUploader } from './rest/attachments.ts';
 import type { RestContext } from './rest/context.ts';
@@ -55,11 +56,16 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
       ? new NodeMembership({ redis, prefix: config.redisPrefix, nodeId: config.nodeId, ttlMs: config.nodeTtlMs })
       : undefined;
   await membership?.start();
+  const invalidation = membership
+    ? new GuildInvalidation(redis, createRedis(opts.redisUrl, { maxRetriesPerRequest: 1 }), config.redisPrefix)
+    : undefined;
+  await invalidation?.start();
   membership?.on('error', (err) => logger.warn({ err: err.message }, 'ring lease renewal failed'));
   const guilds = new GuildHost({
     nodeId: config.nodeId,
     store: storage,
     membership,
+    invalidation,
     hooks: { onRestart: (guildId, err) => logger.error({ guildId, err }, 'guild actor restarted from storage') },
   });
   const registry = new Registry();
@@ -108,6 +114,7 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
         await guilds.close();
         await readStates.close();
         await membership?.close();
+        invalidation?.close();
         redis.disconnect();
         if (!opts.storage) await storage.close();
       })()),

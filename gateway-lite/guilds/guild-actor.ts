@@ -194,6 +194,13 @@ export class GuildActor {
     return update;
   }
 
+  /** Storage changed behind the actor (a non-owner wrote guild rows): reload before the next message. */
+  invalidate(): Promise<void> {
+    return this.run(() => {
+      this.state = null;
+    });
+  }
+
   /** Stops taking messages; resolves when the ones already queued have run. */
   async close(): Promise<void> {
     this.closed = true;

@@ -2,11 +2,14 @@ import { EventEmitter } from 'node:events';
 import type { EntityStore, Snowflake } from '../storage/types.ts';
 import { GuildActor, UnknownGuildError, type GuildActorHooks } from './guild-actor.ts';
 import { HashRing } from '../storage/ring.ts';
+import type { GuildInvalidation } from './guild-invalidation.ts';
 import type { NodeMembership } from './node-membership.ts';
 
 interface HostEvents {
   /** The ring changed: the live nodes, and the guild actors this node handed away because it no longer owns them. */
   rebalanced: [info: { nodes: string[]; released: Snowflake[] }];
+  /** A local actor was told to reload because another node wrote its guild's rows. */
+  invalidated: [guildId: Snowflake];
 }
 
 export interface GuildHostOptions {
@@ -15,6 +18,8 @@ export interface GuildHostOptions {
   /** Live-node list from Redis; without it this node is the whole ring (the single-process default). */
   membership?: NodeMembership;
   hooks?: GuildActorHooks;
+  /** Cross-node "reload this guild" notices; without it (one node) nobody else writes guild rows. */
+  invalidation?: GuildInvalidation;
 }
 
 /**
@@ -28,12 +33,21 @@ export class GuildHost extends EventEmitter<HostEvents> {
   private ringNodes: string[];
   private readonly actors = new Map<Snowflake, GuildActor>();
   private readonly onChange = (nodes: string[]) => this.rebuild(nodes);
+  private readonly onInvalidate = (guildId: Snowflake) => {
+    const actor = this.actors.get(guildId);
+    if (actor)
+      void actor.invalidate().then(
+        () => this.emit('invalidated', guildId),
+        () => {},
+      );
+  };
 
   constructor(private readonly opts: GuildHostOptions) {
     super();
     this.ringNodes = opts.membership?.nodes.length ? opts.membership.nodes : [opts.nodeId];
     this.ring = ringOf(this.ringNodes);
     opts.membership?.on('change', this.onChange);
+    opts.invalidation?.on('invalidate', this.onInvalidate);
   }
 
   get nodeId(): string {
@@ -76,8 +90,14 @@ export class GuildHost extends EventEmitter<HostEvents> {
     if (err instanceof UnknownGuildError) this.actors.delete(guildId);
   }
 
+  /** After writing a guild's rows without owning it: tells the owner's actor to reload. */
+  async changedElsewhere(guildId: Snowflake): Promise<void> {
+    await this.opts.invalidation?.publish(guildId);
+  }
+
   async close(): Promise<void> {
     this.opts.membership?.off('change', this.onChange);
+    this.opts.invalidation?.off('invalidate', this.onInvalidate);
     await Promise.all([...this.actors.values()].map((a) => a.close()));
     this.actors.clear();
   }

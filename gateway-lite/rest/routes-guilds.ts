@@ -67,7 +67,10 @@ export function registerGuildRoutes(app: FastifyInstance, ctx: RestContext): voi
       userLimit: type === 2 ? (body.user_limit ?? 0) : null,
     };
     const done = await onGuild(ctx, guild_id, (a) => a.upsertChannel(channel));
-    if (!done) await ctx.storage.upsertChannel(channel);
+    if (!done) {
+      await ctx.storage.upsertChannel(channel);
+      await ctx.guilds.changedElsewhere(guild_id);
+    }
     return reply.code(201).send(channelJson(channel));
   });
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, type Redis } from '../../common/redis.ts';
 import { snowflake } from '../../common/snowflake.ts';
 import { GuildHost, NotOwnerError } from '../../gateway-lite/guilds/guild-host.ts';
+import { GuildInvalidation } from '../../gateway-lite/guilds/guild-invalidation.ts';
 import { NodeMembership } from '../../gateway-lite/guilds/node-membership.ts';
 import { openStorage, type Storage } from '../../gateway-lite/storage/index.ts';
 
@@ -31,10 +32,13 @@ afterAll(async () => {
 /** A node = its own Redis connection, lease and host, as in a separate process. */
 async function node(nodeId: string) {
   const redis = createRedis(REDIS_URL);
-  redises.push(redis);
+  const sub = createRedis(REDIS_URL);
+  redises.push(redis, sub);
   const membership = new NodeMembership({ redis, prefix, nodeId, ttlMs: TTL });
   await membership.start();
-  return { membership, redis, host: new GuildHost({ nodeId, store, membership }) };
+  const invalidation = new GuildInvalidation(redis, sub, prefix);
+  await invalidation.start();
+  return { membership, redis, host: new GuildHost({ nodeId, store, membership, invalidation }) };
 }
 
 /** Resolves when `host` sees exactly `nodes` live. */
@@ -101,5 +105,39 @@ describe('guild placement on a ring of nodes kept in Redis', () => {
     await d.host.close();
     await c.membership.close();
     await d.membership.close();
+  });
+
+  it("a write by a non-owner makes the owner's actor reload, so it serves the new row", async () => {
+    const e = await node('node-e');
+    const f = await node('node-f');
+    await until(e.host, ['node-e', 'node-f']);
+    await until(f.host, ['node-e', 'node-f']);
+    let guild = '';
+    while (!guild || !f.host.owns(guild)) {
+      guild = snowflake();
+      await store.upsertGuild({ id: guild, name: 'owned-by-f', ownerId: snowflake(), icon: null });
+    }
+    expect((await f.host.actor(guild).snapshot()).channels).toHaveLength(0);
+    // e does not own the guild: it writes storage directly and announces the change.
+    const id = snowflake();
+    await store.upsertChannel({
+      id,
+      guildId: guild,
+      type: 0,
+      name: 'from-e',
+      position: 0,
+      topic: null,
+      parentId: null,
+      bitrate: null,
+      userLimit: null,
+    });
+    const reloaded = once(f.host, 'invalidated');
+    await e.host.changedElsewhere(guild);
+    expect(await reloaded).toEqual([guild]);
+    expect((await f.host.actor(guild).snapshot()).channels.map((c) => c.id)).toEqual([id]);
+    for (const n of [e, f]) {
+      await n.host.close();
+      await n.membership.close();
+    }
   });
 });
