@@ -5,4 +5,5 @@
 export const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   emoji: async (argv) => (await import('../workers/index.ts')).emojiCommand(argv),
   audio: async (argv) => (await import('../workers/index.ts')).audioCommand(argv),
+  seed: async (argv) => (await import('../gateway-lite/index.ts')).seedCommand(argv),
 };

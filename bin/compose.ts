@@ -42,3 +42,7 @@ export async function startProxy(ctx: PartContext): Promise<RunningPart> {
     },
   };
 }
+
+export async function startGatewayLite(ctx: PartContext): Promise<RunningPart> {
+  return (await import('../gateway-lite/index.ts')).start(ctx);
+}

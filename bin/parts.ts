@@ -8,10 +8,16 @@ export const PARTS: Record<string, () => Promise<PartStarter>> = {
   voice: async () => (await import('./compose.ts')).startVoice,
   proxy: async () => (await import('./compose.ts')).startProxy,
   workers: async () => (await import('./compose.ts')).startWorkers,
+  'gateway-lite': async () => (await import('./compose.ts')).startGatewayLite,
 };
 
 /**
  * Other names people reach for. Signaling and the SFU are one voice server (the gateway hands each session its
  * media transport), so both start it.
  */
-export const PART_ALIASES: Record<string, string> = { sfu: 'voice', signaling: 'voice', 'media-proxy': 'proxy' };
+export const PART_ALIASES: Record<string, string> = {
+  sfu: 'voice',
+  signaling: 'voice',
+  'media-proxy': 'proxy',
+  platform: 'gateway-lite',
+};

@@ -14,6 +14,7 @@ const USAGE = `resound — media and voice platform
   resound emoji convert <dir>  convert an emoji pack through the worker fleet (see workers/README.md)
   resound emoji sample <dir>   write a generated sample pack to try it with
   resound audio convert <wav|dir>  WAV → Ogg Opus through the audio queue, with progress and a summary
+  resound seed                 create a guild, channels and a bot user for gateway-lite; prints the bot token
   resound help                 this text
 
 Configuration comes from environment variables; see README.md. Benchmarks: npm run bench -- NAME (not shipped here).`;

@@ -1,0 +1,69 @@
+/**
+ * The platform core's public face (guild state, message storage, member lists, the Discord REST API). Other parts
+ * and bin/ import only from here.
+ */
+import { loadCommonConfig } from '../common/config.ts';
+import { logListening } from '../common/http.ts';
+import type { PartStarter } from '../common/part.ts';
+import { SnowflakeGenerator } from '../common/snowflake.ts';
+import { loadGatewayLiteConfig } from './config.ts';
+import { seedPlatform } from './seed.ts';
+import { API_PREFIX } from './rest/server.ts';
+import { startGatewayLite } from './service.ts';
+import { openStorage } from './storage/index.ts';
+
+export { OrderStatisticSet, type Compare, type OrderStatisticSetOptions } from './member-list/order-statistic-set.ts';
+export { MemberList, sortKey, byKey, keyPrefix, type Keyed } from './member-list/member-list.ts';
+export type { ListItem, ListMember, ListOp, MemberListUpdate, GroupId } from './member-list/types.ts';
+export { loadGatewayLiteConfig, gatewayLiteShape, type GatewayLiteConfig } from './config.ts';
+export { startGatewayLite, type GatewayLite, type GatewayLiteOptions } from './service.ts';
+export { seedPlatform, type SeedResult } from './seed.ts';
+export { GuildActor, type GuildActorHooks, type GuildSnapshot } from './guilds/guild-actor.ts';
+export { GuildHost, NotOwnerError } from './guilds/guild-host.ts';
+export { NodeMembership } from './guilds/node-membership.ts';
+export { API_PREFIX } from './rest/server.ts';
+
+/** `resound start gateway-lite` (alias `platform`): storage, guild actors and the Discord REST API. */
+export const start: PartStarter = async (ctx) => {
+  const config = loadGatewayLiteConfig(ctx.env, ctx.common);
+  const handle = await ctx.redis();
+  const logger = ctx.logger.child({ part: 'gateway-lite' });
+  const node = await startGatewayLite({
+    config,
+    redisUrl: handle.url,
+    logger,
+    ids: new SnowflakeGenerator(ctx.common.RESOUND_WORKER_ID, ctx.common.RESOUND_PROCESS_ID),
+  });
+  logListening(ctx.logger, 'gateway-lite', node.url, {
+    api: `${node.url}${API_PREFIX}`,
+    storage: config.storage.kind,
+    node: config.nodeId,
+  });
+  return { name: 'gateway-lite', urls: { http: node.url }, close: () => node.close() };
+};
+
+/** `resound seed`: a guild, channels and a bot user in the configured storage; prints the bot token once. */
+export async function seedCommand(_argv: string[]): Promise<void> {
+  const common = loadCommonConfig();
+  const config = loadGatewayLiteConfig(process.env, common);
+  const storage = await openStorage(config.storage);
+  try {
+    const s = await seedPlatform(storage, {
+      ids: new SnowflakeGenerator(common.RESOUND_WORKER_ID, common.RESOUND_PROCESS_ID),
+    });
+    const api = `http://${config.bind}:${config.port}${API_PREFIX}`;
+    console.log(
+      [
+        `guild            ${s.guildId}`,
+        `text channel     ${s.textChannelId}  (#general)`,
+        `voice channel    ${s.voiceChannelId}`,
+        `bot user         ${s.botId}`,
+        `bot token        ${s.token}`,
+        '',
+        `try: curl -H "Authorization: Bot ${s.token}" ${api}/channels/${s.textChannelId}/messages`,
+      ].join('\n'),
+    );
+  } finally {
+    await storage.close();
+  }
+}

@@ -1,0 +1,155 @@
+import type { MultipartFile } from '@fastify/multipart';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { StoredAttachment, StoredMessage, StoredUser } from '../storage/types.ts';
+import { botOf, requireChannel, type RestContext } from './context.ts';
+import { ApiError, formError } from './errors.ts';
+import { messageJson } from './serialize.ts';
+import { ackBody, createMessageBody, editMessageBody, historyQuery, parse, snowflakeParams } from './validate.ts';
+
+interface IncomingFile {
+  index: number;
+  filename: string;
+  contentType: string;
+  data: Buffer;
+}
+
+/** Messages: history (before/after/around/limit), get, create (JSON or multipart with files), edit, delete, typing, ack. */
+export function registerMessageRoutes(app: FastifyInstance, ctx: RestContext): void {
+  const authorOf = async (m: StoredMessage, bot: StoredUser) =>
+    m.authorId === bot.id ? bot : await ctx.storage.getUser(m.authorId);
+
+  app.get('/channels/:channel_id/messages', async (req) => {
+    const { channel_id } = snowflakeParams(req.params as { channel_id: string });
+    const q = parse(historyQuery, req.query);
+    const bot = botOf(req);
+    await requireChannel(ctx, channel_id, bot.id);
+    const rows = await ctx.storage.history(channel_id, { ...q, limit: q.limit ?? 50 });
+    const authors = new Map<string, StoredUser | null>([[bot.id, bot]]);
+    for (const r of rows) if (!authors.has(r.authorId)) authors.set(r.authorId, await ctx.storage.getUser(r.authorId));
+    return rows.map((r) => messageJson(r, authors.get(r.authorId) ?? null));
+  });
+
+  app.get('/channels/:channel_id/messages/:message_id', async (req) => {
+    const { channel_id, message_id } = snowflakeParams(req.params as { channel_id: string; message_id: string });
+    const bot = botOf(req);
+    await requireChannel(ctx, channel_id, bot.id);
+    const m = await ctx.storage.getMessage(channel_id, message_id);
+    if (!m) throw new ApiError('UNKNOWN_MESSAGE');
+    return messageJson(m, await authorOf(m, bot));
+  });
+
+  app.post('/channels/:channel_id/messages', async (req) => {
+    const { channel_id } = snowflakeParams(req.params as { channel_id: string });
+    const bot = botOf(req);
+    const channel = await requireChannel(ctx, channel_id, bot.id);
+    const { payload, files } = req.isMultipart()
+      ? await readMultipart(req, ctx.maxUploadBytes)
+      : { payload: req.body, files: [] };
+    const body = parse(createMessageBody, payload ?? {});
+    if (!body.content && !body.embeds?.length && files.length === 0) throw new ApiError('EMPTY_MESSAGE');
+    if (files.length && !ctx.uploader) throw new ApiError('UPLOADS_UNAVAILABLE');
+    const attachments: StoredAttachment[] = [];
+    for (const f of files)
+      attachments.push(await ctx.uploader!.upload(channel_id, f.index, f.filename, f.data, f.contentType));
+    const m = await ctx.storage.createMessage({
+      id: ctx.newId(),
+      channelId: channel_id,
+      guildId: channel.guildId,
+      authorId: bot.id,
+      content: body.content ?? '',
+      tts: body.tts ?? false,
+      flags: body.flags ?? 0,
+      embeds: (body.embeds ?? []) as StoredMessage['embeds'],
+      attachments,
+      reference: (body.message_reference ?? null) as StoredMessage['reference'],
+      type: body.message_reference ? 19 : 0,
+    });
+    return messageJson(m, bot, body.nonce);
+  });
+
+  app.patch('/channels/:channel_id/messages/:message_id', async (req) => {
+    const { channel_id, message_id } = snowflakeParams(req.params as { channel_id: string; message_id: string });
+    const body = parse(editMessageBody, req.body ?? {});
+    const bot = botOf(req);
+    await requireChannel(ctx, channel_id, bot.id);
+    const m = await ctx.storage.getMessage(channel_id, message_id);
+    if (!m) throw new ApiError('UNKNOWN_MESSAGE');
+    if (m.authorId !== bot.id && (body.content !== undefined || body.embeds !== undefined))
+      throw new ApiError('CANNOT_EDIT_OTHERS');
+    const edited = await ctx.storage.editMessage(channel_id, message_id, {
+      ...(body.content !== undefined ? { content: body.content ?? '' } : {}),
+      ...(body.embeds !== undefined ? { embeds: (body.embeds ?? []) as StoredMessage['embeds'] } : {}),
+      ...(body.flags !== undefined && body.flags !== null ? { flags: body.flags } : {}),
+      editedAt: body.content !== undefined || body.embeds !== undefined ? Date.now() : m.editedAt,
+    });
+    if (!edited) throw new ApiError('UNKNOWN_MESSAGE');
+    return messageJson(edited, await authorOf(edited, bot));
+  });
+
+  app.delete('/channels/:channel_id/messages/:message_id', async (req, reply) => {
+    const { channel_id, message_id } = snowflakeParams(req.params as { channel_id: string; message_id: string });
+    const bot = botOf(req);
+    const channel = await requireChannel(ctx, channel_id, bot.id);
+    const m = await ctx.storage.getMessage(channel_id, message_id);
+    if (!m) throw new ApiError('UNKNOWN_MESSAGE');
+    // Roles-lite has no MANAGE_MESSAGES bits yet: authors and the guild owner may delete.
+    if (m.authorId !== bot.id && (await ctx.storage.getGuild(channel.guildId))?.ownerId !== bot.id)
+      throw new ApiError('MISSING_PERMISSIONS');
+    if (!(await ctx.storage.deleteMessage(channel_id, message_id))) throw new ApiError('UNKNOWN_MESSAGE');
+    return reply.code(204).send();
+  });
+
+  app.post('/channels/:channel_id/typing', async (req, reply) => {
+    const { channel_id } = snowflakeParams(req.params as { channel_id: string });
+    await requireChannel(ctx, channel_id, botOf(req).id);
+    return reply.code(204).send();
+  });
+
+  app.post('/channels/:channel_id/messages/:message_id/ack', async (req) => {
+    const { channel_id, message_id } = snowflakeParams(req.params as { channel_id: string; message_id: string });
+    parse(ackBody, req.body);
+    const bot = botOf(req);
+    await requireChannel(ctx, channel_id, bot.id);
+    if (!(await ctx.storage.getMessage(channel_id, message_id))) throw new ApiError('UNKNOWN_MESSAGE');
+    await ctx.readStates.ack(bot.id, channel_id, message_id);
+    return { token: null };
+  });
+}
+
+/** @discordjs/rest's multipart shape: `payload_json` plus `files[n]` parts. */
+async function readMultipart(
+  req: FastifyRequest,
+  maxBytes: number,
+): Promise<{ payload: unknown; files: IncomingFile[] }> {
+  let payload: unknown = {};
+  const files: IncomingFile[] = [];
+  let total = 0;
+  try {
+    for await (const part of req.parts({ limits: { fileSize: maxBytes, files: 10 } })) {
+      if (part.type === 'file') {
+        const m = /^files\[(\d+)\]$/.exec(part.fieldname) ?? /^file(\d*)$/.exec(part.fieldname);
+        const data = await (part as MultipartFile).toBuffer();
+        total += data.length;
+        if (total > maxBytes) throw new ApiError('TOO_LARGE');
+        files.push({
+          index: Number(m?.[1] || files.length),
+          filename: part.filename || 'file',
+          contentType: part.mimetype,
+          data,
+        });
+      } else if (part.fieldname === 'payload_json') {
+        try {
+          payload = JSON.parse(String(part.value));
+        } catch {
+          throw new ApiError('INVALID_JSON');
+        }
+      }
+    }
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    const code = (err as { code?: string }).code;
+    if (code === 'FST_REQ_FILE_TOO_LARGE' || code === 'FST_FILES_LIMIT') throw new ApiError('TOO_LARGE');
+    throw formError(['files'], 'BASE_TYPE_BAD_TYPE', `malformed multipart body: ${(err as Error).message}`);
+  }
+  return { payload, files };
+}

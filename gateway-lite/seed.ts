@@ -1,0 +1,83 @@
+import { SnowflakeGenerator } from '../common/snowflake.ts';
+import { mintBotToken } from './rest/auth.ts';
+import type { Storage } from './storage/types.ts';
+
+export interface SeedResult {
+  guildId: string;
+  ownerId: string;
+  botId: string;
+  /** Shown once; only its SHA-256 is stored. */
+  token: string;
+  textChannelId: string;
+  voiceChannelId: string;
+}
+
+/**
+ * A guild to try the API with: an owner, a bot user (member, and owner of the guild so it may create channels),
+ * the @everyone role (id = guild id, as in Discord), #general and a voice channel.
+ */
+export async function seedPlatform(
+  store: Storage,
+  opts: { guildName?: string; botName?: string; ids?: SnowflakeGenerator } = {},
+): Promise<SeedResult> {
+  const ids = opts.ids ?? new SnowflakeGenerator();
+  const guildId = ids.next();
+  const ownerId = ids.next();
+  const botId = ids.next();
+  const { token, tokenHash } = mintBotToken(botId);
+  await store.upsertUser({
+    id: ownerId,
+    username: 'owner',
+    globalName: 'Owner',
+    avatar: null,
+    bot: false,
+    tokenHash: null,
+  });
+  await store.upsertUser({
+    id: botId,
+    username: opts.botName ?? 'resound-bot',
+    globalName: null,
+    avatar: null,
+    bot: true,
+    tokenHash,
+  });
+  await store.upsertGuild({ id: guildId, name: opts.guildName ?? 'Resound', ownerId: botId, icon: null });
+  await store.upsertRole({
+    id: guildId,
+    guildId,
+    name: '@everyone',
+    permissions: '1071698660929',
+    position: 0,
+    color: 0,
+    hoist: false,
+    mentionable: false,
+  });
+  const now = Date.now();
+  for (const userId of [ownerId, botId])
+    await store.upsertMember({ guildId, userId, nick: null, roleIds: [], joinedAt: now });
+  const textChannelId = ids.next();
+  const voiceChannelId = ids.next();
+  await store.upsertChannel({
+    id: textChannelId,
+    guildId,
+    type: 0,
+    name: 'general',
+    position: 0,
+    topic: null,
+    parentId: null,
+    bitrate: null,
+    userLimit: null,
+  });
+  await store.upsertChannel({
+    id: voiceChannelId,
+    guildId,
+    type: 2,
+    name: 'General',
+    position: 1,
+    topic: null,
+    parentId: null,
+    bitrate: 64000,
+    userLimit: 0,
+  });
+  return { guildId, ownerId, botId, token, textChannelId, voiceChannelId };
+}

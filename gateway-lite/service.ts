@@ -1,0 +1,122 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createHttpServer } from '../common/http.ts';
+import { Registry } from '../common/metrics.ts';
+import { createRedis, type Redis } from '../common/redis.ts';
+import { SnowflakeGenerator } from '../common/snowflake.ts';
+import type { GatewayLiteConfig } from './config.ts';
+import { GuildHost } from './guilds/guild-host.ts';
+import { GuildInvalidation } from './guilds/guild-invalidation.ts';
+import { NodeMembership } from './guilds/node-membership.ts';
+import { MediaProxyUploader, type AttachmentUploader } from './rest/attachments.ts';
+import type { RestContext } from './rest/context.ts';
+import { createRestMetrics } from './rest/metrics.ts';
+import { RateLimiter } from './rest/rate-limit.ts';
+import { registerRestApi } from './rest/server.ts';
+import { ReadStates } from './read-states/index.ts';
+import { openStorage } from './storage/index.ts';
+import type { Storage } from './storage/types.ts';
+
+export interface GatewayLiteOptions {
+  config: GatewayLiteConfig;
+  redisUrl: string;
+  logger: Logger;
+  /** Ids minted by this node (worker/process bits from the common config). */
+  ids?: SnowflakeGenerator;
+  /** Overrides the media-proxy HTTP uploader (tests may pass their own MediaProxy's URL through config instead). */
+  uploader?: AttachmentUploader;
+  /** Overrides the storage opened from config (tests sharing one database between nodes). */
+  storage?: Storage;
+}
+
+export interface GatewayLite {
+  app: FastifyInstance;
+  url: string;
+  storage: Storage;
+  guilds: GuildHost;
+  registry: Registry;
+  /** Read states (LRU written to storage on eviction and within 30 s of a change). */
+  readStates: ReadStates;
+  close(): Promise<void>;
+}
+
+/**
+ * The platform node: storage (behind the data service), the guild host (actors on the ring), the REST API on the
+ * common fastify base (/healthz, /metrics), listening. `close()` stops listening, drains actors, leaves the ring and
+ * closes storage, in that order.
+ */
+export async function startGatewayLite(opts: GatewayLiteOptions): Promise<GatewayLite> {
+  const { config, logger } = opts;
+  const storage = opts.storage ?? (await openStorage(config.storage));
+  const redis: Redis = createRedis(opts.redisUrl, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => {}); // surfaced per request (503) instead of crashing the process
+  const membership =
+    config.placement === 'redis'
+      ? new NodeMembership({ redis, prefix: config.redisPrefix, nodeId: config.nodeId, ttlMs: config.nodeTtlMs })
+      : undefined;
+  await membership?.start();
+  const invalidation = membership
+    ? new GuildInvalidation(redis, createRedis(opts.redisUrl, { maxRetriesPerRequest: 1 }), config.redisPrefix)
+    : undefined;
+  await invalidation?.start();
+  membership?.on('error', (err) => logger.warn({ err: err.message }, 'ring lease renewal failed'));
+  const guilds = new GuildHost({
+    nodeId: config.nodeId,
+    store: storage,
+    membership,
+    invalidation,
+    hooks: { onRestart: (guildId, err) => logger.error({ guildId, err }, 'guild actor restarted from storage') },
+  });
+  const registry = new Registry();
+  const metrics = createRestMetrics(registry);
+  const ids = opts.ids ?? new SnowflakeGenerator();
+  const readStates = new ReadStates({ store: storage, logger });
+  const app = createHttpServer({
+    part: 'gateway-lite',
+    logger,
+    registry,
+    bodyLimit: config.maxJsonBytes,
+    health: async () => ({ redis: await redis.ping(), storage: storage.kind, nodes: guilds.nodes }),
+  });
+  const ctx: RestContext = {
+    storage,
+    guilds,
+    uploader:
+      opts.uploader ??
+      (config.mediaProxy ? new MediaProxyUploader(config.mediaProxy.url, config.mediaProxy.token) : undefined),
+    readStates,
+    gatewayUrl: '',
+    maxUploadBytes: config.maxUploadBytes,
+    newId: () => ids.next(),
+  };
+  await registerRestApi(app, {
+    ctx,
+    limiter: new RateLimiter({ redis, prefix: `${config.redisPrefix}rl:`, ...config.rateLimits }),
+    metrics,
+    logger,
+  });
+  await app.listen({ port: config.port, host: config.bind });
+  const { port } = app.server.address() as AddressInfo;
+  const url = `http://${config.bind}:${port}`;
+  ctx.gatewayUrl = config.gatewayUrl ?? `ws://${config.bind}:${port}/gateway`;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url,
+    storage,
+    guilds,
+    registry,
+    readStates,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await guilds.close();
+        await readStates.close();
+        await membership?.close();
+        invalidation?.close();
+        redis.disconnect();
+        if (!opts.storage) await storage.close();
+      })()),
+  };
+}
