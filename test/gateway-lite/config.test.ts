@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../common/config.ts';
 import { loadGatewayLiteConfig } from '../../gateway-lite/index.ts';
 
-const common = { RESOUND_DATA_DIR: '/tmp/resound-cfg', RESOUND_BIND: '127.0.0.1', DATABASE_URL: 'postgres://x@h/db' };
+const common = { RESOUND_DATA_DIR: '/tmp/resound-cfg', RESOUND_BIND: '127.0.0.1' };
 
 describe('gateway-lite configuration', () => {
   it('defaults: SQLite under the data dir, Discord-like limits, one local node', () => {
@@ -21,6 +21,7 @@ describe('gateway-lite configuration', () => {
       {
         GATEWAY_LITE_STORAGE: 'postgres',
         GATEWAY_LITE_PG_SCHEMA: 'chat',
+        DATABASE_URL: 'postgres://x@h/db',
         GATEWAY_LITE_MEDIA_PROXY_URL: 'http://127.0.0.1:8081/',
       },
       common,

@@ -113,6 +113,8 @@ export function instanceEnv(tag: string, extra: Record<string, string> = {}): No
     SIGNALING_WSS_PORT: '0',
     SIGNALING_WS_PORT: '0',
     SFU_UDP_PORT: '0',
+    SIGNALING_INTERNAL_PORT: '0',
+    MEDIA_PROXY_INTERNAL_PORT: '0',
     MEDIA_PROXY_PORT: '0',
     WORKERS_PORT: '0',
     ...extra,

@@ -123,7 +123,7 @@ describe('admin API over a real socket', () => {
     expect((await call(`/voice/guilds/${guild}/users/${b.opts.userId}/deafen`, { deaf: true })).status).toBe(200);
     const before = heard.length;
     const sentToB = await forwarded();
-    const packetsOfA = () => counterValue(gw, 'resound_sfu_stream_packets', { user: userA });
+    const packetsOfA = () => counterValue(gw, 'resound_sfu_stream_packets', { ssrc: String(a.ssrc) });
     const received = await packetsOfA();
     a.sendOpus(frames[5]);
     // Positive signal: the SFU received and routed A's frame; B (its only listener) is deafened, so nothing went out.
