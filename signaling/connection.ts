@@ -32,6 +32,7 @@ export class GatewayConnection {
   private tokens: number;
   private lastRefill = Date.now();
   private readonly watchdog: NodeJS.Timeout;
+  private terminator: NodeJS.Timeout | null = null;
   private closing = false;
   private released = false;
 
@@ -80,7 +81,8 @@ export class GatewayConnection {
     this.handler.closed(this, code, true);
     this.ws.close(code, reason.slice(0, 120));
     // A peer that never completes the close handshake must not hold the socket open.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
+    this.terminator = setTimeout(() => this.ws.terminate(), 2000);
+    this.terminator.unref();
   }
 
   /** The session moved to another connection (resume) or ended: this socket no longer speaks for it. */
@@ -93,6 +95,8 @@ export class GatewayConnection {
 
   private onClose(code: number): void {
     clearInterval(this.watchdog);
+    if (this.terminator) clearTimeout(this.terminator);
+    this.terminator = null;
     this.metrics.connections.dec();
     if (!this.closing) {
       this.closing = true;

@@ -100,6 +100,8 @@ export class VoiceServer implements ConnectionHandler {
     this.sessions.get(d.session_id)?.end(Close.SessionNoLongerValid);
     this.sessionOf(c.guildId, c.userId)?.end(Close.SessionNoLongerValid);
 
+    const channel = this.channelFor(c.guildId, c.channelId);
+    const transport = channel.router.createTransport();
     const session = new VoiceSession({
       id: d.session_id,
       userId: c.userId,
@@ -107,8 +109,14 @@ export class VoiceServer implements ConnectionHandler {
       channelId: c.channelId,
       token: d.token,
       maxDaveVersion: daveMax,
-      transport: this.sfu.createUdpTransport(),
+      transport,
       metrics: this.opts.metrics,
+    });
+    channel.admit(session);
+    // The channel closed under the session (admin close, shutdown): the client is disconnected, like a deleted channel.
+    transport.once('routerclose', () => {
+      session.conn?.close(Close.Disconnected, 'voice channel closed');
+      session.end(Close.Disconnected);
     });
     this.sessions.set(session.id, session);
     this.byGuildUser.set(`${session.guildId}:${session.userId}`, session);
@@ -258,8 +266,10 @@ export class VoiceServer implements ConnectionHandler {
     }
     const key = randomBytes(32);
     session.transport.setKey(data.mode, key);
-    const channel = this.channelFor(session);
-    this.sfu.attach(session.transport, channel.router, session.userId);
+    const channel = this.channels.get(channelKey(session.guildId, session.channelId));
+    if (!channel || channel.closed)
+      return this.reject(conn, 'channel_closed', Close.Disconnected, 'voice channel closed');
+    channel.router.addParticipant(session.userId, session.transport);
     session.daveVersion = Math.min(session.maxDaveVersion, channel.protocolVersionFor(session));
     const since = session.state.identifiedAt;
     session.state = { kind: 'connected', mode: data.mode, connectedAt: Date.now() };
@@ -297,11 +307,11 @@ export class VoiceServer implements ConnectionHandler {
     return ch && ch.sessions.get(session.userId) === session ? ch : undefined;
   }
 
-  private channelFor(session: VoiceSession): VoiceChannel {
-    const key = channelKey(session.guildId, session.channelId);
+  private channelFor(guildId: string, channelId: string): VoiceChannel {
+    const key = channelKey(guildId, channelId);
     let ch = this.channels.get(key);
     if (!ch) {
-      ch = new VoiceChannel(session.guildId, session.channelId, this.sfu.router(session.channelId));
+      ch = new VoiceChannel(guildId, channelId, this.sfu.createRouter(key));
       ch.extensions.push(...(this.opts.channelExtensions?.(ch, this) ?? []));
       this.channels.set(key, ch);
     }
@@ -317,13 +327,21 @@ export class VoiceServer implements ConnectionHandler {
     const ch = this.channels.get(key);
     if (ch) {
       ch.leave(session);
-      if (ch.sessions.size === 0) {
-        this.channels.delete(key);
-        ch.close();
-        ch.router.close();
-      }
+      if (ch.empty) this.closeChannelObject(ch);
     }
-    this.sfu.releaseTransport(session.transport);
+  }
+
+  /** Admin: closes a channel with everyone in it; each client is disconnected with 4014. False when none. */
+  closeChannel(guildId: string, channelId: string): boolean {
+    const ch = this.channels.get(channelKey(guildId, channelId));
+    if (!ch) return false;
+    this.closeChannelObject(ch);
+    return true;
+  }
+
+  private closeChannelObject(ch: VoiceChannel): void {
+    if (this.channels.get(ch.key) === ch) this.channels.delete(ch.key);
+    ch.close();
   }
 
   private reject(conn: GatewayConnection, reason: string, code: number, message: string): void {
@@ -337,5 +355,6 @@ export class VoiceServer implements ConnectionHandler {
       s.conn?.close(Close.VoiceServerCrashed, 'server shutting down');
       s.end(Close.VoiceServerCrashed);
     }
+    for (const ch of [...this.channels.values()]) this.closeChannelObject(ch);
   }
 }

@@ -7,7 +7,7 @@ import {
   writeExtensionPreamble,
   writeRtpHeader,
 } from '../rtp/rtp-header.ts';
-import type { OutgoingFrame, Transport } from '../transport.ts';
+import { Transport, type OutgoingFrame } from '../transport.ts';
 import type { SendRing } from './send-ring.ts';
 
 /** Where an authenticated datagram of this transport's SSRC came from. */
@@ -17,23 +17,39 @@ export interface RemoteAddress {
 }
 
 /**
+ * What `open` made of a datagram: `ok` (plaintext in `out`, its length in `lastPlaintextLength`) or why it was
+ * refused. The refusals are the SFU's drop reasons of the same name.
+ */
+export type OpenResult = 'ok' | 'decrypt_failed' | 'replay' | 'no_transport_key';
+
+/** Owner-side hooks: the Sfu frees the SSRC when the transport closes. */
+export type UdpTransportRelease = (transport: UdpTransport) => void;
+
+/**
  * The native Discord voice transport of one participant: shares the voice server's UDP socket, holds the session key
  * and cipher, the replay window for the client's nonces and the server's own nonce counter.
  */
-export class UdpTransport implements Transport {
-  readonly kind = 'udp' as const;
-  closed = false;
+export class UdpTransport extends Transport {
+  readonly kind = 'udp';
   remote: RemoteAddress | null = null;
+  /** Token bucket of the sender's packet rate (tokens, last refill in ms), policed by the Sfu. */
+  tokens = 0;
+  refilledAt = 0;
+  /** Plaintext length of the last datagram `open` accepted. */
+  lastPlaintextLength = 0;
   private cipher: TransportCipher | null = null;
   private readonly replay = new ReplayWindow();
   private readonly nonces = new ServerNonceCounter();
   private legacyScratch: Uint8Array | null = null;
 
   constructor(
-    readonly ssrc: number,
+    ssrc: number,
     private readonly socket: Socket,
     private readonly ring: SendRing,
-  ) {}
+    private readonly onRelease: UdpTransportRelease,
+  ) {
+    super(ssrc);
+  }
 
   get mode(): TransportMode | null {
     return this.cipher?.mode ?? null;
@@ -51,25 +67,26 @@ export class UdpTransport implements Transport {
   }
 
   /**
-   * Authenticates and decrypts one inbound datagram into `out`. Returns the plaintext length and the unencrypted
-   * header length via `this.lastHeaderLength`, or a negative code: -1 auth/format failure, -2 replay, -3 no key.
+   * Authenticates and decrypts one inbound datagram into `out`. On 'ok' the plaintext length is in
+   * `lastPlaintextLength` and the unencrypted header length in `lastHeaderLength`.
    */
-  open(packet: Uint8Array, length: number, out: Uint8Array): number {
+  open(packet: Uint8Array, length: number, out: Uint8Array): OpenResult {
     const cipher = this.cipher;
-    if (!cipher) return -3;
+    if (!cipher) return 'no_transport_key';
     const headerLength = cipher.headerLength(packet, length);
-    if (headerLength < 0) return -1;
+    if (headerLength < 0) return 'decrypt_failed';
     const n = cipher.open(packet, length, headerLength, out);
-    if (n < 0) return -1;
+    if (n < 0) return 'decrypt_failed';
     // Checked after authentication so garbage is never mistaken for a replay. A counter from the server's own range
     // is one of our packets reflected back: it authenticates (both directions share the key), so it counts as one.
     const nonce = cipher.lastNonce;
     if (nonce !== NO_NONCE) {
-      if (isServerRangeNonce(nonce) || !this.replay.check(nonce)) return -2;
+      if (isServerRangeNonce(nonce) || !this.replay.check(nonce)) return 'replay';
       this.replay.accept(nonce);
     }
     this.lastHeaderLength = headerLength;
-    return n;
+    this.lastPlaintextLength = n;
+    return 'ok';
   }
 
   lastHeaderLength = RTP_FIXED_HEADER;
@@ -82,7 +99,7 @@ export class UdpTransport implements Transport {
   send(frame: OutgoingFrame): void {
     const cipher = this.cipher;
     const remote = this.remote;
-    if (!cipher || !remote || this.closed) return;
+    if (!cipher || !remote) return;
     const out = this.ring.next();
     const ext = frame.extensionWords > 0;
     let header = writeRtpHeader(out, frame.payloadType, frame.marker, frame.sequence, frame.timestamp, frame.ssrc, ext);
@@ -117,10 +134,10 @@ export class UdpTransport implements Transport {
   packetsSent = 0;
   bytesSent = 0;
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected release(): void {
     this.cipher?.close();
     this.cipher = null;
+    this.remote = null;
+    this.onRelease(this);
   }
 }
