@@ -29,6 +29,7 @@ export { SfuMetrics, StreamStats, type DropReason } from './stats.ts';
 export {
   TRANSPORT_MODES,
   isTransportMode,
+  isLegacyMode,
   NO_NONCE,
   type TransportMode,
   type TransportCipher,

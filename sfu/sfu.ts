@@ -39,6 +39,8 @@ export interface SfuOptions {
   silenceGapMs?: number;
   /** Packets per second one sender may push (Opus sends 50); bursts up to one second's worth. Beyond: dropped. */
   maxPacketsPerSecond?: number;
+  /** A client address nothing (media, keepalive, IP discovery) came from for this long is no longer sent to. */
+  remoteIdleMs?: number;
   registry?: Registry;
 }
 
@@ -58,6 +60,8 @@ export class Sfu implements UdpTransportFactory {
   readonly observer = new EventEmitter<SfuObserverEvents>();
   private readonly routers = new Map<string, Router>();
   private readonly bySsrc = new Map<number, UdpTransport>();
+  /** Bound client address → transport, so keepalives (which carry no SSRC) keep their binding alive. */
+  private readonly byRemote = new Map<string, UdpTransport>();
   private readonly ring = new SendRing();
   private readonly scratch = new Uint8Array(2048);
   private readonly header = createRtpHeader();
@@ -74,6 +78,8 @@ export class Sfu implements UdpTransportFactory {
   private readonly badLog: RateLimitedLog;
   private readonly maxPps: number;
   private readonly ticker: NodeJS.Timeout;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly remoteIdleMs: number;
   private closed = false;
 
   private constructor(
@@ -95,6 +101,12 @@ export class Sfu implements UdpTransportFactory {
       for (const r of this.routers.values()) r.tick(now);
     }, 20);
     this.ticker.unref();
+    this.remoteIdleMs = opts.remoteIdleMs ?? 30_000;
+    this.sweeper = setInterval(
+      () => this.expireQuietRemotes(Date.now()),
+      Math.min(1000, Math.max(25, this.remoteIdleMs / 4)),
+    );
+    this.sweeper.unref();
   }
 
   static async create(opts: SfuOptions): Promise<Sfu> {
@@ -135,7 +147,10 @@ export class Sfu implements UdpTransportFactory {
     let ssrc: number;
     do ssrc = randomInt(1, 0xffffffff);
     while (this.bySsrc.has(ssrc));
-    const transport = new UdpTransport(ssrc, this.socket, this.ring, (t) => this.bySsrc.delete(t.ssrc));
+    const transport = new UdpTransport(ssrc, this.socket, this.ring, (t) => {
+      this.bySsrc.delete(t.ssrc);
+      this.unbind(t);
+    });
     transport.tokens = this.maxPps;
     this.bySsrc.set(ssrc, transport);
     return transport;
@@ -146,11 +161,43 @@ export class Sfu implements UdpTransportFactory {
     return this.bySsrc.size;
   }
 
+  /** Client addresses media is sent to (leak accounting). */
+  get boundRemoteCount(): number {
+    return this.byRemote.size;
+  }
+
+  /** Where the transport's media goes from now on (IP discovery, or an authenticated packet from a new address). */
+  private bind(t: UdpTransport, address: string, port: number, now: number): void {
+    this.unbind(t);
+    t.remote = { address, port };
+    t.heardAt = now;
+    this.byRemote.set(`${address}:${port}`, t);
+  }
+
+  private unbind(t: UdpTransport): void {
+    if (!t.remote) return;
+    const key = `${t.remote.address}:${t.remote.port}`;
+    if (this.byRemote.get(key) === t) this.byRemote.delete(key);
+    t.remote = null;
+  }
+
+  /** Stops sending to addresses that went quiet: a client that left without a word, or a reflection victim. */
+  private expireQuietRemotes(now: number): void {
+    for (const t of this.bySsrc.values()) {
+      if (t.remote && now - t.heardAt > this.remoteIdleMs) {
+        this.unbind(t);
+        this.metrics.counts.remotesExpired++;
+      }
+    }
+  }
+
   /** The datagram path: classify, authenticate, hand to the router. Everything that fails is counted and dropped. */
   private onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
     const len = msg.length;
     if (len === KEEPALIVE_LENGTH) {
       this.metrics.counts.datagrams.keepalive++;
+      const t = this.byRemote.get(`${rinfo.address}:${rinfo.port}`);
+      if (t) t.heardAt = Date.now();
       return;
     }
     if (len === IP_DISCOVERY_LENGTH && isIpDiscoveryRequest(msg, len)) {
@@ -175,9 +222,15 @@ export class Sfu implements UdpTransportFactory {
       participant.stats.decryptFailures++;
       return this.drop('decrypt_failed', rinfo);
     }
-    // Only the key holder can authenticate, so an authenticated datagram from a new address is a NAT rebinding.
-    if (!fromBound) t.remote = { address: rinfo.address, port: rinfo.port };
     const now = Date.now();
+    if (fromBound) {
+      t.heardAt = now;
+    } else {
+      // Only the key holder can authenticate (and a replay was refused above), so an authenticated datagram from a
+      // new address is a NAT rebinding — from the WebSocket peer's own IP, or a third party is being aimed at.
+      if (t.peerIp !== null && rinfo.address !== t.peerIp) return this.drop('foreign_address', rinfo);
+      this.bind(t, rinfo.address, rinfo.port, now);
+    }
     // Policed after authentication, so nobody can spend another sender's budget with forged packets.
     t.tokens = Math.min(this.maxPps, t.tokens + ((now - t.refilledAt) * this.maxPps) / 1000);
     t.refilledAt = now;
@@ -231,8 +284,17 @@ export class Sfu implements UdpTransportFactory {
   private answerDiscovery(msg: Buffer, rinfo: RemoteInfo): void {
     const t = this.bySsrc.get(ipDiscoverySsrc(msg));
     if (!t) return this.drop('unknown_ssrc', rinfo);
-    // Tentative until the first authenticated packet; lets the server reach a receive-only client.
-    if (!t.remote) t.remote = { address: rinfo.address, port: rinfo.port };
+    const now = Date.now();
+    if (t.remote) {
+      // Answered only from the bound address: anyone else would turn the server into a reflector.
+      if (t.remote.address !== rinfo.address || t.remote.port !== rinfo.port)
+        return this.drop('discovery_unbound', rinfo);
+      t.heardAt = now;
+    } else {
+      if (t.peerIp !== null && rinfo.address !== t.peerIp) return this.drop('foreign_address', rinfo);
+      // Tentative until the first authenticated packet; lets the server reach a receive-only client.
+      this.bind(t, rinfo.address, rinfo.port, now);
+    }
     const out = Buffer.allocUnsafe(IP_DISCOVERY_LENGTH);
     writeIpDiscoveryResponse(out, t.ssrc, rinfo.address, rinfo.port);
     this.socket.send(out, rinfo.port, rinfo.address);
@@ -256,6 +318,7 @@ export class Sfu implements UdpTransportFactory {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.ticker);
+    clearInterval(this.sweeper);
     for (const r of [...this.routers.values()]) r.workerClosed();
     // Transports never joined to a router cannot exist (routers make them), so the table is empty now.
     this.observer.emit('close');

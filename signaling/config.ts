@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ipv4, parseEnv, port, type Env } from '../common/config.ts';
+import { bool, ipv4, parseEnv, port, type Env } from '../common/config.ts';
 import { cryptoShape } from '../sfu/index.ts';
 
 export const signalingShape = {
@@ -35,6 +35,15 @@ export const signalingShape = {
   SFU_UDP_PORT: port(50000),
   /** Comma-separated transport modes in order of preference; unset = measured default (see sfu/crypto). */
   SFU_MODES: z.string().optional(),
+  /** Offer the retired XSalsa20 modes (old clients). Off: only the AEAD modes are offered or accepted in SFU_MODES. */
+  SFU_LEGACY_MODES: bool(false),
+  /**
+   * `ip`: a client's UDP must come from its voice WebSocket's peer IP (nobody can aim media at a third party).
+   * `any`: no such check, for dual-stack (WebSocket over IPv6, UDP over IPv4) or split NAT/proxy deployments.
+   */
+  SFU_UDP_PEER_MATCH: z.enum(['ip', 'any']).default('ip'),
+  /** The SFU stops sending to a client address nothing (media, keepalive, IP discovery) came from for this long. */
+  SFU_REMOTE_IDLE_MS: z.coerce.number().int().min(50).default(30_000),
   /** A speaker silent this long without a silence tail gets five synthesized silence frames. */
   SFU_SILENCE_GAP_MS: z.coerce.number().int().min(20).default(200),
   /** Packets per second one sender may push (Opus: 50); a second's worth may burst. Excess is dropped and counted. */

@@ -39,6 +39,8 @@ export class GatewayConnection {
   constructor(
     private readonly ws: WebSocket,
     readonly remote: string,
+    /** The peer's IP (IPv4-mapped IPv6 unwrapped): the only source the session's UDP is accepted from by default. */
+    readonly peerIp: string,
     private readonly handler: ConnectionHandler,
     private readonly limits: ConnectionLimits,
     private readonly metrics: SignalingMetrics,

@@ -14,6 +14,7 @@ import {
   preferredModes,
   Sfu,
   TRANSPORT_MODES,
+  isLegacyMode,
   isTransportMode,
   type TransportMode,
 } from '../sfu/index.ts';
@@ -56,8 +57,8 @@ export interface VoiceGateway {
   close(): Promise<void>;
 }
 
-function parseModes(spec: string | undefined): TransportMode[] {
-  if (!spec) return preferredModes();
+function parseModes(spec: string | undefined, legacy: boolean): TransportMode[] {
+  if (!spec) return preferredModes().filter((m) => legacy || !isLegacyMode(m));
   const modes = spec
     .split(',')
     .map((m) => m.trim())
@@ -65,6 +66,9 @@ function parseModes(spec: string | undefined): TransportMode[] {
   const bad = modes.filter((m) => !isTransportMode(m));
   if (bad.length)
     throw new Error(`SFU_MODES has unknown mode(s) ${bad.join(', ')}; known: ${TRANSPORT_MODES.join(', ')}`);
+  const retired = (modes as TransportMode[]).filter(isLegacyMode);
+  if (retired.length > 0 && !legacy)
+    throw new Error(`SFU_MODES lists retired mode(s) ${retired.join(', ')}; set SFU_LEGACY_MODES=true to offer them`);
   return modes as TransportMode[];
 }
 
@@ -80,7 +84,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   });
   const tokenSecret = secretFromConfigOrDataDir(config.VOICE_TOKEN_SECRET, opts.dataDir, 'voice-token-secret');
   const adminToken = secretFromConfigOrDataDir(config.ADMIN_TOKEN, opts.dataDir, 'admin-token');
-  const modes = parseModes(config.SFU_MODES);
+  const modes = parseModes(config.SFU_MODES, config.SFU_LEGACY_MODES);
 
   const sfu = await Sfu.create({
     bindAddress: opts.bind,
@@ -89,6 +93,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     logger: log.child({ component: 'sfu' }),
     silenceGapMs: config.SFU_SILENCE_GAP_MS,
     maxPacketsPerSecond: config.SFU_MAX_PPS,
+    remoteIdleMs: config.SFU_REMOTE_IDLE_MS,
     registry,
   });
   // One MLS external-sender key per voice server; every channel's DAVE group names it in op 25.
@@ -108,6 +113,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     tokenTtlMs: config.VOICE_TOKEN_TTL_S * 1000,
     resumeGraceMs: config.SIGNALING_RESUME_GRACE_MS,
     e2ee: config.VOICE_E2EE,
+    udpPeerMatch: config.SFU_UDP_PEER_MATCH,
     channelExtensions:
       opts.channelExtensions ?? ((ch) => (dave.mode === 'off' ? [] : [daveChannelExtension(ch, dave)])),
   });
@@ -123,7 +129,8 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   const wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(limits.maxFrameBytes * 4, 1 << 20) });
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-    new GatewayConnection(ws, remote, server, limits, metrics, log, badLog);
+    const peerIp = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    new GatewayConnection(ws, remote, peerIp, server, limits, metrics, log, badLog);
   });
 
   let endpoint = '';

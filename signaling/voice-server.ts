@@ -20,6 +20,8 @@ export interface VoiceServerOptions {
   tokenTtlMs: number;
   resumeGraceMs: number;
   e2ee: 'required' | 'optional' | 'off';
+  /** 'ip': a session's UDP must come from its WebSocket peer's IP; 'any': no check (dual-stack, split NAT). */
+  udpPeerMatch?: 'ip' | 'any';
   /** Features attached to every new channel (DAVE). */
   channelExtensions?: (channel: VoiceChannel, server: VoiceServer) => ChannelExtension[];
 }
@@ -113,6 +115,7 @@ export class VoiceServer implements ConnectionHandler {
       metrics: this.opts.metrics,
     });
     channel.admit(session);
+    this.pinPeer(session, conn);
     // The channel closed under the session (admin close, shutdown): the client is disconnected, like a deleted channel.
     transport.once('routerclose', () => {
       session.conn?.close(Close.Disconnected, 'voice channel closed');
@@ -161,6 +164,7 @@ export class VoiceServer implements ConnectionHandler {
     }
     session.attach(conn);
     conn.session = session;
+    this.pinPeer(session, conn);
     this.opts.metrics.resumes.inc({ result: 'ok' });
     session.send(Op.Resumed, null);
     for (const frame of missed) conn.sendRaw(frame);
@@ -342,6 +346,11 @@ export class VoiceServer implements ConnectionHandler {
   private closeChannelObject(ch: VoiceChannel): void {
     if (this.channels.get(ch.key) === ch) this.channels.delete(ch.key);
     ch.close();
+  }
+
+  /** The session's UDP may come only from the IP its (current) WebSocket comes from, unless configured otherwise. */
+  private pinPeer(session: VoiceSession, conn: GatewayConnection): void {
+    session.transport.peerIp = (this.opts.udpPeerMatch ?? 'ip') === 'ip' ? conn.peerIp : null;
   }
 
   private reject(conn: GatewayConnection, reason: string, code: number, message: string): void {

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:dgram';
 import { createTransportCipher, isServerRangeNonce, ReplayWindow, ServerNonceCounter } from '../crypto/index.ts';
+import { NonceHistory } from '../crypto/nonce-history.ts';
 import { NO_NONCE, type TransportCipher, type TransportMode } from '../crypto/types.ts';
 import {
   ONE_BYTE_EXTENSION_PROFILE,
@@ -26,6 +27,14 @@ export type OpenResult = 'ok' | 'decrypt_failed' | 'replay' | 'no_transport_key'
 export type UdpTransportRelease = (transport: UdpTransport) => void;
 
 /**
+ * How replays are recognised, by mode: the nonce counter (AEAD and `_lite` modes), the RTP sequence number, which
+ * plain `xsalsa20_poly1305` authenticates because the header is its nonce, or the remembered random nonces (`_suffix`).
+ */
+type ReplayKind = 'counter' | 'sequence' | 'suffix';
+
+const SUFFIX_NONCE_LENGTH = 24;
+
+/**
  * The native Discord voice transport of one participant: shares the voice server's UDP socket, holds the session key
  * and cipher, the replay window for the client's nonces and the server's own nonce counter.
  */
@@ -37,8 +46,17 @@ export class UdpTransport extends Transport {
   refilledAt = 0;
   /** Plaintext length of the last datagram `open` accepted. */
   lastPlaintextLength = 0;
+  /**
+   * The only IP this transport's UDP may come from (the voice WebSocket's peer), or null for any (dual-stack or NAT
+   * deployments, `SFU_UDP_PEER_MATCH=any`). Stops anyone from pointing the channel's media at a third party.
+   */
+  peerIp: string | null = null;
+  /** When a datagram last came from `remote` (ms); the Sfu unbinds a remote that stays quiet too long. */
+  heardAt = 0;
   private cipher: TransportCipher | null = null;
+  private replayKind: ReplayKind = 'counter';
   private readonly replay = new ReplayWindow();
+  private suffixNonces: NonceHistory | null = null;
   private readonly nonces = new ServerNonceCounter();
   private legacyScratch: Uint8Array | null = null;
 
@@ -59,7 +77,11 @@ export class UdpTransport extends Transport {
   setKey(mode: TransportMode, key: Uint8Array): void {
     this.cipher?.close();
     this.cipher = createTransportCipher(mode, key);
-    this.replay.reset(); // a new key starts a new counter space
+    this.replayKind =
+      mode === 'xsalsa20_poly1305' ? 'sequence' : mode === 'xsalsa20_poly1305_suffix' ? 'suffix' : 'counter';
+    // A new key starts a new counter space.
+    this.replay.reset();
+    if (this.replayKind === 'suffix') (this.suffixNonces ??= new NonceHistory()).reset();
   }
 
   get hasKey(): boolean {
@@ -79,10 +101,19 @@ export class UdpTransport extends Transport {
     if (n < 0) return 'decrypt_failed';
     // Checked after authentication so garbage is never mistaken for a replay. A counter from the server's own range
     // is one of our packets reflected back: it authenticates (both directions share the key), so it counts as one.
-    const nonce = cipher.lastNonce;
-    if (nonce !== NO_NONCE) {
-      if (isServerRangeNonce(nonce) || !this.replay.check(nonce)) return 'replay';
+    if (this.replayKind === 'counter') {
+      const nonce = cipher.lastNonce;
+      if (nonce === NO_NONCE || isServerRangeNonce(nonce) || !this.replay.check(nonce)) return 'replay';
       this.replay.accept(nonce);
+    } else if (this.replayKind === 'sequence') {
+      const seq = this.extendSequence((packet[2] << 8) | packet[3]);
+      if (!this.replay.check(seq)) return 'replay';
+      this.replay.accept(seq);
+    } else {
+      const history = this.suffixNonces!;
+      const at = length - SUFFIX_NONCE_LENGTH;
+      if (history.has(packet, at)) return 'replay';
+      history.add(packet, at);
     }
     this.lastHeaderLength = headerLength;
     this.lastPlaintextLength = n;
@@ -90,6 +121,13 @@ export class UdpTransport extends Transport {
   }
 
   lastHeaderLength = RTP_FIXED_HEADER;
+
+  /** The 16-bit RTP sequence number widened to 32 bits around the newest one accepted (as SRTP's index). */
+  private extendSequence(seq: number): number {
+    const top = this.replay.highest;
+    const delta = ((seq - (top & 0xffff)) << 16) >> 16;
+    return (top + delta) >>> 0;
+  }
 
   /** Header bytes a sealed packet carries in the clear for this transport's mode. */
   private get rtpsize(): boolean {
@@ -137,7 +175,7 @@ export class UdpTransport extends Transport {
   protected release(): void {
     this.cipher?.close();
     this.cipher = null;
-    this.remote = null;
     this.onRelease(this);
+    this.remote = null;
   }
 }
