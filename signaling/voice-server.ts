@@ -304,6 +304,8 @@ export class VoiceServer implements ConnectionHandler {
     if (!channel) return this.reject(conn, 'speaking_early', Close.BadRequest, 'Speaking before Select Protocol');
     const flags = typeof parsed.data.speaking === 'boolean' ? Number(parsed.data.speaking) : parsed.data.speaking;
     channel.speaking(session, flags);
+    // A client that says it stopped and did not send its own tail gets one now (a no-op when it did).
+    if (flags === 0) channel.router.speakingEnded(session.userId);
   }
 
   private channelOf(session: VoiceSession): VoiceChannel | undefined {

@@ -28,3 +28,4 @@ export * from './cli.ts';
 export * from './relay.ts';
 export * from './sfu-path.ts';
 export * from './cell-collector.ts';
+export * from './silence-synthesis.ts';
