@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { emit, percentile, ratio, round } from './_harness.ts';
 import type { SutConfig, SutMessage } from './_sfu-sut.ts';
-import { createTransportCipher, type TransportCipher, type TransportMode } from '../sfu/crypto/index.ts';
+import { createTransportCipher, type TransportCipher, type TransportMode } from '../sfu/index.ts';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const STEPS = (arg('steps') ?? '10,20,30,40,60,80').split(',').map(Number);

@@ -53,6 +53,7 @@ describe('closing a voice channel with participants', () => {
     routerclose: new Map<Transport, number>(),
     transportClosedObserved: new Map<Transport, number>(),
     transportclose: new Map<Participant, number>(),
+    speaking: [] as Array<[string, boolean]>,
   };
   const bump = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + 1);
 
@@ -67,6 +68,7 @@ describe('closing a voice channel with participants', () => {
         t.on('routerclose', () => bump(heard.routerclose, t));
         t.observer.on('close', () => bump(heard.transportClosedObserved, t));
       });
+      router.observer.on('speaking', (p, on) => heard.speaking.push([p.userId, on]));
       router.observer.on('newparticipant', (p) => {
         heard.transportclose.set(p, 0);
         p.on('transportclose', () => bump(heard.transportclose, p));
@@ -94,6 +96,8 @@ describe('closing a voice channel with participants', () => {
     a.setSpeaking(1);
     for (const f of frames.slice(0, 5)) a.sendOpus(f);
     await waitFor(() => got.b === 5 && got.c === 5, 5000, 'media to flow');
+    // The monitoring observer saw A's talk spurt open, from the media itself.
+    expect(heard.speaking).toEqual([[a.opts.userId, true]]);
     expect(gw.sfu.transportCount).toBe(3);
     expect(gw.sfu.routerCount).toBe(1);
     expect(await gauge(gw, 'resound_sfu_participants')).toBe(3);
