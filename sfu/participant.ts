@@ -19,6 +19,8 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   private deaf = false;
   private isClosed = false;
   readonly stats = new StreamStats();
+  /** The transport's SSRC, copied: read per receiver per packet. */
+  readonly ssrc: number;
   /** Talk-spurt tracking, to end the spurt of a speaker who vanished mid-talk without the silence tail. */
   readonly tail: SilenceTail;
   private readonly rewriters = new Map<number, StreamRewriter>();
@@ -30,11 +32,8 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     silenceGapMs?: number,
   ) {
     super();
+    this.ssrc = transport.ssrc;
     this.tail = new SilenceTail(silenceGapMs);
-  }
-
-  get ssrc(): number {
-    return this.transport.ssrc;
   }
 
   get serverMuted(): boolean {
