@@ -67,12 +67,14 @@ if (config.kind === 'relay') {
     silenceGapMs: 3_600_000,
   });
   const transports: UdpTransport[] = [];
+  const routers = config.ports.map((_, c) => sfu.createRouter(`bench-${c}`));
   const ssrcs = config.ports.map((channel, c) =>
     channel.map((p, j) => {
-      const t = sfu.createUdpTransport();
+      const router = routers[c];
+      const t = router.createTransport();
       t.setKey(config.mode, config.keys[c][j]);
       t.remote = { address: '127.0.0.1', port: p };
-      sfu.attach(t, sfu.router(`bench-${c}`), String(1_000_000 + c * 100 + j));
+      router.addParticipant(String(1_000_000 + c * 100 + j), t);
       transports.push(t);
       return t.ssrc;
     }),

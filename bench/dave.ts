@@ -118,9 +118,9 @@ async function joinLatencies(): Promise<void> {
 }
 
 async function forwardingThroughput(): Promise<void> {
-  const { Router, SfuMetrics, createTransportCipher } = await import('../sfu/index.ts');
+  const { Router, SfuMetrics, Transport, createTransportCipher } = await import('../sfu/index.ts');
   const { DaveMediaGate } = await import('../signaling/index.ts');
-  type Transport = import('../sfu/index.ts').Transport;
+  type OutgoingFrame = import('../sfu/index.ts').OutgoingFrame;
   const RECEIVERS = 9;
   const net = new SimNet();
   const clients = Array.from({ length: RECEIVERS + 1 }, () => net.join(userId()));
@@ -131,30 +131,30 @@ async function forwardingThroughput(): Promise<void> {
   const e2ee = clients[0].encrypt(opus);
   let sent = 0;
   // Each receiver's transport seals the frame with its own AES-256-GCM key, as the UDP transport does; no socket.
-  const transport = (): Transport => {
-    const cipher = createTransportCipher('aead_aes256_gcm_rtpsize', crypto.randomBytes(32));
-    const out = Buffer.alloc(2048);
-    let nonce = 0x80000000;
-    return {
-      kind: 'udp',
-      closed: false,
-      send(f) {
-        out[0] = 0x80;
-        out[1] = 0x78;
-        out.writeUInt16BE(f.sequence, 2);
-        out.writeUInt32BE(f.timestamp, 4);
-        out.writeUInt32BE(f.ssrc, 8);
-        cipher.seal(out, 12, f.data.subarray(f.offset), f.payloadLength, nonce++ >>> 0);
-        sent++;
-      },
-      close() {},
-    };
-  };
+  class SealOnly extends Transport {
+    readonly kind = 'seal-only';
+    private readonly cipher = createTransportCipher('aead_aes256_gcm_rtpsize', crypto.randomBytes(32));
+    private readonly out = Buffer.alloc(2048);
+    private nonce = 0x80000000;
+    send(f: OutgoingFrame): void {
+      const out = this.out;
+      out[0] = 0x80;
+      out[1] = 0x78;
+      out.writeUInt16BE(f.sequence, 2);
+      out.writeUInt32BE(f.timestamp, 4);
+      out.writeUInt32BE(f.ssrc, 8);
+      this.cipher.seal(out, 12, f.data.subarray(f.offset), f.payloadLength, this.nonce++ >>> 0);
+      sent++;
+    }
+    protected release(): void {
+      this.cipher.close();
+    }
+  }
 
   const run = (withDave: boolean, payload: Buffer): number => {
     const router = new Router(withDave ? 'dave' : 'plain', new SfuMetrics(new Registry()), pino({ level: 'silent' }));
-    const ps = clients.map((c, i) => router.addParticipant(c.userId, 1000 + i, transport()));
-    if (withDave) router.gate = new DaveMediaGate(net.group);
+    const ps = clients.map((c, i) => router.addParticipant(c.userId, router.adoptTransport(new SealOnly(1000 + i))));
+    if (withDave) router.setGate(new DaveMediaGate(net.group));
     const frame = {
       sequence: 0,
       timestamp: 0,

@@ -1,17 +1,35 @@
 /**
- * The SFU's public face. Object model: Sfu (one UDP socket per voice server) → Router (one per channel) →
- * Participant (a user's transport, inbound stream and per-sender rewriters) → Transport (native UDP today).
+ * The SFU's public face. Object model, mediasoup's way: Sfu (the worker: one UDP socket, the SSRC table) → Router
+ * (one per channel; `sfu.createRouter`) → Transport (owned by its router; `router.createTransport`) → Participant
+ * (a user on a transport: inbound stream and per-sender rewriters). `close()` cascades down that chain and every
+ * child hears it once (`workerclose`, `routerclose`, `transportclose`); `observer` emitters are for monitoring.
  */
-export { Sfu, type SfuOptions } from './sfu.ts';
-export { Router, type MediaGate, type InboundFrame, type RouterEvents } from './router.ts';
-export { isOpusSilence, OPUS_SILENCE_FRAME, SILENCE_TAIL_FRAMES, SilenceTail } from './rtp/silence.ts';
-export { Participant } from './participant.ts';
-export type { Transport, TransportKind, OutgoingFrame } from './transport.ts';
-export { UdpTransport, type RemoteAddress } from './udp/udp-transport.ts';
+export { Sfu, type SfuOptions, type SfuObserverEvents } from './sfu.ts';
+export {
+  Router,
+  type MediaGate,
+  type InboundFrame,
+  type RouterEvents,
+  type RouterObserverEvents,
+  type RouterOptions,
+  type UdpTransportFactory,
+} from './router.ts';
+export {
+  isOpusSilence,
+  OPUS_SILENCE_FRAME,
+  SILENCE_TAIL_FRAMES,
+  SILENCE_SYNTHESIS_MODES,
+  SilenceTail,
+  type SilenceSynthesis,
+} from './rtp/silence.ts';
+export { Participant, type ParticipantEvents } from './participant.ts';
+export { Transport, type OutgoingFrame, type TransportEvents, type TransportObserverEvents } from './transport.ts';
+export { UdpTransport, type RemoteAddress, type OpenResult } from './udp/udp-transport.ts';
 export { SfuMetrics, StreamStats, type DropReason } from './stats.ts';
 export {
   TRANSPORT_MODES,
   isTransportMode,
+  isLegacyMode,
   NO_NONCE,
   type TransportMode,
   type TransportCipher,

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { OPUS_PAYLOAD_TYPE } from './rtp/rtp-header.ts';
-import { isOpusSilence, OPUS_SILENCE_FRAME } from './rtp/silence.ts';
+import { DEFAULT_SILENCE_GAP_MS, isOpusSilence, OPUS_SILENCE_FRAME, type SilenceSynthesis } from './rtp/silence.ts';
 import { Participant } from './participant.ts';
 import type { SfuMetrics } from './stats.ts';
 import type { OutgoingFrame, Transport } from './transport.ts';
+import type { UdpTransport } from './udp/udp-transport.ts';
 
 const OPUS_SILENCE = Uint8Array.from(OPUS_SILENCE_FRAME);
 
@@ -30,21 +31,50 @@ export interface InboundFrame {
   payloadLength: number;
 }
 
+/** Makes UDP transports for a router: the Sfu, which owns the socket and the SSRC table. */
+export interface UdpTransportFactory {
+  createUdpTransport(): UdpTransport;
+}
+
+/** What the router's owner hears. */
 export interface RouterEvents {
-  participantadded: [Participant];
-  participantremoved: [Participant];
+  /** The SFU (mediasoup's worker) closed and closed this router with it. Once. */
+  workerclose: [];
+  /** Internal, for the Sfu's router table: the router closed for whatever reason. Once. */
+  '@close': [];
+}
+
+/** What monitoring hears; nothing here is needed to run the router. */
+export interface RouterObserverEvents {
+  newtransport: [Transport];
+  newparticipant: [Participant];
+  participantclose: [Participant];
+  /** A sender's talk spurt opened (true) or closed (false), as the SFU sees it from the media. */
+  speaking: [Participant, boolean];
   close: [];
 }
 
+export interface RouterOptions {
+  /** How a sender's abandoned talk spurt gets its silence tail (see SilenceSynthesis). Default 'gap'. */
+  silence?: SilenceSynthesis;
+  /** Quiet time that counts as abandonment ('gap') or as a vanished sender ('vanish'). */
+  silenceGapMs?: number;
+}
+
 /**
- * A voice channel's media router: who hears whom. Every frame from a speaker goes to each other participant who is
- * not deafened, through that receiver's own sequence/timestamp rewriter.
+ * A voice channel's media router: who hears whom. It owns its transports (created with `createTransport`) and the
+ * participants on them; closing it closes them all, each hearing it once. Every frame from a speaker goes to each
+ * other participant who is not deafened, through that receiver's own sequence/timestamp rewriter.
  */
 export class Router extends EventEmitter<RouterEvents> {
-  closed = false;
-  gate: MediaGate | null = null;
+  readonly observer = new EventEmitter<RouterObserverEvents>();
+  private gate: MediaGate | null = null;
+  private isClosed = false;
+  private readonly transports = new Set<Transport>();
   private readonly members: Participant[] = [];
   private readonly byUser = new Map<string, Participant>();
+  private readonly silence: SilenceSynthesis;
+  private readonly silenceGapMs: number;
   private readonly frame: OutgoingFrame = {
     ssrc: 0,
     sequence: 0,
@@ -61,37 +91,88 @@ export class Router extends EventEmitter<RouterEvents> {
     readonly id: string,
     private readonly metrics: SfuMetrics,
     private readonly log: Logger,
-    private readonly silenceGapMs?: number,
+    opts: RouterOptions = {},
+    private readonly udp: UdpTransportFactory | null = null,
   ) {
     super();
+    this.silence = opts.silence ?? 'gap';
+    this.silenceGapMs = opts.silenceGapMs ?? DEFAULT_SILENCE_GAP_MS;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
   }
 
   get participants(): readonly Participant[] {
     return this.members;
   }
 
+  get transportCount(): number {
+    return this.transports.size;
+  }
+
   participant(userId: string): Participant | undefined {
     return this.byUser.get(userId);
   }
 
-  addParticipant(userId: string, ssrc: number, transport: Transport): Participant {
-    if (this.closed) throw new Error(`router ${this.id} is closed`);
+  /** Installs (or with null removes) the per-frame delivery gate. */
+  setGate(gate: MediaGate | null): void {
+    this.gate = gate;
+  }
+
+  get mediaGate(): MediaGate | null {
+    return this.gate;
+  }
+
+  /** A native UDP transport with a fresh SSRC, owned by this router; reachable by IP discovery at once. */
+  createTransport(): UdpTransport {
+    if (!this.udp) throw new Error(`router ${this.id} has no UDP plane`);
+    return this.adoptTransport(this.udp.createUdpTransport());
+  }
+
+  /** Takes ownership of a transport built outside the UDP plane (e.g. around a mediasoup WebRtcTransport). */
+  adoptTransport<T extends Transport>(transport: T): T {
+    if (this.isClosed) {
+      transport.close();
+      throw new Error(`router ${this.id} is closed`);
+    }
+    this.transports.add(transport);
+    transport.once('@close', () => this.onTransportClosed(transport));
+    this.observer.emit('newtransport', transport);
+    return transport;
+  }
+
+  /** Puts `userId` on `transport` (one of this router's); a participant the user already had leaves first. */
+  addParticipant(userId: string, transport: Transport): Participant {
+    if (this.isClosed) throw new Error(`router ${this.id} is closed`);
+    if (!this.transports.has(transport)) throw new Error(`transport ${transport.ssrc} is not owned by ${this.id}`);
+    if (transport.participant) throw new Error(`transport ${transport.ssrc} already carries a participant`);
     this.removeParticipant(userId);
-    const p = new Participant(userId, ssrc, transport, this.silenceGapMs);
+    const gap = this.silence === 'off' ? Infinity : this.silenceGapMs;
+    const p = new Participant(this, userId, transport, gap);
+    transport.participant = p;
     this.members.push(p);
     this.byUser.set(userId, p);
     this.metrics.participants.inc();
-    this.emit('participantadded', p);
+    this.observer.emit('newparticipant', p);
     return p;
   }
 
+  /** Closes the user's transport; the participant goes with it. */
   removeParticipant(userId: string): void {
-    const p = this.byUser.get(userId);
-    if (!p) return;
-    this.byUser.delete(userId);
+    this.byUser.get(userId)?.transport.close();
+  }
+
+  private onTransportClosed(transport: Transport): void {
+    this.transports.delete(transport);
+    const p = transport.participant;
+    transport.participant = null;
+    if (!p || this.byUser.get(p.userId) !== p) return;
+    // A speaker cut off mid-word still ends their spurt cleanly for every listener.
+    if (this.silence !== 'off' && !this.isClosed) this.synthesizeTail(p, p.tail.end(), Date.now());
+    this.byUser.delete(p.userId);
     this.members.splice(this.members.indexOf(p), 1);
     for (const other of this.members) other.forgetSender(p.ssrc);
-    p.transport.close();
     this.metrics.participants.dec();
     const labels = { ssrc: String(p.ssrc) };
     for (const g of [
@@ -104,26 +185,40 @@ export class Router extends EventEmitter<RouterEvents> {
     ]) {
       g.remove(labels);
     }
-    this.emit('participantremoved', p);
+    p.transportClosed();
+    this.observer.emit('participantclose', p);
   }
 
   setServerMute(userId: string, muted: boolean, now = Date.now()): void {
     const p = this.byUser.get(userId);
     if (!p || p.serverMuted === muted) return;
     // Muting someone mid-word must still end their spurt cleanly for every listener.
-    if (muted) this.synthesizeTail(p, p.tail.end(), now);
-    p.serverMuted = muted;
+    if (muted && this.silence !== 'off') this.synthesizeTail(p, p.tail.end(), now);
+    p.setServerMuted(muted);
   }
 
   setDeafened(userId: string, deafened: boolean): void {
+    this.byUser.get(userId)?.setDeafened(deafened);
+  }
+
+  /**
+   * The sender said it stopped speaking (op 5 with no flags). A client that sent its own tail owes nothing; one that
+   * went quiet mid-spurt gets the tail now, which is the case 'vanish' synthesis waits for.
+   */
+  speakingEnded(userId: string, now = Date.now()): void {
     const p = this.byUser.get(userId);
-    if (p) p.deafened = deafened;
+    if (!p || this.silence === 'off') return;
+    this.synthesizeTail(p, p.tail.end(), now);
   }
 
   /** Forwards one decrypted frame from `sender` to everyone else who may hear it. */
   forward(sender: Participant, f: InboundFrame, now: number): void {
     sender.stats.onPacket(f.sequence, f.timestamp, f.payloadLength, now);
-    if (!sender.serverMuted) sender.tail.onPacket(isOpusSilence(f.data, f.payloadOffset, f.payloadLength), now);
+    if (!sender.serverMuted) {
+      const was = sender.tail.talking;
+      sender.tail.onPacket(isOpusSilence(f.data, f.payloadOffset, f.payloadLength), now);
+      if (sender.tail.talking !== was) this.observer.emit('speaking', sender, !was);
+    }
 
     const frame = this.frame;
     frame.ssrc = sender.ssrc;
@@ -164,6 +259,7 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** Ends the spurts of speakers who went quiet without sending the silence tail themselves. */
   tick(now: number): void {
+    if (this.silence === 'off') return;
     for (const p of this.members) {
       const owed = p.tail.poll(now);
       if (owed > 0) this.synthesizeTail(p, owed, now);
@@ -172,6 +268,7 @@ export class Router extends EventEmitter<RouterEvents> {
 
   private synthesizeTail(sender: Participant, frames: number, now: number): void {
     if (frames === 0) return;
+    this.observer.emit('speaking', sender, false);
     const frame = this.frame;
     frame.ssrc = sender.ssrc;
     frame.marker = false;
@@ -208,11 +305,22 @@ export class Router extends EventEmitter<RouterEvents> {
     }
   }
 
+  /** Closes every transport (each hears `routerclose`, each participant `transportclose`), then the router. */
   close(): void {
-    if (this.closed) return;
-    for (const p of [...this.members]) this.removeParticipant(p.userId);
-    this.closed = true;
-    this.emit('close');
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const t of [...this.transports]) t.routerClosed();
+    this.gate = null;
+    this.emit('@close');
+    this.observer.emit('close');
     this.removeAllListeners();
+    this.observer.removeAllListeners();
+  }
+
+  /** Called by the Sfu as it closes. */
+  workerClosed(): void {
+    if (this.isClosed) return;
+    this.emit('workerclose');
+    this.close();
   }
 }

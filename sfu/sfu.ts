@@ -2,9 +2,10 @@ import dgram, { type RemoteInfo, type Socket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { EventEmitter } from 'node:events';
 import { RateLimitedLog } from '../common/logger.ts';
-import { Router, type InboundFrame } from './router.ts';
-import type { Participant } from './participant.ts';
+import { Router, type InboundFrame, type UdpTransportFactory } from './router.ts';
+import type { SilenceSynthesis } from './rtp/silence.ts';
 import {
   createRtpHeader,
   looksLikeRtp,
@@ -32,31 +33,35 @@ export interface SfuOptions {
   /** IPv4 address clients are told to send to (Ready.ip). */
   publicIp: string;
   logger: Logger;
-  /** A speaker silent this long without a silence tail gets one synthesized. */
+  /** When abandoned talk spurts get a synthesized silence tail (default 'gap'). */
+  silence?: SilenceSynthesis;
+  /** A speaker silent this long without a silence tail gets one synthesized ('gap' and 'vanish' modes). */
   silenceGapMs?: number;
   /** Packets per second one sender may push (Opus sends 50); bursts up to one second's worth. Beyond: dropped. */
   maxPacketsPerSecond?: number;
+  /** A client address nothing (media, keepalive, IP discovery) came from for this long is no longer sent to. */
+  remoteIdleMs?: number;
   registry?: Registry;
 }
 
-interface Binding {
-  transport: UdpTransport;
-  participant: Participant | null;
-  router: Router | null;
-  /** Token bucket of the sender's packet rate (tokens, last refill in ms). */
-  tokens: number;
-  refilledAt: number;
+export interface SfuObserverEvents {
+  newrouter: [Router];
+  close: [];
 }
 
 /**
  * The media plane of one voice server (mediasoup's "worker"): one UDP socket, the routers (one per channel), and the
- * SSRC table that demultiplexes datagrams to transports.
+ * SSRC table that demultiplexes datagrams to transports. The table holds transports only: which router and
+ * participant a transport serves is the transport's own business (`transport.participant`, `participant.router`).
  */
-export class Sfu {
+export class Sfu implements UdpTransportFactory {
   readonly metrics: SfuMetrics;
   readonly registry: Registry;
+  readonly observer = new EventEmitter<SfuObserverEvents>();
   private readonly routers = new Map<string, Router>();
-  private readonly bySsrc = new Map<number, Binding>();
+  private readonly bySsrc = new Map<number, UdpTransport>();
+  /** Bound client address → transport, so keepalives (which carry no SSRC) keep their binding alive. */
+  private readonly byRemote = new Map<string, UdpTransport>();
   private readonly ring = new SendRing();
   private readonly scratch = new Uint8Array(2048);
   private readonly header = createRtpHeader();
@@ -73,6 +78,8 @@ export class Sfu {
   private readonly badLog: RateLimitedLog;
   private readonly maxPps: number;
   private readonly ticker: NodeJS.Timeout;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly remoteIdleMs: number;
   private closed = false;
 
   private constructor(
@@ -94,6 +101,12 @@ export class Sfu {
       for (const r of this.routers.values()) r.tick(now);
     }, 20);
     this.ticker.unref();
+    this.remoteIdleMs = opts.remoteIdleMs ?? 30_000;
+    this.sweeper = setInterval(
+      () => this.expireQuietRemotes(Date.now()),
+      Math.min(1000, Math.max(25, this.remoteIdleMs / 4)),
+    );
+    this.sweeper.unref();
   }
 
   static async create(opts: SfuOptions): Promise<Sfu> {
@@ -108,53 +121,74 @@ export class Sfu {
     return new Sfu(socket, opts.publicIp, socket.address().port, opts);
   }
 
-  /** The router of a channel, created on first use; its owner (the signaling channel) closes it when done. */
-  router(channelId: string): Router {
-    let r = this.routers.get(channelId);
-    if (!r) {
-      r = new Router(channelId, this.metrics, this.opts.logger, this.opts.silenceGapMs);
-      this.routers.set(channelId, r);
-      this.metrics.routers.inc();
-      r.once('close', () => {
-        this.routers.delete(channelId);
-        this.metrics.routers.dec();
-      });
-    }
+  /** A new router (one per voice channel); its owner closes it, which closes everything in it. */
+  createRouter(id: string): Router {
+    if (this.closed) throw new Error('sfu is closed');
+    if (this.routers.has(id)) throw new Error(`router ${id} exists`);
+    const r = new Router(
+      id,
+      this.metrics,
+      this.opts.logger,
+      { silence: this.opts.silence, silenceGapMs: this.opts.silenceGapMs },
+      this,
+    );
+    this.routers.set(id, r);
+    this.metrics.routers.inc();
+    r.once('@close', () => {
+      this.routers.delete(id);
+      this.metrics.routers.dec();
+    });
+    this.observer.emit('newrouter', r);
     return r;
   }
 
-  /** A transport with a fresh SSRC, reachable by IP discovery at once; joins a router with `attach`. */
+  /** For routers (`router.createTransport()`): a transport with a fresh SSRC, reachable by IP discovery at once. */
   createUdpTransport(): UdpTransport {
     let ssrc: number;
     do ssrc = randomInt(1, 0xffffffff);
     while (this.bySsrc.has(ssrc));
-    const transport = new UdpTransport(ssrc, this.socket, this.ring);
-    this.bySsrc.set(ssrc, { transport, participant: null, router: null, tokens: this.maxPps, refilledAt: 0 });
+    const transport = new UdpTransport(ssrc, this.socket, this.ring, (t) => {
+      this.bySsrc.delete(t.ssrc);
+      this.unbind(t);
+    });
+    transport.tokens = this.maxPps;
+    this.bySsrc.set(ssrc, transport);
     return transport;
   }
 
-  /** Puts the transport's user into a router; datagrams of its SSRC are forwarded from then on. */
-  attach(transport: UdpTransport, router: Router, userId: string): Participant {
-    const binding = this.bySsrc.get(transport.ssrc);
-    if (!binding) throw new Error(`transport ${transport.ssrc} is closed`);
-    binding.router = router;
-    binding.participant = router.addParticipant(userId, transport.ssrc, transport);
-    return binding.participant;
+  /** Entries in the SSRC table (leak accounting). */
+  get transportCount(): number {
+    return this.bySsrc.size;
   }
 
-  /** Removes the transport from its router (if any) and frees its SSRC. */
-  releaseTransport(transport: UdpTransport): void {
-    const binding = this.bySsrc.get(transport.ssrc);
-    if (!binding) return;
-    this.bySsrc.delete(transport.ssrc);
-    if (
-      binding.router &&
-      binding.participant &&
-      binding.router.participant(binding.participant.userId) === binding.participant
-    ) {
-      binding.router.removeParticipant(binding.participant.userId);
+  /** Client addresses media is sent to (leak accounting). */
+  get boundRemoteCount(): number {
+    return this.byRemote.size;
+  }
+
+  /** Where the transport's media goes from now on (IP discovery, or an authenticated packet from a new address). */
+  private bind(t: UdpTransport, address: string, port: number, now: number): void {
+    this.unbind(t);
+    t.remote = { address, port };
+    t.heardAt = now;
+    this.byRemote.set(`${address}:${port}`, t);
+  }
+
+  private unbind(t: UdpTransport): void {
+    if (!t.remote) return;
+    const key = `${t.remote.address}:${t.remote.port}`;
+    if (this.byRemote.get(key) === t) this.byRemote.delete(key);
+    t.remote = null;
+  }
+
+  /** Stops sending to addresses that went quiet: a client that left without a word, or a reflection victim. */
+  private expireQuietRemotes(now: number): void {
+    for (const t of this.bySsrc.values()) {
+      if (t.remote && now - t.heardAt > this.remoteIdleMs) {
+        this.unbind(t);
+        this.metrics.counts.remotesExpired++;
+      }
     }
-    transport.close();
   }
 
   /** The datagram path: classify, authenticate, hand to the router. Everything that fails is counted and dropped. */
@@ -162,6 +196,8 @@ export class Sfu {
     const len = msg.length;
     if (len === KEEPALIVE_LENGTH) {
       this.metrics.counts.datagrams.keepalive++;
+      const t = this.byRemote.get(`${rinfo.address}:${rinfo.port}`);
+      if (t) t.heardAt = Date.now();
       return;
     }
     if (len === IP_DISCOVERY_LENGTH && isIpDiscoveryRequest(msg, len)) {
@@ -175,28 +211,33 @@ export class Sfu {
     this.metrics.counts.datagrams.rtp++;
     const h = this.header;
     if (h.payloadType !== OPUS_PAYLOAD_TYPE) return this.drop('not_opus', rinfo);
-    const binding = this.bySsrc.get(h.ssrc);
-    if (!binding || !binding.participant || !binding.router) return this.drop('unknown_ssrc', rinfo);
-    const t = binding.transport;
+    const t = this.bySsrc.get(h.ssrc);
+    const participant = t?.participant;
+    if (!t || !participant) return this.drop('unknown_ssrc', rinfo);
     const fromBound = t.remote !== null && t.remote.port === rinfo.port && t.remote.address === rinfo.address;
-    const n = t.open(msg, len, this.scratch);
-    if (n < 0) {
-      if (n === -2) return this.drop('replay', rinfo);
-      if (n === -3) return this.drop('no_transport_key', rinfo);
+    const result = t.open(msg, len, this.scratch);
+    if (result !== 'ok') {
+      if (result !== 'decrypt_failed') return this.drop(result, rinfo);
       if (!fromBound) return this.drop('ssrc_spoof', rinfo);
-      binding.participant.stats.decryptFailures++;
+      participant.stats.decryptFailures++;
       return this.drop('decrypt_failed', rinfo);
     }
-    // Only the key holder can authenticate, so an authenticated datagram from a new address is a NAT rebinding.
-    if (!fromBound) t.remote = { address: rinfo.address, port: rinfo.port };
     const now = Date.now();
+    if (fromBound) {
+      t.heardAt = now;
+    } else {
+      // Only the key holder can authenticate (and a replay was refused above), so an authenticated datagram from a
+      // new address is a NAT rebinding — from the WebSocket peer's own IP, or a third party is being aimed at.
+      if (t.peerIp !== null && rinfo.address !== t.peerIp) return this.drop('foreign_address', rinfo);
+      this.bind(t, rinfo.address, rinfo.port, now);
+    }
     // Policed after authentication, so nobody can spend another sender's budget with forged packets.
-    binding.tokens = Math.min(this.maxPps, binding.tokens + ((now - binding.refilledAt) * this.maxPps) / 1000);
-    binding.refilledAt = now;
-    if (binding.tokens < 1) return this.drop('rate_limited', rinfo);
-    binding.tokens -= 1;
-    if (!this.describePlaintext(t, n)) return this.drop('malformed', rinfo);
-    binding.router.forward(binding.participant, this.inbound, now);
+    t.tokens = Math.min(this.maxPps, t.tokens + ((now - t.refilledAt) * this.maxPps) / 1000);
+    t.refilledAt = now;
+    if (t.tokens < 1) return this.drop('rate_limited', rinfo);
+    t.tokens -= 1;
+    if (!this.describePlaintext(t, t.lastPlaintextLength)) return this.drop('malformed', rinfo);
+    participant.router.forward(participant, this.inbound, now);
   }
 
   /** Locates the extension body and Opus payload inside the decrypted plaintext, whatever the mode. */
@@ -241,11 +282,19 @@ export class Sfu {
   }
 
   private answerDiscovery(msg: Buffer, rinfo: RemoteInfo): void {
-    const binding = this.bySsrc.get(ipDiscoverySsrc(msg));
-    if (!binding) return this.drop('unknown_ssrc', rinfo);
-    const t = binding.transport;
-    // Tentative until the first authenticated packet; lets the server reach a receive-only client.
-    if (!t.remote) t.remote = { address: rinfo.address, port: rinfo.port };
+    const t = this.bySsrc.get(ipDiscoverySsrc(msg));
+    if (!t) return this.drop('unknown_ssrc', rinfo);
+    const now = Date.now();
+    if (t.remote) {
+      // Answered only from the bound address: anyone else would turn the server into a reflector.
+      if (t.remote.address !== rinfo.address || t.remote.port !== rinfo.port)
+        return this.drop('discovery_unbound', rinfo);
+      t.heardAt = now;
+    } else {
+      if (t.peerIp !== null && rinfo.address !== t.peerIp) return this.drop('foreign_address', rinfo);
+      // Tentative until the first authenticated packet; lets the server reach a receive-only client.
+      this.bind(t, rinfo.address, rinfo.port, now);
+    }
     const out = Buffer.allocUnsafe(IP_DISCOVERY_LENGTH);
     writeIpDiscoveryResponse(out, t.ssrc, rinfo.address, rinfo.port);
     this.socket.send(out, rinfo.port, rinfo.address);
@@ -264,12 +313,16 @@ export class Sfu {
     return this.routers.size;
   }
 
+  /** Closes every router (each hears `workerclose`, then cascades to its transports and participants). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.ticker);
-    for (const r of [...this.routers.values()]) r.close();
-    this.bySsrc.clear();
+    clearInterval(this.sweeper);
+    for (const r of [...this.routers.values()]) r.workerClosed();
+    // Transports never joined to a router cannot exist (routers make them), so the table is empty now.
+    this.observer.emit('close');
+    this.observer.removeAllListeners();
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
 }

@@ -12,7 +12,9 @@ export type DropReason =
   | 'no_transport_key'
   | 'e2ee_gate'
   | 'late'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'foreign_address'
+  | 'discovery_unbound';
 
 type DatagramKind = 'rtp' | 'keepalive' | 'ip_discovery' | 'other';
 
@@ -27,6 +29,7 @@ export class SfuMetrics {
     forwarded: 0,
     forwardedPayloadBytes: 0,
     silenceSynthesized: 0,
+    remotesExpired: 0,
   };
   readonly participants: Gauge;
   readonly routers: Gauge;
@@ -72,6 +75,11 @@ export class SfuMetrics {
         },
       });
     scalar('resound_sfu_packets_forwarded_total', 'RTP packets sent to receivers', () => c.forwarded);
+    scalar(
+      'resound_sfu_remotes_expired_total',
+      'Client UDP addresses the SFU stopped sending to because nothing came from them for SFU_REMOTE_IDLE_MS',
+      () => c.remotesExpired,
+    );
     scalar(
       'resound_sfu_payload_bytes_forwarded_total',
       'Opus payload bytes sent to receivers',

@@ -22,16 +22,37 @@ export interface ChannelExtension {
   close?(): void;
 }
 
-/** A voice channel on this server: the sessions in it, their speaking state, and the SFU router of its media. */
+/**
+ * A voice channel on this server: the sessions in it, their speaking state, and the SFU router of its media, which
+ * it owns. A session is admitted at Identify (its transport is made by this channel's router) and joins at Select
+ * Protocol; leaving closes its transport, and `close()` closes the router, which closes every transport still in it.
+ */
 export class VoiceChannel {
+  /** Sessions that completed Select Protocol, by user. */
   readonly sessions = new Map<string, VoiceSession>();
   readonly extensions: ChannelExtension[] = [];
+  private readonly admitted = new Set<VoiceSession>();
+  private isClosed = false;
 
   constructor(
     readonly guildId: string,
     readonly channelId: string,
     readonly router: Router,
   ) {}
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** No session holds a transport here any more. */
+  get empty(): boolean {
+    return this.admitted.size === 0;
+  }
+
+  /** `session` identified for this channel; its transport was made by this channel's router. */
+  admit(session: VoiceSession): void {
+    this.admitted.add(session);
+  }
 
   get key(): string {
     return channelKey(this.guildId, this.channelId);
@@ -76,15 +97,22 @@ export class VoiceChannel {
       o.send(Op.Speaking, { user_id: session.userId, ssrc: session.ssrc, speaking: flags });
   }
 
+  /** The session ended: the others learn it (op 13) and its transport closes, taking its participant along. */
   leave(session: VoiceSession): void {
+    if (!this.admitted.delete(session)) return;
+    session.transport.close();
     if (this.sessions.get(session.userId) !== session) return;
     this.sessions.delete(session.userId);
     for (const o of this.sessions.values()) o.send(Op.ClientDisconnect, { user_id: session.userId });
     for (const e of this.extensions) e.onLeft?.(session);
   }
 
+  /** Closes the extensions, then the router (which closes every transport and participant still in it). */
   close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
     for (const e of this.extensions) e.close?.();
+    this.router.close();
   }
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ipv4, isLoopbackHost, parseEnv, port, type Env } from '../common/config.ts';
-import { cryptoShape } from '../sfu/index.ts';
+import { bool, ipv4, isLoopbackHost, parseEnv, port, type Env } from '../common/config.ts';
+import { cryptoShape, SILENCE_SYNTHESIS_MODES } from '../sfu/index.ts';
 
 export const signalingShape = {
   /** Port of the TLS listener (wss:// and https API). @discordjs/voice only speaks wss. */
@@ -46,8 +46,25 @@ export const signalingShape = {
   SFU_UDP_PORT: port(50000),
   /** Comma-separated transport modes in order of preference; unset = measured default (see sfu/crypto). */
   SFU_MODES: z.string().optional(),
-  /** A speaker silent this long without a silence tail gets five synthesized silence frames. */
+  /** Offer the retired XSalsa20 modes (old clients). Off: only the AEAD modes are offered or accepted in SFU_MODES. */
+  SFU_LEGACY_MODES: bool(false),
+  /**
+   * `ip`: a client's UDP must come from its voice WebSocket's peer IP (nobody can aim media at a third party).
+   * `any`: no such check, for dual-stack (WebSocket over IPv6, UDP over IPv4) or split NAT/proxy deployments.
+   */
+  SFU_UDP_PEER_MATCH: z.enum(['ip', 'any']).default('ip'),
+  /** The SFU stops sending to a client address nothing (media, keepalive, IP discovery) came from for this long. */
+  SFU_REMOTE_IDLE_MS: z.coerce.number().int().min(50).default(30_000),
+  /**
+   * When the SFU sends the five silence frames for a speaker who did not: `vanish` (transport closed, server mute,
+   * op 5 speaking off, or nothing for SFU_SILENCE_VANISH_MS), `gap` (any pause of SFU_SILENCE_GAP_MS, even a jitter
+   * spike mid-talk), `off`. The default comes from `npm run bench -- audio` (README, "Silence synthesis").
+   */
+  SFU_SILENCE_SYNTHESIS: z.enum(SILENCE_SYNTHESIS_MODES).default('vanish'),
+  /** `gap` mode: a speaker silent this long without a silence tail gets five synthesized silence frames. */
   SFU_SILENCE_GAP_MS: z.coerce.number().int().min(20).default(200),
+  /** `vanish` mode: a speaker who sent nothing for this long mid-talk counts as gone. */
+  SFU_SILENCE_VANISH_MS: z.coerce.number().int().min(100).default(5000),
   /** Packets per second one sender may push (Opus: 50); a second's worth may burst. Excess is dropped and counted. */
   SFU_MAX_PPS: z.coerce.number().int().min(10).default(200),
   /** Fleet placement: `redis` publishes this server's load and sends each new channel to the least-loaded live server. */

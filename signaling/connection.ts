@@ -35,12 +35,15 @@ export class GatewayConnection {
   private lastRefill = Date.now();
   private readonly watchdog: NodeJS.Timeout;
   private readonly identifyDeadline: NodeJS.Timeout;
+  private terminator: NodeJS.Timeout | null = null;
   private closing = false;
   private released = false;
 
   constructor(
     private readonly ws: WebSocket,
     readonly remote: string,
+    /** The peer's IP (IPv4-mapped IPv6 unwrapped): the only source the session's UDP is accepted from by default. */
+    readonly peerIp: string,
     private readonly handler: ConnectionHandler,
     private readonly limits: ConnectionLimits,
     private readonly metrics: SignalingMetrics,
@@ -90,7 +93,8 @@ export class GatewayConnection {
     this.handler.closed(this, code, true);
     this.ws.close(code, reason.slice(0, 120));
     // A peer that never completes the close handshake must not hold the socket open.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
+    this.terminator = setTimeout(() => this.ws.terminate(), 2000);
+    this.terminator.unref();
   }
 
   /** The session moved to another connection (resume) or ended: this socket no longer speaks for it. */
@@ -104,6 +108,8 @@ export class GatewayConnection {
   private onClose(code: number): void {
     clearInterval(this.watchdog);
     clearTimeout(this.identifyDeadline);
+    if (this.terminator) clearTimeout(this.terminator);
+    this.terminator = null;
     this.metrics.connections.dec();
     if (!this.closing) {
       this.closing = true;

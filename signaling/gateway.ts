@@ -16,6 +16,7 @@ import {
   preferredModes,
   Sfu,
   TRANSPORT_MODES,
+  isLegacyMode,
   isTransportMode,
   type TransportMode,
 } from '../sfu/index.ts';
@@ -64,8 +65,8 @@ export interface VoiceGateway {
   close(): Promise<void>;
 }
 
-function parseModes(spec: string | undefined): TransportMode[] {
-  if (!spec) return preferredModes();
+function parseModes(spec: string | undefined, legacy: boolean): TransportMode[] {
+  if (!spec) return preferredModes().filter((m) => legacy || !isLegacyMode(m));
   const modes = spec
     .split(',')
     .map((m) => m.trim())
@@ -73,6 +74,9 @@ function parseModes(spec: string | undefined): TransportMode[] {
   const bad = modes.filter((m) => !isTransportMode(m));
   if (bad.length)
     throw new Error(`SFU_MODES has unknown mode(s) ${bad.join(', ')}; known: ${TRANSPORT_MODES.join(', ')}`);
+  const retired = (modes as TransportMode[]).filter(isLegacyMode);
+  if (retired.length > 0 && !legacy)
+    throw new Error(`SFU_MODES lists retired mode(s) ${retired.join(', ')}; set SFU_LEGACY_MODES=true to offer them`);
   return modes as TransportMode[];
 }
 
@@ -93,7 +97,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     'VOICE_TOKEN_SECRET',
   );
   const adminToken = secretFromConfigOrDataDir(config.ADMIN_TOKEN, opts.dataDir, 'admin-token', 'ADMIN_TOKEN');
-  const modes = parseModes(config.SFU_MODES);
+  const modes = parseModes(config.SFU_MODES, config.SFU_LEGACY_MODES);
 
   const sfu = await listenExplained(
     { listener: 'SFU UDP', variable: 'SFU_UDP_PORT', host: opts.bind, port: config.SFU_UDP_PORT },
@@ -103,8 +107,10 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
         port: config.SFU_UDP_PORT,
         publicIp: config.RESOUND_PUBLIC_IP,
         logger: log.child({ component: 'sfu' }),
-        silenceGapMs: config.SFU_SILENCE_GAP_MS,
+        silence: config.SFU_SILENCE_SYNTHESIS,
+        silenceGapMs: config.SFU_SILENCE_SYNTHESIS === 'gap' ? config.SFU_SILENCE_GAP_MS : config.SFU_SILENCE_VANISH_MS,
         maxPacketsPerSecond: config.SFU_MAX_PPS,
+        remoteIdleMs: config.SFU_REMOTE_IDLE_MS,
         registry,
       }),
   );
@@ -125,6 +131,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     tokenTtlMs: config.VOICE_TOKEN_TTL_S * 1000,
     resumeGraceMs: config.SIGNALING_RESUME_GRACE_MS,
     e2ee: config.VOICE_E2EE,
+    udpPeerMatch: config.SFU_UDP_PEER_MATCH,
     channelExtensions:
       opts.channelExtensions ?? ((ch) => (dave.mode === 'off' ? [] : [daveChannelExtension(ch, dave)])),
   });
@@ -141,7 +148,8 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   const wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(limits.maxFrameBytes * 4, 1 << 20) });
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-    new GatewayConnection(ws, remote, server, limits, metrics, log, badLog);
+    const peerIp = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    new GatewayConnection(ws, remote, peerIp, server, limits, metrics, log, badLog);
   });
   // Caps across both listeners, taken before the handshake so a flood of sockets costs no WebSocket state.
   const wsSlots = new PerIpCounter(config.SIGNALING_MAX_CONNECTIONS, config.SIGNALING_MAX_CONNECTIONS_PER_IP);

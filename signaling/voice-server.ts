@@ -21,6 +21,8 @@ export interface VoiceServerOptions {
   tokenTtlMs: number;
   resumeGraceMs: number;
   e2ee: 'required' | 'optional' | 'off';
+  /** 'ip': a session's UDP must come from its WebSocket peer's IP; 'any': no check (dual-stack, split NAT). */
+  udpPeerMatch?: 'ip' | 'any';
   /** Features attached to every new channel (DAVE). */
   channelExtensions?: (channel: VoiceChannel, server: VoiceServer) => ChannelExtension[];
 }
@@ -109,6 +111,8 @@ export class VoiceServer implements ConnectionHandler {
     this.sessions.get(d.session_id)?.end(Close.SessionNoLongerValid);
     this.sessionOf(c.guildId, c.userId)?.end(Close.SessionNoLongerValid);
 
+    const channel = this.channelFor(c.guildId, c.channelId);
+    const transport = channel.router.createTransport();
     const session = new VoiceSession({
       id: d.session_id,
       userId: c.userId,
@@ -116,8 +120,15 @@ export class VoiceServer implements ConnectionHandler {
       channelId: c.channelId,
       token: d.token,
       maxDaveVersion: daveMax,
-      transport: this.sfu.createUdpTransport(),
+      transport,
       metrics: this.opts.metrics,
+    });
+    channel.admit(session);
+    this.pinPeer(session, conn);
+    // The channel closed under the session (admin close, shutdown): the client is disconnected, like a deleted channel.
+    transport.once('routerclose', () => {
+      session.conn?.close(Close.Disconnected, 'voice channel closed');
+      session.end(Close.Disconnected);
     });
     this.sessions.set(session.id, session);
     this.byGuildUser.set(`${session.guildId}:${session.userId}`, session);
@@ -162,6 +173,7 @@ export class VoiceServer implements ConnectionHandler {
     }
     session.attach(conn);
     conn.session = session;
+    this.pinPeer(session, conn);
     this.opts.metrics.resumes.inc({ result: 'ok' });
     session.send(Op.Resumed, null);
     for (const frame of missed) conn.sendRaw(frame);
@@ -267,8 +279,10 @@ export class VoiceServer implements ConnectionHandler {
     }
     const key = randomBytes(32);
     session.transport.setKey(data.mode, key);
-    const channel = this.channelFor(session);
-    this.sfu.attach(session.transport, channel.router, session.userId);
+    const channel = this.channels.get(channelKey(session.guildId, session.channelId));
+    if (!channel || channel.closed)
+      return this.reject(conn, 'channel_closed', Close.Disconnected, 'voice channel closed');
+    channel.router.addParticipant(session.userId, session.transport);
     session.daveVersion = Math.min(session.maxDaveVersion, channel.protocolVersionFor(session));
     const since = session.state.identifiedAt;
     session.state = { kind: 'connected', mode: data.mode, connectedAt: Date.now() };
@@ -299,6 +313,8 @@ export class VoiceServer implements ConnectionHandler {
     if (!channel) return this.reject(conn, 'speaking_early', Close.BadRequest, 'Speaking before Select Protocol');
     const flags = typeof parsed.data.speaking === 'boolean' ? Number(parsed.data.speaking) : parsed.data.speaking;
     channel.speaking(session, flags);
+    // A client that says it stopped and did not send its own tail gets one now (a no-op when it did).
+    if (flags === 0) channel.router.speakingEnded(session.userId);
   }
 
   private channelOf(session: VoiceSession): VoiceChannel | undefined {
@@ -306,11 +322,11 @@ export class VoiceServer implements ConnectionHandler {
     return ch && ch.sessions.get(session.userId) === session ? ch : undefined;
   }
 
-  private channelFor(session: VoiceSession): VoiceChannel {
-    const key = channelKey(session.guildId, session.channelId);
+  private channelFor(guildId: string, channelId: string): VoiceChannel {
+    const key = channelKey(guildId, channelId);
     let ch = this.channels.get(key);
     if (!ch) {
-      ch = new VoiceChannel(session.guildId, session.channelId, this.sfu.router(session.channelId));
+      ch = new VoiceChannel(guildId, channelId, this.sfu.createRouter(key));
       ch.extensions.push(...(this.opts.channelExtensions?.(ch, this) ?? []));
       this.channels.set(key, ch);
     }
@@ -326,13 +342,26 @@ export class VoiceServer implements ConnectionHandler {
     const ch = this.channels.get(key);
     if (ch) {
       ch.leave(session);
-      if (ch.sessions.size === 0) {
-        this.channels.delete(key);
-        ch.close();
-        ch.router.close();
-      }
+      if (ch.empty) this.closeChannelObject(ch);
     }
-    this.sfu.releaseTransport(session.transport);
+  }
+
+  /** Admin: closes a channel with everyone in it; each client is disconnected with 4014. False when none. */
+  closeChannel(guildId: string, channelId: string): boolean {
+    const ch = this.channels.get(channelKey(guildId, channelId));
+    if (!ch) return false;
+    this.closeChannelObject(ch);
+    return true;
+  }
+
+  private closeChannelObject(ch: VoiceChannel): void {
+    if (this.channels.get(ch.key) === ch) this.channels.delete(ch.key);
+    ch.close();
+  }
+
+  /** The session's UDP may come only from the IP its (current) WebSocket comes from, unless configured otherwise. */
+  private pinPeer(session: VoiceSession, conn: GatewayConnection): void {
+    session.transport.peerIp = (this.opts.udpPeerMatch ?? 'ip') === 'ip' ? conn.peerIp : null;
   }
 
   private reject(conn: GatewayConnection, reason: string, code: number, message: string): void {
@@ -346,5 +375,6 @@ export class VoiceServer implements ConnectionHandler {
       s.conn?.close(Close.VoiceServerCrashed, 'server shutting down');
       s.end(Close.VoiceServerCrashed);
     }
+    for (const ch of [...this.channels.values()]) this.closeChannelObject(ch);
   }
 }

@@ -6,7 +6,10 @@ import { MemoryPath, type MediaPath } from './media-path.ts';
 import { mean } from './report/aggregate.ts';
 import type { AudioReport } from './report/types.ts';
 import { writeReport } from './report/write-report.ts';
-import { runAudioBenchmark } from './run.ts';
+import fs from 'node:fs';
+import { expandMatrix, FULL_MATRIX, QUICK_MATRIX } from './conditions.ts';
+import { encodeCell, FIXTURES_DIR, fixtureFile, runAudioBenchmark } from './run.ts';
+import { compareSilenceSynthesis, type SynthesisRow } from './silence-synthesis.ts';
 import { SfuPath } from './sfu-path.ts';
 import { InlineScorer, WorkerScorer, type Scorer } from './scorer.ts';
 
@@ -55,11 +58,47 @@ export async function audioBench(argv: string[]): Promise<AudioReport> {
     });
     const files = writeReport(report, values.out);
     emitFigures(report);
+    if (values.path === 'sfu') {
+      const spikes = expandMatrix(values.quick ? QUICK_MATRIX : FULL_MATRIX).filter((s) => s.jitter.kind === 'spike');
+      const inputs = spikes.map((spec) => ({
+        spec,
+        fixtureFile: fixtureFile(FIXTURES_DIR, spec.fixture),
+        packets: encodeCell(FIXTURES_DIR, spec),
+      }));
+      const rows = await compareSilenceSynthesis(inputs, scorer, memory);
+      emitSynthesis(rows, report.mode);
+      const file = path.join(values.out, 'silence-synthesis.json');
+      fs.writeFileSync(file, JSON.stringify(rows, null, 2));
+      files.push(file);
+    }
     console.error(`audio-bench: wrote ${files.length} files to ${values.out}`);
     return report;
   } finally {
     await scorer.close();
     await main.close();
+  }
+}
+
+/** One line per synthesis setting over the jitter-spike cells, the in-memory path (no synthesis) as baseline. */
+function emitSynthesis(rows: SynthesisRow[], mode: string): void {
+  for (const r of rows) {
+    emit({
+      bench: 'audio',
+      mode,
+      figure: 'silence_synthesis_jitter_spikes',
+      variant: r.variant,
+      cells: r.cells,
+      stoi: round(r.stoi, 4),
+      segSnrDb: round(r.segSnrDb, 2),
+      driftMs: round(r.driftMs, 1),
+      cellsWithInsertion: r.cellsWithInsertion,
+      insertedFrames: r.insertedFrames,
+      baselinePath: 'memory',
+      baseline: round(r.baselineStoi, 4),
+      baselineSegSnrDb: round(r.baselineSegSnrDb, 2),
+      ratio: ratio(r.stoi, r.baselineStoi),
+      ratioSegSnr: ratio(r.segSnrDb, r.baselineSegSnrDb),
+    });
   }
 }
 

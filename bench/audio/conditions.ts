@@ -16,7 +16,16 @@ export interface Matrix {
   losses: LossSpec[];
   fec: boolean[];
   jitters: JitterSpec[];
+  /** Jitter spikes (stalls), run on the speech fixtures with no loss and FEC off: the silence-synthesis cells. */
+  spikes: JitterSpec[];
 }
+
+/** Stalls of a busy sender or a congested hop, in the 200–500 ms range where the old 200 ms gap fired mid-talk. */
+const SPIKES: JitterSpec[] = [
+  { kind: 'spike', stallMs: 250 },
+  { kind: 'spike', stallMs: 350 },
+  { kind: 'spike', stallMs: 500 },
+];
 
 export const FULL_MATRIX: Matrix = {
   fixtures: [
@@ -39,6 +48,7 @@ export const FULL_MATRIX: Matrix = {
   ],
   fec: [false, true],
   jitters: [{ kind: 'none' }, { kind: 'uniform', maxMs: 20 }],
+  spikes: SPIKES,
 };
 
 /** CI-sized: two fixtures, two bitrates, three loss models. */
@@ -52,6 +62,7 @@ export const QUICK_MATRIX: Matrix = {
   ],
   fec: [false, true],
   jitters: [{ kind: 'none' }, { kind: 'uniform', maxMs: 20 }],
+  spikes: SPIKES,
 };
 
 export function expandMatrix(m: Matrix): CellSpec[] {
@@ -61,6 +72,9 @@ export function expandMatrix(m: Matrix): CellSpec[] {
       for (const loss of m.losses)
         for (const fec of m.fec)
           for (const jitter of m.jitters) cells.push({ fixture, bitrateKbps, loss, fec, jitter });
+  for (const fixture of m.fixtures.filter((f) => f.startsWith('speech')))
+    for (const bitrateKbps of m.bitratesKbps)
+      for (const jitter of m.spikes) cells.push({ fixture, bitrateKbps, loss: { kind: 'none' }, fec: false, jitter });
   return cells;
 }
 

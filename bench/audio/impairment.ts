@@ -1,5 +1,5 @@
 import { lossLabel, lossPattern, type LossSpec } from './loss-models.ts';
-import { delayPattern, jitterLabel, type JitterSpec } from './jitter.ts';
+import { delayPattern, jitterLabel, stallOf, type JitterSpec } from './jitter.ts';
 import { seedFrom } from '../../common/rng.ts';
 
 /**
@@ -9,12 +9,15 @@ import { seedFrom } from '../../common/rng.ts';
 export interface ImpairmentPlan {
   drop: Uint8Array;
   delayMs: Float64Array;
+  /** A real stall the SFU path waits out before releasing frame `at` onwards (jitter spikes only). */
+  stall?: { at: number; ms: number } | null;
 }
 
 export function makePlan(fixture: string, loss: LossSpec, jitter: JitterSpec, count: number): ImpairmentPlan {
   return {
     drop: lossPattern(loss, count, seedFrom('loss', fixture, lossLabel(loss))),
     delayMs: delayPattern(jitter, count, seedFrom('jitter', fixture, jitterLabel(jitter))),
+    stall: stallOf(jitter, count),
   };
 }
 

@@ -27,3 +27,4 @@ export * from './cli.ts';
 export * from './relay.ts';
 export * from './sfu-path.ts';
 export * from './cell-collector.ts';
+export * from './silence-synthesis.ts';

@@ -1,6 +1,7 @@
 import type { ImpairmentPlan } from './impairment.ts';
 import { deliveryOrder } from './impairment.ts';
 import type { ReceivedStream } from './receiver.ts';
+import type { Insertion } from './cell-collector.ts';
 
 /** How a cell's packets get from the sending client to the listening one. */
 export interface MediaPath {
@@ -13,6 +14,10 @@ export interface MediaPath {
 export interface Transmission extends ReceivedStream {
   /** Packets the plan let through that still never reached the listener (should be 0). */
   unexpectedLoss: number;
+  /** Silence the path synthesised inside the cell (the SFU's silence tail under a stall). */
+  inserted?: Insertion[];
+  /** Largest RTP timestamp drift of a received frame from the sender's (ms). */
+  driftMs?: number;
 }
 
 /** Arrival times on the sender's clock for the packets that did arrive, from the plan's virtual delays. */

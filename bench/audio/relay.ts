@@ -108,9 +108,15 @@ export class ImpairmentRelay {
     this.cell = null;
     clearTimeout(cell.timer);
     let sent = 0;
+    let stall = cell.plan.stall ?? null;
     for (const i of deliveryOrder(cell.plan)) {
       const msg = cell.buffered[i];
       if (!msg) continue;
+      if (stall && i >= stall.at) {
+        // A jitter spike: the SFU must see the gap in real time, as it would on a live path.
+        await new Promise<void>((r) => setTimeout(r, stall!.ms));
+        stall = null;
+      }
       this.upstream.send(msg, this.target.port, this.target.address);
       if (++sent % BURST === 0) await new Promise<void>((r) => setImmediate(r));
     }

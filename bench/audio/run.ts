@@ -36,11 +36,7 @@ export async function runAudioBenchmark(opts: RunOptions): Promise<AudioReport> 
     const key = `${s.fixture}|${s.bitrateKbps}|${s.fec}|${pct}`;
     let p = encoded.get(key);
     if (!p) {
-      const ref = loadFixture(fixtureFile(dir, s.fixture));
-      // One extra frame of silence so the codec look-ahead does not cut off the clip's end.
-      const padded = new Float32Array(ref.length + FRAME_SAMPLES);
-      padded.set(ref);
-      p = encodeFrames(padded, { bitrate: s.bitrateKbps * 1000, fec: s.fec, expectedLossPercent: pct });
+      p = encodeCell(dir, s);
       encoded.set(key, p);
     }
     return p;
@@ -83,6 +79,15 @@ export async function runAudioBenchmark(opts: RunOptions): Promise<AudioReport> 
     sameDelivery,
     bitExact,
   };
+}
+
+/** A cell's fixture encoded at its bitrate and FEC setting, 20 ms frames. */
+export function encodeCell(dir: string, s: CellSpec): Uint8Array[] {
+  const ref = loadFixture(fixtureFile(dir, s.fixture));
+  // One extra frame of silence so the codec look-ahead does not cut off the clip's end.
+  const padded = new Float32Array(ref.length + FRAME_SAMPLES);
+  padded.set(ref);
+  return encodeFrames(padded, { bitrate: s.bitrateKbps * 1000, fec: s.fec, expectedLossPercent: fecLossPercent(s) });
 }
 
 export function fixtureFile(dir: string, name: string): string {

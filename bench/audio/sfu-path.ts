@@ -16,6 +16,8 @@ import { VoiceClient, type ReceivedFrame } from '../../testkit/index.ts';
 const BURST = 16;
 /** Receive buffer for the clients' UDP sockets (the kernel caps it at net.core.rmem_max). */
 const RECV_BUFFER_BYTES = 4 << 20;
+/** Real clients send an 8-byte UDP keepalive this often; the SFU stops sending to an address that stays quiet. */
+const KEEPALIVE_MS = 5000;
 /** How long the listener waits for a cell's packets and tail once the relay released them. */
 const RECEIVE_TIMEOUT_MS = 3000;
 
@@ -38,6 +40,7 @@ export class SfuPath implements MediaPath {
   private listener: ((f: ReceivedFrame) => void) | null = null;
   /** Sequence shift the SFU applies to A's stream towards B (non-zero after it dropped or inserted a packet). */
   private shift = 0;
+  private readonly keepalive: NodeJS.Timeout;
 
   private constructor(
     private readonly gw: VoiceGateway,
@@ -48,6 +51,12 @@ export class SfuPath implements MediaPath {
   ) {
     this.name = `sfu (${a.mode})`;
     b.on('frame', (f) => this.listener?.(f));
+    // The listener never sends media: like a real client it keeps its address alive (SFU_REMOTE_IDLE_MS).
+    const ping = Buffer.alloc(8);
+    this.keepalive = setInterval(() => {
+      for (const c of [a, b]) c.udp.send(ping, c.serverPort, c.serverAddress);
+    }, KEEPALIVE_MS);
+    this.keepalive.unref();
   }
 
   static async open(opts: SfuPathOptions = {}): Promise<SfuPath> {
@@ -112,6 +121,7 @@ export class SfuPath implements MediaPath {
 
   async close(): Promise<void> {
     await this.queue;
+    clearInterval(this.keepalive);
     this.a.close();
     this.b.close();
     this.relay.close();
@@ -133,7 +143,7 @@ export class SfuPath implements MediaPath {
       const timer = setTimeout(resolve, RECEIVE_TIMEOUT_MS);
       this.listener = (f) => {
         if (f.ssrc !== a.ssrc) return;
-        cell.onFrame(f.sequence, f.payload);
+        cell.onFrame(f.sequence, f.payload, f.timestamp, performance.now());
         if (cell.tail >= SILENCE_TAIL_FRAMES) {
           clearTimeout(timer);
           resolve();
@@ -151,7 +161,13 @@ export class SfuPath implements MediaPath {
     await received;
     this.listener = null;
     this.shift = cell.shift;
-    return { packets: cell.rx, arrivalMs: arrivalTimes(plan, cell.rx), unexpectedLoss: expected - cell.got };
+    return {
+      packets: cell.rx,
+      arrivalMs: arrivalTimes(plan, cell.rx),
+      unexpectedLoss: expected - cell.got,
+      inserted: cell.inserted,
+      driftMs: cell.driftMs,
+    };
   }
 }
 

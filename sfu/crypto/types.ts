@@ -15,6 +15,11 @@ export const TRANSPORT_MODES = [
 
 export type TransportMode = (typeof TRANSPORT_MODES)[number];
 
+/** Discord retired the XSalsa20 modes: no authenticated header, and Resound offers them only when asked to. */
+export function isLegacyMode(mode: TransportMode): boolean {
+  return mode.startsWith('xsalsa20_');
+}
+
 export function isTransportMode(s: unknown): s is TransportMode {
   return typeof s === 'string' && (TRANSPORT_MODES as readonly string[]).includes(s);
 }

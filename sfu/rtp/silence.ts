@@ -10,6 +10,16 @@ export const SILENCE_TAIL_FRAMES = 5;
 /** Default time without packets after which a talk spurt with no silence tail counts as abandoned. */
 export const DEFAULT_SILENCE_GAP_MS = 200;
 
+/**
+ * When the SFU ends a sender's talk spurt for it:
+ *   gap     the sender was quiet for the gap (any stall, even a jitter spike mid-spurt)
+ *   vanish  the sender vanished: its transport closed, the server muted it, it said it stopped speaking (op 5), or
+ *           nothing came from it for the (long) vanish timeout
+ *   off     never
+ */
+export type SilenceSynthesis = 'gap' | 'vanish' | 'off';
+export const SILENCE_SYNTHESIS_MODES = ['gap', 'vanish', 'off'] as const satisfies readonly SilenceSynthesis[];
+
 export function isOpusSilence(payload: Uint8Array, offset: number, length: number): boolean {
   return length === 3 && payload[offset] === 0xf8 && payload[offset + 1] === 0xff && payload[offset + 2] === 0xfe;
 }

@@ -76,7 +76,7 @@ export function daveChannelExtension(
     logger: ctx.logger,
     transitionTimeoutMs: ctx.transitionTimeoutMs,
   });
-  channel.router.gate = new DaveMediaGate(group);
+  channel.router.setGate(new DaveMediaGate(group));
   const badLog = new RateLimitedLog(ctx.logger);
   const closeBad = (session: VoiceSession, message: string): true => {
     ctx.metrics.rejected('transition_malformed');
@@ -120,7 +120,7 @@ export function daveChannelExtension(
     },
     close() {
       group.close();
-      if (channel.router.gate instanceof DaveMediaGate) channel.router.gate = null;
+      if (channel.router.mediaGate instanceof DaveMediaGate) channel.router.setGate(null);
     },
   };
 }

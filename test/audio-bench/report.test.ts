@@ -27,6 +27,8 @@ function cell(over: Partial<CellResult>): CellResult {
     concealed: 0,
     unexpectedLoss: 0,
     expectedDelayMs: 66.5,
+    insertedSilence: 0,
+    driftMs: 0,
     stoi: 0.95,
     segSnrDb: 10,
     lsdDb: 5,

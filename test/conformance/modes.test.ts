@@ -52,7 +52,7 @@ describe('each transport encryption mode, forced', () => {
     'xsalsa20_poly1305',
   ] as TransportMode[]) {
     it(`${mode}: a legacy sender is heard by an AEAD receiver and vice versa`, async () => {
-      gw = await startTestGateway();
+      gw = await startTestGateway({ SFU_LEGACY_MODES: 'true' });
       const guild = newId();
       const channel = newId();
       const legacy = await rawClient(gw, guild, channel, { mode });

@@ -17,7 +17,7 @@ export function tapGate(
   senderId: string,
 ): { seen: Buffer[]; delivered: Map<string, Buffer[]> } {
   const router = channelOf(gw, channelId).router;
-  const inner = router.gate;
+  const inner = router.mediaGate;
   const seen: Buffer[] = [];
   const delivered = new Map<string, Buffer[]>();
   const tap: MediaGate = {
@@ -35,7 +35,7 @@ export function tapGate(
       return ok;
     },
   };
-  router.gate = tap;
+  router.setGate(tap);
   return { seen, delivered };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { Router, SfuMetrics, type OutgoingFrame, type Transport } from '../../sfu/index.ts';
+import { Router, SfuMetrics, Transport, type OutgoingFrame } from '../../sfu/index.ts';
 import { DaveMediaGate } from '../../signaling/dave/index.ts';
 import { SimNet, userId } from '../../testkit/index.ts';
 
@@ -10,23 +10,24 @@ interface Sent {
   payload: Buffer;
 }
 
-function recorder(): { transport: Transport; sent: Sent[] } {
-  const sent: Sent[] = [];
-  return {
-    sent,
-    transport: {
-      kind: 'udp',
-      closed: false,
-      send(f: OutgoingFrame) {
-        sent.push({
-          sequence: f.sequence,
-          payload: Buffer.from(f.data.subarray(f.offset, f.offset + f.payloadLength)),
-        });
-      },
-      close() {},
-    },
-  };
+/** A transport that records what the router sends it (the router under test is real). */
+class Recorder extends Transport {
+  readonly kind = 'recorder';
+  readonly sent: Sent[] = [];
+  send(f: OutgoingFrame): void {
+    this.sent.push({
+      sequence: f.sequence,
+      payload: Buffer.from(f.data.subarray(f.offset, f.offset + f.payloadLength)),
+    });
+  }
+  protected release(): void {}
 }
+
+let nextSsrc = 1;
+const recorder = (router: Router): { transport: Recorder; sent: Sent[] } => {
+  const transport = router.adoptTransport(new Recorder(nextSsrc++));
+  return { transport, sent: transport.sent };
+};
 
 const OPUS = Buffer.from('fc00112233445566778899', 'hex');
 const SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
@@ -44,13 +45,13 @@ describe('DaveMediaGate in the SFU router', () => {
       if (item.dir === 'up' && item.msg.kind === 'kp' && item.msg.from === p.userId) break;
     }
     const router = new Router('r', new SfuMetrics(new Registry()), pino({ level: 'silent' }));
-    const recA = recorder();
-    const recB = recorder();
-    const recP = recorder();
-    const pa = router.addParticipant(a.userId, 1, recA.transport);
-    router.addParticipant(b.userId, 2, recB.transport);
-    const pp = router.addParticipant(p.userId, 3, recP.transport);
-    router.gate = new DaveMediaGate(net.group);
+    const recA = recorder(router);
+    const recB = recorder(router);
+    const recP = recorder(router);
+    const pa = router.addParticipant(a.userId, recA.transport);
+    router.addParticipant(b.userId, recB.transport);
+    const pp = router.addParticipant(p.userId, recP.transport);
+    router.setGate(new DaveMediaGate(net.group));
     expect(net.group.mediaRole(p.userId)).toBe('pending');
 
     const e2ee = a.encrypt(OPUS);
@@ -97,10 +98,10 @@ describe('DaveMediaGate in the SFU router', () => {
     const [a, b] = [net.join(userId()), net.join(userId())];
     net.pump();
     const router = new Router('r', new SfuMetrics(new Registry()), pino({ level: 'silent' }));
-    const recB = recorder();
-    const pa = router.addParticipant(a.userId, 1, recorder().transport);
-    router.addParticipant(b.userId, 2, recB.transport);
-    router.gate = new DaveMediaGate(net.group);
+    const recB = recorder(router);
+    const pa = router.addParticipant(a.userId, recorder(router).transport);
+    router.addParticipant(b.userId, recB.transport);
+    router.setGate(new DaveMediaGate(net.group));
     router.forward(
       pa,
       {

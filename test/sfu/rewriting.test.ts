@@ -18,7 +18,7 @@ describe('silence synthesis and per-receiver sequence rewriting through the real
   const { frames } = fixtureOpusFrames();
 
   beforeAll(async () => {
-    gw = await startTestGateway({ SFU_SILENCE_GAP_MS: '60' });
+    gw = await startTestGateway({ SFU_SILENCE_SYNTHESIS: 'gap', SFU_SILENCE_GAP_MS: '60' });
     const guild = newId();
     const channel = newId();
     a = await rawClient(gw, guild, channel);
