@@ -104,7 +104,7 @@ describe('closing a voice channel with participants', () => {
     expect(await gauge(gw, 'resound_sfu_participants')).toBe(3);
     const ours = async () =>
       (await gw.registry.getSingleMetric('resound_sfu_stream_packets')!.get()).values.filter((v) =>
-        clients.some((cl) => v.labels.user === cl.opts.userId),
+        clients.some((cl) => v.labels.ssrc === String(cl.ssrc)),
       );
     expect(await ours()).toHaveLength(3);
 
