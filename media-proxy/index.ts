@@ -58,6 +58,7 @@ export async function startMediaProxy(ctx: PartContext): Promise<MediaProxyPart>
   const redis = createFailFastRedis(handle.url, logger, 'proxy-cache');
   await redisReady(redis, 2000);
   const service = new MediaService({ config, redis, logger });
+  await service.start();
   const app = await createMediaApp(service, logger);
   await listenExplained(
     { listener: 'media proxy', variable: 'MEDIA_PROXY_PORT', host: config.bind, port: config.port },
