@@ -24,6 +24,10 @@ export const mediaProxyShape = {
   MEDIA_PROXY_CACHE_MAX_BYTES: int(1024 * 1024 * 1024, 1024),
   /** Result-cache entry budget beside the byte budget, so many tiny variants cannot grow the index without bound. */
   MEDIA_PROXY_CACHE_MAX_ENTRIES: int(200_000, 1),
+  /** In-process LRU of hot results (bytes + metadata) in front of disk and Redis; 0 = off. */
+  MEDIA_PROXY_HOT_CACHE_BYTES: int(64 * 1024 * 1024),
+  /** A result served from memory refreshes its place in the shared Redis LRU at most this often (ms). */
+  MEDIA_PROXY_HOT_TOUCH_MS: int(5000),
   /** Cache-missing renders each client (peer address) may start per minute; 0 = unlimited. */
   MEDIA_PROXY_MISSES_PER_MINUTE: int(600),
   /** Misses a client may start in a burst before the per-minute rate applies. */
@@ -68,6 +72,8 @@ export interface MediaProxyConfig {
   cacheDir: string;
   cacheMaxBytes: number;
   cacheMaxEntries: number;
+  hotCacheBytes: number;
+  hotTouchMs: number;
   missesPerMinute: number;
   missBurst: number;
   redisPrefix: string;
@@ -106,6 +112,8 @@ export function loadMediaProxyConfig(env: Env, dataDir: string, bind = '127.0.0.
     cacheDir: path.resolve(e.MEDIA_PROXY_CACHE_DIR ?? path.join(base, 'results')),
     cacheMaxBytes: e.MEDIA_PROXY_CACHE_MAX_BYTES,
     cacheMaxEntries: e.MEDIA_PROXY_CACHE_MAX_ENTRIES,
+    hotCacheBytes: e.MEDIA_PROXY_HOT_CACHE_BYTES,
+    hotTouchMs: e.MEDIA_PROXY_HOT_TOUCH_MS,
     missesPerMinute: e.MEDIA_PROXY_MISSES_PER_MINUTE,
     missBurst: e.MEDIA_PROXY_MISS_BURST,
     redisPrefix: e.MEDIA_PROXY_REDIS_PREFIX,

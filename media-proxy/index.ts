@@ -59,6 +59,7 @@ export async function startMediaProxy(ctx: PartContext): Promise<MediaProxyPart>
   const redis = createFailFastRedis(handle.url, logger, 'proxy-cache');
   await redisReady(redis, 2000);
   const service = new MediaService({ config, redis, logger });
+  await service.start();
   const limits = httpLimitsOf(ctx.common);
   const app = await createMediaApp(service, logger, limits);
   const internalApp = createMediaInternalApp(service, logger, limits);

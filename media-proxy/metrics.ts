@@ -3,9 +3,45 @@ import { avifdecRunning } from './transform/avifdec.ts';
 import { pixelBudget } from './transform/pixel-budget.ts';
 import { pixelWorkers } from './transform/pixel-workers.ts';
 
+/** Cache figures read at scrape time, so the hit path pays nothing for them. */
+export interface CacheStats {
+  memoryHits: number;
+  diskHits: number;
+  hotBytes: number;
+  hotEntries: number;
+}
+
 /** The proxy's instruments, on the instance's own registry so side-by-side instances never collide. */
-export function createProxyMetrics(registry: Registry) {
+export function createProxyMetrics(registry: Registry, cacheStats: () => CacheStats) {
   return {
+    cacheHits: new Counter({
+      name: 'resound_media_proxy_cache_hits_total',
+      help: 'result-cache hits since start, by tier (memory = the in-process LRU, disk = file read via the index)',
+      labelNames: ['tier'],
+      registers: [registry],
+      collect() {
+        const s = cacheStats();
+        this.reset();
+        this.inc({ tier: 'memory' }, s.memoryHits);
+        this.inc({ tier: 'disk' }, s.diskHits);
+      },
+    }),
+    hotBytes: new Gauge({
+      name: 'resound_media_proxy_hot_cache_bytes',
+      help: 'bytes charged to the in-process LRU of hot results',
+      registers: [registry],
+      collect() {
+        this.set(cacheStats().hotBytes);
+      },
+    }),
+    hotEntries: new Gauge({
+      name: 'resound_media_proxy_hot_cache_entries',
+      help: 'results held in the in-process LRU',
+      registers: [registry],
+      collect() {
+        this.set(cacheStats().hotEntries);
+      },
+    }),
     requests: new Counter({
       name: 'resound_media_proxy_requests_total',
       help: 'image requests by route and cache outcome',

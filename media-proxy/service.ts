@@ -6,6 +6,7 @@ import { RateLimitedLog } from '../common/logger.ts';
 import { Registry } from '../common/metrics.ts';
 import { Coalescer } from './cache/coalesce.ts';
 import { normalizeRequest, resultKey } from './cache/keys.ts';
+import { describeImage } from './cache/hot-cache.ts';
 import { ResultCache, type CachedMeta } from './cache/result-cache.ts';
 import type { MediaProxyConfig } from './config.ts';
 import { detectImage } from './detect/index.ts';
@@ -19,9 +20,9 @@ import { GifsiclePool } from './transform/gifsicle-pool.ts';
 import { transformDetected, validateRequest } from './transform/pipeline.ts';
 import type { DetectResult, TransformRequest, TransformResult } from './types.ts';
 
-function metaOf(r: TransformResult): CachedMeta {
+function rendered(key: string, r: TransformResult, cache: Rendered['cache']): Rendered {
   const { data, ...facts } = r;
-  return { ...facts, size: data.length };
+  return { key, data, meta: { ...facts, size: data.length }, image: describeImage(r), cache };
 }
 
 /** Told about every stored original; `bin/` wires the workers' pre-render enqueuer to it. */
@@ -50,6 +51,8 @@ export interface Rendered {
   key: string;
   data: Buffer;
   meta: CachedMeta;
+  /** `X-Resound-Image`: dimensions, frames, animation, tone mapping (kept with hot results, built once). */
+  image: string;
   cache: 'hit' | 'miss' | 'coalesced';
 }
 
@@ -90,16 +93,23 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     super();
     const c = opts.config;
     this.registry = opts.registry ?? new Registry();
-    this.metrics = createProxyMetrics(this.registry);
+    this.metrics = createProxyMetrics(this.registry, () => ({
+      memoryHits: this.cache.memoryHits,
+      diskHits: this.cache.diskHits,
+      hotBytes: this.cache.hot.bytes,
+      hotEntries: this.cache.hot.size,
+    }));
     this.store = opts.store ?? new FsOriginStore(c.originDir);
-    this.cache = new ResultCache(
-      opts.redis,
-      c.cacheDir,
-      c.redisPrefix,
-      c.cacheMaxBytes,
-      (n) => this.metrics.evictions.inc(n),
-      c.cacheMaxEntries,
-    );
+    this.cache = new ResultCache({
+      redis: opts.redis,
+      dir: c.cacheDir,
+      prefix: c.redisPrefix,
+      maxBytes: c.cacheMaxBytes,
+      maxEntries: c.cacheMaxEntries,
+      hotMaxBytes: c.hotCacheBytes,
+      touchIntervalMs: c.hotTouchMs,
+      onEvict: (n) => this.metrics.evictions.inc(n),
+    });
     this.gate = new Gate(c.concurrency, c.queueSize);
     this.gifsicle = new GifsiclePool({
       binary: c.gifsicle.path,
@@ -110,6 +120,14 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     });
     this.misses = new MissLimiter(c.missesPerMinute, c.missBurst);
     this.log = new RateLimitedLog(opts.logger);
+  }
+
+  /**
+   * Prepares the result cache (shard directories, Lua scripts) so no request pays for it. Never fails: without its
+   * disk or Redis the proxy serves uncached, and the cache recovers both lazily.
+   */
+  async start(): Promise<void> {
+    await this.cache.start().catch((err: Error) => this.cacheDown(err));
   }
 
   get config(): MediaProxyConfig {
@@ -228,11 +246,14 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
    * workers' `warm()` passes none.
    */
   async render(hash: string, d: DetectResult, req: TransformRequest, key: string, client?: string): Promise<Rendered> {
+    // A key in memory was rendered from a request that passed these same limits: the hot path skips re-validating.
+    const hot = this.cache.peek(key);
+    if (hot) return { key, data: hot.data, meta: hot.meta, image: hot.image, cache: 'hit' };
     validateRequest(req, this.config.limits);
     const hit = await this.cache.get(key).catch((err: Error) => this.cacheDown(err));
-    if (hit) return { key, data: hit.data, meta: hit.meta, cache: 'hit' };
+    if (hit) return { key, data: hit.data, meta: hit.meta, image: hit.image, cache: 'hit' };
     const fresh = this.fresh.get(key);
-    if (fresh) return { key, data: fresh.data, meta: metaOf(fresh), cache: 'hit' };
+    if (fresh) return rendered(key, fresh, 'hit');
     checkDetected(d, this.config.limits);
     const joined = this.coalescer.has(key);
     if (!joined && client !== undefined) {
@@ -245,7 +266,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     const flight = this.coalescer.run(key, () => this.transform(hash, d, req, key));
     if (joined) this.metrics.coalesced.inc();
     const { result } = await flight;
-    return { key, data: result.data, meta: metaOf(result), cache: joined ? 'coalesced' : 'miss' };
+    return rendered(key, result, joined ? 'coalesced' : 'miss');
   }
 
   /** Resolves when every result-cache write started so far has landed (tests, shutdown, pre-rendering). */
@@ -273,7 +294,8 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
       }
     });
     this.metrics.transforms.inc({ format: req.format });
-    // The answer does not wait for the disk + Redis write; until it lands, `fresh` serves the result from memory.
+    // The answer does not wait for the disk + Redis write; until it lands, `fresh` serves the result from memory, and
+    // afterwards only the hot LRU (if the result fits its budget) keeps the buffer.
     this.fresh.set(key, result);
     const write = this.cache
       .put(key, result)

@@ -2,64 +2,114 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import type { OutputFormat, TransformResult } from '../types.ts';
+import type { TransformResult } from '../types.ts';
+import { HotCache, hitOf, type CacheHit, type CachedMeta } from './hot-cache.ts';
+import { RedisScript } from './redis-script.ts';
 
-/** What the index keeps beside a cached result: the transform's facts without its bytes, plus their size. */
-export type CachedMeta = Omit<TransformResult, 'data'> & { size: number };
-
-export interface CacheHit {
-  data: Buffer;
-  meta: CachedMeta;
-}
+export type { CacheHit, CachedMeta };
 
 /**
  * Transformed results on disk, indexed in Redis so several proxy processes share one budget (bytes and entries):
  *   <prefix>meta:<key>  hash   the result's metadata + `hits`
  *   <prefix>lru         zset   key → last access (ms); the lowest score is evicted first
  *   <prefix>bytes       string total bytes indexed
- * Eviction runs in one Lua script so concurrent writers never double-count or evict the same entry twice.
+ * In front of both, a byte-bounded in-process LRU of hot results (`HotCache`) answers repeat requests from memory.
+ * Eviction runs inside the Lua scripts so concurrent writers never double-count or evict the same entry twice, and
+ * only when the index is over budget.
  */
-const EVICT = `
-local budget = tonumber(ARGV[1])
-local maxEntries = tonumber(ARGV[3])
+const evictWhileOver = (lru: string, bytes: string, budget: string, maxEntries: string, metaPrefix: string) => `
+local budget = tonumber(${budget})
+local maxEntries = tonumber(${maxEntries})
 local out = {}
-local total = tonumber(redis.call('GET', KEYS[2]) or '0')
-while total > budget or redis.call('ZCARD', KEYS[1]) > maxEntries do
-  local popped = redis.call('ZPOPMIN', KEYS[1])
+local total = tonumber(redis.call('GET', ${bytes}) or '0')
+while total > budget or redis.call('ZCARD', ${lru}) > maxEntries do
+  local popped = redis.call('ZPOPMIN', ${lru})
   if #popped == 0 then break end
   local key = popped[1]
-  local size = tonumber(redis.call('HGET', ARGV[2] .. key, 'size') or '0')
-  redis.call('DEL', ARGV[2] .. key)
-  total = redis.call('DECRBY', KEYS[2], size)
+  local size = tonumber(redis.call('HGET', ${metaPrefix} .. key, 'size') or '0')
+  redis.call('DEL', ${metaPrefix} .. key)
+  total = redis.call('DECRBY', ${bytes}, size)
   out[#out + 1] = key
 end
 return out
 `;
 
+/** KEYS meta, lru, bytes; ARGV now, key, size, budget, maxEntries, metaPrefix, field/value pairs… → evicted keys. */
 const PUT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
-  return 0
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+  redis.call('INCRBY', KEYS[3], ARGV[3])
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
-redis.call('INCRBY', KEYS[3], ARGV[3])
+${evictWhileOver('KEYS[2]', 'KEYS[3]', 'ARGV[4]', 'ARGV[5]', 'ARGV[6]')}`;
+
+/** KEYS lru, bytes; ARGV budget, maxEntries, metaPrefix → evicted keys. */
+const EVICT = evictWhileOver('KEYS[1]', 'KEYS[2]', 'ARGV[1]', 'ARGV[2]', 'ARGV[3]');
+
+/** KEYS meta, lru; ARGV now, key, hits → 1, or 0 when the entry is no longer indexed (never re-adds it). */
+const TOUCH = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'hits', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
 return 1
 `;
 
+export interface ResultCacheOptions {
+  redis: Redis;
+  dir: string;
+  prefix: string;
+  maxBytes: number;
+  /** Entries kept at most, whatever their size: tiny variants must not grow the index without bound. */
+  maxEntries?: number;
+  /** Byte budget of the in-process LRU in front of disk and Redis; 0 turns it off. */
+  hotMaxBytes?: number;
+  /** A result served from memory tells the shared LRU at most this often (its hits are batched meanwhile). */
+  touchIntervalMs?: number;
+  onEvict?: (count: number) => void;
+}
+
 export class ResultCache {
   evictions = 0;
-  /** Shard directories known to exist (at most 256), so a write costs no mkdir. */
-  private readonly dirs = new Set<string>();
-  constructor(
-    private readonly redis: Redis,
-    readonly dir: string,
-    private readonly prefix: string,
-    readonly maxBytes: number,
-    private readonly onEvict: (count: number) => void = () => {},
-    /** Entries kept at most, whatever their size: tiny variants must not grow the index without bound. */
-    readonly maxEntries = 2 ** 31,
-  ) {}
+  /** Hits answered from process memory and from disk (for metrics and tests). */
+  memoryHits = 0;
+  diskHits = 0;
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly maxEntries: number;
+  readonly hot: HotCache;
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly onEvict: (count: number) => void;
+  private readonly putScript: RedisScript;
+  private readonly evictScript: RedisScript;
+  private readonly touchScript: RedisScript;
+  /** Temp-file names: unique per instance without a random draw per write. */
+  private readonly tmpTag = `${process.pid}.${randomBytes(4).toString('hex')}`;
+  private tmpSeq = 0;
+
+  constructor(o: ResultCacheOptions) {
+    this.redis = o.redis;
+    this.dir = o.dir;
+    this.prefix = o.prefix;
+    this.maxBytes = o.maxBytes;
+    this.maxEntries = o.maxEntries ?? 2 ** 31;
+    this.onEvict = o.onEvict ?? (() => {});
+    this.hot = new HotCache(o.hotMaxBytes ?? 0, o.touchIntervalMs ?? 5000);
+    this.putScript = new RedisScript(o.redis, PUT, 3);
+    this.evictScript = new RedisScript(o.redis, EVICT, 2);
+    this.touchScript = new RedisScript(o.redis, TOUCH, 2);
+  }
+
+  /**
+   * Creates the 256 shard directories and loads the scripts, so a miss costs one write, one rename and one EVALSHA.
+   * Both are also recovered lazily (a wiped shard is re-created on ENOENT, a forgotten script on NOSCRIPT), so a cache
+   * that could not start still works once its disk or Redis is back.
+   */
+  async start(): Promise<void> {
+    const shards = Array.from({ length: 256 }, (_, i) => path.join(this.dir, i.toString(16).padStart(2, '0')));
+    await Promise.all(shards.map((d) => fs.mkdir(d, { recursive: true })));
+    await Promise.all([this.putScript.load(), this.evictScript.load(), this.touchScript.load()]);
+  }
 
   private file(key: string): string {
     return path.join(this.dir, key.slice(0, 2), key);
@@ -69,31 +119,73 @@ export class ResultCache {
     return `${this.prefix}meta:${key}`;
   }
 
+  /** The result when it is in process memory; synchronous, so a hot hit costs no promise and no I/O. */
+  peek(key: string): CacheHit | undefined {
+    const r = this.hot.get(key, Date.now());
+    if (!r) return undefined;
+    this.memoryHits++;
+    if (r.due) this.touch(r.due.key, r.due.hits);
+    return r.hit;
+  }
+
+  /** From memory, else from disk through the index (the result then becomes hot). */
   async get(key: string): Promise<CacheHit | undefined> {
+    const hot = this.peek(key);
+    if (hot) return hot;
     const h = await this.redis.hgetall(this.metaKey(key));
     if (!h.size) return undefined;
-    let data: Buffer;
-    try {
-      data = await fs.readFile(this.file(key));
-    } catch {
+    const size = Number(h.size);
+    const data = await this.readKnownSize(key, size);
+    if (!data) {
       // The index outlived the file (disk wiped, another node's cache dir): forget the entry and re-render.
-      await this.forget(key, Number(h.size));
+      await this.forget(key, size);
       return undefined;
     }
-    await this.redis.multi().hincrby(this.metaKey(key), 'hits', 1).zadd(`${this.prefix}lru`, Date.now(), key).exec();
-    return {
-      data,
-      meta: {
-        format: h.format as OutputFormat,
-        contentType: h.contentType,
-        width: Number(h.width),
-        height: Number(h.height),
-        frames: Number(h.frames),
-        isAnimated: h.isAnimated === '1',
-        toneMapped: h.toneMapped === '1',
-        size: Number(h.size),
+    this.touch(key, 1);
+    this.diskHits++;
+    const hit = hitOf(data, {
+      format: h.format as CachedMeta['format'],
+      contentType: h.contentType,
+      width: Number(h.width),
+      height: Number(h.height),
+      frames: Number(h.frames),
+      isAnimated: h.isAnimated === '1',
+      toneMapped: h.toneMapped === '1',
+    });
+    this.hot.set(key, hit, Date.now());
+    return hit;
+  }
+
+  /** One open and one read of the size the index recorded; a missing, short or longer file counts as absent. */
+  private async readKnownSize(key: string, size: number): Promise<Buffer | undefined> {
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(this.file(key), 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      const buf = Buffer.allocUnsafe(size + 1);
+      const { bytesRead } = await fh.read(buf, 0, size + 1, 0);
+      return bytesRead === size ? buf.subarray(0, size) : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      await fh.close().catch(() => {});
+    }
+  }
+
+  /**
+   * Fire and forget: a lost touch only makes the entry look older to eviction. An entry the index no longer has
+   * (another process evicted it) leaves memory too, so this process never answers for what the cache dropped.
+   */
+  private touch(key: string, hits: number): void {
+    this.touchScript.run([this.metaKey(key), `${this.prefix}lru`, Date.now(), key, hits]).then(
+      (alive) => {
+        if (alive === 0) this.hot.delete(key);
       },
-    };
+      () => {},
+    );
   }
 
   async has(key: string): Promise<boolean> {
@@ -104,18 +196,21 @@ export class ResultCache {
     return Number((await this.redis.hget(this.metaKey(key), 'hits')) ?? 0);
   }
 
+  /** Writes the file, then indexes it (and evicts, when over budget) in one round trip, then keeps it hot. */
   async put(key: string, r: TransformResult): Promise<void> {
     if (r.data.length > this.maxBytes) return;
-    const file = this.file(key);
-    const dir = path.dirname(file);
-    if (!this.dirs.has(dir)) {
-      await fs.mkdir(dir, { recursive: true });
-      this.dirs.add(dir);
-    }
-    const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, r.data);
-    await fs.rename(tmp, file);
-    const fields = [
+    await this.writeFile(key, r.data);
+    const now = Date.now();
+    const gone = (await this.putScript.run([
+      this.metaKey(key),
+      `${this.prefix}lru`,
+      `${this.prefix}bytes`,
+      now,
+      key,
+      r.data.length,
+      this.maxBytes,
+      this.maxEntries,
+      `${this.prefix}meta:`,
       'format',
       r.format,
       'contentType',
@@ -126,8 +221,6 @@ export class ResultCache {
       r.height,
       'frames',
       r.frames,
-    ];
-    fields.push(
       'isAnimated',
       r.isAnimated ? 1 : 0,
       'toneMapped',
@@ -136,19 +229,22 @@ export class ResultCache {
       r.data.length,
       'hits',
       0,
-    );
-    await this.redis.eval(
-      PUT,
-      3,
-      this.metaKey(key),
-      `${this.prefix}lru`,
-      `${this.prefix}bytes`,
-      Date.now(),
-      key,
-      r.data.length,
-      ...fields.map(String),
-    );
-    await this.evict();
+    ])) as string[];
+    this.hot.set(key, hitOf(r.data, r), now);
+    await this.dropFiles(gone);
+  }
+
+  private async writeFile(key: string, data: Buffer): Promise<void> {
+    const file = this.file(key);
+    const tmp = `${file}.${this.tmpTag}.${this.tmpSeq++}.tmp`;
+    try {
+      await fs.writeFile(tmp, data);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(tmp, data);
+    }
+    await fs.rename(tmp, file);
   }
 
   async totalBytes(): Promise<number> {
@@ -159,23 +255,31 @@ export class ResultCache {
     return this.redis.zcard(`${this.prefix}lru`);
   }
 
+  /** Evicts until the index is within budget (`put` already does this; for a lowered budget or tests). */
   async evict(): Promise<string[]> {
-    const gone = (await this.redis.eval(
-      EVICT,
-      2,
+    const gone = (await this.evictScript.run([
       `${this.prefix}lru`,
       `${this.prefix}bytes`,
       this.maxBytes,
-      `${this.prefix}meta:`,
       this.maxEntries,
-    )) as string[];
-    for (const key of gone) await fs.rm(this.file(key), { force: true });
-    this.evictions += gone.length;
-    if (gone.length) this.onEvict(gone.length);
+      `${this.prefix}meta:`,
+    ])) as string[];
+    await this.dropFiles(gone);
     return gone;
   }
 
+  private async dropFiles(gone: string[]): Promise<void> {
+    if (!gone.length) return;
+    for (const key of gone) {
+      this.hot.delete(key);
+      await fs.rm(this.file(key), { force: true });
+    }
+    this.evictions += gone.length;
+    this.onEvict(gone.length);
+  }
+
   private async forget(key: string, size: number): Promise<void> {
+    this.hot.delete(key);
     const removed = await this.redis.multi().del(this.metaKey(key)).zrem(`${this.prefix}lru`, key).exec();
     if (removed?.[0]?.[1] === 1) await this.redis.decrby(`${this.prefix}bytes`, size);
   }

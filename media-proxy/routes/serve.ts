@@ -122,9 +122,6 @@ function send(reply: FastifyReply, r: Rendered): FastifyReply {
     .header('x-content-type-options', 'nosniff')
     .header('content-security-policy', "default-src 'none'; sandbox")
     .header('x-resound-cache', r.cache)
-    .header(
-      'x-resound-image',
-      `${r.meta.width}x${r.meta.height}; frames=${r.meta.frames}; animated=${r.meta.isAnimated}${r.meta.toneMapped ? '; tone-mapped' : ''}`,
-    )
+    .header('x-resound-image', r.image)
     .send(r.data);
 }

@@ -108,7 +108,8 @@ describe('coalescing', () => {
 describe('result cache: disk + Redis index, LRU under a byte budget', () => {
   it('evicts least recently used results first and keeps the byte count within budget', async () => {
     const budget = 24_000;
-    const t = await proxyWith({ MEDIA_PROXY_CACHE_MAX_BYTES: String(budget) });
+    // Every hit served from memory tells the shared LRU at once (no batching), so A's second access reorders it.
+    const t = await proxyWith({ MEDIA_PROXY_CACHE_MAX_BYTES: String(budget), MEDIA_PROXY_HOT_TOUCH_MS: '0' });
     const up = await uploadVia(t, 'photo.jpg');
     const fetchW = async (w: number) => {
       const r = await t.app.inject({ method: 'GET', url: `${up.path}?width=${w}&format=png` });
@@ -144,7 +145,7 @@ describe('result cache: disk + Redis index, LRU under a byte budget', () => {
   });
 
   it('re-renders when the index outlives the file', async () => {
-    const t = await proxyWith();
+    const t = await proxyWith({ MEDIA_PROXY_HOT_CACHE_BYTES: '0' }); // the disk path: nothing kept in memory
     const up = await uploadVia(t, 'photo.jpg');
     const url = `${up.path}?width=70&format=png`;
     const first = await t.app.inject({ method: 'GET', url });

@@ -61,6 +61,7 @@ export async function makeProxy(
   const redis = redisClient();
   const logger = pino({ level: 'silent' });
   const service = new MediaService({ config, redis, logger, ...extra });
+  await service.start();
   const app = await createMediaApp(service, logger);
   const internal = createMediaInternalApp(service, logger);
   await app.ready();
