@@ -3,7 +3,19 @@ import { WaitingError, Worker, type Child, type ChildPool, type Job, type Proces
 import { JobTimeoutError } from './errors.ts';
 
 /** The child process that is running the current job, recorded when BullMQ's pool hands it out. */
-const childSlot = new AsyncLocalStorage<{ child?: Child }>();
+/** The child a job runs in, and a callback for the moment it is handed one (its processor loaded). */
+interface ChildSlot {
+  child?: Child;
+  onRetained?: () => void;
+}
+const childSlot = new AsyncLocalStorage<ChildSlot>();
+
+/**
+ * How long a job may wait for a child process to start and load its processor before its own time starts. The job
+ * timeout measures the processor's run, so a loaded machine that starts children slowly does not fail healthy jobs;
+ * this bounds a child that never comes up.
+ */
+const CHILD_START_ALLOWANCE_MS = 30_000;
 
 /**
  * Sandboxed children are forked with the parent's execArgv. Under vitest or plain node that has no TypeScript
@@ -54,7 +66,10 @@ export class SandboxedWorker extends Worker {
     pool.retain = async (file: string) => {
       const child = await retain(file);
       const slot = childSlot.getStore();
-      if (slot) slot.child = child;
+      if (slot) {
+        slot.child = child;
+        slot.onRetained?.();
+      }
       return child;
     };
     this.pool = pool;
@@ -64,14 +79,20 @@ export class SandboxedWorker extends Worker {
     this.admit(job);
     const local = this.inProcess[job.name];
     if (local) return local(job);
-    const slot: { child?: Child } = {};
+    const slot: ChildSlot = {};
     return childSlot.run(slot, () => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
+        const expire = () => {
           if (slot.child && this.pool) void this.pool.kill(slot.child, 'SIGKILL');
           reject(new JobTimeoutError(this.timeoutMs));
-        }, this.timeoutMs);
+        };
+        timer = setTimeout(expire, this.timeoutMs + CHILD_START_ALLOWANCE_MS);
+        // The processor's own time starts once it has a child with the processor loaded.
+        slot.onRetained = () => {
+          clearTimeout(timer);
+          timer = setTimeout(expire, this.timeoutMs);
+        };
       });
       const run = super.callProcessJob(job, token, signal).catch(async (err: unknown) => {
         if (!this.handingBack) throw err;
