@@ -78,6 +78,7 @@ const unlimited = '100000000/1000';
 const config = loadGatewayLiteConfig(
   {
     GATEWAY_LITE_PORT: '0',
+    GATEWAY_LITE_INTERNAL_PORT: '0',
     GATEWAY_LITE_REDIS_PREFIX: `resound:bench:gl:${process.pid}:`,
     GATEWAY_LITE_RL_GLOBAL_PER_S: '100000000',
     GATEWAY_LITE_RL_DEFAULT: unlimited,

@@ -19,6 +19,8 @@ const bucket = (dflt: string) =>
 /** Every variable gateway-lite reads; README.md ("Platform core") documents each one. */
 export const gatewayLiteShape = {
   GATEWAY_LITE_PORT: port(8090),
+  /** Internal listener (/metrics, /healthz) on RESOUND_INTERNAL_BIND. */
+  GATEWAY_LITE_INTERNAL_PORT: port(8091),
   /** The ws:// or wss:// URL GET /gateway answers (the gateway socket lands next issue); default ws://BIND:PORT/gateway. */
   GATEWAY_LITE_GATEWAY_URL: z.string().url().optional(),
   GATEWAY_LITE_STORAGE: z.enum(['sqlite', 'postgres']).default('sqlite'),
@@ -55,6 +57,7 @@ export type GatewayLiteEnv = z.infer<z.ZodObject<typeof gatewayLiteShape>>;
 
 export interface GatewayLiteConfig {
   port: number;
+  internalPort: number;
   bind: string;
   gatewayUrl?: string;
   storage: StorageConfig;
@@ -90,6 +93,7 @@ export function loadGatewayLiteConfig(
   const msg = '/channels/:id/messages';
   return {
     port: e.GATEWAY_LITE_PORT,
+    internalPort: e.GATEWAY_LITE_INTERNAL_PORT,
     bind: common.RESOUND_BIND,
     gatewayUrl: e.GATEWAY_LITE_GATEWAY_URL,
     storage,

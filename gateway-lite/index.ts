@@ -3,6 +3,7 @@
  * and bin/ import only from here.
  */
 import { loadCommonConfig } from '../common/config.ts';
+import { httpLimitsOf } from '../common/http-limits.ts';
 import { logListening } from '../common/http.ts';
 import type { PartStarter } from '../common/part.ts';
 import { SnowflakeGenerator } from '../common/snowflake.ts';
@@ -33,13 +34,16 @@ export const start: PartStarter = async (ctx) => {
     redisUrl: handle.url,
     logger,
     ids: new SnowflakeGenerator(ctx.common.RESOUND_WORKER_ID, ctx.common.RESOUND_PROCESS_ID),
+    httpLimits: httpLimitsOf(ctx.common),
+    internalBind: ctx.common.RESOUND_INTERNAL_BIND,
   });
   logListening(ctx.logger, 'gateway-lite', node.url, {
     api: `${node.url}${API_PREFIX}`,
     storage: config.storage.kind,
     node: config.nodeId,
   });
-  return { name: 'gateway-lite', urls: { http: node.url }, close: () => node.close() };
+  logListening(ctx.logger, 'gateway-lite', node.internalUrl, { internal: true, serves: ['/metrics'] });
+  return { name: 'gateway-lite', urls: { http: node.url, internal: node.internalUrl }, close: () => node.close() };
 };
 
 /** `resound seed`: a guild, channels and a bot user in the configured storage; prints the bot token once. */

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createHttpServer } from '../common/http.ts';
+import type { HttpLimits } from '../common/http-limits.ts';
+import { createHttpServer, listenExplained } from '../common/http.ts';
 import { Registry } from '../common/metrics.ts';
 import { createRedis, type Redis } from '../common/redis.ts';
 import { SnowflakeGenerator } from '../common/snowflake.ts';
@@ -15,7 +16,7 @@ import { createRestMetrics } from './rest/metrics.ts';
 import { RateLimiter } from './rest/rate-limit.ts';
 import { registerRestApi } from './rest/server.ts';
 import { ReadStates } from './read-states/index.ts';
-import { openStorage } from './storage/index.ts';
+import { openStorage, registerStorageMetrics } from './storage/index.ts';
 import type { Storage } from './storage/types.ts';
 
 export interface GatewayLiteOptions {
@@ -28,11 +29,17 @@ export interface GatewayLiteOptions {
   uploader?: AttachmentUploader;
   /** Overrides the storage opened from config (tests sharing one database between nodes). */
   storage?: Storage;
+  /** HTTP timeouts and connection caps (RESOUND_HTTP_*). */
+  httpLimits?: HttpLimits;
+  /** Interface of the internal listener (/metrics, /healthz); RESOUND_INTERNAL_BIND, loopback by default. */
+  internalBind?: string;
 }
 
 export interface GatewayLite {
   app: FastifyInstance;
   url: string;
+  /** The operators' listener: /metrics and /healthz, never the public one. */
+  internalUrl: string;
   storage: Storage;
   guilds: GuildHost;
   registry: Registry;
@@ -72,13 +79,18 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
   const metrics = createRestMetrics(registry);
   const ids = opts.ids ?? new SnowflakeGenerator();
   const readStates = new ReadStates({ store: storage, logger });
+  registerStorageMetrics(registry, storage, readStates);
+  const health = async () => ({ redis: await redis.ping(), storage: storage.kind, nodes: guilds.nodes });
   const app = createHttpServer({
     part: 'gateway-lite',
     logger,
     registry,
     bodyLimit: config.maxJsonBytes,
-    health: async () => ({ redis: await redis.ping(), storage: storage.kind, nodes: guilds.nodes }),
+    limits: opts.httpLimits,
+    metrics: false,
+    health,
   });
+  const internalApp = createHttpServer({ part: 'gateway-lite', logger, registry, limits: opts.httpLimits, health });
   const ctx: RestContext = {
     storage,
     guilds,
@@ -96,21 +108,39 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     metrics,
     logger,
   });
-  await app.listen({ port: config.port, host: config.bind });
+  await listenExplained(
+    { listener: 'gateway-lite REST', variable: 'GATEWAY_LITE_PORT', host: config.bind, port: config.port },
+    () => app.listen({ port: config.port, host: config.bind }),
+  );
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${config.bind}:${port}`;
+  const internalBind = opts.internalBind ?? '127.0.0.1';
+  await listenExplained(
+    {
+      listener: 'gateway-lite internal',
+      variable: 'GATEWAY_LITE_INTERNAL_PORT',
+      host: internalBind,
+      port: config.internalPort,
+    },
+    () => internalApp.listen({ port: config.internalPort, host: internalBind }),
+  ).catch(async (err: unknown) => {
+    await app.close();
+    throw err;
+  });
+  const internalUrl = `http://${internalBind}:${(internalApp.server.address() as AddressInfo).port}`;
   ctx.gatewayUrl = config.gatewayUrl ?? `ws://${config.bind}:${port}/gateway`;
   let closing: Promise<void> | undefined;
   return {
     app,
     url,
+    internalUrl,
     storage,
     guilds,
     registry,
     readStates,
     close: () =>
       (closing ??= (async () => {
-        await app.close();
+        await Promise.all([app.close(), internalApp.close()]);
         await guilds.close();
         await readStates.close();
         await membership?.close();

@@ -16,6 +16,7 @@ const env = {
   ...process.env,
   RESOUND_DATA_DIR: dataDir,
   GATEWAY_LITE_PORT: '0',
+  GATEWAY_LITE_INTERNAL_PORT: '0',
   GATEWAY_LITE_REDIS_PREFIX: prefix,
   REDIS_URL,
   LOG_LEVEL: 'info',

@@ -228,3 +228,20 @@ describe('limits and outages', () => {
     }
   });
 });
+
+describe('operators’ listener', () => {
+  it('/metrics answers only on the internal listener, with the REST and storage series', async () => {
+    const n = await startTestNode();
+    try {
+      expect((await fetch(`${n.node.url}/metrics`)).status).toBe(404);
+      const res = await fetch(`${n.node.internalUrl}/metrics`);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toMatch(/resound_gateway_lite_/);
+      expect(text).toMatch(/resound_gl_storage_reads_total/);
+      expect((await fetch(`${n.node.internalUrl}/healthz`)).status).toBe(200);
+    } finally {
+      await n.close();
+    }
+  });
+});

@@ -36,6 +36,7 @@ export async function startTestNode(env: Record<string, string> = {}): Promise<T
   const config = loadGatewayLiteConfig(
     {
       GATEWAY_LITE_PORT: '0',
+      GATEWAY_LITE_INTERNAL_PORT: '0',
       GATEWAY_LITE_SQLITE_SYNC: 'normal',
       GATEWAY_LITE_REDIS_PREFIX: `resound:test:gl-rest:${randomBytes(4).toString('hex')}:`,
       ...env,
