@@ -12,7 +12,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { createRedis } from '../common/redis.ts';
-import { flatPng, pngChunk } from '../testkit/index.ts';
+import { dropPrefix, flatPng, pngChunk } from '../testkit/index.ts';
 import {
   MediaService,
   configureSharp,
@@ -117,11 +117,6 @@ figure('healthz-during-main-thread-tone-map (pre-fix design)', blocked, idle, {
 
 await app.close();
 await service.close();
-let cursor = '0';
-do {
-  const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-  if (keys.length) await redis.del(...keys);
-  cursor = next;
-} while (cursor !== '0');
+await dropPrefix(redis, prefix);
 redis.disconnect();
 fs.rmSync(dir, { recursive: true, force: true });

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { emit, percentile, ratio, round, sortedCopy } from './_harness.ts';
-import { insertAfterIhdr, photoRaw, pngChunk, pqEncode, prng } from '../testkit/index.ts';
+import { dropPrefix, insertAfterIhdr, photoRaw, pngChunk, pqEncode, prng } from '../testkit/index.ts';
 import { toneMapToSdr, transformImage } from '../media-proxy/index.ts';
 import { createRedis } from '../common/redis.ts';
 
@@ -330,12 +330,7 @@ function repeat(urls: string[]): string[] {
 /** The run's result index is scratch: remove it so benchmarks leave Redis as they found it. */
 async function dropKeys(prefix: string): Promise<void> {
   const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await dropPrefix(redis, prefix, 1000);
   redis.disconnect();
 }
 

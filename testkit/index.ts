@@ -12,3 +12,4 @@ export * from './wav.ts';
 export * from './process.ts';
 export * from './image-synth.ts';
 export * from './image-bombs.ts';
+export * from './redis-keys.ts';

@@ -27,6 +27,7 @@ import {
   type VoiceGatewayOptions,
 } from '../signaling/index.ts';
 import { isOpusSilence, type TransportMode } from '../sfu/index.ts';
+import { waitFor } from './process.ts';
 import { VoiceClient } from './voice-client.ts';
 
 const ids = new SnowflakeGenerator(1, (process.pid + Number(process.env.VITEST_POOL_ID ?? 0)) & 31);
@@ -213,6 +214,26 @@ export async function counterValue(
   const m = await gw.registry.getSingleMetric(name)!.get();
   const hit = m.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
   return hit?.value ?? 0;
+}
+
+/** Waits until a counter series of the gateway reads `target`: the positive signal that the gateway counted it. */
+export async function waitForCounter(
+  gw: VoiceGateway,
+  name: string,
+  labels: Record<string, string>,
+  target: number,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  let value: number | undefined;
+  await waitFor(
+    () => value === target,
+    timeoutMs,
+    what,
+    async () => {
+      value = await counterValue(gw, name, labels);
+    },
+  );
 }
 
 export const hex = (frames: Buffer[]): string[] => frames.map((f) => f.toString('hex'));

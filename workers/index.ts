@@ -2,13 +2,12 @@ import type { Env } from '../common/config.ts';
 import type { Logger } from '../common/logger.ts';
 import type { PartStarter, RunningPart } from '../common/part.ts';
 import type { UploadEvent } from '../media-proxy/index.ts';
-import { failFastRedisOptions } from '../common/redis.ts';
 import { secretFromConfigOrDataDir } from '../common/secrets.ts';
 import { httpLimitsOf } from '../common/connection-guard.ts';
 import { loadWorkersConfig, type WorkersConfig } from './config.ts';
 import { WorkerFleet } from './fleet.ts';
 import { prerenderOnUpload } from './prerender-hook.ts';
-import { Producers } from './producer.ts';
+import { failFastProducers } from './producer.ts';
 import type { AudioJobData } from './queues.ts';
 import { startWorkersServer } from './server.ts';
 
@@ -65,13 +64,7 @@ export const start: PartStarter = async (ctx) => {
   const connection = { url: redis.url, maxRetriesPerRequest: null };
   // The dashboard, /metrics and /healthz read the queues through these: they fail fast while Redis is away, so the
   // HTTP endpoints still answer (the blocking worker connections above wait it out instead).
-  const producers = new Producers({
-    connection: { url: redis.url, ...failFastRedisOptions(500) },
-    prefix: config.WORKERS_PREFIX,
-    attempts: config.WORKERS_ATTEMPTS,
-    backoffMs: config.WORKERS_BACKOFF_MS,
-    logger,
-  });
+  const producers = failFastProducers(redis.url, 500, config, logger);
   const token = secretFromConfigOrDataDir(
     config.WORKERS_ADMIN_TOKEN,
     ctx.common.RESOUND_DATA_DIR,
@@ -118,12 +111,6 @@ export function prerenderHookFromEnv(
 ): { hook: (e: UploadEvent) => Promise<void>; close(): Promise<void> } {
   const config = loadWorkersConfig(env, dataDir);
   // Fail fast: an upload while Redis is away succeeds without its pre-render instead of hanging on the enqueue.
-  const producers = new Producers({
-    connection: { url: redisUrl, ...failFastRedisOptions(500) },
-    prefix: config.WORKERS_PREFIX,
-    attempts: config.WORKERS_ATTEMPTS,
-    backoffMs: config.WORKERS_BACKOFF_MS,
-    logger,
-  });
+  const producers = failFastProducers(redisUrl, 500, config, logger);
   return { hook: prerenderOnUpload(producers, config.WORKERS_PRERENDER_WIDTHS), close: () => producers.close() };
 }

@@ -1,9 +1,9 @@
 import { FlowProducer, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { z } from 'zod';
 import { RateLimitedLog, type Logger } from '../common/logger.ts';
-import { watchRedis } from '../common/redis.ts';
+import { failFastRedisOptions, watchRedis } from '../common/redis.ts';
 import { Counter, type Registry } from '../common/metrics.ts';
-import { QUEUE_NAMES, type QueueName } from './config.ts';
+import { QUEUE_NAMES, type QueueName, type WorkersConfig } from './config.ts';
 import {
   JOB_NAMES,
   audioJobData,
@@ -126,4 +126,23 @@ export class Producers {
   async close(): Promise<void> {
     await Promise.all([...Object.values(this.queues).map((q) => q.close()), this.flows.close()]);
   }
+}
+
+/**
+ * Producers with this part's prefix and retry settings whose commands fail after `failFastMs` while Redis is away,
+ * for callers that must keep answering (HTTP endpoints, upload hooks, the CLI's progress display) instead of hanging.
+ */
+export function failFastProducers(
+  redisUrl: string,
+  failFastMs: number,
+  config: Pick<WorkersConfig, 'WORKERS_PREFIX' | 'WORKERS_ATTEMPTS' | 'WORKERS_BACKOFF_MS'>,
+  logger: Logger,
+): Producers {
+  return new Producers({
+    connection: { url: redisUrl, ...failFastRedisOptions(failFastMs) },
+    prefix: config.WORKERS_PREFIX,
+    attempts: config.WORKERS_ATTEMPTS,
+    backoffMs: config.WORKERS_BACKOFF_MS,
+    logger,
+  });
 }

@@ -78,17 +78,9 @@ export class OrderStatisticSet<T> implements Iterable<T> {
   /** Inserts `item`; returns its index, or −1 (and changes nothing) when an equal item is already present. */
   add(item: T): number {
     const p = this.prefix(item);
-    let node = this.root;
-    let index = 0;
-    let depth = 0;
-    while (!node.leaf) {
-      const c = this.route(node, item, p);
-      const sizes = node.sizes;
-      for (let i = 0; i < c; i++) index += sizes[i];
-      this.pathNodes[depth] = node;
-      this.pathIdx[depth++] = c;
-      node = node.children[c];
-    }
+    const index = this.descend(item, p);
+    const node = this.foundLeaf!;
+    const depth = this.depth;
     const items = node.items;
     const pos = this.lowerBound(node, item, p);
     if (pos < items.length && node.pre[pos] === p && this.compare(items[pos], item) === 0) return -1;
@@ -204,9 +196,12 @@ export class OrderStatisticSet<T> implements Iterable<T> {
     return lo;
   }
 
-  /** The item's index, or −1; leaves the leaf, slot and path in fields so remove() allocates nothing. */
-  private find(item: T): number {
-    const p = this.prefix(item);
+  /**
+   * Walks from the root to the leaf `item` (prefix `p`) belongs in; leaves the leaf in `foundLeaf` and the path in
+   * `pathNodes`/`pathIdx`/`depth` (fields, so add() and remove() allocate nothing) and returns how many items the
+   * leaves left of it hold.
+   */
+  private descend(item: T, p: number): number {
     let node = this.root;
     let index = 0;
     let depth = 0;
@@ -219,9 +214,17 @@ export class OrderStatisticSet<T> implements Iterable<T> {
       node = node.children[c];
     }
     this.depth = depth;
+    this.foundLeaf = node;
+    return index;
+  }
+
+  /** The item's index, or −1; leaves the leaf, slot and path in fields so remove() allocates nothing. */
+  private find(item: T): number {
+    const p = this.prefix(item);
+    const index = this.descend(item, p);
+    const node = this.foundLeaf!;
     const pos = this.lowerBound(node, item, p);
     if (pos >= node.items.length || node.pre[pos] !== p || this.compare(node.items[pos], item) !== 0) return -1;
-    this.foundLeaf = node;
     this.foundPos = pos;
     return index + pos;
   }

@@ -1,18 +1,17 @@
 import type { Job } from 'bullmq';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startProxy } from '../../bin/compose.ts';
 import { loadCommonConfig } from '../../common/config.ts';
 import { createRedis } from '../../common/redis.ts';
-import { Producers, WorkerFleet } from '../../workers/index.ts';
 import {
   finishedJob,
-  obliterateAll,
   quietLogger,
   REDIS_URL,
   tempDir,
   testConfig,
   uniquePrefix,
+  useFleet,
 } from '../workers/helpers.ts';
 
 /**
@@ -24,29 +23,15 @@ const dataDir = tempDir('compose-data');
 // The sandboxed pre-render children build their media service from the environment: same folders and keys as ours.
 process.env.RESOUND_DATA_DIR = dataDir;
 process.env.MEDIA_PROXY_REDIS_PREFIX = `${prefix}:mp:`;
-const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
-let producers: Producers;
-let fleet: WorkerFleet;
-
-beforeAll(async () => {
-  producers = new Producers({ connection, prefix, attempts: 2, backoffMs: 100, logger: quietLogger });
-  fleet = new WorkerFleet({
-    connection,
-    config: testConfig(prefix, { WORKERS_QUEUES: 'prerender' }),
-    logger: quietLogger,
-  });
-  await fleet.waitUntilReady();
-});
 
 afterAll(async () => {
-  await fleet.close();
-  await obliterateAll(producers);
-  await producers.close();
   const redis = createRedis(REDIS_URL);
   const keys = await redis.keys(`${prefix}:mp:*`);
   if (keys.length) await redis.del(...keys);
   redis.disconnect();
 });
+// Declared after the key clean-up so its teardown (afterAll hooks run in reverse) stops the fleet first.
+const workers = useFleet(prefix, testConfig(prefix, { WORKERS_QUEUES: 'prerender' }), { attempts: 2 });
 
 async function start(extra: Record<string, string> = {}) {
   const env = {
@@ -76,7 +61,7 @@ async function uploadAvatar(base: string, user: string, seed: number): Promise<{
 }
 
 const jobsFor = async (avatar: string): Promise<Job[]> =>
-  (await producers.queues.prerender.getJobs(['waiting', 'active', 'completed', 'failed'])).filter((x) =>
+  (await workers.producers.queues.prerender.getJobs(['waiting', 'active', 'completed', 'failed'])).filter((x) =>
     String(x.data.ref).includes(avatar),
   );
 
@@ -92,7 +77,7 @@ describe('bin/ composition root', () => {
         job = (await jobsFor(avatar))[0];
         if (!job) await new Promise((r) => setTimeout(r, 20));
       }
-      const done = await finishedJob(producers.queues.prerender, job.id!);
+      const done = await finishedJob(workers.producers.queues.prerender, job.id!);
       expect(done.data.hash).toBe(hash);
       expect((done.returnvalue as { errors: number }).errors).toBe(0);
       for (const size of [80, 128]) {

@@ -11,23 +11,14 @@ import {
   MediaService,
   type MediaServiceOptions,
 } from '../../media-proxy/index.ts';
-import { tempDir as scratchDir } from '../../testkit/index.ts';
+import { dropPrefix, tempDir as scratchDir } from '../../testkit/index.ts';
 
-export { IMAGE_FIXTURES_DIR as FIXTURES, imageFixture as fixture } from '../../testkit/index.ts';
+export { dropPrefix, IMAGE_FIXTURES_DIR as FIXTURES, imageFixture as fixture } from '../../testkit/index.ts';
 
 export const tempDir = (tag: string): string => scratchDir(`mp-${tag}`);
 
 export function redisClient(): Redis {
   return createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-}
-
-export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 export interface TestProxy {

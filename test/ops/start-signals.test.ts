@@ -5,24 +5,12 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { Producers } from '../../workers/index.ts';
-import { obliterateAll, quietLogger, REDIS_URL, toneAudioJob, uniquePrefix, waitFor } from '../workers/helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { REDIS_URL, toneAudioJob, uniquePrefix, useProducers, waitFor } from '../workers/helpers.ts';
 import { dataDir, instanceEnv, portClosed, ROOT, watch, type LogLine } from './process.ts';
 
 const prefix = uniquePrefix('npm-start');
-const producers = new Producers({
-  connection: { url: REDIS_URL, maxRetriesPerRequest: null },
-  prefix,
-  attempts: 3,
-  backoffMs: 100,
-  logger: quietLogger,
-});
-
-afterAll(async () => {
-  await obliterateAll(producers);
-  await producers.close();
-});
+const producers = useProducers(prefix);
 
 const portOf = (l: LogLine) => Number(new URL(String(l.url)).port);
 const listening = (part: string, scheme?: string) => (l: LogLine) =>

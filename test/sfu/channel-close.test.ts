@@ -13,6 +13,7 @@ import {
   rawClient,
   startTestGateway,
   waitFor,
+  waitForCounter,
   type VoiceClient,
 } from '../../testkit/index.ts';
 
@@ -133,14 +134,13 @@ describe('closing a voice channel with participants', () => {
     // A's SSRC is gone from the table: its next packet is an unknown SSRC, not media.
     const unknown = await counterValue(gw, 'resound_sfu_dropped_total', { reason: 'unknown_ssrc' });
     a.sendOpus(frames[5]);
-    let refused = unknown;
-    await waitFor(
-      () => refused === unknown + 1,
+    await waitForCounter(
+      gw,
+      'resound_sfu_dropped_total',
+      { reason: 'unknown_ssrc' },
+      unknown + 1,
       5000,
       'the stale SSRC to be refused',
-      async () => {
-        refused = await counterValue(gw, 'resound_sfu_dropped_total', { reason: 'unknown_ssrc' });
-      },
     );
 
     // Sockets and timers back to what the idle gateway had (the clients' own sockets close too).

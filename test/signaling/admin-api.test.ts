@@ -9,6 +9,7 @@ import {
   rawClient,
   startTestGateway,
   waitFor,
+  waitForCounter,
 } from '../../testkit/index.ts';
 
 describe('admin API over a real socket', () => {
@@ -127,14 +128,13 @@ describe('admin API over a real socket', () => {
     const received = await packetsOfA();
     a.sendOpus(frames[5]);
     // Positive signal: the SFU received and routed A's frame; B (its only listener) is deafened, so nothing went out.
-    let seen = received;
-    await waitFor(
-      () => seen === received + 1,
+    await waitForCounter(
+      gw,
+      'resound_sfu_stream_packets',
+      { ssrc: String(a.ssrc) },
+      received + 1,
       3000,
       "the SFU to receive A's frame",
-      async () => {
-        seen = await packetsOfA();
-      },
     );
     expect(await forwarded()).toBe(sentToB);
     expect(heard.length).toBe(before);

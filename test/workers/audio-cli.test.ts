@@ -1,41 +1,17 @@
 /** `resound audio convert`: WAV → Ogg Opus from the command line, through the real audio queue and sandbox. */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeWav16 } from '../../workers/audio/wav.ts';
-import { Producers } from '../../workers/producer.ts';
-import { obliterateAll, quietLogger, REDIS_URL, sine, tempDir, uniquePrefix } from './helpers.ts';
+import { obliterateQueues, REDIS_URL, runResound, sine, tempDir, uniquePrefix } from './helpers.ts';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
 const prefix = uniquePrefix('audio-cli');
 
-function resound(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bin', 'resound.ts'), ...args], {
-      cwd: root,
-      env: { ...process.env, REDIS_URL, WORKERS_PREFIX: prefix, RESOUND_DATA_DIR: tempDir('audio-cli-data') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const resound = (args: string[]) =>
+  runResound(args, { REDIS_URL, WORKERS_PREFIX: prefix, RESOUND_DATA_DIR: tempDir('audio-cli-data') });
 
-afterAll(async () => {
-  const p = new Producers({
-    connection: { url: REDIS_URL, maxRetriesPerRequest: null },
-    prefix,
-    attempts: 1,
-    backoffMs: 1,
-    logger: quietLogger,
-  });
-  await obliterateAll(p);
-  await p.close();
-});
+afterAll(() => obliterateQueues(prefix));
 
 describe('resound audio convert', () => {
   it('converts every WAV in a folder, mentions what it skipped, and summarises with the failure named', async () => {

@@ -4,25 +4,16 @@
  */
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Producers } from '../../workers/producer.ts';
 import { writeSamplePack } from '../../workers/sample-pack.ts';
 import { ownRedis, ROOT, watch, type Watched } from '../ops/process.ts';
-import { obliterateAll, quietLogger, REDIS_URL, spawnWorkerProcess, tempDir, uniquePrefix } from './helpers.ts';
+import { obliterateQueues, REDIS_URL, spawnWorkerProcess, tempDir, uniquePrefix } from './helpers.ts';
 
 const prefix = uniquePrefix('cli-fleet');
 const started: Watched[] = [];
 
 afterAll(async () => {
   for (const w of started) if (w.child.exitCode === null) w.child.kill('SIGKILL');
-  const p = new Producers({
-    connection: { url: REDIS_URL, maxRetriesPerRequest: null },
-    prefix,
-    attempts: 1,
-    backoffMs: 1,
-    logger: quietLogger,
-  });
-  await obliterateAll(p);
-  await p.close();
+  await obliterateQueues(prefix);
 });
 
 function convert(dir: string, env: Record<string, string> = {}): Watched {

@@ -1,47 +1,15 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Producers } from '../../workers/producer.ts';
 import { writeSamplePack } from '../../workers/sample-pack.ts';
-import { obliterateAll, quietLogger, REDIS_URL, tempDir, uniquePrefix } from './helpers.ts';
+import { obliterateQueues, runResound, tempDir, uniquePrefix } from './helpers.ts';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
 const prefix = uniquePrefix('cli');
 
-function resound(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', import.meta.resolve('tsx'), path.join(root, 'bin', 'resound.ts'), ...args],
-      {
-        cwd: root,
-        env: { ...process.env, WORKERS_PREFIX: prefix, RESOUND_DATA_DIR: tempDir('cli-data'), ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const resound = (args: string[], env: Record<string, string> = {}) =>
+  runResound(args, { WORKERS_PREFIX: prefix, RESOUND_DATA_DIR: tempDir('cli-data'), ...env });
 
-afterAll(async () => {
-  const p = new Producers({
-    connection: { url: REDIS_URL, maxRetriesPerRequest: null },
-    prefix,
-    attempts: 1,
-    backoffMs: 1,
-    logger: quietLogger,
-  });
-  await obliterateAll(p);
-  await p.close();
-});
+afterAll(() => obliterateQueues(prefix));
 
 describe('resound emoji convert', () => {
   it('converts a pack, prints progress and a summary table naming the failure, and exits 1', async () => {

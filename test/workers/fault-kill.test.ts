@@ -4,15 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerFleet } from '../../workers/fleet.ts';
 import { packStatus } from '../../workers/pack-progress.ts';
 import { scanPack } from '../../workers/pack-scan.ts';
-import { Producers } from '../../workers/producer.ts';
+import type { Producers } from '../../workers/producer.ts';
 import { writeSamplePack } from '../../workers/sample-pack.ts';
 import {
-  obliterateAll,
+  obliterateQueues,
   quietLogger,
   REDIS_URL,
   spawnWorkerProcess,
   tempDir,
   testConfig,
+  testProducers,
   treeOf,
   uniquePrefix,
   waitFor,
@@ -27,7 +28,7 @@ let packDir: string;
 
 function producersFor(prefix: string): Producers {
   prefixes.push(prefix);
-  return new Producers({ connection, prefix, attempts: 3, backoffMs: 100, logger: quietLogger });
+  return testProducers(prefix);
 }
 
 async function runToCompletion(p: Producers, packId: string) {
@@ -48,11 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of spawned) await s.kill();
-  for (const prefix of prefixes.splice(0)) {
-    const p = new Producers({ connection, prefix, attempts: 1, backoffMs: 100, logger: quietLogger });
-    await obliterateAll(p);
-    await p.close();
-  }
+  for (const prefix of prefixes.splice(0)) await obliterateQueues(prefix);
 });
 
 describe('fault: a worker process is SIGKILLed in the middle of a pack', () => {

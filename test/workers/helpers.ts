@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { loadWorkersConfig, type WorkersConfig } from '../../workers/config.ts';
 import { WorkerFleet } from '../../workers/fleet.ts';
 import { WorkerMetrics } from '../../workers/metrics.ts';
 import { Producers } from '../../workers/producer.ts';
-import { tempDir as scratchDir, spawnResound, type Spawned } from '../../testkit/index.ts';
+import { ROOT, tempDir as scratchDir, spawnResound, type Spawned } from '../../testkit/index.ts';
 import { encodeWav16, sha256Of, type AudioJobData } from '../../workers/index.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -152,6 +153,56 @@ export async function finishedJob(
 /** Removes every key a test's producers made (each Producers instance touches all three queues). */
 export async function obliterateAll(p: { queues: Record<string, import('bullmq').Queue> }): Promise<void> {
   for (const q of Object.values(p.queues)) await q.obliterate({ force: true });
+}
+
+/** Producers on a test's own prefix. */
+export function testProducers(prefix: string, attempts = 3, backoffMs = 100): Producers {
+  return new Producers({
+    connection: { url: REDIS_URL, maxRetriesPerRequest: null },
+    prefix,
+    attempts,
+    backoffMs,
+    logger: quietLogger,
+  });
+}
+
+/** Removes what `producers` made in Redis and closes them. */
+export async function clearProducers(producers: Producers): Promise<void> {
+  await obliterateAll(producers);
+  await producers.close();
+}
+
+/** Removes every queue's keys under `prefix`, for jobs a spawned CLI or worker process left behind. */
+export const obliterateQueues = (prefix: string): Promise<void> => clearProducers(testProducers(prefix, 1, 1));
+
+/** Producers for a whole test file, cleared (queues obliterated) after all its tests. */
+export function useProducers(prefix: string): Producers {
+  const producers = testProducers(prefix);
+  afterAll(() => clearProducers(producers));
+  return producers;
+}
+
+/** `resound …` in a child process with `env` over this process's environment; resolves with its exit and output. */
+export function runResound(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'bin', 'resound.ts'), ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 /**

@@ -2,56 +2,43 @@ import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../common/redis.ts';
 import { MediaService, detectImage, loadMediaProxyConfig } from '../../media-proxy/index.ts';
-import { WorkerFleet } from '../../workers/fleet.ts';
 import { prerenderHookFromEnv } from '../../workers/index.ts';
 import { defaultVariants } from '../../workers/prerender-hook.ts';
 import type { PrerenderResult } from '../../workers/processors/prerender.ts';
-import { Producers } from '../../workers/producer.ts';
 import { animatedEmoji, staticEmoji } from '../../workers/sample-pack.ts';
-import { finishedJob, obliterateAll, quietLogger, REDIS_URL, tempDir, testConfig, uniquePrefix } from './helpers.ts';
+import { finishedJob, quietLogger, REDIS_URL, tempDir, testConfig, uniquePrefix, useFleet } from './helpers.ts';
 
 const prefix = uniquePrefix('prerender');
 // The sandboxed children build their own media proxy from the environment: point both at the same folders and keys.
 process.env.RESOUND_DATA_DIR = tempDir('prerender-data');
 process.env.MEDIA_PROXY_REDIS_PREFIX = `${prefix}:mp:`;
-const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
 const redis = createRedis(REDIS_URL);
 let proxy: MediaService;
-let producers: Producers;
-let fleet: WorkerFleet;
 
-const finished = (id: string): Promise<Job> => finishedJob(producers.queues.prerender, id);
-
-beforeAll(async () => {
+beforeAll(() => {
   proxy = new MediaService({
     config: loadMediaProxyConfig(process.env, process.env.RESOUND_DATA_DIR!),
     redis,
     logger: quietLogger,
   });
-  producers = new Producers({ connection, prefix, attempts: 2, backoffMs: 100, logger: quietLogger });
-  fleet = new WorkerFleet({
-    connection,
-    config: testConfig(prefix, { WORKERS_QUEUES: 'prerender' }),
-    logger: quietLogger,
-  });
-  await fleet.waitUntilReady();
 });
 
 afterAll(async () => {
-  await fleet.close();
-  await obliterateAll(producers);
-  await producers.close();
   await proxy.close();
   const keys = await redis.keys(`${prefix}:mp:*`);
   if (keys.length) await redis.del(...keys);
   redis.disconnect();
 });
+// Declared after the proxy's hooks: started after it, and (afterAll hooks run in reverse) stopped before it.
+const workers = useFleet(prefix, testConfig(prefix, { WORKERS_QUEUES: 'prerender' }), { attempts: 2 });
+
+const finished = (id: string): Promise<Job> => finishedJob(workers.producers.queues.prerender, id);
 
 describe('prerender queue', () => {
   it('warms the media proxy result cache so the first request is a hit', async () => {
     const original = await staticEmoji(42, 256);
     const hash = await proxy.store.put(original);
-    const id = await producers.addPrerender({
+    const id = await workers.producers.addPrerender({
       hash,
       ref: 'attachments/1/2',
       variants: [
@@ -86,7 +73,7 @@ describe('prerender queue', () => {
     await hook({ kind: 'attachment', ref: 'attachments/1/3', hash, detect });
     await hook({ kind: 'attachment', ref: 'attachments/1/3', hash, detect });
     await close();
-    const jobs = (await producers.queues.prerender.getJobs(['waiting', 'active', 'completed'])).filter(
+    const jobs = (await workers.producers.queues.prerender.getJobs(['waiting', 'active', 'completed'])).filter(
       (x) => x.data.hash === hash,
     );
     expect(jobs).toHaveLength(1);
@@ -95,7 +82,10 @@ describe('prerender queue', () => {
   }, 60_000);
 
   it('fails a job for an original the store does not have, as source_missing without retries', async () => {
-    const id = await producers.addPrerender({ hash: 'f'.repeat(64), variants: [{ format: 'webp', width: 32 }] });
+    const id = await workers.producers.addPrerender({
+      hash: 'f'.repeat(64),
+      variants: [{ format: 'webp', width: 32 }],
+    });
     const j = await finished(id);
     expect(j.failedReason).toMatch(/^source_missing: /);
     expect(j.attemptsMade).toBe(1);

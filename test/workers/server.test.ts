@@ -5,8 +5,7 @@ import { loadCommonConfig } from '../../common/config.ts';
 import type { RunningPart } from '../../common/part.ts';
 import { authorized } from '../../workers/dashboard.ts';
 import { start } from '../../workers/index.ts';
-import { Producers } from '../../workers/producer.ts';
-import { obliterateAll, quietLogger, REDIS_URL, tempDir, uniquePrefix } from './helpers.ts';
+import { obliterateQueues, REDIS_URL, tempDir, uniquePrefix } from './helpers.ts';
 
 const prefix = uniquePrefix('server');
 const TOKEN = 'admin-token-for-the-workers-test';
@@ -38,15 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await part.close();
-  const p = new Producers({
-    connection: { url: REDIS_URL, maxRetriesPerRequest: null },
-    prefix,
-    attempts: 1,
-    backoffMs: 1,
-    logger: quietLogger,
-  });
-  await obliterateAll(p);
-  await p.close();
+  await obliterateQueues(prefix);
 });
 
 describe('workers part HTTP server', () => {

@@ -1,49 +1,16 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { encodeWav16 } from '../../workers/audio/wav.ts';
-import { Producers } from '../../workers/producer.ts';
-import { sha256Of, type AudioJobData } from '../../workers/queues.ts';
+import { describe, expect, it } from 'vitest';
 import {
   finishedJob,
-  obliterateAll,
-  quietLogger,
-  REDIS_URL,
-  sine,
   spawnWorkerProcess,
   tempDir,
+  toneAudioJob,
   uniquePrefix,
+  useProducers,
   waitFor,
 } from './helpers.ts';
 
 const prefix = uniquePrefix('sigterm');
-const producers = new Producers({
-  connection: { url: REDIS_URL, maxRetriesPerRequest: null },
-  prefix,
-  attempts: 3,
-  backoffMs: 100,
-  logger: quietLogger,
-});
-
-afterAll(async () => {
-  await obliterateAll(producers);
-  await producers.close();
-});
-
-function audioJob(dir: string, name: string, seconds: number): AudioJobData {
-  const data = encodeWav16(sine(48_000, 2, seconds), 48_000, 2);
-  const source = path.join(dir, name);
-  fs.writeFileSync(source, data);
-  return {
-    source,
-    sha256: sha256Of(data),
-    outDir: path.join(dir, 'out'),
-    input: { format: 'wav' },
-    bitrate: 64_000,
-    maxSeconds: 600,
-    purpose: 'other',
-  };
-}
+const producers = useProducers(prefix);
 
 describe('graceful shutdown', () => {
   it('past the grace, SIGTERM hands the active job back to the queue without spending an attempt', async () => {
@@ -55,7 +22,7 @@ describe('graceful shutdown', () => {
       RESOUND_DATA_DIR: tempDir('handback-data'),
     };
     const first = await spawnWorkerProcess(env);
-    const id = await producers.addAudio(audioJob(dir, 'long.wav', 300));
+    const id = await producers.addAudio(toneAudioJob(dir, 'long.wav', 300));
     await waitFor('the job to be under way', async () => {
       const j = await producers.queues.audio.getJob(id);
       return typeof j?.progress === 'number' && j.progress > 5;
@@ -75,7 +42,7 @@ describe('graceful shutdown', () => {
 
   it('on SIGTERM a worker process finishes its active job, takes no new one, and exits 0', async () => {
     const dir = tempDir('sigterm');
-    const job = (name: string, seconds: number) => audioJob(dir, name, seconds);
+    const job = (name: string, seconds: number) => toneAudioJob(dir, name, seconds);
     const worker = await spawnWorkerProcess({
       WORKERS_PREFIX: prefix,
       WORKERS_QUEUES: 'audio',

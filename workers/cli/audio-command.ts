@@ -2,15 +2,18 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Job, Queue } from 'bullmq';
 import { loadCommonConfig } from '../../common/config.ts';
-import { rootLogger } from '../../common/logger.ts';
-import { ensureRedis, failFastRedisOptions } from '../../common/redis.ts';
 import { loadWorkersConfig, type WorkersConfig } from '../config.ts';
 import { failureCode } from '../errors.ts';
-import { WorkerFleet } from '../fleet.ts';
 import type { AudioResult } from '../processors/audio.ts';
-import { Producers } from '../producer.ts';
 import { sha256Of, type AudioJobData } from '../queues.ts';
 import { isRedisOutage, parseCliArgs, plural, StallClock, stallNote, UsageError, withUsage } from './cli-args.ts';
+import {
+  checkWorkersMode,
+  cliLogger,
+  closeConvertSession,
+  openConvertSession,
+  startLocalWorkerIfIdle,
+} from './convert-session.ts';
 import { bar, bytes, table } from './format.ts';
 import { reasonWithoutCode } from './summary-table.ts';
 
@@ -199,8 +202,7 @@ async function convert(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1)
     throw new UsageError(`audio convert takes one WAV file or folder, got ${positionals.length}`);
-  if (!['auto', 'local', 'fleet'].includes(values.workers ?? 'auto'))
-    throw new UsageError(`--workers=${JSON.stringify(values.workers)}: choose auto, local or fleet`);
+  checkWorkersMode(values.workers);
   const common = loadCommonConfig();
   const config = loadWorkersConfig(process.env, common.RESOUND_DATA_DIR);
   const bitrate = values.bitrate === undefined ? config.WORKERS_AUDIO_BITRATE : Number(values.bitrate);
@@ -212,36 +214,11 @@ async function convert(argv: string[]): Promise<number> {
     process.stdout.write(
       `skipped ${plural(skipped.length, 'file')} that ${skipped.length === 1 ? 'is' : 'are'} not .wav: ${skipped.join(', ')}\n`,
     );
-  // The progress display is the CLI's report; JSON log lines would tear through it, so only errors are logged.
-  const logger = rootLogger(['info', 'warn'].includes(common.LOG_LEVEL) ? 'error' : common.LOG_LEVEL);
-  const redis = await ensureRedis(common.REDIS_URL, common.RESOUND_DATA_DIR, logger, {
-    onWaiting: (m) => process.stdout.write(`${m}\n`),
-  });
-  const producers = new Producers({
-    connection: { url: redis.url, ...failFastRedisOptions(2000) },
-    prefix: config.WORKERS_PREFIX,
-    attempts: config.WORKERS_ATTEMPTS,
-    backoffMs: config.WORKERS_BACKOFF_MS,
-    logger,
-  });
-  let fleet: WorkerFleet | undefined;
+  const logger = cliLogger(common);
+  const session = await openConvertSession(common, config, logger);
+  const { producers } = session;
   try {
-    const consuming = await producers.queues.audio.getWorkersCount();
-    if (values.workers === 'local' || (values.workers === 'auto' && consuming === 0)) {
-      process.stdout.write(
-        `no worker is consuming "${config.WORKERS_PREFIX}" audio jobs; converting in this process\n`,
-      );
-      fleet = new WorkerFleet({
-        connection: { url: redis.url, maxRetriesPerRequest: null },
-        config: { ...config, WORKERS_QUEUES: ['audio'] },
-        logger,
-      });
-      await fleet.waitUntilReady();
-    } else {
-      process.stdout.write(
-        `handing ${plural(files.length, 'file')} to the worker fleet (${plural(consuming, 'worker')} connected)\n`,
-      );
-    }
+    await startLocalWorkerIfIdle(session, 'audio', values.workers, config, logger, plural(files.length, 'file'));
     const jobs = [];
     for (const f of files) jobs.push({ name: f.name, id: await producers.addAudio(f.data) });
     let outcomes: Outcome[];
@@ -254,9 +231,7 @@ async function convert(argv: string[]): Promise<number> {
     process.stdout.write('\n' + summary(outcomes, outDir));
     return outcomes.some((o) => o.failure) ? 1 : 0;
   } finally {
-    await fleet?.close();
-    await producers.close();
-    await redis.close();
+    await closeConvertSession(session);
   }
 }
 

@@ -1,13 +1,16 @@
 import path from 'node:path';
 import { loadCommonConfig } from '../../common/config.ts';
-import { rootLogger } from '../../common/logger.ts';
-import { ensureRedis, failFastRedisOptions } from '../../common/redis.ts';
 import { loadWorkersConfig } from '../config.ts';
-import { WorkerFleet } from '../fleet.ts';
 import { EMOJI_EXTENSIONS, scanPack } from '../pack-scan.ts';
-import { Producers } from '../producer.ts';
 import { writeSamplePack } from '../sample-pack.ts';
 import { parseCliArgs, plural, UsageError, withUsage } from './cli-args.ts';
+import {
+  checkWorkersMode,
+  cliLogger,
+  closeConvertSession,
+  openConvertSession,
+  startLocalWorkerIfIdle,
+} from './convert-session.ts';
 import { ProgressView } from './progress-view.ts';
 import { summaryTable } from './summary-table.ts';
 
@@ -47,29 +50,16 @@ async function convert(argv: string[]): Promise<number> {
   const dir = positionals[0];
   if (!dir) throw new UsageError('emoji convert needs the pack folder');
   if (positionals.length > 1) throw new UsageError(`emoji convert takes one folder, got ${positionals.length}`);
-  if (!['auto', 'local', 'fleet'].includes(values.workers ?? 'auto'))
-    throw new UsageError(`--workers=${JSON.stringify(values.workers)}: choose auto, local or fleet`);
+  checkWorkersMode(values.workers);
   const common = loadCommonConfig();
   const config = loadWorkersConfig(process.env, common.RESOUND_DATA_DIR);
-  // The progress display is the CLI's report; log lines (JSON) would tear through it, so only errors are logged.
-  const logger = rootLogger(['info', 'warn'].includes(common.LOG_LEVEL) ? 'error' : common.LOG_LEVEL);
+  const logger = cliLogger(common);
   const sizes = sizesArg(values.sizes, config.WORKERS_EMOJI_SIZES);
   const outDir = path.resolve(
     values.out ?? path.join(common.RESOUND_DATA_DIR, 'emoji', path.basename(path.resolve(dir))),
   );
-  const redis = await ensureRedis(common.REDIS_URL, common.RESOUND_DATA_DIR, logger, {
-    onWaiting: (m) => process.stdout.write(`${m}\n`),
-  });
-  const connection = { url: redis.url, maxRetriesPerRequest: null };
-  // Reads for the progress display fail fast while Redis is away, so the display can say so instead of freezing.
-  const producers = new Producers({
-    connection: { url: redis.url, ...failFastRedisOptions(2000) },
-    prefix: config.WORKERS_PREFIX,
-    attempts: config.WORKERS_ATTEMPTS,
-    backoffMs: config.WORKERS_BACKOFF_MS,
-    logger,
-  });
-  let fleet: WorkerFleet | undefined;
+  const session = await openConvertSession(common, config, logger);
+  const { producers } = session;
   try {
     let input;
     try {
@@ -83,18 +73,14 @@ async function convert(argv: string[]): Promise<number> {
         `skipped ${plural(input.skipped.length, 'file')} that ${input.skipped.length === 1 ? 'is' : 'are'} not an ` +
           `image (${EMOJI_EXTENSIONS.join(' ')}): ${input.skipped.join(', ')}\n`,
       );
-    const consuming = await producers.queues.emoji.getWorkersCount();
-    if (values.workers === 'local' || (values.workers === 'auto' && consuming === 0)) {
-      process.stdout.write(
-        `no worker is consuming "${config.WORKERS_PREFIX}" emoji jobs; converting in this process\n`,
-      );
-      fleet = new WorkerFleet({ connection, config: { ...config, WORKERS_QUEUES: ['emoji'] }, logger });
-      await fleet.waitUntilReady();
-    } else {
-      process.stdout.write(
-        `handing ${plural(input.emojis.length, 'emoji')} to the worker fleet (${plural(consuming, 'worker')} connected)\n`,
-      );
-    }
+    await startLocalWorkerIfIdle(
+      session,
+      'emoji',
+      values.workers,
+      config,
+      logger,
+      plural(input.emojis.length, 'emoji'),
+    );
     const { packId } = await producers.addEmojiPack(input);
     let status;
     try {
@@ -110,9 +96,7 @@ async function convert(argv: string[]): Promise<number> {
     process.stdout.write('\n' + summaryTable(status.summary));
     return status.summary.failed ? 1 : 0;
   } finally {
-    await fleet?.close();
-    await producers.close();
-    await redis.close();
+    await closeConvertSession(session);
   }
 }
 
