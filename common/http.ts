@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -112,4 +113,16 @@ export async function listenExplained<T>(
         'another process holds it; stop that process or choose another port (0 picks a free one)',
     ]);
   }
+}
+
+/**
+ * Listens `app` where asked (a taken port becomes listenExplained's one-line config error) and returns its http:// URL
+ * with the port actually bound (0 picks a free one).
+ */
+export async function listenHttp(
+  app: FastifyInstance,
+  where: { listener: string; variable: string; host: string; port: number },
+): Promise<string> {
+  await listenExplained(where, () => app.listen({ port: where.port, host: where.host }));
+  return `http://${where.host}:${(app.server.address() as AddressInfo).port}`;
 }

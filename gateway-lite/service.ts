@@ -1,8 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { HttpLimits } from '../common/http-limits.ts';
-import { createHttpServer, listenExplained } from '../common/http.ts';
+import { createHttpServer, listenHttp } from '../common/http.ts';
 import { Registry } from '../common/metrics.ts';
 import { createRedis, type Redis } from '../common/redis.ts';
 import { SnowflakeGenerator } from '../common/snowflake.ts';
@@ -108,27 +107,22 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     metrics,
     logger,
   });
-  await listenExplained(
-    { listener: 'gateway-lite REST', variable: 'GATEWAY_LITE_PORT', host: config.bind, port: config.port },
-    () => app.listen({ port: config.port, host: config.bind }),
-  );
-  const { port } = app.server.address() as AddressInfo;
-  const url = `http://${config.bind}:${port}`;
-  const internalBind = opts.internalBind ?? '127.0.0.1';
-  await listenExplained(
-    {
-      listener: 'gateway-lite internal',
-      variable: 'GATEWAY_LITE_INTERNAL_PORT',
-      host: internalBind,
-      port: config.internalPort,
-    },
-    () => internalApp.listen({ port: config.internalPort, host: internalBind }),
-  ).catch(async (err: unknown) => {
+  const url = await listenHttp(app, {
+    listener: 'gateway-lite REST',
+    variable: 'GATEWAY_LITE_PORT',
+    host: config.bind,
+    port: config.port,
+  });
+  const internalUrl = await listenHttp(internalApp, {
+    listener: 'gateway-lite internal',
+    variable: 'GATEWAY_LITE_INTERNAL_PORT',
+    host: opts.internalBind ?? '127.0.0.1',
+    port: config.internalPort,
+  }).catch(async (err: unknown) => {
     await app.close();
     throw err;
   });
-  const internalUrl = `http://${internalBind}:${(internalApp.server.address() as AddressInfo).port}`;
-  ctx.gatewayUrl = config.gatewayUrl ?? `ws://${config.bind}:${port}/gateway`;
+  ctx.gatewayUrl = config.gatewayUrl ?? `${url.replace(/^http/, 'ws')}/gateway`;
   let closing: Promise<void> | undefined;
   return {
     app,

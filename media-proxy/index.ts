@@ -2,9 +2,8 @@
  * The media proxy's public face. Other parts (the workers' pre-render queue) and `bin/` import only from here; this part
  * imports no other part.
  */
-import type { AddressInfo } from 'node:net';
 import { httpLimitsOf } from '../common/connection-guard.ts';
-import { listenExplained, logListening } from '../common/http.ts';
+import { listenHttp, logListening } from '../common/http.ts';
 import type { PartContext, PartStarter, RunningPart } from '../common/part.ts';
 import { createFailFastRedis, redisReady } from '../common/redis.ts';
 import { loadMediaProxyConfig, type MediaProxyConfig } from './config.ts';
@@ -63,30 +62,25 @@ export async function startMediaProxy(ctx: PartContext): Promise<MediaProxyPart>
   const limits = httpLimitsOf(ctx.common);
   const app = await createMediaApp(service, logger, limits);
   const internalApp = createMediaInternalApp(service, logger, limits);
-  await listenExplained(
-    { listener: 'media proxy', variable: 'MEDIA_PROXY_PORT', host: config.bind, port: config.port },
-    () => app.listen({ port: config.port, host: config.bind }),
-  );
-  const { port } = app.server.address() as AddressInfo;
-  const url = `http://${config.bind}:${port}`;
+  const url = await listenHttp(app, {
+    listener: 'media proxy',
+    variable: 'MEDIA_PROXY_PORT',
+    host: config.bind,
+    port: config.port,
+  });
   logListening(ctx.logger, 'proxy', url, {
     gifsicle: service.gifsicle.binary ?? null,
     concurrency: config.concurrency,
   });
-  const internalBind = ctx.common.RESOUND_INTERNAL_BIND;
-  await listenExplained(
-    {
-      listener: 'media proxy internal',
-      variable: 'MEDIA_PROXY_INTERNAL_PORT',
-      host: internalBind,
-      port: config.internalPort,
-    },
-    () => internalApp.listen({ port: config.internalPort, host: internalBind }),
-  ).catch(async (err: unknown) => {
+  const internal = await listenHttp(internalApp, {
+    listener: 'media proxy internal',
+    variable: 'MEDIA_PROXY_INTERNAL_PORT',
+    host: ctx.common.RESOUND_INTERNAL_BIND,
+    port: config.internalPort,
+  }).catch(async (err: unknown) => {
     await app.close();
     throw err;
   });
-  const internal = `http://${internalBind}:${(internalApp.server.address() as AddressInfo).port}`;
   logListening(ctx.logger, 'proxy', internal, { internal: true, serves: ['/metrics'] });
   return {
     name: 'proxy',

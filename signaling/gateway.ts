@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { createHttpServer, listenExplained, logListening } from '../common/http.ts';
+import { createHttpServer, listenExplained, listenHttp, logListening } from '../common/http.ts';
 import { isLoopbackHost } from '../common/config.ts';
 import { PerIpCounter, type HttpLimits } from '../common/connection-guard.ts';
 import { RateLimitedLog } from '../common/logger.ts';
@@ -255,16 +255,12 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   });
   apps.push(internalApp);
   const internalBind = opts.internalBind ?? '127.0.0.1';
-  await listenExplained(
-    {
-      listener: 'voice internal',
-      variable: 'SIGNALING_INTERNAL_PORT',
-      host: internalBind,
-      port: config.SIGNALING_INTERNAL_PORT,
-    },
-    () => internalApp.listen({ host: internalBind, port: config.SIGNALING_INTERNAL_PORT }),
-  );
-  const internalUrl = `http://${internalBind}:${(internalApp.server.address() as AddressInfo).port}`;
+  const internalUrl = await listenHttp(internalApp, {
+    listener: 'voice internal',
+    variable: 'SIGNALING_INTERNAL_PORT',
+    host: internalBind,
+    port: config.SIGNALING_INTERNAL_PORT,
+  });
   logListening(logger, 'voice', internalUrl, { proto: 'http', internal: true, serves: ['admin API', '/metrics'] });
 
   const crypto = describeCryptoBackends();
