@@ -118,7 +118,7 @@ async function joinLatencies(): Promise<void> {
 }
 
 async function forwardingThroughput(): Promise<void> {
-  const { Router, SfuMetrics, Transport, createTransportCipher } = await import('../sfu/index.ts');
+  const { Router, SfuMetrics, Transport, createTransportCipher, inboundFrame } = await import('../sfu/index.ts');
   const { DaveMediaGate } = await import('../signaling/index.ts');
   type OutgoingFrame = import('../sfu/index.ts').OutgoingFrame;
   const RECEIVERS = 9;
@@ -155,16 +155,7 @@ async function forwardingThroughput(): Promise<void> {
     const router = new Router(withDave ? 'dave' : 'plain', new SfuMetrics(new Registry()), pino({ level: 'silent' }));
     const ps = clients.map((c, i) => router.addParticipant(c.userId, router.adoptTransport(new SealOnly(1000 + i))));
     if (withDave) router.setGate(new DaveMediaGate(net.group));
-    const frame = {
-      sequence: 0,
-      timestamp: 0,
-      marker: false,
-      extensionWords: 0,
-      data: payload,
-      offset: 0,
-      payloadOffset: 0,
-      payloadLength: payload.length,
-    };
+    const frame = inboundFrame(payload);
     const step = () => {
       frame.sequence = (frame.sequence + 1) & 0xffff;
       frame.timestamp = (frame.timestamp + 960) >>> 0;

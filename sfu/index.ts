@@ -7,6 +7,7 @@
 export { Sfu, type SfuOptions, type SfuObserverEvents } from './sfu.ts';
 export {
   Router,
+  inboundFrame,
   type MediaGate,
   type InboundFrame,
   type RouterEvents,

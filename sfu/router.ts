@@ -31,6 +31,20 @@ export interface InboundFrame {
   payloadLength: number;
 }
 
+/** A frame whose Opus payload is all of `data` (no extension): the transports' reusable record, benches and tests. */
+export function inboundFrame(data: Uint8Array, sequence = 0, timestamp = 0): InboundFrame {
+  return {
+    sequence,
+    timestamp,
+    marker: false,
+    extensionWords: 0,
+    data,
+    offset: 0,
+    payloadOffset: 0,
+    payloadLength: data.length,
+  };
+}
+
 /** Makes UDP transports for a router: the Sfu, which owns the socket and the SSRC table. */
 export interface UdpTransportFactory {
   createUdpTransport(): UdpTransport;

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { EventEmitter } from 'node:events';
 import { RateLimitedLog } from '../common/logger.ts';
-import { Router, type InboundFrame, type UdpTransportFactory } from './router.ts';
+import { Router, inboundFrame, type InboundFrame, type UdpTransportFactory } from './router.ts';
 import type { SilenceSynthesis } from './rtp/silence.ts';
 import {
   createRtpHeader,
@@ -65,16 +65,7 @@ export class Sfu implements UdpTransportFactory {
   private readonly ring = new SendRing();
   private readonly scratch = new Uint8Array(2048);
   private readonly header = createRtpHeader();
-  private readonly inbound: InboundFrame = {
-    sequence: 0,
-    timestamp: 0,
-    marker: false,
-    extensionWords: 0,
-    data: this.scratch,
-    offset: 0,
-    payloadOffset: 0,
-    payloadLength: 0,
-  };
+  private readonly inbound: InboundFrame = inboundFrame(this.scratch);
   private readonly badLog: RateLimitedLog;
   private readonly maxPps: number;
   private readonly ticker: NodeJS.Timeout;

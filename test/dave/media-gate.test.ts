@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { Router, SfuMetrics, Transport, type OutgoingFrame } from '../../sfu/index.ts';
+import { Router, SfuMetrics, Transport, inboundFrame, type OutgoingFrame } from '../../sfu/index.ts';
 import { DaveMediaGate } from '../../signaling/dave/index.ts';
 import { SimNet, userId } from '../../testkit/index.ts';
 
@@ -55,16 +55,7 @@ describe('DaveMediaGate in the SFU router', () => {
     expect(net.group.mediaRole(p.userId)).toBe('pending');
 
     const e2ee = a.encrypt(OPUS);
-    const frame = (seq: number, data: Buffer) => ({
-      sequence: seq,
-      timestamp: seq * 960,
-      marker: false,
-      extensionWords: 0,
-      data,
-      offset: 0,
-      payloadOffset: 0,
-      payloadLength: data.length,
-    });
+    const frame = (seq: number, data: Buffer) => inboundFrame(data, seq, seq * 960);
     // A (member) sends: E2EE, E2EE, silence. B gets all three; P (pending) only the silence, renumbered without gap.
     router.forward(pa, frame(100, e2ee), 0);
     router.forward(pa, frame(101, e2ee), 0);
@@ -102,20 +93,7 @@ describe('DaveMediaGate in the SFU router', () => {
     const pa = router.addParticipant(a.userId, recorder(router).transport);
     router.addParticipant(b.userId, recB.transport);
     router.setGate(new DaveMediaGate(net.group));
-    router.forward(
-      pa,
-      {
-        sequence: 7,
-        timestamp: 0,
-        marker: false,
-        extensionWords: 0,
-        data: payload,
-        offset: 0,
-        payloadOffset: 0,
-        payloadLength: payload.length,
-      },
-      0,
-    );
+    router.forward(pa, inboundFrame(payload, 7), 0);
     router.close();
     return recB.sent.map((s) => s.payload);
   };
