@@ -26,6 +26,7 @@ export {
 export { Participant, type ParticipantEvents } from './participant.ts';
 export { Transport, type OutgoingFrame, type TransportEvents, type TransportObserverEvents } from './transport.ts';
 export { UdpTransport, type RemoteAddress, type OpenResult } from './udp/udp-transport.ts';
+export { ioShape, IO_CHOICES, MAX_DATAGRAM_BYTES, type IoChoice, type IoPath } from './udp/datagram-io.ts';
 export { SfuMetrics, StreamStats, type DropReason } from './stats.ts';
 export {
   TRANSPORT_MODES,

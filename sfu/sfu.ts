@@ -1,8 +1,8 @@
-import dgram, { type RemoteInfo, type Socket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { EventEmitter } from 'node:events';
+import { parseEnv } from '../common/config.ts';
 import { RateLimitedLog } from '../common/logger.ts';
 import { Router, inboundFrame, type InboundFrame, type UdpTransportFactory } from './router.ts';
 import type { SilenceSynthesis } from './rtp/silence.ts';
@@ -22,8 +22,9 @@ import {
   KEEPALIVE_LENGTH,
   writeIpDiscoveryResponse,
 } from './udp/ip-discovery.ts';
-import { SendRing } from './udp/send-ring.ts';
-import { UdpTransport } from './udp/udp-transport.ts';
+import { ioShape, MAX_DATAGRAM_BYTES, type DatagramIo, type IoChoice } from './udp/datagram-io.ts';
+import { openDatagramIo } from './udp/open-io.ts';
+import { UdpTransport, type UdpTransportHooks } from './udp/udp-transport.ts';
 
 export interface SfuOptions {
   /** Interface the UDP socket binds to. */
@@ -42,6 +43,8 @@ export interface SfuOptions {
   /** A client address nothing (media, keepalive, IP discovery) came from for this long is no longer sent to. */
   remoteIdleMs?: number;
   registry?: Registry;
+  /** Datagram I/O path (default: SFU_IO from the environment, itself `auto`). */
+  io?: IoChoice;
 }
 
 export interface SfuObserverEvents {
@@ -62,7 +65,6 @@ export class Sfu implements UdpTransportFactory {
   private readonly bySsrc = new Map<number, UdpTransport>();
   /** Bound client address → transport, so keepalives (which carry no SSRC) keep their binding alive. */
   private readonly byRemote = new Map<string, UdpTransport>();
-  private readonly ring = new SendRing();
   private readonly scratch = new Uint8Array(2048);
   private readonly header = createRtpHeader();
   private readonly inbound: InboundFrame = inboundFrame(this.scratch);
@@ -72,21 +74,30 @@ export class Sfu implements UdpTransportFactory {
   private readonly sweeper: NodeJS.Timeout;
   private readonly remoteIdleMs: number;
   private closed = false;
+  private readonly transportHooks: UdpTransportHooks = {
+    release: (t) => {
+      this.bySsrc.delete(t.ssrc);
+      this.unbind(t);
+    },
+    sendFailed: (t, code) => {
+      this.metrics.counts.forwarded--;
+      this.metrics.drop('send_failed');
+      this.badLog.warn(`send_failed:${code}`, { reason: 'send_failed', code, ssrc: t.ssrc }, 'udp send failed');
+    },
+  };
 
   private constructor(
-    private readonly socket: Socket,
+    private readonly io: DatagramIo,
     readonly publicIp: string,
-    readonly port: number,
     private readonly opts: SfuOptions,
   ) {
     this.registry = opts.registry ?? new Registry();
     this.metrics = new SfuMetrics(this.registry, () => {
       for (const r of this.routers.values()) r.publishStats();
     });
+    this.metrics.registerIo(io);
     this.badLog = new RateLimitedLog(opts.logger);
     this.maxPps = opts.maxPacketsPerSecond ?? 200;
-    socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
-    socket.on('error', (err) => opts.logger.error({ err }, 'udp socket error'));
     this.ticker = setInterval(() => {
       const now = Date.now();
       for (const r of this.routers.values()) r.tick(now);
@@ -101,15 +112,32 @@ export class Sfu implements UdpTransportFactory {
   }
 
   static async create(opts: SfuOptions): Promise<Sfu> {
-    const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(opts.port, opts.bindAddress, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    return new Sfu(socket, opts.publicIp, socket.address().port, opts);
+    const choice = opts.io ?? parseEnv(ioShape).SFU_IO;
+    // Datagrams reach the SFU only from libuv callbacks, which cannot run before `sfu` is assigned below.
+    let sfu: Sfu | null = null;
+    const { io, fallbackReason } = await openDatagramIo(
+      choice,
+      opts.bindAddress,
+      opts.port,
+      { datagram: (buf, len, address, port) => sfu?.onDatagram(buf, len, address, port) },
+      (err) => opts.logger.error({ err }, 'udp socket error'),
+    );
+    sfu = new Sfu(io, opts.publicIp, opts);
+    opts.logger.info(
+      { io: io.path, requested: choice, fallback: fallbackReason, port: io.port },
+      `sfu datagram io: ${io.path}`,
+    );
+    return sfu;
+  }
+
+  /** The UDP port clients send to (Ready.port). */
+  get port(): number {
+    return this.io.port;
+  }
+
+  /** Which datagram I/O path this SFU runs on. */
+  get ioPath(): DatagramIo['path'] {
+    return this.io.path;
   }
 
   /** A new router (one per voice channel); its owner closes it, which closes everything in it. */
@@ -138,10 +166,7 @@ export class Sfu implements UdpTransportFactory {
     let ssrc: number;
     do ssrc = randomInt(1, 0xffffffff);
     while (this.bySsrc.has(ssrc));
-    const transport = new UdpTransport(ssrc, this.socket, this.ring, (t) => {
-      this.bySsrc.delete(t.ssrc);
-      this.unbind(t);
-    });
+    const transport = new UdpTransport(ssrc, this.io, this.transportHooks);
     transport.tokens = this.maxPps;
     this.bySsrc.set(ssrc, transport);
     return transport;
@@ -183,35 +208,35 @@ export class Sfu implements UdpTransportFactory {
   }
 
   /** The datagram path: classify, authenticate, hand to the router. Everything that fails is counted and dropped. */
-  private onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
-    const len = msg.length;
+  private onDatagram(msg: Uint8Array, len: number, address: string, port: number): void {
     if (len === KEEPALIVE_LENGTH) {
       this.metrics.counts.datagrams.keepalive++;
-      const t = this.byRemote.get(`${rinfo.address}:${rinfo.port}`);
+      const t = this.byRemote.get(`${address}:${port}`);
       if (t) t.heardAt = Date.now();
       return;
     }
     if (len === IP_DISCOVERY_LENGTH && isIpDiscoveryRequest(msg, len)) {
       this.metrics.counts.datagrams.ip_discovery++;
-      return this.answerDiscovery(msg, rinfo);
+      return this.answerDiscovery(msg, address, port);
     }
-    if (!looksLikeRtp(msg, len) || !parseRtpHeader(msg, len, this.header)) {
+    // Longer than any voice packet (and than a batched receive slot): refused the same way on both I/O paths.
+    if (len > MAX_DATAGRAM_BYTES || !looksLikeRtp(msg, len) || !parseRtpHeader(msg, len, this.header)) {
       this.metrics.counts.datagrams.other++;
-      return this.drop('malformed', rinfo);
+      return this.drop('malformed', address, port);
     }
     this.metrics.counts.datagrams.rtp++;
     const h = this.header;
-    if (h.payloadType !== OPUS_PAYLOAD_TYPE) return this.drop('not_opus', rinfo);
+    if (h.payloadType !== OPUS_PAYLOAD_TYPE) return this.drop('not_opus', address, port);
     const t = this.bySsrc.get(h.ssrc);
     const participant = t?.participant;
-    if (!t || !participant) return this.drop('unknown_ssrc', rinfo);
-    const fromBound = t.remote !== null && t.remote.port === rinfo.port && t.remote.address === rinfo.address;
+    if (!t || !participant) return this.drop('unknown_ssrc', address, port);
+    const fromBound = t.remote !== null && t.remote.port === port && t.remote.address === address;
     const result = t.open(msg, len, this.scratch);
     if (result !== 'ok') {
-      if (result !== 'decrypt_failed') return this.drop(result, rinfo);
-      if (!fromBound) return this.drop('ssrc_spoof', rinfo);
+      if (result !== 'decrypt_failed') return this.drop(result, address, port);
+      if (!fromBound) return this.drop('ssrc_spoof', address, port);
       participant.stats.decryptFailures++;
-      return this.drop('decrypt_failed', rinfo);
+      return this.drop('decrypt_failed', address, port);
     }
     const now = Date.now();
     if (fromBound) {
@@ -219,15 +244,15 @@ export class Sfu implements UdpTransportFactory {
     } else {
       // Only the key holder can authenticate (and a replay was refused above), so an authenticated datagram from a
       // new address is a NAT rebinding — from the WebSocket peer's own IP, or a third party is being aimed at.
-      if (t.peerIp !== null && rinfo.address !== t.peerIp) return this.drop('foreign_address', rinfo);
-      this.bind(t, rinfo.address, rinfo.port, now);
+      if (t.peerIp !== null && address !== t.peerIp) return this.drop('foreign_address', address, port);
+      this.bind(t, address, port, now);
     }
     // Policed after authentication, so nobody can spend another sender's budget with forged packets.
     t.tokens = Math.min(this.maxPps, t.tokens + ((now - t.refilledAt) * this.maxPps) / 1000);
     t.refilledAt = now;
-    if (t.tokens < 1) return this.drop('rate_limited', rinfo);
+    if (t.tokens < 1) return this.drop('rate_limited', address, port);
     t.tokens -= 1;
-    if (!this.describePlaintext(t, t.lastPlaintextLength)) return this.drop('malformed', rinfo);
+    if (!this.describePlaintext(t, t.lastPlaintextLength)) return this.drop('malformed', address, port);
     participant.router.forward(participant, this.inbound, now);
   }
 
@@ -272,32 +297,27 @@ export class Sfu implements UdpTransportFactory {
     return true;
   }
 
-  private answerDiscovery(msg: Buffer, rinfo: RemoteInfo): void {
+  private answerDiscovery(msg: Uint8Array, address: string, port: number): void {
     const t = this.bySsrc.get(ipDiscoverySsrc(msg));
-    if (!t) return this.drop('unknown_ssrc', rinfo);
+    if (!t) return this.drop('unknown_ssrc', address, port);
     const now = Date.now();
     if (t.remote) {
       // Answered only from the bound address: anyone else would turn the server into a reflector.
-      if (t.remote.address !== rinfo.address || t.remote.port !== rinfo.port)
-        return this.drop('discovery_unbound', rinfo);
+      if (t.remote.address !== address || t.remote.port !== port) return this.drop('discovery_unbound', address, port);
       t.heardAt = now;
     } else {
-      if (t.peerIp !== null && rinfo.address !== t.peerIp) return this.drop('foreign_address', rinfo);
+      if (t.peerIp !== null && address !== t.peerIp) return this.drop('foreign_address', address, port);
       // Tentative until the first authenticated packet; lets the server reach a receive-only client.
-      this.bind(t, rinfo.address, rinfo.port, now);
+      this.bind(t, address, port, now);
     }
-    const out = Buffer.allocUnsafe(IP_DISCOVERY_LENGTH);
-    writeIpDiscoveryResponse(out, t.ssrc, rinfo.address, rinfo.port);
-    this.socket.send(out, rinfo.port, rinfo.address);
+    const out = this.io.sendBuffer();
+    writeIpDiscoveryResponse(out, t.ssrc, address, port);
+    this.io.send(out, IP_DISCOVERY_LENGTH, t.remote!, null);
   }
 
-  private drop(reason: DropReason, rinfo: RemoteInfo): void {
+  private drop(reason: DropReason, address: string, port: number): void {
     this.metrics.drop(reason);
-    this.badLog.warn(
-      `${reason}:${rinfo.address}`,
-      { reason, from: `${rinfo.address}:${rinfo.port}` },
-      'dropped udp datagram',
-    );
+    this.badLog.warn(`${reason}:${address}`, { reason, from: `${address}:${port}` }, 'dropped udp datagram');
   }
 
   get routerCount(): number {
@@ -314,6 +334,6 @@ export class Sfu implements UdpTransportFactory {
     // Transports never joined to a router cannot exist (routers make them), so the table is empty now.
     this.observer.emit('close');
     this.observer.removeAllListeners();
-    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+    await this.io.close();
   }
 }

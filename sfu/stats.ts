@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { DatagramIo } from './udp/datagram-io.ts';
 
 /** Why the SFU dropped a datagram; each reason is a label of `resound_sfu_dropped_total`. */
 export type DropReason =
@@ -14,7 +15,8 @@ export type DropReason =
   | 'late'
   | 'rate_limited'
   | 'foreign_address'
-  | 'discovery_unbound';
+  | 'discovery_unbound'
+  | 'send_failed';
 
 type DatagramKind = 'rtp' | 'keepalive' | 'ip_discovery' | 'other';
 
@@ -41,7 +43,10 @@ export class SfuMetrics {
   readonly streamDecryptFailures: Gauge<'ssrc' | 'user'>;
 
   /** `beforeScrape` runs when /metrics is scraped, so per-stream figures are published then, not per packet. */
-  constructor(registry: Registry, beforeScrape: () => void = () => {}) {
+  constructor(
+    private readonly registry: Registry,
+    beforeScrape: () => void = () => {},
+  ) {
     const r = [registry];
     const c = this.counts;
     new Counter({
@@ -111,6 +116,40 @@ export class SfuMetrics {
     this.streamReordered = stream('reordered', 'Packets that arrived after a later sequence number');
     this.streamJitter = stream('jitter_ms', 'RFC 3550 interarrival jitter in milliseconds');
     this.streamDecryptFailures = stream('decrypt_failures', 'Packets that failed transport authentication');
+  }
+
+  /** Which I/O path runs (`resound_sfu_io{path}` = 1), its kernel receive-queue overflows and its call counts. */
+  registerIo(io: DatagramIo): void {
+    const r = [this.registry];
+    new Gauge({ name: 'resound_sfu_io', help: 'Datagram I/O path in use (1)', labelNames: ['path'], registers: r }).set(
+      { path: io.path },
+      1,
+    );
+    const scalar = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: r,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    scalar(
+      'resound_sfu_udp_receive_queue_overflow_total',
+      "Datagrams the kernel dropped because the SFU socket's receive queue was full (SO_RXQ_OVFL / socket drops)",
+      () => io.receiveQueueOverflows(),
+    );
+    scalar(
+      'resound_sfu_io_receive_calls_total',
+      'Receive wake-ups (a batch, or one datagram on dgram)',
+      () => io.stats.receiveCalls,
+    );
+    scalar(
+      'resound_sfu_io_send_calls_total',
+      'Send system calls (one sendmmsg per batch, or one per copy on dgram)',
+      () => io.stats.sendCalls,
+    );
   }
 
   drop(reason: DropReason): void {

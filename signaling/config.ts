@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { bool, ipv4, isLoopbackHost, parseEnv, port, type Env } from '../common/config.ts';
-import { cryptoShape, SILENCE_SYNTHESIS_MODES } from '../sfu/index.ts';
+import { cryptoShape, ioShape, SILENCE_SYNTHESIS_MODES } from '../sfu/index.ts';
 
 export const signalingShape = {
   /** Port of the TLS listener (wss:// and https API). @discordjs/voice only speaks wss. */
@@ -76,6 +76,8 @@ export const signalingShape = {
   DAVE_TRANSITION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   /** Validated here so a bad value stops start-up; read by the SFU's crypto backend loader. */
   ...cryptoShape,
+  /** Validated here so a bad value stops start-up; read by the SFU when it opens its socket (`auto|batched|dgram`). */
+  ...ioShape,
 };
 
 export type SignalingConfig = z.infer<z.ZodObject<typeof signalingShape>>;

@@ -1,4 +1,3 @@
-import type { Socket } from 'node:dgram';
 import { createTransportCipher, isServerRangeNonce, ReplayWindow, ServerNonceCounter } from '../crypto/index.ts';
 import { NonceHistory } from '../crypto/nonce-history.ts';
 import { NO_NONCE, type TransportCipher, type TransportMode } from '../crypto/types.ts';
@@ -9,13 +8,9 @@ import {
   writeRtpHeader,
 } from '../rtp/rtp-header.ts';
 import { Transport, type OutgoingFrame } from '../transport.ts';
-import type { SendRing } from './send-ring.ts';
+import type { DatagramIo, RemoteAddress, SendOwner } from './datagram-io.ts';
 
-/** Where an authenticated datagram of this transport's SSRC came from. */
-export interface RemoteAddress {
-  address: string;
-  port: number;
-}
+export type { RemoteAddress } from './datagram-io.ts';
 
 /**
  * What `open` made of a datagram: `ok` (plaintext in `out`, its length in `lastPlaintextLength`) or why it was
@@ -23,8 +18,11 @@ export interface RemoteAddress {
  */
 export type OpenResult = 'ok' | 'decrypt_failed' | 'replay' | 'no_transport_key';
 
-/** Owner-side hooks: the Sfu frees the SSRC when the transport closes. */
-export type UdpTransportRelease = (transport: UdpTransport) => void;
+/** Owner-side hooks: the Sfu frees the SSRC when the transport closes and counts copies the kernel refused. */
+export interface UdpTransportHooks {
+  release(transport: UdpTransport): void;
+  sendFailed(transport: UdpTransport, code: string): void;
+}
 
 /**
  * How replays are recognised, by mode: the nonce counter (AEAD and `_lite` modes), the RTP sequence number, which
@@ -38,7 +36,7 @@ const SUFFIX_NONCE_LENGTH = 24;
  * The native Discord voice transport of one participant: shares the voice server's UDP socket, holds the session key
  * and cipher, the replay window for the client's nonces and the server's own nonce counter.
  */
-export class UdpTransport extends Transport {
+export class UdpTransport extends Transport implements SendOwner {
   readonly kind = 'udp';
   remote: RemoteAddress | null = null;
   /** Token bucket of the sender's packet rate (tokens, last refill in ms), policed by the Sfu. */
@@ -62,9 +60,8 @@ export class UdpTransport extends Transport {
 
   constructor(
     ssrc: number,
-    private readonly socket: Socket,
-    private readonly ring: SendRing,
-    private readonly onRelease: UdpTransportRelease,
+    private readonly io: DatagramIo,
+    private readonly hooks: UdpTransportHooks,
   ) {
     super(ssrc);
   }
@@ -138,7 +135,7 @@ export class UdpTransport extends Transport {
     const cipher = this.cipher;
     const remote = this.remote;
     if (!cipher || !remote) return;
-    const out = this.ring.next();
+    const out = this.io.sendBuffer();
     const ext = frame.extensionWords > 0;
     let header = writeRtpHeader(out, frame.payloadType, frame.marker, frame.sequence, frame.timestamp, frame.ssrc, ext);
     const plainLength = frame.extensionWords * 4 + frame.payloadLength;
@@ -164,18 +161,27 @@ export class UdpTransport extends Transport {
     plainOffset: number,
   ): void {
     const n = cipher.seal(out, header, plain, plainLength, this.nonces.next(), plainOffset);
-    this.socket.send(out, 0, n, remote.port, remote.address);
     this.bytesSent += n;
     this.packetsSent++;
+    this.io.send(out, n, remote, this);
   }
 
   packetsSent = 0;
   bytesSent = 0;
+  /** Copies the kernel refused (EAGAIN, ENOBUFS, an unreachable destination); not in `packetsSent`. */
+  sendFailures = 0;
+
+  /** The I/O layer could not send one of this transport's copies: a drop for this receiver only. */
+  sendFailed(code: string): void {
+    this.packetsSent--;
+    this.sendFailures++;
+    this.hooks.sendFailed(this, code);
+  }
 
   protected release(): void {
     this.cipher?.close();
     this.cipher = null;
-    this.onRelease(this);
+    this.hooks.release(this);
     this.remote = null;
   }
 }

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "udp_mmsg",
+      "sources": ["udp_mmsg.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    }
+  ]
+}
