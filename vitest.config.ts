@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+/** The suites that move voice datagrams: run a second time on the node:dgram fallback (the default run is `auto`). */
+const DATAGRAM_SUITES = ['test/sfu/**/*.test.ts', 'test/conformance/**/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/setup.ts'],
     testTimeout: 30_000,
@@ -14,5 +16,11 @@ export default defineConfig({
     // namespace, which Node leaves empty for that CommonJS addon (XChaCha then fails with "size NaN"). Letting the
     // test runner load the client applies CommonJS interop, so the real client runs its real XChaCha code.
     server: { deps: { inline: ['@discordjs/voice'] } },
+    // Both SFU datagram I/O paths pass the same suites: `default` runs SFU_IO=auto (batched where the udp-mmsg addon
+    // is built), `sfu-dgram` runs the datagram suites again with SFU_IO=dgram.
+    projects: [
+      { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'sfu-dgram', include: DATAGRAM_SUITES, env: { SFU_IO: 'dgram' } } },
+    ],
   },
 });

@@ -1,5 +1,6 @@
 /**
- * The system under test for bench/sfu.ts, run in its own worker thread (its own event loop, so its own core): either
+ * The system under test for bench/sfu.ts, run in its own worker thread or child process (bench/_sfu-sut-host.ts;
+ * its own event loop, so its own core): either
  * the real SFU (decrypt, route, rewrite, re-encrypt per receiver) or a bare UDP relay that copies each datagram to
  * the sender's channel mates with no parsing or crypto. The main thread asks for samples of packets forwarded and
  * event-loop utilisation (busy fraction of this thread), which gives packets/s per core.
@@ -9,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import { Sfu, type TransportMode, type UdpTransport } from '../sfu/index.ts';
+import { Sfu, type IoChoice, type TransportMode, type UdpTransport } from '../sfu/index.ts';
 
 export interface SutConfig {
   kind: 'relay' | 'sfu';
@@ -18,15 +19,32 @@ export interface SutConfig {
   ports: number[][];
   /** Per channel, per speaker: the 32-byte session key. */
   keys: Uint8Array[][];
+  /** The SFU's datagram I/O path (default: SFU_IO from the environment). */
+  io?: IoChoice;
 }
 
 export type SutMessage =
-  | { type: 'ready'; port: number; ssrcs: number[][] }
-  | { type: 'sample'; forwarded: number; active: number; idle: number; cpuSeconds: number };
+  | { type: 'ready'; port: number; ssrcs: number[][]; rssEmptyBytes: number; io: string }
+  | { type: 'sample'; forwarded: number; active: number; idle: number; cpuSeconds: number; rssBytes: number };
 
-const config = workerData as SutConfig;
-const port = parentPort;
-if (!port) throw new Error('_sfu-sut.ts runs as a worker');
+interface SutPort {
+  postMessage(m: SutMessage): void;
+  on(event: 'message', f: (m: { type: 'sample' | 'close' }) => void): void;
+  close(): void;
+}
+
+/** A worker thread's parent port, or a child process's IPC channel (config in its first message). */
+const inProcess = !parentPort;
+const port: SutPort = parentPort ?? {
+  postMessage: (m) => process.send!(m),
+  on: (event, f) => process.on(event, f),
+  close: () => process.disconnect(),
+};
+if (inProcess && !process.send) throw new Error('_sfu-sut.ts runs as a worker thread or a forked child');
+const config = inProcess
+  ? await new Promise<SutConfig>((resolve) => process.once('message', (m) => resolve(m as SutConfig)))
+  : (workerData as SutConfig);
+let rssEmptyBytes = process.memoryUsage.rss();
 
 let forwarded: () => number;
 let close: () => Promise<void>;
@@ -56,6 +74,8 @@ if (config.kind === 'relay') {
     type: 'ready',
     port: socket.address().port,
     ssrcs: config.ports.map((ch, c) => ch.map((_, j) => c * 100 + j + 1)),
+    rssEmptyBytes,
+    io: 'relay',
   } satisfies SutMessage);
 } else {
   // A silence gap longer than the run: the bench measures forwarding, not tail synthesis, and keeps seq unrewritten.
@@ -65,7 +85,10 @@ if (config.kind === 'relay') {
     publicIp: '127.0.0.1',
     logger: pino({ level: 'silent' }),
     silenceGapMs: 3_600_000,
+    io: config.io,
   });
+
+  rssEmptyBytes = process.memoryUsage.rss();
   const transports: UdpTransport[] = [];
   const routers = config.ports.map((_, c) => sfu.createRouter(`bench-${c}`));
   const ssrcs = config.ports.map((channel, c) =>
@@ -85,16 +108,17 @@ if (config.kind === 'relay') {
     return n;
   };
   close = () => sfu.close();
-  port.postMessage({ type: 'ready', port: sfu.port, ssrcs } satisfies SutMessage);
+  port.postMessage({ type: 'ready', port: sfu.port, ssrcs, rssEmptyBytes, io: sfu.ioPath } satisfies SutMessage);
 }
 
 /**
- * CPU seconds this thread has used (user + system, Linux /proc/thread-self), or NaN elsewhere. Unlike event-loop
- * utilisation it does not count time the thread was runnable but descheduled, so it holds on a loaded machine.
+ * CPU seconds this thread (worker) or this whole process (child: GC and libuv threads included) has used, user +
+ * system from Linux /proc, or NaN elsewhere. Unlike event-loop utilisation it does not count time the thread was
+ * runnable but descheduled, so it holds on a loaded machine.
  */
 function threadCpuSeconds(): number {
   try {
-    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const stat = readFileSync(inProcess ? '/proc/self/stat' : '/proc/thread-self/stat', 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
@@ -111,6 +135,7 @@ port.on('message', (m: { type: 'sample' | 'close' }) => {
       active: elu.active,
       idle: elu.idle,
       cpuSeconds: threadCpuSeconds(),
+      rssBytes: process.memoryUsage.rss(),
     } satisfies SutMessage);
   } else {
     void close().then(() => port.close());

@@ -17,9 +17,11 @@ import dgram, { type Socket } from 'node:dgram';
 import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import { emit, percentile, ratio, round } from './_harness.ts';
 import type { SutConfig, SutMessage } from './_sfu-sut.ts';
+import { startSut } from './_sfu-sut-host.ts';
+import type { RunOptions, StepResult } from './_sfu-types.ts';
+import { ioCells } from './_sfu-io.ts';
 import { createTransportCipher, type TransportCipher, type TransportMode } from '../sfu/index.ts';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -151,27 +153,17 @@ function pump(): void {
 }
 
 // ---- one system under test ----
-interface StepResult {
-  channels: number;
-  offered: number;
-  forwarded: number;
-  elu: number;
-  /** CPU seconds per second of the system's thread. */
-  cpu: number;
-  perCore: number;
-  p50: number;
-  p99: number;
-  probeLoss: number;
-  generatorElu: number;
-  /** Sends the generator skipped because it fell >100 ms behind (it should stay 0 or the load was not offered). */
-  skippedSends: number;
-  saturated: boolean;
-}
 
-async function runSystem(name: string, kind: SutConfig['kind'], mode: TransportMode): Promise<StepResult[]> {
+async function runSystem(
+  name: string,
+  kind: SutConfig['kind'],
+  mode: TransportMode,
+  opts: RunOptions = {},
+): Promise<StepResult[]> {
   const config: SutConfig = {
     kind,
     mode,
+    io: opts.io,
     ports: Array.from({ length: MAX_CHANNELS }, (_, c) =>
       speakers.slice(c * SPEAKERS, (c + 1) * SPEAKERS).map((s) => s.port),
     ),
@@ -179,7 +171,7 @@ async function runSystem(name: string, kind: SutConfig['kind'], mode: TransportM
       speakers.slice(c * SPEAKERS, (c + 1) * SPEAKERS).map((s) => s.key),
     ),
   };
-  const worker = new Worker(new URL('./_sfu-sut-boot.mjs', import.meta.url), { workerData: config });
+  const worker = startSut(config, opts.host ?? 'thread');
   const pending: ((m: SutMessage) => void)[] = [];
   worker.on('message', (m: SutMessage) => pending.shift()?.(m));
   worker.on('error', (err) => {
@@ -210,7 +202,7 @@ async function runSystem(name: string, kind: SutConfig['kind'], mode: TransportM
 
   const timer = setInterval(pump, 1);
   const results: StepResult[] = [];
-  for (const channels of STEPS) {
+  for (const channels of opts.steps ?? STEPS) {
     const start = performance.now();
     for (let i = active; i < channels * SPEAKERS; i++) speakers[i].due = start + Math.random() * PERIOD_MS;
     active = channels * SPEAKERS;
@@ -243,23 +235,39 @@ async function runSystem(name: string, kind: SutConfig['kind'], mode: TransportM
       generatorElu: round(g.utilization, 3),
       skippedSends: skipped,
       saturated: cpu > 0.9 || forwarded < 0.95 * offered,
+      rssBytes: b.rssBytes,
+      rssEmptyBytes: ready.rssEmptyBytes,
+      participants: MAX_CHANNELS * SPEAKERS,
+      io: ready.io,
     };
     results.push(r);
-    emit({ bench: 'sfu', figure: 'step', system: name, mode: kind === 'sfu' ? mode : null, ...r });
+    emit({
+      bench: 'sfu',
+      figure: 'step',
+      system: name,
+      mode: kind === 'sfu' ? mode : null,
+      host: opts.host ?? 'thread',
+      ...r,
+    });
     if (r.saturated) break;
   }
   clearInterval(timer);
   active = 0;
   await sleep(200);
   worker.postMessage({ type: 'close' });
-  await new Promise((resolve) => worker.once('exit', resolve));
+  await new Promise<void>((resolve) => worker.once('exit', resolve));
   return results;
 }
 
+// `--only=io`: just the I/O path cells (bench/_sfu-io.ts), each system in its own process.
+if (arg('only') === 'io') {
+  await ioCells(runSystem, { stepPackets: SPEAKERS * FANOUT * (1000 / PERIOD_MS), maxChannels: MAX_CHANNELS });
+  for (const s of speakers) s.socket.close();
+  process.exit(0);
+}
 const relay = await runSystem('relay', 'relay', 'aead_aes256_gcm_rtpsize');
 const gcm = await runSystem('sfu', 'sfu', 'aead_aes256_gcm_rtpsize');
 const xchacha = await runSystem('sfu', 'sfu', 'aead_xchacha20_poly1305_rtpsize');
-for (const s of speakers) s.socket.close();
 
 /** Capacity of one core: the best forwarded/s per busy second among steps where the thread was mostly busy. */
 function capacity(rs: StepResult[]): number {
@@ -317,3 +325,6 @@ const table = [
   }),
 ];
 process.stderr.write(table.join('\n') + '\n');
+
+await ioCells(runSystem, { stepPackets: SPEAKERS * FANOUT * (1000 / PERIOD_MS), maxChannels: MAX_CHANNELS });
+for (const s of speakers) s.socket.close();

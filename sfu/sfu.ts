@@ -45,6 +45,8 @@ export interface SfuOptions {
   registry?: Registry;
   /** Datagram I/O path (default: SFU_IO from the environment, itself `auto`). */
   io?: IoChoice;
+  /** Where new SSRCs come from (default: random). Replays that compare two SFUs byte for byte give both the same. */
+  ssrcSource?: () => number;
 }
 
 export interface SfuObserverEvents {
@@ -164,7 +166,8 @@ export class Sfu implements UdpTransportFactory {
   /** For routers (`router.createTransport()`): a transport with a fresh SSRC, reachable by IP discovery at once. */
   createUdpTransport(): UdpTransport {
     let ssrc: number;
-    do ssrc = randomInt(1, 0xffffffff);
+    const next = this.opts.ssrcSource ?? (() => randomInt(1, 0xffffffff));
+    do ssrc = next();
     while (this.bySsrc.has(ssrc));
     const transport = new UdpTransport(ssrc, this.io, this.transportHooks);
     transport.tokens = this.maxPps;
