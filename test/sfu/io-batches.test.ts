@@ -63,7 +63,7 @@ describe.each(PATHS)('%s I/O batches', (io) => {
       [ps[0], good], // replay
       [ps[1], spoof],
       [ps[0], Buffer.from([0x80, 0xc8, 0, 6, ...randomBytes(24)])], // RTCP sender report
-      [ps[0], randomBytes(33)], // garbage
+      [ps[0], Buffer.from([0x13, ...randomBytes(32)])], // garbage (RTP version 0)
       [ps[0], rtp(ps[0], 0x0badf00d, 1, 960, randomBytes(20))], // unknown SSRC
       [ps[0], Buffer.alloc(3000, 0x80)], // oversized
     ];

@@ -48,7 +48,8 @@ describe('the batched and node:dgram paths are equivalent', () => {
   /** The recorded input, made once (the same sealed bytes go to both SFUs). */
   const record = (ts: UdpTransport[]): Step[] => {
     const steps: Step[] = [];
-    const garbage = () => randomBytes(5 + (randomBytes(1)[0] % 60));
+    // Version bits 0, so never mistaken for RTP (a random first byte would sometimes count as not_opus).
+    const garbage = () => Buffer.from([0x13, ...randomBytes(4 + (randomBytes(1)[0] % 60))]);
     const rtcp = () => Buffer.from([0x80, 0xc8, 0x00, 0x06, ...randomBytes(24)]);
     const keepalive = (n: number) => Buffer.from([n & 0xff, 0, 0, 0, 0, 0, 0, 0]);
     const opening: [Peer, Buffer][] = [];
