@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { emit, percentile, ratio, round, sortedCopy } from './_harness.ts';
+import { hitLoad } from './_proxy-hit-client.ts';
 import { dropPrefix, insertAfterIhdr, photoRaw, pngChunk, pqEncode, prng } from '../testkit/index.ts';
 import { toneMapToSdr, transformImage } from '../media-proxy/index.ts';
 import { createRedis } from '../common/redis.ts';
@@ -30,17 +31,24 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 2);
 const HIT_REQUESTS = Number(process.env.BENCH_HIT_REQUESTS ?? 20_000);
 const HIT_CONNECTIONS = Number(process.env.BENCH_HIT_CONNECTIONS ?? 50);
 const WITH_IPX = process.env.BENCH_IPX !== '0';
-const FORMATS = ['jpeg', 'webp', 'avif', 'png'] as const;
-type Format = (typeof FORMATS)[number];
+const ALL_FORMATS = ['jpeg', 'webp', 'avif', 'png'] as const;
+type Format = (typeof ALL_FORMATS)[number];
+/** BENCH_FORMATS=png,jpeg measures only those (the cache-hit run rides on JPEG). */
+const FORMATS = ALL_FORMATS.filter((f) => (process.env.BENCH_FORMATS ?? ALL_FORMATS.join(',')).split(',').includes(f));
 const QUALITY: Record<Format, number | undefined> = { jpeg: 80, webp: 75, avif: 60, png: undefined };
 const BOX = 512;
 /** Images 0 and 1 are for warming up only; the measured runs use the rest. */
 const SPARE = 2;
 /** Warm-up in the measured format: distinct size buckets below the measured box, on the spare images. */
 const WARM_BOXES = [60, 64, 80, 96, 100, 128, 160, 240, 256, 300, 320, 480];
-/** Cheap warm-up misses: small JPEGs (size bucket × quality step, all distinct keys) and then repeats of them. */
-const WARM_SMALL = 200;
-const WARM_REPEATS = 300;
+/**
+ * Cheap warm-up misses: small JPEGs (size bucket × quality step, all distinct keys) and then repeats of them, enough
+ * for the request path's JavaScript to be optimised as it is in a server that has been up for a while.
+ */
+const WARM_SMALL = 400;
+const WARM_REPEATS = 3000;
+/** Idle time before and after each measured run, so trailing work (cache writes, GC) lands inside the window it belongs to. */
+const SETTLE_MS = 300;
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 interface RunResult {
@@ -206,6 +214,7 @@ async function load(
   let errors = 0;
   let unexpected = 0;
   let next = 0;
+  if (opts.pid) await settle();
   const cpu0 = opts.pid ? cpuSeconds(opts.pid) : 0;
   const t0 = performance.now();
   await Promise.all(
@@ -221,9 +230,32 @@ async function load(
     }),
   );
   const wall = (performance.now() - t0) / 1000;
+  if (opts.pid) await settle();
   const cpuS = opts.pid ? cpuSeconds(opts.pid) - cpu0 : 0;
   agent.destroy();
   return summarize(lat, wall, errors, 0, cpuS, unexpected);
+}
+
+function settle(): Promise<void> {
+  return new Promise((r) => setTimeout(r, SETTLE_MS));
+}
+
+/**
+ * Cache hits: `urls` (one server) over `connections` raw keep-alive sockets (`_proxy-hit-client.ts`), the server's CPU
+ * read around the run like `load`.
+ */
+async function loadHits(
+  urls: string[],
+  opts: { connections: number; pid?: number; expect?: 'hit' },
+): Promise<RunResult> {
+  const base = new URL(urls[0]).origin;
+  const paths = urls.map((u) => u.slice(base.length));
+  if (opts.pid) await settle();
+  const cpu0 = opts.pid ? cpuSeconds(opts.pid) : 0;
+  const r = await hitLoad(base, paths, opts.connections, opts.expect);
+  if (opts.pid) await settle();
+  const cpuS = opts.pid ? cpuSeconds(opts.pid) - cpu0 : 0;
+  return summarize(r.lat, r.wall, r.errors, 0, cpuS, r.unexpected);
 }
 
 /** A server's warm-up: cheap distinct JPEG misses, misses in the measured format, then repeats; nothing measured. */
@@ -235,10 +267,10 @@ async function warmUp(
   const small: string[] = [];
   for (let q = 100; small.length < WARM_SMALL; q -= 5)
     for (const box of [16, 20, 24, 28, 32, 40, 48, 56, 64, 80])
-      for (const n of spare) small.push(url(n, box, 'jpeg', q));
+      for (const f of ['jpeg', 'webp'] as const) for (const n of spare) small.push(url(n, box, f, q));
   await load(small.slice(0, WARM_SMALL));
   await load(spare.flatMap((n) => WARM_BOXES.map((b) => url(n, b, format, QUALITY[format]))));
-  await load(
+  await loadHits(
     Array.from({ length: WARM_REPEATS }, (_, i) => small[i % 20]),
     { connections: HIT_CONNECTIONS },
   );
@@ -312,7 +344,7 @@ async function resound(
     const miss = await load(measured, { pid: child.pid, expect: 'miss' });
     let hit: RunResult | undefined;
     if (cacheHitRun)
-      hit = await load(repeat(measured), { pid: child.pid, expect: 'hit', connections: HIT_CONNECTIONS });
+      hit = await loadHits(repeat(measured), { pid: child.pid, expect: 'hit', connections: HIT_CONNECTIONS });
     miss.rssMb = peakRssMb(child.pid);
     if (hit) hit.rssMb = miss.rssMb;
     return { miss, hit };
@@ -334,6 +366,20 @@ async function dropKeys(prefix: string): Promise<void> {
   redis.disconnect();
 }
 
+/** Keys still under the run's prefixes after every server was stopped and cleaned up (should be none). */
+async function keysLeft(prefix: string): Promise<number> {
+  const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  let cursor = '0';
+  let n = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    n += keys.length;
+  } while (cursor !== '0');
+  redis.disconnect();
+  return n;
+}
+
 /** The bare fastify + sharp peer: misses, then (with `hitRun`) the same URLs again from its memory. */
 async function peer(
   names: string[],
@@ -352,7 +398,7 @@ async function peer(
     const count = format === 'avif' ? N_AVIF : N;
     const measured = names.slice(SPARE, SPARE + count).map((n) => at(n, BOX, format, QUALITY[format]));
     const miss = await load(measured, { pid: child.pid });
-    const hit = hitRun ? await load(repeat(measured), { pid: child.pid, connections: HIT_CONNECTIONS }) : undefined;
+    const hit = hitRun ? await loadHits(repeat(measured), { pid: child.pid, connections: HIT_CONNECTIONS }) : undefined;
     miss.rssMb = peakRssMb(child.pid);
     return { miss, hit };
   } finally {
@@ -603,6 +649,7 @@ for (const format of FORMATS) {
     });
   }
 }
+emit({ bench: 'proxy', figure: 'redis_left', keys: await keysLeft(`bench:proxy:${process.pid}:`), expected: 0 });
 await avifEfforts(names.slice(SPARE, SPARE + 8).map((n) => path.join(imgDir, n)));
 await toneMapCost();
 await gifToWebpSizes();

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { MediaError } from './errors.ts';
 import type { DetectResult, Limits, TransformRequest } from './types.ts';
 import { DEFAULT_LIMITS } from './types.ts';
@@ -76,7 +75,8 @@ export function checkOutputSize(width: number | undefined, height: number | unde
 /**
  * Runs `fn` with a deadline. Past it, `fn`'s signal aborts (worker threads are terminated, decoder processes killed)
  * and the caller gets `transform_timeout` at once, but the Gate slot it runs in stays taken until `fn` has really
- * finished: an abandoned promise whose work is still burning CPU must not let another transform start beside it.
+ * finished (the rejection carries the work, see Gate.run): an abandoned promise whose work is still burning CPU must
+ * not let another transform start beside it.
  */
 export async function runWithDeadline<T>(fn: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
   const ac = new AbortController();
@@ -86,7 +86,7 @@ export async function runWithDeadline<T>(fn: (signal: AbortSignal) => Promise<T>
     timer = setTimeout(() => {
       const err = new MediaError('transform_timeout', `transform took longer than ${ms} ms`, { 'retry-after': '1' });
       ac.abort(err);
-      holdSlotUntil(work);
+      abandoned.set(err, work);
       reject(err);
     }, ms);
   });
@@ -106,12 +106,15 @@ export function stoppedBy(signal: AbortSignal): MediaError {
     : new MediaError('transform_timeout', 'the transform was stopped', { 'retry-after': '1' });
 }
 
-/** Work that outlived its caller, per Gate slot (see runWithDeadline). */
-const slotWork = new AsyncLocalStorage<Set<Promise<unknown>>>();
+/**
+ * Work that outlived its caller, keyed by the deadline error the caller was given (see runWithDeadline): a Gate slot
+ * whose work ends in that error stays taken until the work settles. Carried by the error rather than by an
+ * AsyncLocalStorage, which on Node 20 would install promise hooks that every promise in the process pays for.
+ */
+const abandoned = new WeakMap<object, Promise<unknown>>();
 
-/** Keeps the current Gate slot (if any) taken until `work` settles, even after its caller stopped waiting. */
-export function holdSlotUntil(work: Promise<unknown>): void {
-  slotWork.getStore()?.add(work);
+function outlivingWork(err: unknown): Promise<unknown> | undefined {
+  return typeof err === 'object' && err !== null ? abandoned.get(err) : undefined;
 }
 
 /**
@@ -152,19 +155,24 @@ export class Gate {
     return this.releaser();
   }
 
+  /** Runs `fn` in a slot; when `fn` gave up on work at a deadline (runWithDeadline), the slot waits for that work. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
     const release = await this.acquire();
-    const leftover = new Set<Promise<unknown>>();
+    let leftover: Promise<unknown> | undefined;
     try {
-      return await slotWork.run(leftover, fn);
+      return await fn();
+    } catch (err) {
+      leftover = outlivingWork(err);
+      throw err;
     } finally {
-      if (leftover.size === 0) release();
+      if (!leftover) release();
       else {
         this.outliving++;
-        void Promise.allSettled(leftover).then(() => {
+        const settled = () => {
           this.outliving--;
           release();
-        });
+        };
+        leftover.then(settled, settled);
       }
     }
   }

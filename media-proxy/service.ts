@@ -88,6 +88,8 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   private readonly misses: MissLimiter;
   private readonly fresh = new Map<string, TransformResult>();
   private readonly writing = new Map<string, Promise<void>>();
+  /** `Cache-Control` of every answer not bounded by a signature: the same string each time, built once. */
+  private unsignedCacheControl?: string;
 
   constructor(private readonly opts: MediaServiceOptions) {
     super();
@@ -169,10 +171,11 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
    * `Cache-Control` of a successful answer: results are content-addressed, so immutable for MEDIA_PROXY_MAX_AGE_S,
    * but never past the signature that admitted the request — a CDN must not keep serving a link that has expired.
    */
-  cacheControl(expiresAtMs?: number, nowMs = Date.now()): string {
-    let maxAge = this.config.maxAgeS;
-    if (expiresAtMs !== undefined) maxAge = Math.max(0, Math.min(maxAge, Math.floor((expiresAtMs - nowMs) / 1000)));
-    return `public, max-age=${maxAge}, immutable`;
+  cacheControl(expiresAtMs?: number, nowMs?: number): string {
+    if (expiresAtMs === undefined)
+      return (this.unsignedCacheControl ??= `public, max-age=${this.config.maxAgeS}, immutable`);
+    const left = Math.floor((expiresAtMs - (nowMs ?? Date.now())) / 1000);
+    return `public, max-age=${Math.max(0, Math.min(this.config.maxAgeS, left))}, immutable`;
   }
 
   /** A signed URL for a stored attachment, on the public base when one is configured. */

@@ -16,13 +16,14 @@ export interface MediaRoutesOptions {
  */
 export async function mediaRoutes(app: FastifyInstance, opts: MediaRoutesOptions): Promise<void> {
   const { service } = opts;
-  // Errors must not be cached by the CDN as if they were the image.
-  app.addHook('onSend', async (_req, reply, payload) => {
+  // Errors must not be cached by the CDN as if they were the image. A callback hook, not an async one: it runs on
+  // every answer, and an async hook costs each of them a promise.
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (reply.statusCode >= 400) {
       reply.header('cache-control', 'no-store');
       reply.removeHeader('etag');
     }
-    return payload;
+    done(null, payload);
   });
   const refuse = (err: unknown, ctx: Record<string, unknown>): unknown => {
     if (!isMediaError(err)) return err;

@@ -6,9 +6,12 @@ import type { MediaService, Rendered } from '../service.ts';
 import type { Refuse } from './index.ts';
 import { parseQuery, type RouteKind } from './params.ts';
 import { readQuery, type Query } from './query.ts';
+import { ResolveMemo, type Resolution } from './resolve-memo.ts';
 
 const FILENAME = /^[A-Za-z0-9._-]{1,128}$/;
 const AVATAR_HASH = /^(a_)?[0-9a-f]{32}$/;
+/** URLs whose resolution is kept (a few hundred bytes each). */
+const RESOLVE_MEMO = 10_000;
 
 interface Located {
   ref: OriginRef;
@@ -20,45 +23,53 @@ interface Located {
 
 /**
  * GET/HEAD for the three Discord-shaped paths. Order: read the query (one bounded value per parameter), find the
- * asset, check the signature (attachments), parse the parameters and resolve them to the canonical request and its key,
- * answer 304 from the key alone when the client has it, then render (cache → miss limiter → transform), charging
- * misses to the peer address.
+ * asset, check the signature (attachments), parse the parameters and resolve them to the canonical request and its key
+ * (a repeated URL reuses its resolution, see ResolveMemo), answer 304 from the key alone when the client has it, then
+ * render (cache → miss limiter → transform), charging misses to the peer address.
  */
 export async function serveRoutes(
   app: FastifyInstance,
   opts: { service: MediaService; refuse: Refuse },
 ): Promise<void> {
   const { service, refuse } = opts;
+  const memo = new ResolveMemo(RESOLVE_MEMO);
   const serve =
     (kind: RouteKind, locate: (req: FastifyRequest, q: Query) => Promise<Located>) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
       try {
-        const q = readQuery(req.query);
+        const memoKey = ResolveMemo.keyOf(req.url, req.headers.accept);
+        const seen = memo.get(memoKey);
+        const q = seen?.q ?? readQuery(req.query);
         const { ref, ext, expiresAtMs } = await locate(req, q);
-        const { req: wanted, negotiated } = parseQuery(
-          kind,
-          q,
-          ref.detect,
-          ext,
-          req.headers.accept,
-          service.maxOutputDimension,
-        );
-        const { request, key } = service.resolve(ref.hash, ref.detect, wanted);
-        const etag = `"${key}"`;
-        reply.header('etag', etag);
+        const r = seen?.ref === ref ? seen : resolveFresh(kind, q, ref, ext, req.headers.accept);
+        if (r !== seen) memo.set(memoKey, r);
+        reply.header('etag', r.etag);
         reply.header('cache-control', service.cacheControl(expiresAtMs));
-        if (negotiated) reply.header('vary', 'Accept');
-        if (etagMatches(req.headers['if-none-match'], etag)) {
+        if (r.negotiated) reply.header('vary', 'Accept');
+        if (etagMatches(req.headers['if-none-match'], r.etag)) {
           service.countRequest(kind, 'not_modified');
           return reply.code(304).send();
         }
-        const r = await service.render(ref.hash, ref.detect, request, key, req.ip);
-        service.countRequest(kind, r.cache);
-        return send(reply, r);
+        const out = await service.render(ref.hash, ref.detect, r.request, r.key, req.ip);
+        service.countRequest(kind, out.cache);
+        return send(reply, out);
       } catch (err) {
         throw refuse(err, { route: kind, url: req.url.split('?')[0] });
       }
     };
+
+  /** Parses the parameters and resolves them to the canonical request and its key (ETag), for the memo. */
+  const resolveFresh = (
+    kind: RouteKind,
+    q: Query,
+    ref: OriginRef,
+    ext: string | undefined,
+    accept: string | undefined,
+  ): Resolution => {
+    const { req: wanted, negotiated } = parseQuery(kind, q, ref.detect, ext, accept, service.maxOutputDimension);
+    const { request, key } = service.resolve(ref.hash, ref.detect, wanted);
+    return { ref, q, request, key, etag: `"${key}"`, negotiated };
+  };
 
   app.get(
     '/attachments/:channelId/:attachmentId/:filename',

@@ -150,7 +150,10 @@ async function run(
       extras = { loop: meta.loop ?? 0, ...(meta.delay ? { delay: meta.delay } : {}) };
     }
     img = resize(img, req).toColourspace('srgb');
-    return await finish(encode(img, req, L, extras), req, animatedDecode);
+    // JPEG output flattens only a source that may carry alpha (AVIF's detector cannot always tell); sharp flattens
+    // before it resizes, so a letterbox's own transparent pad is not affected either way.
+    const alpha = d.hasAlpha || d.format === 'avif';
+    return await finish(encode(img, req, L, { ...extras, alpha }), req, animatedDecode);
   } catch (err) {
     const avifdec = d.format === 'avif' && !isMediaError(err) && !signal.aborted ? findAvifdec() : undefined;
     if (!avifdec) throw signal.aborted ? stoppedBy(signal) : asMediaError(err, d);
@@ -162,14 +165,18 @@ async function run(
   }
 }
 
+const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
+
+/** Only `contain` letterboxes, so only it is given a background (transparent: the pad gains an alpha channel). */
 function resize(img: Sharp, req: TransformRequest): Sharp {
   if (!req.width && !req.height) return img;
+  const fit = req.fit ?? 'inside';
   return img.resize({
     width: req.width,
     height: req.height,
-    fit: req.fit ?? 'inside',
+    fit,
     withoutEnlargement: true,
-    background: { r: 0, g: 0, b: 0, alpha: 0 },
+    ...(fit === 'contain' ? { background: TRANSPARENT } : {}),
   });
 }
 

@@ -107,6 +107,17 @@ describe('resize and convert', () => {
     );
     expect(Math.abs(webp.at(5, 5)[3] - 128)).toBeLessThanOrEqual(1);
   });
+
+  it('converts an opaque JPEG with no alpha step: the same bytes as a plain decode → resize → encode', async () => {
+    const src = fixture('photo.jpg');
+    const ours = await transformImage(src, { format: 'jpeg', width: 100, height: 100, quality: 80 });
+    const plain = await sharp(src, { autoOrient: true })
+      .resize({ width: 100, height: 100, fit: 'inside', withoutEnlargement: true })
+      .toColourspace('srgb')
+      .jpeg({ quality: 80, chromaSubsampling: '4:2:0' })
+      .toBuffer();
+    expect(ours.data.equals(plain)).toBe(true);
+  });
 });
 
 describe('animation', () => {
