@@ -1,3 +1,4 @@
+import { lazyRequestLogger } from './request-logger.ts';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
@@ -45,6 +46,8 @@ export function createHttpServer(opts: BaseHttpOptions): FastifyInstance {
     ...(opts.https ? { https: opts.https } : {}),
   };
   const app = Fastify(fopts) as unknown as FastifyInstance;
+  // Most answers never log (cache hits, heartbeats, metrics scrapes): make the request's child logger on first use.
+  app.setChildLoggerFactory(lazyRequestLogger);
   guardServer(app.server, opts.limits ?? DEFAULT_HTTP_LIMITS, {
     tls: Boolean(opts.https),
     registry: opts.registry,

@@ -4,7 +4,6 @@ import sharp from 'sharp';
 import type { HttpLimits } from '../common/connection-guard.ts';
 import { createHttpServer } from '../common/http.ts';
 import type { MediaProxyConfig } from './config.ts';
-import { lazyRequestLogger } from './request-logger.ts';
 import { mediaRoutes } from './routes/index.ts';
 import type { MediaService } from './service.ts';
 
@@ -19,8 +18,7 @@ export function configureSharp(settings: MediaProxyConfig['sharp']): void {
 
 /**
  * The proxy's public HTTP app: the common base (/healthz, error shape) with the media routes plugin on it. `/metrics`
- * is not here: it lives on the internal listener (`createMediaInternalApp`). Request loggers are made only when a
- * request logs (`lazyRequestLogger`): most answers are cache hits that never do.
+ * is not here: it lives on the internal listener (`createMediaInternalApp`).
  */
 export async function createMediaApp(
   service: MediaService,
@@ -36,7 +34,6 @@ export async function createMediaApp(
     metrics: false,
     health: () => service.health(),
   });
-  app.setChildLoggerFactory(lazyRequestLogger);
   await app.register(mediaRoutes, { service });
   return app;
 }

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import { lazyRequestLogger } from '../../media-proxy/request-logger.ts';
-import { makeProxy } from './helpers.ts';
+import { lazyRequestLogger } from '../../common/request-logger.ts';
+import { makeProxy } from '../media-proxy/helpers.ts';
 
 function capture(): { lines: Record<string, unknown>[]; stream: Writable } {
   const lines: Record<string, unknown>[] = [];
