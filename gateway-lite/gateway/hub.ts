@@ -96,6 +96,10 @@ export class GatewayHub implements ConnectionHost {
   voiceState: ConnectionHost['voiceState'] = (conn, s, d) => this.commandsImpl.voiceState(conn, s, d);
   requestMembers: ConnectionHost['requestMembers'] = (conn, s, d) => this.commandsImpl.requestMembers(s, d);
 
+  commandSeen(op: number): void {
+    this.opts.metrics.commands.inc({ op: Number.isInteger(op) && op >= 0 && op < 64 ? String(op) : 'other' });
+  }
+
   rejected(conn: GatewayConnection, code: number, reason: string): void {
     this.log.warn(`close:${code}`, { code, remote: conn.remote, reason }, 'gateway socket refused');
   }
