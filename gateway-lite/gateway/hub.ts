@@ -129,6 +129,7 @@ export class GatewayHub implements ConnectionHost {
     conn.state = { kind: 'ready', session };
     this.conns.set(conn, session);
     if (!this.sessions.has(session.sessionId)) {
+      session.onGone = () => this.gone(session);
       this.sessions.set(session.sessionId, session);
       for (const g of session.guildIds) this.index(this.byGuild, g).add(session);
       this.index(this.byUser, session.userId).add(session);
@@ -228,9 +229,7 @@ export class GatewayHub implements ConnectionHost {
   }
 
   private deliver(s: GatewaySession, p: PreparedDispatch): DeliverResult {
-    return s.deliver(p.t, p.json(this.variantFor(s, p)), { id: p.event.id, sheddable: p.event.sheddable }, () =>
-      this.gone(s),
-    );
+    return s.deliver(p.t, p.json(this.variantFor(s, p)), p.event.id, p.event.sheddable);
   }
 
   // -- detach, expiry, drain --------------------------------------------------------------------------------------
