@@ -17,5 +17,5 @@ export { BrowserPeer, BrowserTransport, type BrowserPeerEvents } from './browser
 export { Bridge, BRIDGE_USER_ID } from './bridge.ts';
 export { WorkerPool, type PoolSlot, type WorkerPoolEvents } from './worker-pool.ts';
 export { resolveWorkerBin, resetWorkerBinCache, SETUP_COMMAND, type WorkerBinResult } from './worker-bin.ts';
-export { WEBRTC_OPUS_PT, AUDIO_LEVEL_URI, MID_URI } from './codec.ts';
+export { WEBRTC_OPUS_PT, AUDIO_LEVEL_URI, MID_URI, ROUTER_CODECS, CONSUMER_CAPABILITIES } from './codec.ts';
 export type * from './types.ts';
