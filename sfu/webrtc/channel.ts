@@ -178,11 +178,13 @@ export class WebRtcChannel extends EventEmitter<WebRtcChannelEvents> {
 
   private async relocate(dead: PoolSlot): Promise<void> {
     if (this.isClosed) return;
-    this.log.warn({ channel: this.key, worker: dead.index }, 'mediasoup worker died: re-creating the channel');
+    this.log.warn({ worker: dead.index }, 'mediasoup worker died: re-creating the channel');
     this.router = null;
     this.observer = null;
     this.onVolumes([]);
     for (const peer of [...this.peers.values()]) peer.rejoin('worker_died');
+    // Other mediasoup-side sources died with the router; their owners re-attach them to the new one.
+    for (const userId of [...this.speakers.keys()]) this.native.removeParticipant(userId);
     this.ready = this.place(dead);
     await this.ready;
     if (this.slot) this.emit('moved', this.slot.index);
