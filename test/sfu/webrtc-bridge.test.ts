@@ -138,6 +138,16 @@ describe('WebRTC engine bridge (mediasoup ⇄ native SFU)', () => {
     // Two browsers share one port per worker.
     const other = await ch.addBrowser(newId());
     expect(other.local.candidates[0].port).toBe(peer.local.candidates[0].port);
+    // A native client joining later becomes a new stream for the browser; leaving ends it.
+    const added: string[] = [];
+    const ended: string[] = [];
+    peer.on('consumer', (c) => added.push(c.userId));
+    peer.on('consumerclose', (c) => ended.push(c.userId));
+    const c = await rawClient(gw, guild, channel);
+    await waitFor(() => added.includes(c.opts.userId), 5000, 'consumer event for a late native joiner');
+    expect(peer.consumers.find((x) => x.userId === c.opts.userId)?.userSsrc).toBe(c.ssrc);
+    c.close();
+    await waitFor(() => ended.includes(c.opts.userId), 5000, 'consumerclose when the native client leaves');
     // A bogus fingerprint is accepted as data; the handshake (never started here) is what would fail.
     await peer.connect({ fingerprints: [{ algorithm: 'sha-256', value: '00:'.repeat(31) + '00' }], role: 'client' });
     peer.close();
