@@ -239,25 +239,27 @@ function capacity(rs: MediasoupStep[]): number {
 /**
  * Runs both mediasoup modes after the native systems and prints their summaries plus the figure issue 14 judges the
  * SFU by: native AES-GCM forwarded/s per core ÷ mediasoup SRTP AEAD_AES_256_GCM's. Returns README table rows
- * [system, per core, × relay, peak (channels)]; none (and one `skipped` line) without a worker binary.
+ * [system, per core, × relay, peak (channels)] and both rates; none (and one `skipped` line) without a worker binary.
  */
 export async function mediasoupCells(
   steps: number[],
   measureMs: number,
   nativeGcmPerCore: number,
   relayPerCore: number,
-): Promise<string[][]> {
+): Promise<MediasoupCells> {
   const bin = await resolveWorkerBin();
   if (!bin.ok) {
     emit({ bench: 'sfu', figure: 'skipped', system: 'mediasoup', reason: bin.reason });
-    return [];
+    return { rows: [], plainPerCore: 0, srtpPerCore: 0 };
   }
   const rows: string[][] = [];
   let srtpCap = 0;
+  let plainCap = 0;
   for (const mode of ['plain', 'srtp'] as const) {
     const rs = await runMediasoup(mode, steps, measureMs);
     const cap = capacity(rs);
     if (mode === 'srtp') srtpCap = cap;
+    else plainCap = cap;
     const peak = rs.reduce((m, r) => (r.forwarded > m.forwarded ? r : m), rs[0]);
     const system = `mediasoup ${bin.version}, ${mode === 'srtp' ? 'SRTP AEAD_AES_256_GCM' : 'plain RTP'} PlainTransports`;
     emit({
@@ -286,5 +288,12 @@ export async function mediasoupCells(
     baseline: 'mediasoup SRTP AEAD_AES_256_GCM, same run',
     ratio: round(nativeGcmPerCore / srtpCap, 3),
   });
-  return rows;
+  return { rows, plainPerCore: plainCap, srtpPerCore: srtpCap };
+}
+
+/** README rows plus each mediasoup mode's forwarded packets per CPU-second of its worker (0 without a worker). */
+export interface MediasoupCells {
+  rows: string[][];
+  plainPerCore: number;
+  srtpPerCore: number;
 }
