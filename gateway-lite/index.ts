@@ -23,6 +23,27 @@ export { GuildActor, type GuildActorHooks, type GuildSnapshot } from './guilds/g
 export { GuildHost, NotOwnerError } from './guilds/guild-host.ts';
 export { NodeMembership } from './guilds/node-membership.ts';
 export { API_PREFIX } from './rest/server.ts';
+export {
+  GatewayCloseError,
+  Intent,
+  LocalDispatchBus,
+  type DispatchBus,
+  type GatewayCommandHandlers,
+  type GatewayDispatch,
+} from './gateway/events.ts';
+export { openStorage, type Storage } from './storage/index.ts';
+export {
+  VoiceBridge,
+  loadVoiceBridgeConfig,
+  voiceBridgeShape,
+  type VoiceBridgeConfig,
+  type VoiceBridgeOptions,
+  type VoiceFleet,
+  type VoiceFleetEvent,
+  type VoiceJoinRequest,
+  type VoiceJoinTicket,
+  type VoiceReleaseRequest,
+} from './voice-bridge/index.ts';
 
 /** `resound start gateway-lite` (alias `platform`): storage, guild actors and the Discord REST API. */
 export const start: PartStarter = async (ctx) => {
