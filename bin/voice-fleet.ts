@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { PartContext } from '../common/part.ts';
+import { createRedis, watchRedis, type Redis } from '../common/redis.ts';
 import type {
   VoiceFleet,
   VoiceFleetEvent,
@@ -7,7 +9,7 @@ import type {
   VoiceReleaseRequest,
 } from '../gateway-lite/index.ts';
 import type { VoicePlacement, VoiceTokenSigner } from '../signaling/index.ts';
-import { tokenIdOf, type VoiceLink } from './voice-link.ts';
+import { openVoiceLink, tokenIdOf, type VoiceLink } from './voice-link.ts';
 
 export interface ComposedVoiceFleetOptions {
   /** Signs with the voice servers' secret (VOICE_TOKEN_SECRET or the one in the shared data folder). */
@@ -93,4 +95,43 @@ export class ComposedVoiceFleet implements VoiceFleet {
     }
     for (const l of this.listeners) l(e);
   }
+}
+
+/**
+ * The fleet a gateway-lite part uses, from the same variables the voice servers read (VOICE_PLACEMENT,
+ * VOICE_PLACEMENT_PREFIX, VOICE_TOKEN_SECRET or the data folder's secret, VOICE_TOKEN_TTL_S).
+ */
+export async function openVoiceFleet(
+  ctx: PartContext,
+  endpoint: () => string | null,
+): Promise<{ fleet: ComposedVoiceFleet; close(): Promise<void> }> {
+  const { loadSignalingConfig, voiceTokenSecret, VoicePlacement, VoiceTokenSigner } =
+    await import('../signaling/index.ts');
+  const config = loadSignalingConfig(ctx.env);
+  const logger = ctx.logger.child({ part: 'gateway-lite', component: 'voice-fleet' });
+  const redisUrl = async () => (await ctx.redis()).url;
+  const link = await openVoiceLink(config.VOICE_PLACEMENT, config.VOICE_PLACEMENT_PREFIX, redisUrl, logger);
+  let redis: Redis | null = null;
+  if (config.VOICE_PLACEMENT === 'redis') {
+    redis = createRedis(await redisUrl(), { maxRetriesPerRequest: 1 });
+    watchRedis(redis, logger, 'voice-fleet');
+  }
+  const fleet = new ComposedVoiceFleet({
+    signer: new VoiceTokenSigner(voiceTokenSecret(config, ctx.common.RESOUND_DATA_DIR)),
+    tokenTtlMs: config.VOICE_TOKEN_TTL_S * 1000,
+    placement: redis ? new VoicePlacement({ redis, prefix: config.VOICE_PLACEMENT_PREFIX }) : null,
+    endpoint,
+    link: link.link,
+    logger,
+  });
+  if (!redis && endpoint() === null)
+    logger.warn('no voice server in this process and VOICE_PLACEMENT=off: op 4 gets VOICE_SERVER_UPDATE endpoint null');
+  return {
+    fleet,
+    close: async () => {
+      await fleet.close();
+      await link.close();
+      redis?.disconnect();
+    },
+  };
 }

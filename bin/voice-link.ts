@@ -154,3 +154,25 @@ export function attachVoiceServer(gw: VoiceGateway, link: VoiceLink, log: Logger
     },
   };
 }
+
+/** The link both parts of one process share when there is no Redis fleet (`npm start`). */
+let inProcess: InProcessVoiceLink | null = null;
+
+/**
+ * The link for this deployment: Redis pub/sub under VOICE_PLACEMENT_PREFIX when VOICE_PLACEMENT=redis (voice servers
+ * and gateway nodes may be separate processes), else the process's own in-process link. `close` releases only what
+ * this caller opened.
+ */
+export async function openVoiceLink(
+  placement: 'off' | 'redis',
+  prefix: string,
+  redisUrl: () => Promise<string>,
+  log: Logger,
+): Promise<{ link: VoiceLink; close(): Promise<void> }> {
+  if (placement === 'redis') {
+    const link = await RedisVoiceLink.open(await redisUrl(), prefix, log);
+    return { link, close: () => link.close() };
+  }
+  inProcess ??= new InProcessVoiceLink();
+  return { link: inProcess, close: async () => {} };
+}

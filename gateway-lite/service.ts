@@ -17,6 +17,7 @@ import { registerRestApi } from './rest/server.ts';
 import { ReadStates } from './read-states/index.ts';
 import { openStorage, registerStorageMetrics } from './storage/index.ts';
 import type { Storage } from './storage/types.ts';
+import type { VoiceBridgeConfig, VoiceFleet } from './voice-bridge/index.ts';
 
 export interface GatewayLiteOptions {
   config: GatewayLiteConfig;
@@ -32,6 +33,10 @@ export interface GatewayLiteOptions {
   httpLimits?: HttpLimits;
   /** Interface of the internal listener (/metrics, /healthz); RESOUND_INTERNAL_BIND, loopback by default. */
   internalBind?: string;
+  /** The voice servers op 4 hands clients to (bin/ builds it from signaling); unset = op 4 is ignored. */
+  voiceFleet?: VoiceFleet;
+  /** The voice bridge's op 4 limits (GATEWAY_LITE_VOICE_*); defaults when unset. */
+  voiceBridge?: VoiceBridgeConfig;
 }
 
 export interface GatewayLite {

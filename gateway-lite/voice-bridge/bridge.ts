@@ -10,7 +10,7 @@ import {
   type GatewayDispatch,
 } from '../gateway/events.ts';
 import type { GuildHost } from '../guilds/guild-host.ts';
-import { memberJson } from '../rest/serialize.ts';
+import { voiceStateJson } from '../rest/serialize.ts';
 import type { EntityStore, Snowflake, StoredVoiceState } from '../storage/types.ts';
 import type { VoiceBridgeConfig } from './config.ts';
 import type { VoiceFleet, VoiceFleetEvent } from './fleet.ts';
@@ -232,23 +232,19 @@ export class VoiceBridge implements GatewayCommandHandlers {
       this.opts.store.getMember(guildId, userId),
       this.opts.store.getUser(userId),
     ]);
+    const v = {
+      guildId,
+      userId,
+      channelId: state?.channelId ?? null,
+      sessionId,
+      mute: state?.mute ?? false,
+      deaf: state?.deaf ?? false,
+      selfMute: state?.selfMute ?? flags.self_mute,
+      selfDeaf: state?.selfDeaf ?? flags.self_deaf,
+    };
     await this.publish({
       t: 'VOICE_STATE_UPDATE',
-      d: {
-        guild_id: guildId,
-        channel_id: state?.channelId ?? null,
-        user_id: userId,
-        ...(member ? { member: memberJson(member, user) } : {}),
-        session_id: sessionId,
-        deaf: state?.deaf ?? false,
-        mute: state?.mute ?? false,
-        self_deaf: state?.selfDeaf ?? flags.self_deaf,
-        self_mute: state?.selfMute ?? flags.self_mute,
-        self_stream: false,
-        self_video: false,
-        suppress: false,
-        request_to_speak_timestamp: null,
-      },
+      d: voiceStateJson(v, member, user),
       guildId,
       intent: Intent.GUILD_VOICE_STATES,
     });
