@@ -25,13 +25,37 @@ export { GuildHost, NotOwnerError } from './guilds/guild-host.ts';
 export { NodeMembership } from './guilds/node-membership.ts';
 export { API_PREFIX } from './rest/server.ts';
 export {
-  GatewayCloseError,
   Intent,
   LocalDispatchBus,
+  GatewayCloseError,
+  stampEventId,
   type DispatchBus,
-  type GatewayCommandHandlers,
+  type DispatchName,
   type GatewayDispatch,
+  type GatewayCommandHandlers,
 } from './gateway/events.ts';
+export { GatewayHub, type HubOptions } from './gateway/hub.ts';
+export {
+  MemorySessionStore,
+  type SessionStore,
+  type SessionRecord,
+  type ReplayEntry,
+} from './gateway/session-store.ts';
+export { CloseCode, mayReconnect } from './gateway/close-codes.ts';
+export { Op } from './gateway/opcodes.ts';
+export { createEncoder, type Compression, type FrameEncoder } from './gateway/compression.ts';
+export { PreparedDispatch, dispatchFrame } from './gateway/serialize.ts';
+export { voiceStateJson, presenceJson } from './gateway/guild-payload.ts';
+export {
+  messageDispatch,
+  messageDeleteDispatch,
+  typingDispatch,
+  channelCreateDispatch,
+  memberAddDispatch,
+  memberRemoveDispatch,
+} from './gateway/dispatches.ts';
+export { GATEWAY_PATH } from './gateway/ws-server.ts';
+export type { GatewayConfig } from './config.ts';
 export { openStorage, type Storage } from './storage/index.ts';
 export {
   VoiceBridge,
@@ -66,6 +90,7 @@ export async function startWith(ctx: PartContext, extra: { voiceFleet?: VoiceFle
   });
   logListening(ctx.logger, 'gateway-lite', node.url, {
     api: `${node.url}${API_PREFIX}`,
+    gateway: node.gatewayUrl,
     storage: config.storage.kind,
     node: config.nodeId,
   });
