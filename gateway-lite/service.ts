@@ -168,7 +168,9 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     guilds,
     bus,
     store: opts.sessionStore,
-    commands: voice ? { voiceStateUpdate: voice.voiceStateUpdate, ...opts.commands } : opts.commands,
+    commands: voice
+      ? { voiceStateUpdate: voice.voiceStateUpdate, sessionEnded: voice.sessionEnded, ...opts.commands }
+      : opts.commands,
     registry,
     logger,
     resumeUrl: () => config.gateway.resumeUrl ?? ctx.gatewayUrl,

@@ -44,10 +44,7 @@ export class Commands {
       this.hub.log.warn('op4:unhandled', { remote: conn.remote }, 'op 4 ignored: no voice bridge on this node');
       return;
     }
-    if (!session.guildIds.has(d.guild_id)) {
-      this.hub.log.warn('op4:guild', { guild: d.guild_id }, 'op 4 for a guild the session is not in; ignored');
-      return;
-    }
+    // Membership is the voice bridge's check (against the guild actor), where an ignored op 4 is also counted.
     try {
       await handler({ userId: session.userId, sessionId: session.sessionId }, d);
     } catch (err) {

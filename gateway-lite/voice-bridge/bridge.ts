@@ -90,10 +90,33 @@ export class VoiceBridge implements GatewayCommandHandlers {
     await this.serial(d.guild_id, session.userId, () => this.apply(session, d));
   };
 
-  /** A gateway session ended for good (not resumable): forget its op 4 budget. */
-  sessionEnded(sessionId: string): void {
-    this.limiter.forget(sessionId);
-  }
+  /**
+   * A gateway session ended for good: its voice states end too (as when a Discord bot disconnects), broadcast as
+   * VOICE_STATE_UPDATE channel null, and the voice sessions handed out through it are released.
+   */
+  sessionEnded = (session: { userId: Snowflake; sessionId: string; guildIds: Iterable<Snowflake> }): void => {
+    this.limiter.forget(session.sessionId);
+    for (const guildId of session.guildIds) {
+      void this.serial(guildId, session.userId, async () => {
+        const key = `${guildId}:${session.userId}`;
+        const h = this.handouts.get(key);
+        if (h?.sessionId === session.sessionId) {
+          this.handouts.delete(key);
+          void this.release(guildId, session.userId, h.tokenId, VOICE_DISCONNECTED, 'gateway session ended');
+        }
+        const view = await this.access.view(guildId, session.userId, null);
+        const cur = view?.current;
+        if (!cur || cur.sessionId !== session.sessionId) return;
+        const onlyIf = { channelId: cur.channelId, sessionId: session.sessionId };
+        if (!(await this.access.set(guildId, session.userId, null, onlyIf))) return;
+        await this.publishState(guildId, session.userId, null, session.sessionId, {
+          self_mute: cur.selfMute,
+          self_deaf: cur.selfDeaf,
+        });
+        this.metrics.updates.inc({ result: 'session_ended' });
+      }).catch((err: unknown) => this.opts.logger.error({ err, guildId }, 'voice state clean-up failed'));
+    }
+  };
 
   async close(): Promise<void> {
     this.unsubscribe();

@@ -6,7 +6,7 @@
  * voice states (REST and both bots' caches) agree with the voice server's sessions at every step.
  */
 import { entersState, joinVoiceChannel, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
-import { ChannelType, type Client, type TextChannel } from 'discord.js';
+import { ChannelType, Events, type Client, type TextChannel } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bestCorrelation,
@@ -56,33 +56,40 @@ describe('discord.js bots on npm start: gateway, REST and voice', () => {
   });
 
   /** Where the gateway says `userId` is: REST (the guild actor), and each bot's cache (the dispatches it got). */
-  async function gatewaySays(userId: string): Promise<{ rest: string | null; caches: Array<string | null> }> {
-    const guild = speaker.guilds.cache.get(p.seed.guildId)!;
+  async function gatewaySays(
+    userId: string,
+    observers: Client<true>[],
+  ): Promise<{ rest: string | null; caches: Array<string | null> }> {
+    const guild = observers[0].guilds.cache.get(p.seed.guildId)!;
     const rest = await guild.voiceStates
       .fetch(userId, { force: true, cache: false })
       .then((v) => v.channelId)
       .catch(() => null);
-    const caches = [speaker, listener].map(
+    const caches = observers.map(
       (c) => c.guilds.cache.get(p.seed.guildId)!.voiceStates.cache.get(userId)?.channelId ?? null,
     );
     return { rest, caches };
   }
 
   /** Waits until the gateway (REST + both caches) and the voice server all put `userId` in `channelId` (or nowhere). */
-  async function agreeOn(userId: string, channelId: string | null): Promise<void> {
+  async function agreeOn(
+    userId: string,
+    channelId: string | null,
+    observers: Client<true>[] = [speaker, listener],
+  ): Promise<void> {
     let seen: unknown;
+    const want = { rest: channelId, caches: observers.map(() => channelId), voice: channelId };
     await waitFor(
-      () =>
-        JSON.stringify(seen) === JSON.stringify({ rest: channelId, caches: [channelId, channelId], voice: channelId }),
+      () => JSON.stringify(seen) === JSON.stringify(want),
       10_000,
       `agreement on ${userId} in ${channelId}`,
       async () => {
-        const g = await gatewaySays(userId);
+        const g = await gatewaySays(userId, observers);
         const s = p.voice.server.sessionOf(p.seed.guildId, userId);
         seen = { ...g, voice: s ? s.channelId : null };
       },
     );
-    expect(seen).toEqual({ rest: channelId, caches: [channelId, channelId], voice: channelId });
+    expect(seen).toEqual(want);
   }
 
   it('each bot sees its guild and channels, and a message sent by one reaches the other', async () => {
@@ -141,5 +148,73 @@ describe('discord.js bots on npm start: gateway, REST and voice', () => {
     b.destroy();
     await agreeOn(listener.user.id, null);
     expect(p.voice.server.sessions.size).toBe(0);
+  });
+
+  /** A counter series from gateway-lite's internal /metrics (0 when the series has not been seen). */
+  async function metric(name: string, labels: string): Promise<number> {
+    const text = await (await fetch(`${p.parts[1].urls.internal}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  }
+
+  it('op 4 for a guild it is not in or for a text channel is ignored and counted; an op 4 flood closes with 4008', async () => {
+    const guild = speaker.guilds.cache.get(p.seed.guildId)!;
+    const op4 = (guild_id: string, channel_id: string | null) => ({
+      op: 4,
+      d: { guild_id, channel_id, self_mute: false, self_deaf: false },
+    });
+    guild.shard.send(op4('81384788765712384', p.seed.voiceChannelId));
+    guild.shard.send(op4(p.seed.guildId, p.seed.textChannelId));
+    const ignored = () =>
+      Promise.all([
+        metric('resound_gateway_lite_voice_rejected_total', 'reason="not_member"'),
+        metric('resound_gateway_lite_voice_rejected_total', 'reason="not_voice_channel"'),
+      ]);
+    let counts = [0, 0];
+    await waitFor(
+      () => counts[0] === 1 && counts[1] === 1,
+      10_000,
+      'ignored op 4 counted',
+      async () => {
+        counts = await ignored();
+      },
+    );
+    await agreeOn(speaker.user.id, null);
+
+    // Past the op 4 budget (10 by default) the session is closed with 4008; discord.js reconnects and identifies.
+    const back = new Promise<string>((resolve) => {
+      speaker.once(Events.ShardReady, () => resolve('ready'));
+      speaker.once(Events.ShardResume, () => resolve('resumed'));
+    });
+    for (let i = 0; i < 12; i++) guild.shard.send(op4(p.seed.guildId, null));
+    let closes = 0;
+    await waitFor(
+      () => closes === 1,
+      10_000,
+      'close 4008',
+      async () => {
+        closes = await metric('resound_gateway_lite_ws_closes_total', 'code="4008",by="server"');
+      },
+    );
+    expect(await metric('resound_gateway_lite_voice_rejected_total', 'reason="flood"')).toBeGreaterThanOrEqual(1);
+    // The other bot's session was untouched, and the flooder is back: a message from it reaches the other.
+    const heard = new Promise<string>((resolve) =>
+      listener.on('messageCreate', (m) => {
+        if (m.author.id === speaker.user.id && m.content === 'back') resolve(m.content);
+      }),
+    );
+    // 4008 is "reconnect and identify" for @discordjs/ws: a new session, READY again.
+    expect(await back).toBe('ready');
+    await (speaker.channels.cache.get(p.seed.textChannelId) as TextChannel).send('back');
+    expect(await heard).toBe('back');
+  });
+
+  it('a bot whose gateway session ends (client.destroy) leaves voice on both sides', async () => {
+    const a = join(speaker, p.seed.guildId, p.seed.voiceChannelId);
+    await entersState(a, VoiceConnectionStatus.Ready, 15_000);
+    await agreeOn(speaker.user.id, p.seed.voiceChannelId);
+    await speaker.destroy();
+    await agreeOn(speaker.user.id, null, [listener]);
+    expect(await metric('resound_gateway_lite_voice_state_updates_total', 'result="session_ended"')).toBe(1);
   });
 });

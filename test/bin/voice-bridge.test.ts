@@ -72,7 +72,7 @@ describe('voice bridge: op 4 → voice state + voice server, with real @discordj
     rig.connect(a, s.guildId, s.voice2);
     await agree(rig, s.guildId, [`${a.userId}@${s.voice2}`, `${b.userId}@${s.voice1}`], 'a moved');
     await ready(ca);
-    expect(await rig.counter('resound_gateway_voice_state_updates_total', { result: 'move' })).toBe(1);
+    expect(await rig.counter('resound_gateway_lite_voice_state_updates_total', { result: 'move' })).toBe(1);
 
     // Leave: op 4 with channel_id null; the voice server session ends too.
     ca.destroy();
@@ -94,7 +94,9 @@ describe('voice bridge: op 4 → voice state + voice server, with real @discordj
     await entersState(ca, VoiceConnectionStatus.Disconnected, 5000);
     const last = rig.dispatches.filter((e) => e.t === 'VOICE_STATE_UPDATE').at(-1);
     expect(last?.d).toMatchObject({ user_id: a.userId, channel_id: null });
-    expect(await rig.counter('resound_gateway_voice_sessions_ended_total', { effect: 'cleared' })).toBeGreaterThan(0);
+    expect(await rig.counter('resound_gateway_lite_voice_sessions_ended_total', { effect: 'cleared' })).toBeGreaterThan(
+      0,
+    );
     ca.destroy();
   });
 
@@ -131,8 +133,8 @@ describe('voice bridge: bad input', () => {
     await rig.bridge.voiceStateUpdate(u, op4(s.guildId, s.text));
     await rig.bridge.voiceStateUpdate(u, op4(s.guildId, snowflake())); // no such channel
     expect(rig.dispatches.length).toBe(before);
-    expect(await rig.counter('resound_gateway_voice_rejected_total', { reason: 'not_member' })).toBe(2);
-    expect(await rig.counter('resound_gateway_voice_rejected_total', { reason: 'not_voice_channel' })).toBe(2);
+    expect(await rig.counter('resound_gateway_lite_voice_rejected_total', { reason: 'not_member' })).toBe(2);
+    expect(await rig.counter('resound_gateway_lite_voice_rejected_total', { reason: 'not_voice_channel' })).toBe(2);
     expect((await rig.guilds.actor(s.guildId).snapshot()).voiceStates).toEqual([]);
   });
 
@@ -144,7 +146,7 @@ describe('voice bridge: bad input', () => {
       expect(err).toBeInstanceOf(GatewayCloseError);
       expect((err as GatewayCloseError).code).toBe(4002);
     }
-    expect(await rig.counter('resound_gateway_voice_rejected_total', { reason: 'malformed' })).toBe(3);
+    expect(await rig.counter('resound_gateway_lite_voice_rejected_total', { reason: 'malformed' })).toBe(3);
   });
 
   it('an op 4 flood closes the session with 4008 once the budget is spent; other sessions are untouched', async () => {
@@ -159,7 +161,7 @@ describe('voice bridge: bad input', () => {
         .catch((e: GatewayCloseError) => codes.push(e.code));
     }
     expect(codes).toEqual([0, 0, 0, 0, 0, 4008, 4008, 4008]);
-    expect(await rig.counter('resound_gateway_voice_rejected_total', { reason: 'flood' })).toBe(3);
+    expect(await rig.counter('resound_gateway_lite_voice_rejected_total', { reason: 'flood' })).toBe(3);
     await rig.bridge.voiceStateUpdate(other, op4(s.guildId, s.voice1));
     const states = (await rig.guilds.actor(s.guildId).snapshot()).voiceStates.map((v) => v.userId).sort();
     expect(states).toEqual([flooder.userId, other.userId].sort());
@@ -189,7 +191,7 @@ describe('voice bridge: a voice server that dies', () => {
     const updates = rig.dispatches.filter((e) => e.t === 'VOICE_SERVER_UPDATE').map((e) => e.d);
     expect(updates.at(-1)).toMatchObject({ endpoint: survivor.endpoint });
     expect(
-      await rig.counter('resound_gateway_voice_server_updates_total', { cause: 'server_gone', endpoint: 'live' }),
+      await rig.counter('resound_gateway_lite_voice_server_updates_total', { cause: 'server_gone', endpoint: 'live' }),
     ).toBe(1);
     expect((await rig.guilds.actor(s.guildId).snapshot()).voiceStates.map((v) => v.channelId)).toEqual([s.voice1]);
     ca.destroy();
