@@ -165,7 +165,9 @@ export class VoiceBridge implements GatewayCommandHandlers {
       return;
     }
     await this.sendServer(guildId, userId, session.sessionId, d.channel_id, d, 'join');
-    this.metrics.updates.inc({ result: !prev ? 'join' : sameChannel ? 'rejoin' : 'move' });
+    // A handout from another (older) gateway session of the user counts as a fresh join, not a move.
+    const fresh = !prev || prev.sessionId !== session.sessionId;
+    this.metrics.updates.inc({ result: fresh ? 'join' : sameChannel ? 'rejoin' : 'move' });
     if (prev && !sameChannel) {
       // The client drops its old voice connection when it gets the new server; one that did not is ended later.
       const t = setTimeout(() => {
