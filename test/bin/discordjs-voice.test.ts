@@ -2,7 +2,8 @@
  * End to end with the real discord.js 14.28.1 and @discordjs/voice 0.19.2 (+ davey): two bots log in against
  * `npm start`'s parts (REST `api` and, through /gateway/bot, the gateway), see their guild, send a message, join a
  * voice channel through `guild.voiceAdapterCreator` (op 4 → VOICE_STATE_UPDATE + VOICE_SERVER_UPDATE → our voice
- * server), and one hears the other byte-identical through DAVE. Then the speaker moves and leaves, and the gateway's
+ * server), and one hears the other byte-identical through DAVE. Then the speaker moves and leaves (and a bot is
+ * kicked by the voice admin API, another ends its gateway session), and the gateway's
  * voice states (REST and both bots' caches) agree with the voice server's sessions at every step.
  */
 import { entersState, joinVoiceChannel, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
@@ -207,6 +208,24 @@ describe('discord.js bots on npm start: gateway, REST and voice', () => {
     expect(await back).toBe('ready');
     await (speaker.channels.cache.get(p.seed.textChannelId) as TextChannel).send('back');
     expect(await heard).toBe('back');
+  });
+
+  it('an admin kick on the voice server (admin API, 4014) clears the gateway voice state', async () => {
+    const b = join(listener, p.seed.guildId, p.seed.voice2);
+    await entersState(b, VoiceConnectionStatus.Ready, 15_000);
+    await agreeOn(listener.user.id, p.seed.voice2);
+    const res = await fetch(
+      `${p.voice.internalUrl}/voice/guilds/${p.seed.guildId}/users/${listener.user.id}/disconnect`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${p.voice.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ code: 4014 }),
+      },
+    );
+    expect(res.status).toBe(200);
+    await entersState(b, VoiceConnectionStatus.Disconnected, 10_000);
+    await agreeOn(listener.user.id, null);
+    b.destroy();
   });
 
   it('a bot whose gateway session ends (client.destroy) leaves voice on both sides', async () => {
