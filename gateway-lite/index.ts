@@ -5,13 +5,14 @@
 import { loadCommonConfig } from '../common/config.ts';
 import { httpLimitsOf } from '../common/http-limits.ts';
 import { logListening } from '../common/http.ts';
-import type { PartStarter } from '../common/part.ts';
+import type { PartContext, PartStarter, RunningPart } from '../common/part.ts';
 import { SnowflakeGenerator } from '../common/snowflake.ts';
 import { loadGatewayLiteConfig } from './config.ts';
 import { seedPlatform } from './seed.ts';
 import { API_PREFIX } from './rest/server.ts';
 import { startGatewayLite } from './service.ts';
 import { openStorage } from './storage/index.ts';
+import { loadVoiceBridgeConfig, type VoiceFleet } from './voice-bridge/index.ts';
 
 export { OrderStatisticSet, type Compare, type OrderStatisticSetOptions } from './member-list/order-statistic-set.ts';
 export { MemberList, sortKey, byKey, keyPrefix, type Keyed } from './member-list/member-list.ts';
@@ -55,9 +56,25 @@ export {
 } from './gateway/dispatches.ts';
 export { GATEWAY_PATH } from './gateway/ws-server.ts';
 export type { GatewayConfig } from './config.ts';
+export { openStorage, type Storage } from './storage/index.ts';
+export {
+  VoiceBridge,
+  loadVoiceBridgeConfig,
+  voiceBridgeShape,
+  type VoiceBridgeConfig,
+  type VoiceBridgeOptions,
+  type VoiceFleet,
+  type VoiceFleetEvent,
+  type VoiceJoinRequest,
+  type VoiceJoinTicket,
+  type VoiceReleaseRequest,
+} from './voice-bridge/index.ts';
 
 /** `resound start gateway-lite` (alias `platform`): storage, guild actors and the Discord REST API. */
-export const start: PartStarter = async (ctx) => {
+export const start: PartStarter = (ctx) => startWith(ctx);
+
+/** The part with what bin/ wires in: the voice fleet op 4 hands clients to (its voice bridge settings from env). */
+export async function startWith(ctx: PartContext, extra: { voiceFleet?: VoiceFleet } = {}): Promise<RunningPart> {
   const config = loadGatewayLiteConfig(ctx.env, ctx.common);
   const handle = await ctx.redis();
   const logger = ctx.logger.child({ part: 'gateway-lite' });
@@ -68,6 +85,8 @@ export const start: PartStarter = async (ctx) => {
     ids: new SnowflakeGenerator(ctx.common.RESOUND_WORKER_ID, ctx.common.RESOUND_PROCESS_ID),
     httpLimits: httpLimitsOf(ctx.common),
     internalBind: ctx.common.RESOUND_INTERNAL_BIND,
+    voiceFleet: extra.voiceFleet,
+    voiceBridge: loadVoiceBridgeConfig(ctx.env),
   });
   logListening(ctx.logger, 'gateway-lite', node.url, {
     api: `${node.url}${API_PREFIX}`,
@@ -77,7 +96,7 @@ export const start: PartStarter = async (ctx) => {
   });
   logListening(ctx.logger, 'gateway-lite', node.internalUrl, { internal: true, serves: ['/metrics'] });
   return { name: 'gateway-lite', urls: { http: node.url, internal: node.internalUrl }, close: () => node.close() };
-};
+}
 
 /** `resound seed`: a guild, channels and a bot user in the configured storage; prints the bot token once. */
 export async function seedCommand(_argv: string[]): Promise<void> {

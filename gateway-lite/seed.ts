@@ -10,6 +10,8 @@ export interface SeedResult {
   token: string;
   textChannelId: string;
   voiceChannelId: string;
+  /** Every seeded bot (the first is `botId`/`token`), each a member of the guild. */
+  bots: Array<{ id: string; token: string }>;
 }
 
 /**
@@ -18,7 +20,12 @@ export interface SeedResult {
  */
 export async function seedPlatform(
   store: Storage,
-  opts: { guildName?: string; botName?: string; ids?: SnowflakeGenerator } = {},
+  opts: {
+    guildName?: string;
+    botName?: string;
+    ids?: SnowflakeGenerator;
+    /** Bots to seed (default 1). */ bots?: number;
+  } = {},
 ): Promise<SeedResult> {
   const ids = opts.ids ?? new SnowflakeGenerator();
   const guildId = ids.next();
@@ -52,8 +59,23 @@ export async function seedPlatform(
     hoist: false,
     mentionable: false,
   });
+  const bots = [{ id: botId, token }];
+  // More bots (two bots in one voice channel: one speaks, one listens), named after the first.
+  for (let i = 2; i <= (opts.bots ?? 1); i++) {
+    const id = ids.next();
+    const minted = mintBotToken(id);
+    await store.upsertUser({
+      id,
+      username: `${opts.botName ?? 'resound-bot'}-${i}`,
+      globalName: null,
+      avatar: null,
+      bot: true,
+      tokenHash: minted.tokenHash,
+    });
+    bots.push({ id, token: minted.token });
+  }
   const now = Date.now();
-  for (const userId of [ownerId, botId])
+  for (const userId of [ownerId, ...bots.map((b) => b.id)])
     await store.upsertMember({ guildId, userId, nick: null, roleIds: [], joinedAt: now });
   const textChannelId = ids.next();
   const voiceChannelId = ids.next();
@@ -79,5 +101,5 @@ export async function seedPlatform(
     bitrate: 64000,
     userLimit: 0,
   });
-  return { guildId, ownerId, botId, token, textChannelId, voiceChannelId };
+  return { guildId, ownerId, botId, token, textChannelId, voiceChannelId, bots };
 }

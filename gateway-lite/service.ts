@@ -22,6 +22,7 @@ import { registerRestApi } from './rest/server.ts';
 import { ReadStates } from './read-states/index.ts';
 import { openStorage, registerStorageMetrics } from './storage/index.ts';
 import type { Storage, StoredMember } from './storage/types.ts';
+import { loadVoiceBridgeConfig, VoiceBridge, type VoiceBridgeConfig, type VoiceFleet } from './voice-bridge/index.ts';
 
 export interface GatewayLiteOptions {
   config: GatewayLiteConfig;
@@ -43,6 +44,10 @@ export interface GatewayLiteOptions {
   commands?: GatewayCommandHandlers;
   /** Where detached sessions wait for Resume; default in memory (resume on this node only). */
   sessionStore?: SessionStore;
+  /** The voice servers op 4 hands clients to (bin/ builds it from signaling): the node runs a voice bridge on it. */
+  voiceFleet?: VoiceFleet;
+  /** The voice bridge's op 4 limits (GATEWAY_LITE_VOICE_*); defaults when unset. */
+  voiceBridge?: VoiceBridgeConfig;
 }
 
 export interface GatewayLite {
@@ -61,6 +66,8 @@ export interface GatewayLite {
   hub: GatewayHub;
   /** ws://HOST:PORT/gateway (or GATEWAY_LITE_GATEWAY_URL). */
   gatewayUrl: string;
+  /** The voice bridge (op 4), when a voice fleet was given. */
+  voice?: VoiceBridge;
   close(): Promise<void>;
 }
 
@@ -141,6 +148,18 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     metrics,
     logger,
   });
+  // op 4 → guild voice state + a voice server from the fleet (bin/ hands the fleet in; without one op 4 is ignored).
+  const voice = opts.voiceFleet
+    ? new VoiceBridge({
+        guilds,
+        store: storage,
+        bus,
+        fleet: opts.voiceFleet,
+        logger: logger.child({ component: 'voice-bridge' }),
+        registry,
+        config: opts.voiceBridge ?? loadVoiceBridgeConfig({}),
+      })
+    : undefined;
   const gateway = startGatewayNode({
     config: config.gateway,
     nodeId: config.nodeId,
@@ -149,7 +168,9 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     guilds,
     bus,
     store: opts.sessionStore,
-    commands: opts.commands,
+    commands: voice
+      ? { voiceStateUpdate: voice.voiceStateUpdate, sessionEnded: voice.sessionEnded, ...opts.commands }
+      : opts.commands,
     registry,
     logger,
     resumeUrl: () => config.gateway.resumeUrl ?? ctx.gatewayUrl,
@@ -182,12 +203,14 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     readStates,
     bus,
     hub: gateway.hub,
+    voice,
     get gatewayUrl() {
       return ctx.gatewayUrl;
     },
     close: () =>
       (closing ??= (async () => {
         await gateway.close();
+        await voice?.close();
         await Promise.all([app.close(), internalApp.close()]);
         await guilds.close();
         await readStates.close();

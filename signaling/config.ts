@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { bool, ipv4, isLoopbackHost, parseEnv, port, type Env } from '../common/config.ts';
+import { secretFromConfigOrDataDir } from '../common/secrets.ts';
 import { cryptoShape, ioShape, SILENCE_SYNTHESIS_MODES } from '../sfu/index.ts';
 
 export const signalingShape = {
@@ -89,4 +90,12 @@ export function loadSignalingConfig(env: Env = process.env): SignalingConfig {
 /** The plain ws:// listener's port for this bind, or -1 when it stays closed (unset + a bind beyond loopback). */
 export function plainListenerPort(config: Pick<SignalingConfig, 'SIGNALING_WS_PORT'>, bind: string): number {
   return config.SIGNALING_WS_PORT ?? (isLoopbackHost(bind) ? 8080 : -1);
+}
+
+/**
+ * The fleet's join-token HMAC secret: VOICE_TOKEN_SECRET, else the one generated into the data folder. Whoever mints
+ * tokens for these voice servers (the platform's voice bridge) must read it the same way.
+ */
+export function voiceTokenSecret(config: Pick<SignalingConfig, 'VOICE_TOKEN_SECRET'>, dataDir: string): string {
+  return secretFromConfigOrDataDir(config.VOICE_TOKEN_SECRET, dataDir, 'voice-token-secret', 'VOICE_TOKEN_SECRET');
 }

@@ -22,7 +22,7 @@ import {
 } from '../sfu/index.ts';
 import { adminApi } from './admin-api.ts';
 import type { ChannelExtension, VoiceChannel } from './channel.ts';
-import { plainListenerPort, type SignalingConfig } from './config.ts';
+import { plainListenerPort, voiceTokenSecret, type SignalingConfig } from './config.ts';
 import { GatewayConnection } from './connection.ts';
 import { SignalingMetrics } from './metrics.ts';
 import { Close } from './opcodes.ts';
@@ -90,12 +90,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     keyPath: config.SIGNALING_TLS_KEY,
     dataDir: opts.dataDir,
   });
-  const tokenSecret = secretFromConfigOrDataDir(
-    config.VOICE_TOKEN_SECRET,
-    opts.dataDir,
-    'voice-token-secret',
-    'VOICE_TOKEN_SECRET',
-  );
+  const tokenSecret = voiceTokenSecret(config, opts.dataDir);
   const adminToken = secretFromConfigOrDataDir(config.ADMIN_TOKEN, opts.dataDir, 'admin-token', 'ADMIN_TOKEN');
   const modes = parseModes(config.SFU_MODES, config.SFU_LEGACY_MODES);
 

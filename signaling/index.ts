@@ -2,14 +2,20 @@
  * Voice signaling's public face: the Discord voice gateway v8 server (wss/ws), its admin API, and the part starter
  * `resound start voice` uses.
  */
-import type { PartStarter } from '../common/part.ts';
-import { loadSignalingConfig } from './config.ts';
-import { startVoiceGateway } from './gateway.ts';
+import type { PartContext, PartStarter, RunningPart } from '../common/part.ts';
+import { loadSignalingConfig, type SignalingConfig } from './config.ts';
+import { startVoiceGateway, type VoiceGateway } from './gateway.ts';
 import { httpLimitsOf } from '../common/connection-guard.ts';
 
 export { startVoiceGateway, type VoiceGateway, type VoiceGatewayOptions } from './gateway.ts';
-export { loadSignalingConfig, plainListenerPort, signalingShape, type SignalingConfig } from './config.ts';
-export { VoiceServer, type JoinGrant } from './voice-server.ts';
+export {
+  loadSignalingConfig,
+  plainListenerPort,
+  signalingShape,
+  voiceTokenSecret,
+  type SignalingConfig,
+} from './config.ts';
+export { VoiceServer, type JoinGrant, type VoiceServerEvents } from './voice-server.ts';
 export { VoiceSession, type SessionState } from './session.ts';
 export { VoiceChannel, type ChannelExtension } from './channel.ts';
 export { Op, Close, type CloseCode } from './opcodes.ts';
@@ -26,7 +32,14 @@ export {
   type TransitionKind,
 } from './dave/index.ts';
 
-export const startVoice: PartStarter = async (ctx) => {
+/** The voice part and what bin/ wires to the platform: the running gateway and its configuration. */
+export interface VoicePart {
+  part: RunningPart;
+  gateway: VoiceGateway;
+  config: SignalingConfig;
+}
+
+export async function startVoicePart(ctx: PartContext): Promise<VoicePart> {
   const config = loadSignalingConfig(ctx.env);
   const redisUrl = config.VOICE_PLACEMENT === 'redis' ? (await ctx.redis()).url : undefined;
   const gw = await startVoiceGateway({
@@ -38,9 +51,12 @@ export const startVoice: PartStarter = async (ctx) => {
     httpLimits: httpLimitsOf(ctx.common),
     internalBind: ctx.common.RESOUND_INTERNAL_BIND,
   });
-  return {
+  const part: RunningPart = {
     name: 'voice',
     urls: { wss: gw.wssUrl, ...(gw.wsUrl ? { ws: gw.wsUrl } : {}), internal: gw.internalUrl, endpoint: gw.endpoint },
     close: () => gw.close(),
   };
-};
+  return { part, gateway: gw, config };
+}
+
+export const startVoice: PartStarter = async (ctx) => (await startVoicePart(ctx)).part;

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Voice join tokens: the claims (guild, channel, user, session, expiry) signed with HMAC-SHA256 under the server
@@ -27,6 +27,9 @@ export class VoiceTokenSigner {
         u: claims.userId,
         s: claims.sessionId,
         e: claims.expiresAt,
+        // A random nonce makes every token unique, so two joins with the same claims (a main-gateway session rejoining
+        // in the same millisecond) still get distinct single-use tokens.
+        n: randomBytes(9).toString('base64url'),
       }),
     ).toString('base64url');
     return `${body}.${this.mac(body)}`;
@@ -66,18 +69,20 @@ export class VoiceTokenSigner {
 }
 
 /**
- * Join tokens are single-use: the first Identify consumes one (by its session id) until it expires, so a token seen
- * on the wire or in a log cannot be replayed to take over the session it created. Per voice server; with fleet
- * placement every join for a channel lands on the server hosting it, so the same server sees any replay.
+ * Join tokens are single-use: the first Identify consumes one (by the token itself) until it expires, so a token seen
+ * on the wire or in a log cannot be replayed to take over the session it created. Keyed by token rather than session
+ * id because a main-gateway session keeps its session id across voice joins (rejoin, channel moves). Per voice
+ * server; with fleet placement every join for a channel lands on the server hosting it, so the same server sees any
+ * replay.
  */
 export class UsedTokens {
   private readonly seen = new Map<string, number>();
 
-  /** True the first time a token with these claims is presented; false for every later presentation. */
-  consume(claims: VoiceTokenClaims, now = Date.now()): boolean {
+  /** True the first time `token` (already verified, with these claims) is presented; false for every later one. */
+  consume(token: string, claims: VoiceTokenClaims, now = Date.now()): boolean {
     this.prune(now);
-    if (this.seen.has(claims.sessionId)) return false;
-    this.seen.set(claims.sessionId, claims.expiresAt);
+    if (this.seen.has(token)) return false;
+    this.seen.set(token, claims.expiresAt);
     return true;
   }
 

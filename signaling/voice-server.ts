@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../common/logger.ts';
 import { snowflake } from '../common/snowflake.ts';
@@ -42,11 +43,19 @@ function issueText(err: { issues: Array<{ path: PropertyKey[]; message: string }
 /** Ops a real client may send that this server accepts and ignores (video, client flags, platform). */
 const IGNORED_OPS = new Set([12, 15, 18, 20]);
 
+export interface VoiceServerEvents {
+  /**
+   * A voice session ended for good (client left, kicked, timed out, replaced: 4006, shutdown: 4015), after it left
+   * its channel. The platform's voice bridge listens (through bin/) so gateway voice states follow the voice server.
+   */
+  sessionEnded: [session: VoiceSession, code: number];
+}
+
 /**
  * The voice gateway's brain: admits sessions (Identify / Resume), runs each op against the session and its channel,
  * and serves the admin controls. Connections only frame and police; channels only fan out.
  */
-export class VoiceServer implements ConnectionHandler {
+export class VoiceServer extends EventEmitter<VoiceServerEvents> implements ConnectionHandler {
   readonly sessions = new Map<string, VoiceSession>();
   readonly channels = new Map<string, VoiceChannel>();
   private readonly byGuildUser = new Map<string, VoiceSession>();
@@ -54,6 +63,7 @@ export class VoiceServer implements ConnectionHandler {
   private readonly usedTokens = new UsedTokens();
 
   constructor(readonly opts: VoiceServerOptions) {
+    super();
     this.badLog = new RateLimitedLog(opts.logger);
   }
 
@@ -96,7 +106,7 @@ export class VoiceServer implements ConnectionHandler {
         'token does not match server_id/user_id/session_id',
       );
     }
-    if (!this.usedTokens.consume(c))
+    if (!this.usedTokens.consume(d.token, c))
       return this.reject(
         conn,
         'token_reused',
@@ -133,7 +143,10 @@ export class VoiceServer implements ConnectionHandler {
     this.sessions.set(session.id, session);
     this.byGuildUser.set(`${session.guildId}:${session.userId}`, session);
     this.opts.metrics.sessions.inc();
-    session.once('ended', () => this.forget(session));
+    session.once('ended', (code) => {
+      this.forget(session);
+      this.emit('sessionEnded', session, code);
+    });
     session.attach(conn);
     conn.session = session;
     session.send(Op.Ready, {

@@ -41,10 +41,12 @@ export class Commands {
   ): Promise<void> {
     const handler = this.handlers?.voiceStateUpdate;
     if (!handler) {
+      this.hub.opts.metrics.ignored.inc({ op: '4', reason: 'no_voice_bridge' });
       this.hub.log.warn('op4:unhandled', { remote: conn.remote }, 'op 4 ignored: no voice bridge on this node');
       return;
     }
     if (!session.guildIds.has(d.guild_id)) {
+      this.hub.opts.metrics.ignored.inc({ op: '4', reason: 'guild_not_in_session' });
       this.hub.log.warn('op4:guild', { guild: d.guild_id }, 'op 4 for a guild the session is not in; ignored');
       return;
     }

@@ -98,6 +98,11 @@ export interface GatewayCommandHandlers {
     session: { userId: Snowflake; sessionId: string },
     d: { guild_id: Snowflake; channel_id: Snowflake | null; self_mute: boolean; self_deaf: boolean },
   ): Promise<void>;
+  /**
+   * A session ended for good (closed 1000/1001, invalidated, resume window expired): as on Discord, the user's voice
+   * states made through it end too. Not called when the session moves to another node (it lives on there).
+   */
+  sessionEnded?(session: { userId: Snowflake; sessionId: string; guildIds: Iterable<Snowflake> }): void;
 }
 
 /** Thrown by a command handler to close the session with a documented gateway close code. */

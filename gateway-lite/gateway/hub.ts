@@ -152,6 +152,16 @@ export class GatewayHub implements ConnectionHost {
     this.unregister(session);
     void this.opts.store.delete(session.sessionId).catch(() => {});
     if (!this.byUser.get(session.userId)?.size) void this.commandsImpl.offline(session);
+    this.ended(session);
+  }
+
+  /** Tells the command owners (the voice bridge) a session is gone for good. */
+  private ended(session: GatewaySession): void {
+    this.opts.commands?.sessionEnded?.({
+      userId: session.userId,
+      sessionId: session.sessionId,
+      guildIds: [...session.guildIds],
+    });
   }
 
   /** Announces the presence a session identified with (online when it sent none). */
@@ -243,6 +253,7 @@ export class GatewayHub implements ConnectionHost {
         session.end('resume window expired');
         this.unregister(session);
         void this.opts.store.delete(session.sessionId).catch(() => {});
+        this.ended(session);
       }
     }, this.opts.resumeTtlMs);
     t.unref();

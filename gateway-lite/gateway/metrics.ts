@@ -10,6 +10,8 @@ export interface GatewayMetrics {
   shed: Counter<'t'>;
   closes: Counter<'code' | 'by'>;
   commands: Counter<'op'>;
+  /** Commands ignored without a close (op 4 for a guild outside the session, no voice bridge), by op and reason. */
+  ignored: Counter<'op' | 'reason'>;
   identifies: Counter<'result'>;
   resumes: Counter<'result'>;
   replayed: Counter;
@@ -55,6 +57,12 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
       name: `${p}commands_total`,
       help: 'Client commands received, by opcode',
       labelNames: ['op'],
+      registers: [registry],
+    }),
+    ignored: new Counter({
+      name: `${p}commands_ignored_total`,
+      help: 'Client commands ignored without a close (as Discord does), by opcode and reason',
+      labelNames: ['op', 'reason'],
       registers: [registry],
     }),
     identifies: new Counter({

@@ -13,6 +13,7 @@ export const API_ERRORS = {
   UNKNOWN_MEMBER: { code: 10007, status: 404, message: 'Unknown Member' },
   UNKNOWN_MESSAGE: { code: 10008, status: 404, message: 'Unknown Message' },
   UNKNOWN_USER: { code: 10013, status: 404, message: 'Unknown User' },
+  UNKNOWN_VOICE_STATE: { code: 10065, status: 404, message: 'Unknown Voice State' },
   UNAUTHORIZED: { code: 40001, status: 401, message: '401: Unauthorized' },
   TOO_LARGE: { code: 40005, status: 413, message: 'Request entity too large' },
   MISSING_ACCESS: { code: 50001, status: 403, message: 'Missing Access' },

@@ -7,6 +7,7 @@ import type {
   StoredMessage,
   StoredRole,
   StoredUser,
+  StoredVoiceState,
 } from '../storage/types.ts';
 
 /** Stored rows → Discord v10 JSON objects (snake_case, ids as strings, ISO timestamps). */
@@ -125,5 +126,28 @@ export function memberJson(m: StoredMember, user: StoredUser | null) {
     deaf: false,
     mute: false,
     flags: 0,
+  };
+}
+
+/** A voice state (REST GET …/voice-states/…, VOICE_STATE_UPDATE); `channelId` null = left voice. */
+export function voiceStateJson(
+  v: Omit<StoredVoiceState, 'channelId'> & { channelId: string | null },
+  member: StoredMember | null,
+  user: StoredUser | null,
+) {
+  return {
+    guild_id: v.guildId,
+    channel_id: v.channelId,
+    user_id: v.userId,
+    ...(member ? { member: memberJson(member, user) } : {}),
+    session_id: v.sessionId,
+    deaf: v.deaf,
+    mute: v.mute,
+    self_deaf: v.selfDeaf,
+    self_mute: v.selfMute,
+    self_stream: false,
+    self_video: false,
+    suppress: false,
+    request_to_speak_timestamp: null,
   };
 }

@@ -10,6 +10,7 @@ import type { RestMetrics } from './metrics.ts';
 import { rateLimitHeaders, type RateLimiter } from './rate-limit.ts';
 import { registerGuildRoutes } from './routes-guilds.ts';
 import { registerMessageRoutes } from './routes-messages.ts';
+import { registerVoiceRoutes } from './routes-voice.ts';
 
 export const API_PREFIX = '/api/v10';
 
@@ -123,6 +124,7 @@ export async function registerRestApi(app: FastifyInstance, opts: RestApiOptions
 
       registerGuildRoutes(api, ctx);
       registerMessageRoutes(api, ctx);
+      registerVoiceRoutes(api, ctx);
     },
     { prefix: API_PREFIX },
   );
