@@ -1,4 +1,5 @@
 import { SnowflakeGenerator } from '../common/snowflake.ts';
+import { ensureApplication } from './interactions/applications.ts';
 import { mintBotToken } from './rest/auth.ts';
 import type { Storage } from './storage/types.ts';
 
@@ -10,6 +11,11 @@ export interface SeedResult {
   token: string;
   textChannelId: string;
   voiceChannelId: string;
+  /** The bot's application (id = bot id) and its Ed25519 public key, hex (Discord's verify_key). */
+  applicationId: string;
+  verifyKey: string;
+  /** A user (non-bot) token for the owner, sent as a bare `Authorization` header: it invokes commands. */
+  userToken: string;
 }
 
 /**
@@ -25,13 +31,14 @@ export async function seedPlatform(
   const ownerId = ids.next();
   const botId = ids.next();
   const { token, tokenHash } = mintBotToken(botId);
+  const owner = mintBotToken(ownerId);
   await store.upsertUser({
     id: ownerId,
     username: 'owner',
     globalName: 'Owner',
     avatar: null,
     bot: false,
-    tokenHash: null,
+    tokenHash: owner.tokenHash,
   });
   await store.upsertUser({
     id: botId,
@@ -79,5 +86,17 @@ export async function seedPlatform(
     bitrate: 64000,
     userLimit: 0,
   });
-  return { guildId, ownerId, botId, token, textChannelId, voiceChannelId };
+  const bot = await store.getUser(botId);
+  const app = await ensureApplication(store, bot!, ownerId);
+  return {
+    guildId,
+    ownerId,
+    botId,
+    token,
+    textChannelId,
+    voiceChannelId,
+    applicationId: app.id,
+    verifyKey: app.publicKey,
+    userToken: owner.token,
+  };
 }

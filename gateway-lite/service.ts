@@ -6,6 +6,12 @@ import { Registry } from '../common/metrics.ts';
 import { createRedis, type Redis } from '../common/redis.ts';
 import { SnowflakeGenerator } from '../common/snowflake.ts';
 import type { GatewayLiteConfig } from './config.ts';
+import { LocalDispatchBus, type DispatchBus } from './gateway/events.ts';
+import { EndpointCaller } from './interactions/endpoint.ts';
+import { createInteractionMetrics } from './interactions/metrics.ts';
+import { OutboundClient } from './interactions/outbound.ts';
+import { Interactions } from './interactions/service.ts';
+import { InteractionState } from './interactions/state.ts';
 import { GuildHost } from './guilds/guild-host.ts';
 import { GuildInvalidation } from './guilds/guild-invalidation.ts';
 import { NodeMembership } from './guilds/node-membership.ts';
@@ -32,6 +38,8 @@ export interface GatewayLiteOptions {
   httpLimits?: HttpLimits;
   /** Interface of the internal listener (/metrics, /healthz); RESOUND_INTERNAL_BIND, loopback by default. */
   internalBind?: string;
+  /** The dispatch bus gateway sessions listen on; an in-process one by default. */
+  bus?: DispatchBus;
 }
 
 export interface GatewayLite {
@@ -44,6 +52,8 @@ export interface GatewayLite {
   registry: Registry;
   /** Read states (LRU written to storage on eviction and within 30 s of a change). */
   readStates: ReadStates;
+  bus: DispatchBus;
+  interactions: Interactions;
   close(): Promise<void>;
 }
 
@@ -90,6 +100,25 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     health,
   });
   const internalApp = createHttpServer({ part: 'gateway-lite', logger, registry, limits: opts.httpLimits, health });
+  const bus = opts.bus ?? new LocalDispatchBus();
+  const ic = config.interactions;
+  const interactions = new Interactions({
+    storage,
+    state: new InteractionState(redis, `${config.redisPrefix}ix:`, ic.tokenTtlMs),
+    bus,
+    endpoints: new EndpointCaller(
+      new OutboundClient({
+        allow: ic.allow,
+        connectTimeoutMs: ic.connectTimeoutMs,
+        responseTimeoutMs: ic.responseTimeoutMs,
+        maxResponseBytes: config.maxJsonBytes,
+      }),
+    ),
+    metrics: createInteractionMetrics(registry),
+    logger: logger.child({ module: 'interactions' }),
+    newId: () => ids.next(),
+    ackMs: ic.ackMs,
+  });
   const ctx: RestContext = {
     storage,
     guilds,
@@ -100,6 +129,8 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     gatewayUrl: '',
     maxUploadBytes: config.maxUploadBytes,
     newId: () => ids.next(),
+    bus,
+    interactions,
   };
   await registerRestApi(app, {
     ctx,
@@ -132,9 +163,12 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     guilds,
     registry,
     readStates,
+    bus,
+    interactions,
     close: () =>
       (closing ??= (async () => {
         await Promise.all([app.close(), internalApp.close()]);
+        interactions.close();
         await guilds.close();
         await readStates.close();
         await membership?.close();

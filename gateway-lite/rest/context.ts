@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify';
+import type { DispatchBus } from '../gateway/events.ts';
 import { GuildActor, UnknownGuildError } from '../guilds/guild-actor.ts';
 import type { GuildHost } from '../guilds/guild-host.ts';
+import type { Interactions } from '../interactions/service.ts';
 import type { Storage, StoredChannel, StoredUser } from '../storage/types.ts';
 import type { AttachmentUploader } from './attachments.ts';
 import { ApiError } from './errors.ts';
@@ -19,6 +21,10 @@ export interface RestContext {
   gatewayUrl: string;
   maxUploadBytes: number;
   newId(): string;
+  /** Where state changes are published for gateway sessions (MESSAGE_CREATE, INTERACTION_CREATE, …). */
+  bus: DispatchBus;
+  /** Application commands' invocations, callbacks and webhook tokens. */
+  interactions: Interactions;
 }
 
 declare module 'fastify' {
