@@ -16,6 +16,7 @@ import { GuildHost } from './guilds/guild-host.ts';
 import { GuildInvalidation } from './guilds/guild-invalidation.ts';
 import { NodeMembership } from './guilds/node-membership.ts';
 import { MediaProxyUploader, type AttachmentUploader } from './rest/attachments.ts';
+import { PlaceholderJobs } from './rest/placeholder-job.ts';
 import type { RestContext } from './rest/context.ts';
 import { createRestMetrics } from './rest/metrics.ts';
 import { RateLimiter } from './rest/rate-limit.ts';
@@ -131,6 +132,7 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     newId: () => ids.next(),
     bus,
     interactions,
+    placeholders: new PlaceholderJobs(storage, bus, logger.child({ module: 'placeholders' })),
   };
   await registerRestApi(app, {
     ctx,
@@ -169,6 +171,7 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
       (closing ??= (async () => {
         await Promise.all([app.close(), internalApp.close()]);
         interactions.close();
+        await ctx.placeholders?.drain();
         await guilds.close();
         await readStates.close();
         await membership?.close();

@@ -5,6 +5,7 @@ import type { GuildHost } from '../guilds/guild-host.ts';
 import type { Interactions } from '../interactions/service.ts';
 import type { Storage, StoredChannel, StoredUser } from '../storage/types.ts';
 import type { AttachmentUploader } from './attachments.ts';
+import type { PlaceholderJobs } from './placeholder-job.ts';
 import { ApiError } from './errors.ts';
 
 /** Where acks go: the read-state cache when wired, else straight to storage. */
@@ -23,6 +24,8 @@ export interface RestContext {
   newId(): string;
   /** Where state changes are published for gateway sessions (MESSAGE_CREATE, INTERACTION_CREATE, …). */
   bus: DispatchBus;
+  /** Attachment placeholders computed after the message is stored. */
+  placeholders?: PlaceholderJobs;
   /** Application commands' invocations, callbacks and webhook tokens. */
   interactions: Interactions;
 }

@@ -1,7 +1,7 @@
 /**
  * Attachment placeholders: a ThumbHash (Discord's `placeholder`, `placeholder_version: 1`) from a thumbnail of at most
- * 100 px a side, decoded with sharp (first frame of animated images, EXIF orientation applied). Computed while the
- * upload to the media proxy is in flight (see README "Attachment placeholders" for the measurement that chose this).
+ * 100 px a side, decoded with sharp (first frame of animated images, EXIF orientation applied). Run by the
+ * placeholder job after the message is stored (placeholder-job.ts).
  */
 import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';

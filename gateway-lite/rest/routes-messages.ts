@@ -3,7 +3,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { StoredAttachment, StoredMessage, StoredUser } from '../storage/types.ts';
 import { botOf, requireChannel, type RestContext } from './context.ts';
 import { ApiError, formError } from './errors.ts';
-import { PLACEHOLDER_VERSION, computePlaceholder } from './placeholder.ts';
 import { messageJson } from './serialize.ts';
 import { ackBody, createMessageBody, editMessageBody, historyQuery, parse, snowflakeParams } from './validate.ts';
 
@@ -49,16 +48,9 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: RestContext): v
     const body = parse(createMessageBody, payload ?? {});
     if (!body.content && !body.embeds?.length && files.length === 0) throw new ApiError('EMPTY_MESSAGE');
     if (files.length && !ctx.uploader) throw new ApiError('UPLOADS_UNAVAILABLE');
-    // Placeholders are computed while the upload is in flight, so they add almost nothing to the upload's latency.
-    const attachments: StoredAttachment[] = await Promise.all(
-      files.map(async (f) => {
-        const [a, placeholder] = await Promise.all([
-          ctx.uploader!.upload(channel_id, f.index, f.filename, f.data, f.contentType),
-          computePlaceholder(f.data),
-        ]);
-        return a.width !== null && placeholder ? { ...a, placeholder, placeholderVersion: PLACEHOLDER_VERSION } : a;
-      }),
-    );
+    const attachments: StoredAttachment[] = [];
+    for (const f of files)
+      attachments.push(await ctx.uploader!.upload(channel_id, f.index, f.filename, f.data, f.contentType));
     const m = await ctx.storage.createMessage({
       id: ctx.newId(),
       channelId: channel_id,
@@ -72,6 +64,13 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: RestContext): v
       reference: (body.message_reference ?? null) as StoredMessage['reference'],
       type: body.message_reference ? 19 : 0,
     });
+    // Placeholders come after the answer (placeholder-job.ts says why), stored with the message.
+    ctx.placeholders?.enqueue(
+      channel_id,
+      m.id,
+      attachments,
+      files.map((f) => f.data),
+    );
     return messageJson(m, bot, body.nonce);
   });
 

@@ -11,10 +11,12 @@ import { rootLogger } from '../../common/logger.ts';
 import { computePlaceholder } from '../../gateway-lite/index.ts';
 import { createRedis, type Redis } from '../../common/redis.ts';
 import { createMediaApp, loadMediaProxyConfig, MediaService } from '../../media-proxy/index.ts';
+import { BusTap } from './interactions-helpers.ts';
 import { REDIS_URL, startTestNode, type TestNode } from './rest-helpers.ts';
 
 /**
- * Attachment placeholders through the real media proxy and the real @discordjs/rest client: the stored ThumbHash,
+ * Attachment placeholders through the real media proxy and the real @discordjs/rest client (computed by the
+ * placeholder job after the message is stored, announced by MESSAGE_UPDATE): the stored ThumbHash,
  * decoded with thumbhash's own decoder, has the original's mean colour within TOLERANCE per channel (0..255);
  * animated images hash their first frame; non-images carry no placeholder.
  */
@@ -24,6 +26,7 @@ let service: MediaService;
 let proxyApp: FastifyInstance;
 let proxyRedis: Redis;
 let t: TestNode;
+let tap: BusTap;
 const prefix = `resound:test:gl-ph:${randomBytes(4).toString('hex')}:`;
 
 beforeAll(async () => {
@@ -40,8 +43,10 @@ beforeAll(async () => {
   t = await startTestNode({
     GATEWAY_LITE_MEDIA_PROXY_URL: `http://127.0.0.1:${(proxyApp.server.address() as AddressInfo).port}`,
   });
+  tap = new BusTap(t);
 });
 afterAll(async () => {
+  tap.close();
   await t.close();
   await proxyApp.close();
   await service.close();
@@ -68,16 +73,18 @@ function mean(rgba: Uint8Array): [number, number, number] {
   return [s[0] / w, s[1] / w, s[2] / w];
 }
 
+/** Post the files, wait for the placeholder job's MESSAGE_UPDATE, and read the stored message back. */
 async function upload(files: Array<{ name: string; data: Buffer }>): Promise<Att[]> {
   const rest = new REST({ api: t.api, version: '10' }).setToken(t.seed.token);
   const msg = (await rest.post(`/channels/${t.seed.textChannelId}/messages`, { body: { content: 'pics' }, files })) as {
     id: string;
     attachments: Att[];
   };
-  // Stored with the message: a fresh read returns the same placeholders.
-  const again = (await rest.get(`/channels/${t.seed.textChannelId}/messages/${msg.id}`)) as { attachments: Att[] };
-  expect(again.attachments.map((a) => a.placeholder)).toEqual(msg.attachments.map((a) => a.placeholder));
-  return msg.attachments;
+  const update = await tap.next((e) => e.t === 'MESSAGE_UPDATE' && (e.d as { id: string }).id === msg.id);
+  const stored = (await rest.get(`/channels/${t.seed.textChannelId}/messages/${msg.id}`)) as { attachments: Att[] };
+  expect((update.d as { attachments: Att[] }).attachments).toEqual(stored.attachments);
+  expect((update.d as { edited_timestamp: unknown }).edited_timestamp).toBeNull(); // not an edit by the author
+  return stored.attachments;
 }
 
 describe('attachment placeholders', () => {
