@@ -149,7 +149,7 @@ const results: Record<string, Load> = {};
   const g = await startNode('gw');
   const api = `${g.node.url}/api/v10`;
   const commandId = await registerCommand(api, g.seed);
-  const bot = await gatewayBot(g.node, g.seed, api);
+  const bot = await gatewayBot(g.node.gatewayUrl, g.seed.token, api);
   cleanups.push(async () => {
     await bot.close();
     await g.node.close();
