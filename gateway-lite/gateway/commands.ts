@@ -82,7 +82,7 @@ export class Commands {
         ...(presences ? { presences: [] } : {}),
         ...(d.nonce !== undefined ? { nonce: d.nonce } : {}),
       };
-      session.deliver('GUILD_MEMBERS_CHUNK', JSON.stringify(chunk), {});
+      session.deliver('GUILD_MEMBERS_CHUNK', JSON.stringify(chunk));
       this.hub.opts.metrics.dispatches.inc({ t: 'GUILD_MEMBERS_CHUNK' });
     }
   }
@@ -98,7 +98,7 @@ export class Commands {
       if (t === 'GUILD_MEMBER_REMOVE') {
         if (!s.guildIds.has(guildId)) continue;
         this.hub.leaveGuild(s, guildId);
-        s.deliver('GUILD_DELETE', JSON.stringify({ id: guildId }), {});
+        s.deliver('GUILD_DELETE', JSON.stringify({ id: guildId }));
         continue;
       }
       if (s.guildIds.has(guildId)) continue;
@@ -109,7 +109,7 @@ export class Commands {
           largeThreshold: s.largeThreshold,
           presences: (s.intents & Intent.GUILD_PRESENCES) !== 0,
         })
-        .then((c) => c && s.deliver('GUILD_CREATE', JSON.stringify(c), {}))
+        .then((c) => c && s.deliver('GUILD_CREATE', JSON.stringify(c)))
         .catch((err: Error) => this.hub.log.warn('guild-create', { err: err.message }, 'GUILD_CREATE failed'));
     }
   }

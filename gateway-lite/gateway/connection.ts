@@ -39,6 +39,8 @@ export interface ConnectionHost {
   requestMembers(conn: GatewayConnection, session: GatewaySession, d: RequestMembersPayload): Promise<void>;
   /** The socket is gone (`by` = who closed it). Called exactly once. */
   closed(conn: GatewayConnection, code: number, by: 'server' | 'client'): void;
+  /** A well-formed command arrived (counted by opcode). */
+  commandSeen(op: number): void;
   /** Bad input worth a rate-limited log line. */
   rejected(conn: GatewayConnection, code: number, reason: string): void;
 }
@@ -165,6 +167,7 @@ export class GatewayConnection implements SessionSink {
     }
     if (p === null || typeof p !== 'object' || typeof p.op !== 'number')
       return this.reject(CloseCode.DECODE_ERROR, 'payload has no numeric op');
+    this.host.commandSeen(p.op);
     this.handle(p);
   }
 

@@ -153,7 +153,7 @@ export class Handshake {
   }
 
   private direct(session: GatewaySession, t: string, d: unknown): void {
-    session.deliver(t, JSON.stringify(d), {});
+    session.deliver(t, JSON.stringify(d));
     this.hub.opts.metrics.dispatches.inc({ t });
   }
 

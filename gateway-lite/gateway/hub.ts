@@ -96,6 +96,10 @@ export class GatewayHub implements ConnectionHost {
   voiceState: ConnectionHost['voiceState'] = (conn, s, d) => this.commandsImpl.voiceState(conn, s, d);
   requestMembers: ConnectionHost['requestMembers'] = (conn, s, d) => this.commandsImpl.requestMembers(s, d);
 
+  commandSeen(op: number): void {
+    this.opts.metrics.commands.inc({ op: Number.isInteger(op) && op >= 0 && op < 64 ? String(op) : 'other' });
+  }
+
   rejected(conn: GatewayConnection, code: number, reason: string): void {
     this.log.warn(`close:${code}`, { code, remote: conn.remote, reason }, 'gateway socket refused');
   }
@@ -125,6 +129,7 @@ export class GatewayHub implements ConnectionHost {
     conn.state = { kind: 'ready', session };
     this.conns.set(conn, session);
     if (!this.sessions.has(session.sessionId)) {
+      session.onGone = () => this.gone(session);
       this.sessions.set(session.sessionId, session);
       for (const g of session.guildIds) this.index(this.byGuild, g).add(session);
       this.index(this.byUser, session.userId).add(session);
@@ -224,9 +229,7 @@ export class GatewayHub implements ConnectionHost {
   }
 
   private deliver(s: GatewaySession, p: PreparedDispatch): DeliverResult {
-    return s.deliver(p.t, p.json(this.variantFor(s, p)), { id: p.event.id, sheddable: p.event.sheddable }, () =>
-      this.gone(s),
-    );
+    return s.deliver(p.t, p.json(this.variantFor(s, p)), p.event.id, p.event.sheddable);
   }
 
   // -- detach, expiry, drain --------------------------------------------------------------------------------------

@@ -48,6 +48,8 @@ export class GatewaySession {
   presence: PresencePayload | null;
   seq: number;
   state: SessionState = { kind: 'detached', expiresAt: 0 };
+  /** Set by the hub: the store says this detached session was taken (resumed on another node). */
+  onGone?: () => void;
   private replay: ReplayEntry[];
   /** Store appends while detached, one at a time and in order (the store contract). */
   private appends: Promise<unknown> = Promise.resolve();
@@ -76,13 +78,13 @@ export class GatewaySession {
   /**
    * Numbers and sends (or buffers) one dispatch. Sheddable events are dropped un-numbered when the socket is
    * congested or absent (a resumed client never learns of stale typing/presence). `onGone` fires if the store says
-   * the detached session was taken elsewhere.
+   * the detached session was taken elsewhere. Positional arguments: this runs once per session per event.
    */
-  deliver(t: string, dJson: string, opts: { id?: string; sheddable?: boolean }, onGone?: () => void): DeliverResult {
+  deliver(t: string, dJson: string, id?: string, sheddable?: boolean): DeliverResult {
     const st = this.state;
     if (st.kind === 'ended') return 'dropped';
-    if (opts.sheddable && (st.kind === 'detached' || st.sink.congested())) return 'shed';
-    const entry: ReplayEntry = { s: ++this.seq, t, d: dJson, ...(opts.id ? { id: opts.id } : {}) };
+    if (sheddable && (st.kind === 'detached' || st.sink.congested())) return 'shed';
+    const entry: ReplayEntry = id ? { s: ++this.seq, t, d: dJson, id } : { s: ++this.seq, t, d: dJson };
     this.remember(entry);
     if (st.kind === 'attached') {
       st.sink.sendFrame(dispatchFrame(t, entry.s, dJson));
@@ -92,7 +94,7 @@ export class GatewaySession {
       .then(() => this.store.append(this.sessionId, entry, this.maxReplay))
       .then(
         (kept) => {
-          if (!kept) onGone?.();
+          if (!kept) this.onGone?.();
         },
         () => {},
       );
