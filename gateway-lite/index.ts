@@ -99,10 +99,14 @@ export async function seedCommand(argv: string[]): Promise<void> {
     const ids = new SnowflakeGenerator(common.RESOUND_WORKER_ID, common.RESOUND_PROCESS_ID);
     const s = await seedPlatform(storage, { ids });
     if (endpointUrl) {
+      // The key first: the endpoint needs it to verify the check that follows (retried while nothing answers).
+      console.log(`application      ${s.applicationId}  verify_key ${s.verifyKey}`);
+      console.log(`checking         ${endpointUrl} (waiting up to 60 s for it to answer)`);
       const app = (await storage.apps.getApplication(s.applicationId))!;
-      const ic = config.interactions;
-      const caller = new EndpointCaller(new OutboundClient({ ...ic, maxResponseBytes: config.maxJsonBytes }));
-      const why = await caller.verify(app, endpointUrl, ids.next(), 'seed-ping');
+      const caller = new EndpointCaller(
+        new OutboundClient({ ...config.interactions, maxResponseBytes: config.maxJsonBytes }),
+      );
+      const why = await caller.verifyWhenUp(app, endpointUrl, ids.next(), 'seed-ping', 60_000);
       if (why) throw new ConfigError([`interactions endpoint ${endpointUrl} refused: ${why}`]);
       await storage.apps.upsertApplication({ ...app, interactionsEndpointUrl: endpointUrl });
     }

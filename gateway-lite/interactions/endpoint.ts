@@ -24,25 +24,50 @@ export class EndpointCaller {
    * `token` make the PING look like any interaction.
    */
   async verify(app: StoredApplication, url: string, id: string, token: string): Promise<string | null> {
+    return (await this.check(app, url, id, token)).reason;
+  }
+
+  /**
+   * `verify`, retried once a second while nothing answers at the URL (the seed command prints the verify_key first,
+   * so the endpoint can be started with it); a wrong answer ends the wait at once.
+   */
+  async verifyWhenUp(app: StoredApplication, url: string, id: string, token: string, waitMs: number) {
+    const end = Date.now() + waitMs;
+    for (;;) {
+      const r = await this.check(app, url, id, token);
+      if (!r.retryable || Date.now() >= end) return r.reason;
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+  }
+
+  private async check(
+    app: StoredApplication,
+    url: string,
+    id: string,
+    token: string,
+  ): Promise<{ reason: string | null; retryable: boolean }> {
+    const no = (reason: string) => ({ reason, retryable: false });
     const ping = Buffer.from(
       JSON.stringify({ id, application_id: app.id, type: 1, token, version: 1, user: { id: app.ownerId } }),
     );
     try {
       const good = await this.send(app.privateKey, url, ping);
-      if (good.status !== 200) return `the signed PING was answered with HTTP ${good.status}`;
+      if (good.status !== 200) return no(`the signed PING was answered with HTTP ${good.status}`);
       let body: unknown;
       try {
         body = JSON.parse(good.body.toString());
       } catch {
-        return 'the signed PING was not answered with JSON';
+        return no('the signed PING was not answered with JSON');
       }
-      if ((body as { type?: unknown } | null)?.type !== 1) return 'the signed PING was not answered with {"type":1}';
+      if ((body as { type?: unknown } | null)?.type !== 1)
+        return no('the signed PING was not answered with {"type":1}');
       const bad = await this.send(this.stranger.privateKey, url, ping);
       if (bad.status !== 401)
-        return `a request with an invalid signature was answered with HTTP ${bad.status}, not 401`;
-      return null;
+        return no(`a request with an invalid signature was answered with HTTP ${bad.status}, not 401`);
+      return { reason: null, retryable: false };
     } catch (err) {
-      if (err instanceof OutboundError) return err.message;
+      if (err instanceof OutboundError)
+        return { reason: err.message, retryable: err.kind === 'network' || err.kind === 'connect_timeout' };
       throw err;
     }
   }

@@ -88,6 +88,7 @@ export interface HttpApp {
 export async function startHttpApp(
   verifyKeyHex: string,
   onInteraction: (i: Record<string, unknown>, res: http.ServerResponse) => void | Promise<void>,
+  port = 0,
 ): Promise<HttpApp> {
   const app: HttpApp = { url: '', received: [], refused: 0, close: async () => {} };
   const server = http.createServer((req, res) => {
@@ -115,7 +116,7 @@ export async function startHttpApp(
       await onInteraction(i, res);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   app.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/interactions`;
   app.close = () =>
     new Promise<void>((r) => {
