@@ -201,4 +201,80 @@ describe('interaction refusals', () => {
     });
     expect(unknownButton.body).toMatchObject({ code: 50035, errors: { data: { custom_id: {} } } });
   });
+
+  it('USER and MESSAGE commands carry target_id and resolved; a component answered with type 6 then edits @original', async () => {
+    const path = Routes.applicationGuildCommands(t.seed.applicationId, t.seed.guildId);
+    const cmds = (await botRest(t).put(path, {
+      body: [PING_COMMAND, { name: 'Wave', type: 2 }, { name: 'Quote', type: 3 }],
+    })) as Array<{ id: string; name: string }>;
+    const id = (n: string) => cmds.find((c) => c.name === n)!.id;
+    const target = (await botRest(t).post(Routes.channelMessages(t.seed.textChannelId), {
+      body: { content: 'quote me' },
+    })) as { id: string };
+
+    const wave = invokeCommand(t, id('Wave'), undefined, { target_id: t.seed.ownerId });
+    const w = (
+      await tap.next((e) => e.t === 'INTERACTION_CREATE' && (e.d as { data: { name: string } }).data.name === 'Wave')
+    ).d as Delivered & { data: Record<string, unknown> };
+    expect(w.data).toMatchObject({
+      type: 2,
+      target_id: t.seed.ownerId,
+      resolved: { users: { [t.seed.ownerId]: { username: 'owner' } } },
+    });
+    expect(w.data.resolved).toHaveProperty(['members', t.seed.ownerId]);
+    await post(`/interactions/${w.id}/${w.token}/callback`, {
+      type: 4,
+      data: {
+        content: 'wave back',
+        components: [{ type: 1, components: [{ type: 2, style: 2, label: 'ok', custom_id: 'ok' }] }],
+      },
+    });
+    expect((await wave).body).toMatchObject({ outcome: 'acknowledged' });
+
+    const quote = invokeCommand(t, id('Quote'), undefined, { target_id: target.id });
+    const q = (
+      await tap.next((e) => e.t === 'INTERACTION_CREATE' && (e.d as { data: { name: string } }).data.name === 'Quote')
+    ).d as Delivered & { data: Record<string, unknown> };
+    expect(q.data).toMatchObject({
+      type: 3,
+      target_id: target.id,
+      resolved: { messages: { [target.id]: { content: 'quote me' } } },
+    });
+    const reply = (await (
+      await post(`/interactions/${q.id}/${q.token}/callback?with_response=true`, {
+        type: 4,
+        data: { content: '> quote me' },
+      })
+    ).json()) as { resource: { message: { type: number; interaction_metadata: { command_type: number } } } };
+    expect(reply.resource.message).toMatchObject({ type: 23, interaction_metadata: { command_type: 3 } });
+    expect((await quote).body).toMatchObject({ outcome: 'acknowledged' });
+
+    // Type 6 on the "ok" button of the wave reply, then the component's message edited through @original.
+    const waveMsg = (
+      await tap.next((e) => e.t === 'MESSAGE_CREATE' && (e.d as { content: string }).content === 'wave back')
+    ).d as { id: string };
+    const click = userCall(t, 'POST', '/interactions?wait=true', {
+      type: 3,
+      application_id: t.seed.applicationId,
+      guild_id: t.seed.guildId,
+      channel_id: t.seed.textChannelId,
+      message_id: waveMsg.id,
+      data: { component_type: 2, custom_id: 'ok' },
+    });
+    const c = (
+      await tap.next(
+        (e) => e.t === 'INTERACTION_CREATE' && (e.d as { data: { custom_id?: string } }).data.custom_id === 'ok',
+      )
+    ).d as Delivered;
+    for (const i of [w, q, c]) used.add(i.id); // keep deliveredFor() from picking these up
+    expect((await post(`/interactions/${c.id}/${c.token}/callback`, { type: 6 })).status).toBe(204);
+    expect((await click).body).toMatchObject({ outcome: 'acknowledged' });
+    const edit = await fetch(`${t.api}/v10/webhooks/${c.application_id}/${c.token}/messages/@original`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'waved', components: [] }),
+    });
+    expect(edit.status).toBe(200);
+    expect(await edit.json()).toMatchObject({ id: waveMsg.id, content: 'waved', components: [] });
+  });
 });
