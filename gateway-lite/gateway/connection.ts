@@ -186,6 +186,7 @@ export class GatewayConnection implements SessionSink {
         if (!heartbeatSchema.safeParse(p.d ?? null).success)
           return this.reject(CloseCode.DECODE_ERROR, 'heartbeat d must be a sequence number or null');
         this.armWatchdog();
+        if (st.kind === 'ready' && typeof p.d === 'number') st.session.acknowledge(p.d);
         return this.sendControl(Op.HEARTBEAT_ACK, null);
       }
       case Op.IDENTIFY: {

@@ -56,12 +56,23 @@ export interface SessionStore {
   close(): Promise<void>;
 }
 
+/** Copies a record's mutable parts (strings are immutable and shared, which keeps saving many sessions cheap). */
+export function copyRecord(r: SessionRecord): SessionRecord {
+  return {
+    ...r,
+    shard: [r.shard[0], r.shard[1]],
+    guildIds: [...r.guildIds],
+    presence: r.presence ? { ...r.presence, activities: [...r.presence.activities] } : null,
+    replay: r.replay.map((e) => ({ ...e })),
+  };
+}
+
 /** The single-node default: records in a Map, copied in and out so callers never share mutable state with it. */
 export class MemorySessionStore implements SessionStore {
   private readonly records = new Map<string, SessionRecord>();
 
   save(record: SessionRecord): Promise<void> {
-    this.records.set(record.sessionId, structuredClone(record));
+    this.records.set(record.sessionId, copyRecord(record));
     return Promise.resolve();
   }
 
@@ -77,7 +88,7 @@ export class MemorySessionStore implements SessionStore {
   take(sessionId: string): Promise<SessionRecord | null> {
     const r = this.live(sessionId);
     this.records.delete(sessionId);
-    return Promise.resolve(r);
+    return Promise.resolve(r && copyRecord(r));
   }
 
   delete(sessionId: string): Promise<void> {

@@ -127,7 +127,19 @@ export class GatewaySession {
     if (seq === this.seq) return { ok: true, entries: [] };
     const window = this.window();
     if (window.length === 0 || window[0].s > seq + 1) return { ok: false, why: 'gap' };
+    // (Entries at or below a heartbeat-acknowledged seq are gone; a Resume below that seq is treated as a gap.)
     return { ok: true, entries: window.filter((e) => e.s > seq) };
+  }
+
+  /**
+   * The client's heartbeat reported `seq`: it has every dispatch up to there, and a Resume never asks for less, so
+   * those entries leave the buffer (a drain of many sessions then saves small records).
+   */
+  acknowledge(seq: number): void {
+    if (seq > this.seq || this.replay.length === 0 || this.replay[0].s > seq) return;
+    let i = 0;
+    while (i < this.replay.length && this.replay[i].s <= seq) i++;
+    this.replay = this.replay.slice(i);
   }
 
   /** Ids of the bus events already numbered in the replay window (a takeover skips these). */
