@@ -91,8 +91,29 @@ export const gatewayLiteShape = {
   GATEWAY_LITE_RL_MESSAGE_EDIT: bucket('5/5000'),
   GATEWAY_LITE_RL_MESSAGE_DELETE: bucket('5/1000'),
   GATEWAY_LITE_RL_TYPING: bucket('5/5000'),
+  GATEWAY_LITE_RL_WEBHOOK: bucket('5/2000'),
   GATEWAY_LITE_RL_INVALID_MAX: int(10_000, 1),
   GATEWAY_LITE_RL_INVALID_WINDOW_MS: int(600_000, 1000),
+  /** Addresses/CIDRs interactions endpoint URLs may reach although in a blocked range (comma-separated). */
+  GATEWAY_LITE_INTERACTIONS_ALLOW: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (l) => l.every((c) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(c)),
+      'must be addresses or CIDRs, comma-separated',
+    ),
+  GATEWAY_LITE_INTERACTIONS_CONNECT_TIMEOUT_MS: int(2000, 10),
+  GATEWAY_LITE_INTERACTIONS_RESPONSE_TIMEOUT_MS: int(3000, 10),
+  /** Acknowledgement deadline after an invocation (Discord: 3 s). */
+  GATEWAY_LITE_INTERACTIONS_ACK_MS: int(3000, 100),
+  /** How long an interaction token works for follow-ups and edits (Discord: 15 min). */
+  GATEWAY_LITE_INTERACTIONS_TOKEN_TTL_MS: int(900_000, 1000),
 };
 
 export type GatewayLiteEnv = z.infer<z.ZodObject<typeof gatewayLiteShape>>;
@@ -111,6 +132,13 @@ export interface GatewayLiteConfig {
   maxJsonBytes: number;
   maxUploadBytes: number;
   mediaProxy?: { url: string; token?: string };
+  interactions: {
+    allow: string[];
+    connectTimeoutMs: number;
+    responseTimeoutMs: number;
+    ackMs: number;
+    tokenTtlMs: number;
+  };
   rateLimits: {
     globalPerSecond: number;
     invalidMax: number;
@@ -185,6 +213,13 @@ export function loadGatewayLiteConfig(
     mediaProxy: e.GATEWAY_LITE_MEDIA_PROXY_URL
       ? { url: e.GATEWAY_LITE_MEDIA_PROXY_URL.replace(/\/$/, ''), token: e.GATEWAY_LITE_MEDIA_PROXY_TOKEN }
       : undefined,
+    interactions: {
+      allow: e.GATEWAY_LITE_INTERACTIONS_ALLOW,
+      connectTimeoutMs: e.GATEWAY_LITE_INTERACTIONS_CONNECT_TIMEOUT_MS,
+      responseTimeoutMs: e.GATEWAY_LITE_INTERACTIONS_RESPONSE_TIMEOUT_MS,
+      ackMs: e.GATEWAY_LITE_INTERACTIONS_ACK_MS,
+      tokenTtlMs: Math.max(e.GATEWAY_LITE_INTERACTIONS_TOKEN_TTL_MS, e.GATEWAY_LITE_INTERACTIONS_ACK_MS),
+    },
     rateLimits: {
       globalPerSecond: e.GATEWAY_LITE_RL_GLOBAL_PER_S,
       invalidMax: e.GATEWAY_LITE_RL_INVALID_MAX,
@@ -195,6 +230,7 @@ export function loadGatewayLiteConfig(
         [`PATCH ${msg}/:id`]: e.GATEWAY_LITE_RL_MESSAGE_EDIT,
         [`DELETE ${msg}/:id`]: e.GATEWAY_LITE_RL_MESSAGE_DELETE,
         'POST /channels/:id/typing': e.GATEWAY_LITE_RL_TYPING,
+        'POST /webhooks/:id/:id': e.GATEWAY_LITE_RL_WEBHOOK,
       },
     },
   };

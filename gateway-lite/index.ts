@@ -2,13 +2,15 @@
  * The platform core's public face (guild state, message storage, member lists, the Discord REST API). Other parts
  * and bin/ import only from here.
  */
-import { loadCommonConfig } from '../common/config.ts';
+import { ConfigError, loadCommonConfig } from '../common/config.ts';
 import { httpLimitsOf } from '../common/http-limits.ts';
 import { logListening } from '../common/http.ts';
 import type { PartContext, PartStarter, RunningPart } from '../common/part.ts';
 import { SnowflakeGenerator } from '../common/snowflake.ts';
 import { loadGatewayLiteConfig } from './config.ts';
 import { seedPlatform } from './seed.ts';
+import { EndpointCaller } from './interactions/endpoint.ts';
+import { OutboundClient } from './interactions/outbound.ts';
 import { API_PREFIX } from './rest/server.ts';
 import { startGatewayLite } from './service.ts';
 import { openStorage } from './storage/index.ts';
@@ -69,6 +71,8 @@ export {
   type VoiceJoinTicket,
   type VoiceReleaseRequest,
 } from './voice-bridge/index.ts';
+export { Interactions, type Invocation, type Outcome } from './interactions/service.ts';
+export { computePlaceholder, PLACEHOLDER_MAX_SIDE } from './rest/placeholder.ts';
 
 /** `resound start gateway-lite` (alias `platform`): storage, guild actors and the Discord REST API. */
 export const start: PartStarter = (ctx) => startWith(ctx);
@@ -98,15 +102,33 @@ export async function startWith(ctx: PartContext, extra: { voiceFleet?: VoiceFle
   return { name: 'gateway-lite', urls: { http: node.url, internal: node.internalUrl }, close: () => node.close() };
 }
 
-/** `resound seed`: a guild, channels and a bot user in the configured storage; prints the bot token once. */
-export async function seedCommand(_argv: string[]): Promise<void> {
+/**
+ * `resound seed [--interactions-endpoint-url URL]`: a guild, channels, a bot user with its application and a user in
+ * the configured storage; prints the tokens once. With a URL, the application's endpoint is checked the way
+ * PATCH /applications/@me checks it (signed PING, bad-signature probe) and saved.
+ */
+export async function seedCommand(argv: string[]): Promise<void> {
   const common = loadCommonConfig();
   const config = loadGatewayLiteConfig(process.env, common);
+  const at = argv.indexOf('--interactions-endpoint-url');
+  const endpointUrl = at >= 0 ? argv[at + 1] : undefined;
+  if (at >= 0 && !endpointUrl) throw new ConfigError(['--interactions-endpoint-url needs a URL']);
   const storage = await openStorage(config.storage);
   try {
-    const s = await seedPlatform(storage, {
-      ids: new SnowflakeGenerator(common.RESOUND_WORKER_ID, common.RESOUND_PROCESS_ID),
-    });
+    const ids = new SnowflakeGenerator(common.RESOUND_WORKER_ID, common.RESOUND_PROCESS_ID);
+    const s = await seedPlatform(storage, { ids });
+    if (endpointUrl) {
+      // The key first: the endpoint needs it to verify the check that follows (retried while nothing answers).
+      console.log(`application      ${s.applicationId}  verify_key ${s.verifyKey}`);
+      console.log(`checking         ${endpointUrl} (waiting up to 60 s for it to answer)`);
+      const app = (await storage.apps.getApplication(s.applicationId))!;
+      const caller = new EndpointCaller(
+        new OutboundClient({ ...config.interactions, maxResponseBytes: config.maxJsonBytes }),
+      );
+      const why = await caller.verifyWhenUp(app, endpointUrl, ids.next(), 'seed-ping', 60_000);
+      if (why) throw new ConfigError([`interactions endpoint ${endpointUrl} refused: ${why}`]);
+      await storage.apps.upsertApplication({ ...app, interactionsEndpointUrl: endpointUrl });
+    }
     const api = `http://${config.bind}:${config.port}${API_PREFIX}`;
     console.log(
       [
@@ -115,6 +137,9 @@ export async function seedCommand(_argv: string[]): Promise<void> {
         `voice channel    ${s.voiceChannelId}`,
         `bot user         ${s.botId}`,
         `bot token        ${s.token}`,
+        `application      ${s.applicationId}  verify_key ${s.verifyKey}`,
+        ...(endpointUrl ? [`endpoint url     ${endpointUrl}`] : []),
+        `user token       ${s.userToken}  (the owner; a bare Authorization header — invokes commands)`,
         '',
         `try: curl -H "Authorization: Bot ${s.token}" ${api}/channels/${s.textChannelId}/messages`,
       ].join('\n'),

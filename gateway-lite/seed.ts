@@ -1,4 +1,5 @@
 import { SnowflakeGenerator } from '../common/snowflake.ts';
+import { ensureApplication } from './interactions/applications.ts';
 import { mintBotToken } from './rest/auth.ts';
 import type { Storage } from './storage/types.ts';
 
@@ -12,6 +13,11 @@ export interface SeedResult {
   voiceChannelId: string;
   /** Every seeded bot (the first is `botId`/`token`), each a member of the guild. */
   bots: Array<{ id: string; token: string }>;
+  /** The bot's application (id = bot id) and its Ed25519 public key, hex (Discord's verify_key). */
+  applicationId: string;
+  verifyKey: string;
+  /** A user (non-bot) token for the owner, sent as a bare `Authorization` header: it invokes commands. */
+  userToken: string;
 }
 
 /**
@@ -32,13 +38,14 @@ export async function seedPlatform(
   const ownerId = ids.next();
   const botId = ids.next();
   const { token, tokenHash } = mintBotToken(botId);
+  const owner = mintBotToken(ownerId);
   await store.upsertUser({
     id: ownerId,
     username: 'owner',
     globalName: 'Owner',
     avatar: null,
     bot: false,
-    tokenHash: null,
+    tokenHash: owner.tokenHash,
   });
   await store.upsertUser({
     id: botId,
@@ -101,5 +108,20 @@ export async function seedPlatform(
     bitrate: 64000,
     userLimit: 0,
   });
-  return { guildId, ownerId, botId, token, textChannelId, voiceChannelId, bots };
+  // Every bot belongs to an application (Ed25519 key pair, commands); the first bot's is the one printed.
+  const apps = [];
+  for (const b of bots) apps.push(await ensureApplication(store, (await store.getUser(b.id))!, ownerId));
+  const app = apps[0];
+  return {
+    guildId,
+    ownerId,
+    botId,
+    token,
+    textChannelId,
+    voiceChannelId,
+    applicationId: app.id,
+    verifyKey: app.publicKey,
+    userToken: owner.token,
+    bots,
+  };
 }

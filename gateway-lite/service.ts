@@ -11,10 +11,16 @@ import { LocalDispatchBus, type DispatchBus, type GatewayCommandHandlers } from 
 import type { GatewayHub } from './gateway/hub.ts';
 import { startGatewayNode } from './gateway/node.ts';
 import type { SessionStore } from './gateway/session-store.ts';
+import { EndpointCaller } from './interactions/endpoint.ts';
+import { createInteractionMetrics } from './interactions/metrics.ts';
+import { OutboundClient } from './interactions/outbound.ts';
+import { Interactions } from './interactions/service.ts';
+import { InteractionState } from './interactions/state.ts';
 import { GuildHost } from './guilds/guild-host.ts';
 import { GuildInvalidation } from './guilds/guild-invalidation.ts';
 import { NodeMembership } from './guilds/node-membership.ts';
 import { MediaProxyUploader, type AttachmentUploader } from './rest/attachments.ts';
+import { PlaceholderJobs } from './rest/placeholder-job.ts';
 import type { RestContext } from './rest/context.ts';
 import { createRestMetrics } from './rest/metrics.ts';
 import { RateLimiter } from './rest/rate-limit.ts';
@@ -68,6 +74,8 @@ export interface GatewayLite {
   gatewayUrl: string;
   /** The voice bridge (op 4), when a voice fleet was given. */
   voice?: VoiceBridge;
+  /** Application commands' invocations, callbacks and webhook tokens. */
+  interactions: Interactions;
   close(): Promise<void>;
 }
 
@@ -125,6 +133,24 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     health,
   });
   const internalApp = createHttpServer({ part: 'gateway-lite', logger, registry, limits: opts.httpLimits, health });
+  const ic = config.interactions;
+  const interactions = new Interactions({
+    storage,
+    state: new InteractionState(redis, `${config.redisPrefix}ix:`, ic.tokenTtlMs),
+    bus,
+    endpoints: new EndpointCaller(
+      new OutboundClient({
+        allow: ic.allow,
+        connectTimeoutMs: ic.connectTimeoutMs,
+        responseTimeoutMs: ic.responseTimeoutMs,
+        maxResponseBytes: config.maxJsonBytes,
+      }),
+    ),
+    metrics: createInteractionMetrics(registry),
+    logger: logger.child({ module: 'interactions' }),
+    newId: () => ids.next(),
+    ackMs: ic.ackMs,
+  });
   const ctx: RestContext = {
     storage,
     guilds,
@@ -141,6 +167,8 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     },
     maxUploadBytes: config.maxUploadBytes,
     newId: () => ids.next(),
+    interactions,
+    placeholders: new PlaceholderJobs(storage, bus, logger.child({ module: 'placeholders' })),
   };
   await registerRestApi(app, {
     ctx,
@@ -202,6 +230,7 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     registry,
     readStates,
     bus,
+    interactions,
     hub: gateway.hub,
     voice,
     get gatewayUrl() {
@@ -212,6 +241,8 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
         await gateway.close();
         await voice?.close();
         await Promise.all([app.close(), internalApp.close()]);
+        interactions.close();
+        await ctx.placeholders?.drain();
         await guilds.close();
         await readStates.close();
         await membership?.close();

@@ -26,6 +26,8 @@ export type DispatchName =
   | 'VOICE_STATE_UPDATE'
   | 'VOICE_SERVER_UPDATE'
   | 'INTERACTION_CREATE'
+  | 'INTERACTION_SUCCESS'
+  | 'INTERACTION_FAILURE'
   | 'APPLICATION_COMMAND_PERMISSIONS_UPDATE';
 
 /** Gateway intent bits (Discord's GatewayIntentBits). */

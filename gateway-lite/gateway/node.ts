@@ -46,7 +46,8 @@ export function startGatewayNode(opts: GatewayNodeOptions): GatewayNode {
     bus: opts.bus,
     store,
     guilds: new StorageGuildSource(opts.storage, guilds),
-    auth: (token) => auth.authenticate(`Bot ${token}`),
+    // A bot's Identify carries its bare token; a user client's too: try the bot form first, then the user form.
+    auth: async (token) => (await auth.authenticate(`Bot ${token}`)) ?? (await auth.authenticate(token)),
     commands: opts.commands,
     presence: async (userId, guildId, status) => {
       if (guilds.owns(guildId)) await guilds.actor(guildId).setPresence(userId, status);

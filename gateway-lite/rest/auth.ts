@@ -16,8 +16,9 @@ export function hashToken(token: string): string {
 }
 
 /**
- * `Authorization: Bot <token>` → the bot user, cached briefly so a hot bot does not cost a storage read per request
- * (a revoked token keeps working for at most `ttlMs`).
+ * `Authorization: Bot <token>` → the bot user; a bare `Authorization: <token>` (Discord's user-client form) → a
+ * non-bot user. Cached briefly so a hot caller does not cost a storage read per request (a revoked token keeps
+ * working for at most `ttlMs`).
  */
 export class BotAuth {
   private readonly cache = new Map<string, { user: StoredUser | null; at: number }>();
@@ -29,16 +30,21 @@ export class BotAuth {
   ) {}
 
   async authenticate(header: string | undefined): Promise<StoredUser | null> {
-    if (!header || !header.startsWith('Bot ')) return null;
-    const token = header.slice(4).trim();
-    if (token.length < 10 || token.length > 200) return null;
+    if (!header) return null;
+    const asBot = header.startsWith('Bot ');
+    const token = (asBot ? header.slice(4) : header).trim();
+    if (token.length < 10 || token.length > 200 || token.includes(' ')) return null;
     const hash = hashToken(token);
     const now = Date.now();
     const hit = this.cache.get(hash);
-    if (hit && now - hit.at < this.ttlMs) return hit.user;
-    const user = await this.store.getUserByTokenHash(hash);
-    if (this.cache.size >= this.maxEntries) this.cache.clear();
-    this.cache.set(hash, { user: user?.bot ? user : null, at: now });
-    return user?.bot ? user : null;
+    let user: StoredUser | null;
+    if (hit && now - hit.at < this.ttlMs) user = hit.user;
+    else {
+      user = await this.store.getUserByTokenHash(hash);
+      if (this.cache.size >= this.maxEntries) this.cache.clear();
+      this.cache.set(hash, { user, at: now });
+    }
+    // A bot token only with the Bot prefix, a user token only without it (Discord refuses both mix-ups with 401).
+    return user && user.bot === asBot ? user : null;
   }
 }

@@ -2,8 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import { GuildActor, UnknownGuildError } from '../guilds/guild-actor.ts';
 import type { DispatchBus, GatewayDispatch } from '../gateway/events.ts';
 import type { GuildHost } from '../guilds/guild-host.ts';
+import type { Interactions } from '../interactions/service.ts';
 import type { Storage, StoredChannel, StoredUser } from '../storage/types.ts';
 import type { AttachmentUploader } from './attachments.ts';
+import type { PlaceholderJobs } from './placeholder-job.ts';
 import { ApiError } from './errors.ts';
 
 /** Where acks go: the read-state cache when wired, else straight to storage. */
@@ -24,6 +26,10 @@ export interface RestContext {
   gateway: { shards: number; maxConcurrency: number; sessionStartLimit: number };
   maxUploadBytes: number;
   newId(): string;
+  /** Attachment placeholders computed after the message is stored. */
+  placeholders?: PlaceholderJobs;
+  /** Application commands' invocations, callbacks and webhook tokens. */
+  interactions: Interactions;
 }
 
 declare module 'fastify' {

@@ -68,6 +68,13 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: RestContext): v
     const json = messageJson(m, bot, body.nonce);
     const member = m.guildId ? await ctx.storage.getMember(m.guildId, bot.id) : null;
     await publish(ctx, req, messageDispatch('MESSAGE_CREATE', json, m.guildId, member));
+    // Placeholders come after the answer (placeholder-job.ts says why), stored with the message.
+    ctx.placeholders?.enqueue(
+      channel_id,
+      m.id,
+      attachments,
+      files.map((f) => f.data),
+    );
     return json;
   });
 

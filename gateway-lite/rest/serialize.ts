@@ -38,6 +38,7 @@ export function attachmentJson(a: StoredAttachment) {
     width: a.width,
     height: a.height,
     flags: a.animated ? IS_ANIMATED : 0,
+    ...(a.placeholder ? { placeholder: a.placeholder, placeholder_version: a.placeholderVersion ?? 1 } : {}),
   };
 }
 
@@ -59,8 +60,11 @@ export function messageJson(m: StoredMessage, author: StoredUser | null, nonce?:
     embeds: m.embeds,
     pinned: m.pinned,
     flags: m.flags,
-    components: [],
+    components: m.components ?? [],
     ...(m.reference ? { message_reference: m.reference } : {}),
+    // Interaction responses: sent through the application's webhook, with Discord's interaction_metadata.
+    ...(m.applicationId ? { application_id: m.applicationId, webhook_id: m.applicationId } : {}),
+    ...(m.interactionMetadata ? { interaction_metadata: m.interactionMetadata } : {}),
     ...(nonce !== undefined ? { nonce } : {}),
   };
 }

@@ -3,12 +3,14 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../../common/logger.ts';
 import { StorageUnavailableError } from '../storage/types.ts';
-import { BotAuth } from './auth.ts';
+import { BotAuth, hashToken } from './auth.ts';
 import type { RestContext } from './context.ts';
 import { ApiError, type ApiErrorName } from './errors.ts';
 import type { RestMetrics } from './metrics.ts';
 import { rateLimitHeaders, type RateLimiter } from './rate-limit.ts';
+import { registerApplicationRoutes } from './routes-applications.ts';
 import { registerGuildRoutes } from './routes-guilds.ts';
+import { registerInteractionRoutes } from './routes-interactions.ts';
 import { registerMessageRoutes } from './routes-messages.ts';
 import { registerVoiceRoutes } from './routes-voice.ts';
 
@@ -21,8 +23,12 @@ export interface RestApiOptions {
   logger: Logger;
 }
 
-/** Routes anyone may call without a token (Discord: GET /gateway). */
+/**
+ * Routes anyone may call without a token (Discord: GET /gateway); the interaction callback and webhook-token routes
+ * are authenticated by the token in their path instead.
+ */
 const PUBLIC = new Set(['GET /gateway']);
+const TOKEN_IN_PATH = /^(POST \/interactions\/:id\/:id\/callback|[A-Z]+ \/webhooks\/:id\/:id(\/messages\/:id)?)$/;
 
 const FASTIFY_ERRORS: Record<string, ApiErrorName> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
@@ -64,19 +70,25 @@ export async function registerRestApi(app: FastifyInstance, opts: RestApiOptions
         started.set(req, process.hrtime.bigint());
         const route = routeKey(req);
         if (!route) return;
-        const bot = PUBLIC.has(route) ? null : await auth.authenticate(req.headers.authorization);
+        const pathToken = TOKEN_IN_PATH.test(route);
+        const open = PUBLIC.has(route) || pathToken;
+        const bot = open ? null : await auth.authenticate(req.headers.authorization);
         req.bot = bot;
         const params = req.params as Record<string, string | undefined>;
-        const major = params.channel_id ?? params.guild_id ?? '';
+        // Webhook-token routes are limited as the webhook (its own buckets and global), never as the bot.
+        const hookKey = pathToken
+          ? `hook:${params.application_id ?? params.interaction_id}:${hashToken(params.interaction_token ?? '')}`
+          : undefined;
+        const major = params.channel_id ?? params.guild_id ?? params.application_id ?? '';
         let decision;
         try {
-          decision = await limiter.check(bot?.id ?? `ip:${req.ip}`, req.ip, route, major);
+          decision = await limiter.check(hookKey ?? bot?.id ?? `ip:${req.ip}`, req.ip, route, major);
         } catch (err) {
           throw new ApiError('STORAGE_UNAVAILABLE', `rate-limit store unavailable: ${(err as Error).message}`);
         }
         reply.headers(rateLimitHeaders(decision));
         if (decision.allowed || decision.scope !== 'shared') {
-          if (!bot && !PUBLIC.has(route)) return fail(req, reply, new ApiError('UNAUTHORIZED'));
+          if (!bot && !open) return fail(req, reply, new ApiError('UNAUTHORIZED'));
         }
         if (!decision.allowed) {
           metrics.rateLimited.inc({ scope: decision.scope });
@@ -125,6 +137,8 @@ export async function registerRestApi(app: FastifyInstance, opts: RestApiOptions
       registerGuildRoutes(api, ctx);
       registerMessageRoutes(api, ctx);
       registerVoiceRoutes(api, ctx);
+      registerApplicationRoutes(api, ctx);
+      registerInteractionRoutes(api, ctx);
     },
     { prefix: API_PREFIX },
   );

@@ -7,6 +7,7 @@
 import { Coalescer } from './coalesce.ts';
 import { HashRing } from './ring.ts';
 import type {
+  ApplicationStore,
   HistoryQuery,
   MemberPage,
   MessagePatch,
@@ -15,7 +16,9 @@ import type {
   Snowflake,
   Storage,
   StorageKind,
+  StoredApplication,
   StoredChannel,
+  StoredCommand,
   StoredGuild,
   StoredMember,
   StoredMessage,
@@ -37,6 +40,7 @@ const readScope = (userId: Snowflake): string => `r:${userId}`;
 export class DataService implements Storage {
   readonly kind: StorageKind;
   readonly coalescer = new Coalescer();
+  readonly apps: ApplicationStore;
   private readonly ring: HashRing<Storage>;
   private readonly primary: Storage;
   private closed = false;
@@ -48,6 +52,7 @@ export class DataService implements Storage {
     this.ring = new HashRing(nodes.map((n) => [n.name, n.storage] as const));
     this.primary = nodes[0].storage;
     this.kind = this.primary.kind;
+    this.apps = new CoalescedApps(this.primary.apps, this.coalescer);
   }
 
   /** The node that owns a channel's messages. */
@@ -177,6 +182,53 @@ export class DataService implements Storage {
       return await op;
     } finally {
       this.coalescer.invalidate(scope);
+    }
+  }
+}
+
+const APPS = 'apps';
+
+/** Applications and commands on the primary node; reads coalesced, any write invalidates in-flight reads. */
+class CoalescedApps implements ApplicationStore {
+  constructor(
+    private readonly inner: ApplicationStore,
+    private readonly coalescer: Coalescer,
+  ) {}
+
+  upsertApplication(app: StoredApplication): Promise<void> {
+    return this.write(this.inner.upsertApplication(app));
+  }
+  getApplication(id: Snowflake): Promise<StoredApplication | null> {
+    return this.coalescer.run(APPS, `a:${id}`, () => this.inner.getApplication(id));
+  }
+  getApplicationByBot(botUserId: Snowflake): Promise<StoredApplication | null> {
+    return this.coalescer.run(APPS, `ab:${botUserId}`, () => this.inner.getApplicationByBot(botUserId));
+  }
+  listCommands(applicationId: Snowflake, guildId: Snowflake | null): Promise<StoredCommand[]> {
+    return this.coalescer.run(APPS, `cl:${applicationId}:${guildId ?? ''}`, () =>
+      this.inner.listCommands(applicationId, guildId),
+    );
+  }
+  getCommand(applicationId: Snowflake, commandId: Snowflake): Promise<StoredCommand | null> {
+    return this.coalescer.run(APPS, `c:${applicationId}:${commandId}`, () =>
+      this.inner.getCommand(applicationId, commandId),
+    );
+  }
+  upsertCommand(command: StoredCommand): Promise<void> {
+    return this.write(this.inner.upsertCommand(command));
+  }
+  deleteCommand(applicationId: Snowflake, commandId: Snowflake): Promise<boolean> {
+    return this.write(this.inner.deleteCommand(applicationId, commandId));
+  }
+  replaceCommands(applicationId: Snowflake, guildId: Snowflake | null, commands: StoredCommand[]): Promise<void> {
+    return this.write(this.inner.replaceCommands(applicationId, guildId, commands));
+  }
+
+  private async write<T>(op: Promise<T>): Promise<T> {
+    try {
+      return await op;
+    } finally {
+      this.coalescer.invalidate(APPS);
     }
   }
 }

@@ -42,6 +42,13 @@ export function ddl(schema: string, partitions: number): string[] {
     `CREATE TABLE IF NOT EXISTS ${s}.voice_states (guild_id bigint NOT NULL, user_id bigint NOT NULL,
        channel_id bigint NOT NULL, session_id text NOT NULL, self_mute boolean NOT NULL, self_deaf boolean NOT NULL,
        mute boolean NOT NULL, deaf boolean NOT NULL, PRIMARY KEY (guild_id, user_id))`,
+    `CREATE TABLE IF NOT EXISTS ${s}.applications (id bigint PRIMARY KEY, bot_user_id bigint NOT NULL UNIQUE,
+       owner_id bigint NOT NULL, name text NOT NULL, description text NOT NULL, public_key text NOT NULL,
+       private_key text NOT NULL, endpoint_url text, flags integer NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${s}.application_commands (application_id bigint NOT NULL, guild_id bigint NOT NULL,
+       id bigint NOT NULL, name text NOT NULL, type integer NOT NULL, version bigint NOT NULL, data jsonb NOT NULL,
+       PRIMARY KEY (application_id, guild_id, id))`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS application_commands_by_id ON ${s}.application_commands (application_id, id)`,
     `CREATE TABLE IF NOT EXISTS ${s}.read_states (user_id bigint NOT NULL, channel_id bigint NOT NULL,
        last_message_id bigint NOT NULL, mention_count integer NOT NULL, PRIMARY KEY (user_id, channel_id))`,
   ];

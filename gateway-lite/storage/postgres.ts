@@ -17,6 +17,7 @@ import {
   newCounters,
   walkHistory,
 } from './buckets.ts';
+import { PostgresApplications } from './postgres-apps.ts';
 import { PostgresEntities, type Param, type Query } from './postgres-entities.ts';
 import { SCHEMA_NAME, migrate } from './postgres-schema.ts';
 import { applyPatch, completeMessage, messageDoc, rowToMessage, type MessageRow } from './rows.ts';
@@ -80,6 +81,7 @@ const CMP: Record<string, string> = { older: '<', newer: '>' };
 export class PostgresStorage extends PostgresEntities implements Storage, BucketReader {
   readonly kind = 'postgres' as const;
   readonly counters: QueryCounters = newCounters();
+  readonly apps: PostgresApplications;
   private readonly inflight: Set<Promise<unknown>>;
   private closed = false;
 
@@ -128,6 +130,7 @@ export class PostgresStorage extends PostgresEntities implements Storage, Bucket
       );
     super(q, schema);
     this.inflight = inflight;
+    this.apps = new PostgresApplications(q, schema);
   }
 
   async createMessage(input: NewMessage): Promise<StoredMessage> {

@@ -30,6 +30,9 @@ export interface MessageDoc {
   attachments: StoredAttachment[];
   embeds: JsonObject[];
   reference: JsonObject | null;
+  components?: JsonObject[];
+  interactionMetadata?: JsonObject | null;
+  applicationId?: string | null;
 }
 
 export function idString(v: IntCell): string {
@@ -59,6 +62,9 @@ export function completeMessage(m: NewMessage): StoredMessage {
     embeds: m.embeds ?? [],
     reference: m.reference ?? null,
     editedAt: null,
+    ...(m.components?.length ? { components: m.components } : {}),
+    ...(m.interactionMetadata ? { interactionMetadata: m.interactionMetadata } : {}),
+    ...(m.applicationId ? { applicationId: m.applicationId } : {}),
   };
 }
 
@@ -74,6 +80,10 @@ export function messageDoc(m: StoredMessage): MessageDoc {
     attachments: m.attachments,
     embeds: m.embeds,
     reference: m.reference,
+    // Interaction fields only when present, so plain messages keep their old document shape.
+    ...(m.components?.length ? { components: m.components } : {}),
+    ...(m.interactionMetadata ? { interactionMetadata: m.interactionMetadata } : {}),
+    ...(m.applicationId ? { applicationId: m.applicationId } : {}),
   };
 }
 
@@ -99,5 +109,6 @@ export function applyPatch(m: StoredMessage, patch: MessagePatch): StoredMessage
   if (patch.attachments !== undefined) next.attachments = patch.attachments;
   if (patch.mentionUserIds !== undefined) next.mentionUserIds = patch.mentionUserIds;
   if (patch.editedAt !== undefined) next.editedAt = patch.editedAt;
+  if (patch.components !== undefined) next.components = patch.components;
   return next;
 }

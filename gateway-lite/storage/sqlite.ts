@@ -20,6 +20,7 @@ import {
   walkHistory,
 } from './buckets.ts';
 import { applyPatch, completeMessage, messageDoc, rowToMessage, type MessageRow } from './rows.ts';
+import { SQLITE_APP_DDL, SqliteApplications } from './sqlite-apps.ts';
 import { SQLITE_ENTITY_DDL, SqliteEntities } from './sqlite-entities.ts';
 import { GroupCommit } from './sqlite-writer.ts';
 import {
@@ -33,7 +34,8 @@ import {
   type StoredMessage,
 } from './types.ts';
 
-const SCHEMA_VERSION = 1;
+/** 2: applications and application commands (DDL is idempotent, so version 1 files just gain the tables). */
+const SCHEMA_VERSION = 2;
 
 const MESSAGE_DDL = `
 CREATE TABLE IF NOT EXISTS messages (channel_id INTEGER NOT NULL, bucket INTEGER NOT NULL, message_id INTEGER NOT NULL,
@@ -72,6 +74,7 @@ export class SqliteStorage extends SqliteEntities implements Storage, BucketRead
   readonly file: string;
   /** The group-commit writer (its commits/writes counters show the batching). */
   readonly writer: GroupCommit;
+  readonly apps: SqliteApplications;
   private readonly m;
   private readonly bucketReads = new Map<string, Database.Statement>();
   private closed = false;
@@ -98,13 +101,14 @@ export class SqliteStorage extends SqliteEntities implements Storage, BucketRead
     db.pragma('cache_size = -65536');
     db.defaultSafeIntegers(true);
     if (Number(db.pragma('user_version', { simple: true })) < SCHEMA_VERSION) {
-      db.exec(MESSAGE_DDL + SQLITE_ENTITY_DDL);
+      db.exec(MESSAGE_DDL + SQLITE_ENTITY_DDL + SQLITE_APP_DDL);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }
     const writer = new GroupCommit(db, (err) => unavailable(err) ?? err);
     super(db, guarded, (fn) => writer.commit(fn));
     this.writer = writer;
     this.file = file;
+    this.apps = new SqliteApplications(db, guarded, (fn) => writer.commit(fn));
     const p = (sql: string) => db.prepare(sql);
     this.m = {
       insert: p('INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),

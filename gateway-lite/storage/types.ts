@@ -45,6 +45,10 @@ export interface StoredAttachment {
   height: number | null;
   /** True for animated images (GIF/APNG/animated WebP); Discord exposes it as a flag. */
   animated: boolean;
+  /** Base64 ThumbHash of the image (first frame when animated); absent for non-images. */
+  placeholder?: string;
+  /** ThumbHash format version (1) when `placeholder` is set. */
+  placeholderVersion?: number;
 }
 
 export interface StoredMessage {
@@ -68,6 +72,12 @@ export interface StoredMessage {
   reference: JsonObject | null;
   /** Epoch ms of the last edit, null if never edited. The creation time is the snowflake's timestamp. */
   editedAt: number | null;
+  /** Message components (action rows, buttons) as Discord's JSON; absent = none. */
+  components?: JsonObject[];
+  /** Set on messages an application sent in answer to an interaction (Discord's `interaction_metadata`). */
+  interactionMetadata?: JsonObject | null;
+  /** The application that sent it (interaction responses), as Discord's `application_id`/`webhook_id`. */
+  applicationId?: Snowflake | null;
 }
 
 /** What a caller supplies to create a message; everything optional defaults to Discord's default. */
@@ -76,7 +86,10 @@ export type NewMessage = Pick<StoredMessage, 'id' | 'channelId' | 'authorId' | '
 
 /** Fields PATCH may change. `editedAt` is set by the caller (REST sets it only for content/embeds edits). */
 export type MessagePatch = Partial<
-  Pick<StoredMessage, 'content' | 'flags' | 'pinned' | 'embeds' | 'attachments' | 'mentionUserIds' | 'editedAt'>
+  Pick<
+    StoredMessage,
+    'content' | 'flags' | 'pinned' | 'embeds' | 'attachments' | 'mentionUserIds' | 'editedAt' | 'components'
+  >
 >;
 
 /**
@@ -239,6 +252,58 @@ export interface EntityStore {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Applications and application commands
+
+/** A bot's application: its Ed25519 key pair (Resound generates it) and where interactions are delivered. */
+export interface StoredApplication {
+  id: Snowflake;
+  /** The bot user acting for the application (one bot per application, as on Discord). */
+  botUserId: Snowflake;
+  ownerId: Snowflake;
+  name: string;
+  description: string;
+  /** Ed25519 public key, 32 bytes as hex: Discord's `verify_key`. */
+  publicKey: string;
+  /** Ed25519 private key, PKCS#8 DER as base64; signs outgoing interaction requests. Never leaves the server. */
+  privateKey: string;
+  /** Interactions are POSTed here when set (validated at save time); null = gateway INTERACTION_CREATE. */
+  interactionsEndpointUrl: string | null;
+  flags: number;
+}
+
+/** Discord's application command types. */
+export type CommandType = 1 | 2 | 3;
+
+export interface StoredCommand {
+  id: Snowflake;
+  applicationId: Snowflake;
+  /** Null for a global command. */
+  guildId: Snowflake | null;
+  name: string;
+  type: CommandType;
+  /** A snowflake bumped on every change (Discord's `version`). */
+  version: Snowflake;
+  /** The rest of Discord's command object (description, options, default_member_permissions, nsfw, …). */
+  data: JsonObject;
+}
+
+export interface ApplicationStore {
+  /** Insert or replace an application (matched by id). */
+  upsertApplication(app: StoredApplication): Promise<void>;
+  getApplication(id: Snowflake): Promise<StoredApplication | null>;
+  /** The application a bot user acts for, or null. */
+  getApplicationByBot(botUserId: Snowflake): Promise<StoredApplication | null>;
+  /** Commands of an application, global (`guildId` null) or of one guild, ordered by id. */
+  listCommands(applicationId: Snowflake, guildId: Snowflake | null): Promise<StoredCommand[]>;
+  getCommand(applicationId: Snowflake, commandId: Snowflake): Promise<StoredCommand | null>;
+  /** Insert or replace one command (matched by id). */
+  upsertCommand(command: StoredCommand): Promise<void>;
+  deleteCommand(applicationId: Snowflake, commandId: Snowflake): Promise<boolean>;
+  /** Bulk overwrite: the scope's commands become exactly `commands`, in one transaction. */
+  replaceCommands(applicationId: Snowflake, guildId: Snowflake | null, commands: StoredCommand[]): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Read states
 
 export interface ReadState {
@@ -266,6 +331,8 @@ export type StorageKind = 'sqlite' | 'postgres';
 export interface Storage extends MessageStore, EntityStore, ReadStateStore {
   /** Backend kind; for a multi-node data service, the kind of its nodes. */
   readonly kind: StorageKind;
+  /** Applications and their commands (on the primary node behind the data service). */
+  readonly apps: ApplicationStore;
   /** Finish in-flight work and release files/connections. Idempotent. */
   close(): Promise<void>;
 }

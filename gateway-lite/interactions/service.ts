@@ -1,0 +1,313 @@
+/**
+ * The interactions service: a user's invocation becomes an interaction delivered to the application — as a signed
+ * HTTP POST when it has an interactions endpoint URL, else as INTERACTION_CREATE to its bot's gateway sessions — and
+ * the application answers through the callback (or, for HTTP apps, the response body) within the acknowledgement
+ * deadline, then through its webhook token for the token's lifetime. The invoking user's sessions hear the outcome
+ * (INTERACTION_SUCCESS / INTERACTION_FAILURE, as Discord's client does).
+ */
+import type { Logger } from 'pino';
+import { RateLimitedLog } from '../../common/logger.ts';
+import type { DispatchBus } from '../gateway/events.ts';
+import { ApiError, formError } from '../rest/errors.ts';
+import { parse } from '../rest/validate.ts';
+import type { Storage, StoredApplication, StoredMessage, StoredUser } from '../storage/types.ts';
+import { AppMessages } from './app-messages.ts';
+import type { EndpointCaller } from './endpoint.ts';
+import { invokeBody, prepareInvocation } from './invoke.ts';
+import {
+  CallbackType,
+  MessageFlag,
+  callbackBody,
+  editMessage,
+  responseMessage,
+  type EditMessage,
+} from './message-body.ts';
+import type { InteractionMetrics } from './metrics.ts';
+import { OutboundError } from './outbound.ts';
+import type { InteractionRecord, InteractionState } from './state.ts';
+
+export interface InteractionsOptions {
+  storage: Storage;
+  state: InteractionState;
+  bus: DispatchBus;
+  endpoints: EndpointCaller;
+  metrics: InteractionMetrics;
+  logger: Logger;
+  newId(): string;
+  /** Acknowledgement deadline (Discord: 3 s). */
+  ackMs: number;
+}
+
+export type Outcome = { outcome: 'acknowledged' } | { outcome: 'failed'; reason: string };
+
+export interface Invocation {
+  id: string;
+  nonce?: string;
+  /** Settles when the interaction is acknowledged or has failed. */
+  done: Promise<Outcome>;
+}
+
+interface Pending {
+  rec: InteractionRecord;
+  delivery: 'gateway' | 'http';
+  started: bigint;
+  timer: NodeJS.Timeout;
+  /** An HTTP delivery still waiting for the endpoint's answer (the deadline then blames the endpoint). */
+  awaitingEndpoint: boolean;
+  settle(o: Outcome): void;
+}
+
+export class Interactions {
+  readonly messages: AppMessages;
+  private readonly pending = new Map<string, Pending>();
+  private readonly log: RateLimitedLog;
+
+  constructor(private readonly o: InteractionsOptions) {
+    this.messages = new AppMessages(o);
+    this.log = new RateLimitedLog(o.logger);
+  }
+
+  /** POST /interactions by a user. Resolves once the interaction is on its way; `done` tells how it ended. */
+  async invoke(user: StoredUser, raw: unknown): Promise<Invocation> {
+    if (user.bot) throw new ApiError('BOTS_FORBIDDEN');
+    const body = parse(invokeBody, raw);
+    const p = await prepareInvocation(this.o.storage, user, body, (c, m) => this.findMessage(c, m));
+    const id = this.o.newId();
+    const { token, tokenHash } = this.o.state.mintToken(id);
+    const rec: InteractionRecord = {
+      id,
+      applicationId: p.app.id,
+      botUserId: p.app.botUserId,
+      tokenHash,
+      type: body.type,
+      channelId: body.channel_id,
+      guildId: body.guild_id,
+      userId: user.id,
+      createdAt: Date.now(),
+      ...(body.nonce ? { nonce: body.nonce } : {}),
+      ...(p.command ? { commandType: p.command.type, commandId: p.command.id, commandName: p.command.name } : {}),
+      ...(p.message ? { messageId: p.message.id } : {}),
+    };
+    await this.o.state.create(rec);
+    const interaction = { ...p.base, id, token };
+    const delivery = p.app.interactionsEndpointUrl ? 'http' : 'gateway';
+    const done = new Promise<Outcome>((resolve) => {
+      const timer = setTimeout(() => void this.deadline(id), this.o.ackMs);
+      this.pending.set(id, {
+        rec,
+        delivery,
+        started: process.hrtime.bigint(),
+        timer,
+        awaitingEndpoint: delivery === 'http',
+        settle: resolve,
+      });
+    });
+    if (p.app.interactionsEndpointUrl) void this.deliverHttp(rec, p.app.interactionsEndpointUrl, interaction);
+    else
+      await this.o.bus.publish({
+        t: 'INTERACTION_CREATE',
+        d: interaction,
+        guildId: rec.guildId,
+        intent: 0,
+        userIds: [rec.botUserId],
+      });
+    return { id, nonce: body.nonce, done };
+  }
+
+  /** POST /interactions/{id}/{token}/callback. Returns the callback response object when `withResponse`. */
+  async callback(id: string, token: string, raw: unknown, withResponse: boolean): Promise<object | null> {
+    const rec = await this.o.state.byToken(token, id);
+    if (!rec) throw this.refuse(new ApiError('UNKNOWN_INTERACTION'));
+    return this.respond(rec, raw, withResponse);
+  }
+
+  /** The webhook token's record (follow-ups and edits); 50027 once the token has expired or never existed. */
+  async webhook(applicationId: string, token: string): Promise<InteractionRecord> {
+    const rec = await this.o.state.byToken(token);
+    if (!rec || rec.applicationId !== applicationId) throw this.refuse(new ApiError('INVALID_WEBHOOK_TOKEN'));
+    const acked = await this.o.state.acked(rec.id);
+    // Follow-ups need the initial response first; an interaction that failed has no webhook.
+    if (acked === null || acked === 'expired') throw this.refuse(new ApiError('UNKNOWN_WEBHOOK'));
+    return rec;
+  }
+
+  async followUp(rec: InteractionRecord, raw: unknown): Promise<StoredMessage> {
+    const body = parse(responseMessage, raw ?? {});
+    // Discord: the first follow-up after a deferred response replaces the "thinking" message.
+    const orig = await this.o.state.original(rec.id);
+    if (orig && (await this.o.state.acked(rec.id)) === String(CallbackType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE)) {
+      const m = await this.messages.get(rec, orig.messageId).catch(() => null);
+      if (m && m.flags & MessageFlag.LOADING) return this.messages.edit(rec, m.id, body);
+    }
+    return this.messages.create(rec, body);
+  }
+
+  /** `@original` → the response message (or, for component interactions, the message the component is on). */
+  async resolveMessageId(rec: InteractionRecord, messageId: string): Promise<string> {
+    if (messageId !== '@original') return messageId;
+    const orig = await this.o.state.original(rec.id);
+    if (!orig) throw new ApiError('UNKNOWN_MESSAGE');
+    return orig.messageId;
+  }
+
+  async editWebhookMessage(rec: InteractionRecord, messageId: string, raw: unknown): Promise<StoredMessage> {
+    const body: EditMessage = parse(editMessage, raw ?? {});
+    return this.messages.edit(rec, await this.resolveMessageId(rec, messageId), body);
+  }
+
+  /** Discord's check before an interactions endpoint URL is saved; a refusal is the 50035 Discord answers. */
+  async verifyEndpoint(app: StoredApplication, url: string): Promise<void> {
+    const id = this.o.newId();
+    const why = await this.o.endpoints.verify(app, url, id, this.o.state.mintToken(id).token);
+    this.o.metrics.endpointChecks.inc({ result: why ? 'refused' : 'saved' });
+    if (why)
+      throw formError(
+        ['interactions_endpoint_url'],
+        'APPLICATION_INTERACTIONS_ENDPOINT_URL_INVALID',
+        `The specified interactions endpoint url could not be verified: ${why}.`,
+      );
+  }
+
+  /** Stops the deadline timers (shutdown); pending invocations settle as failed. */
+  close(): void {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.settle({ outcome: 'failed', reason: 'shutdown' });
+      this.pending.delete(id);
+    }
+  }
+
+  private async respond(rec: InteractionRecord, raw: unknown, withResponse: boolean): Promise<object | null> {
+    const body = parse(callbackBody, raw);
+    const component = rec.type === 3;
+    const t = body.type;
+    if (t === CallbackType.PONG || t === 8 || t === 9 || (!component && (t === 6 || t === 7)))
+      throw this.refuse(
+        formError(['type'], 'INTERACTION_RESPONSE_TYPE_INVALID', 'Interaction response type is invalid'),
+      );
+    // Validate before acknowledging: a malformed answer must not use up the one acknowledgement.
+    const msg = t === 4 || t === 5 ? parse(responseMessage, body.data ?? {}) : null;
+    const edit = t === 7 ? parse(editMessage, body.data ?? {}) : null;
+    if (t === 4 && msg && !msg.content && !msg.embeds?.length && !msg.components?.length)
+      throw this.refuse(new ApiError('EMPTY_MESSAGE'));
+    const won = await this.o.state.ack(rec.id, t);
+    if (won === 'expired') throw this.refuse(new ApiError('UNKNOWN_INTERACTION'));
+    if (won !== 'ok') throw this.refuse(new ApiError('ALREADY_ACKNOWLEDGED'));
+
+    let message: StoredMessage | null = null;
+    if (msg) {
+      message = await this.messages.create(rec, msg, t === 5);
+    } else if (edit) message = await this.messages.edit(rec, rec.messageId!, edit);
+    else if (rec.messageId) message = await this.messages.get(rec, rec.messageId);
+    if (message)
+      await this.o.state.setOriginal(rec.id, {
+        messageId: message.id,
+        ephemeral: (message.flags & MessageFlag.EPHEMERAL) !== 0,
+      });
+    await this.settled(rec, { outcome: 'acknowledged' });
+    if (!withResponse) return null;
+    return {
+      interaction: {
+        id: rec.id,
+        type: rec.type,
+        ...(message
+          ? {
+              response_message_id: message.id,
+              response_message_loading: (message.flags & MessageFlag.LOADING) !== 0,
+              response_message_ephemeral: (message.flags & MessageFlag.EPHEMERAL) !== 0,
+            }
+          : {}),
+      },
+      resource: { type: t, ...(message ? { message: await this.messages.json(message) } : {}) },
+    };
+  }
+
+  private async deliverHttp(rec: InteractionRecord, url: string, interaction: object): Promise<void> {
+    const app = await this.o.storage.apps.getApplication(rec.applicationId);
+    if (!app) return this.fail(rec, 'unknown_application');
+    let res;
+    try {
+      res = await this.o.endpoints.deliver(app, url, interaction);
+      const p = this.pending.get(rec.id);
+      if (p) p.awaitingEndpoint = false;
+    } catch (err) {
+      const kind = err instanceof OutboundError ? err.kind : 'network';
+      this.log.warn(
+        `endpoint:${kind}`,
+        { app: app.id, kind, err: (err as Error).message },
+        'interaction delivery failed',
+      );
+      return this.fail(rec, kind === 'timeout' || kind === 'connect_timeout' ? 'endpoint_timeout' : `endpoint_${kind}`);
+    }
+    if (res.status < 200 || res.status > 299) {
+      this.log.warn('endpoint:status', { app: app.id, status: res.status }, 'interaction endpoint answered an error');
+      return this.fail(rec, 'endpoint_status');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(res.body.toString());
+    } catch {
+      return this.fail(rec, 'endpoint_body');
+    }
+    try {
+      await this.respond(rec, body, false);
+    } catch (err) {
+      this.log.warn(
+        'endpoint:answer',
+        { app: app.id, err: (err as Error).message },
+        'interaction endpoint answer refused',
+      );
+      return this.fail(rec, 'endpoint_body');
+    }
+  }
+
+  /** The deadline: if nothing acknowledged the interaction by now, it failed. */
+  private async deadline(id: string): Promise<void> {
+    const p = this.pending.get(id);
+    if (!p) return;
+    try {
+      if (await this.o.state.expire(id))
+        await this.fail(p.rec, p.awaitingEndpoint ? 'endpoint_timeout' : 'no_ack', true);
+      else await this.settled(p.rec, { outcome: 'acknowledged' }, false);
+    } catch (err) {
+      this.log.warn('deadline', { err: (err as Error).message }, 'interaction deadline check failed');
+    }
+  }
+
+  private async fail(rec: InteractionRecord, reason: string, expired = false): Promise<void> {
+    // Take the acknowledgement so a late callback gets 10062; if a callback won the race, it did not fail.
+    if (!expired && !(await this.o.state.expire(rec.id))) return;
+    this.o.metrics.failures.inc({ reason });
+    await this.settled(rec, { outcome: 'failed', reason });
+  }
+
+  private async settled(rec: InteractionRecord, o: Outcome, tell = true): Promise<void> {
+    const p = this.pending.get(rec.id);
+    if (p) {
+      this.pending.delete(rec.id);
+      clearTimeout(p.timer);
+      this.o.metrics.invocations.inc({ delivery: p.delivery, outcome: o.outcome });
+      if (o.outcome === 'acknowledged')
+        this.o.metrics.ackSeconds.observe({ delivery: p.delivery }, Number(process.hrtime.bigint() - p.started) / 1e9);
+      p.settle(o);
+    }
+    if (!tell) return;
+    await this.o.bus.publish({
+      t: o.outcome === 'acknowledged' ? 'INTERACTION_SUCCESS' : 'INTERACTION_FAILURE',
+      d: { id: rec.id, nonce: rec.nonce ?? null, ...(o.outcome === 'failed' ? { reason: o.reason } : {}) },
+      guildId: rec.guildId,
+      intent: 0,
+      userIds: [rec.userId],
+    });
+  }
+
+  private async findMessage(channelId: string, messageId: string): Promise<StoredMessage | null> {
+    const m = (await this.o.state.ephemeral(messageId)) ?? (await this.o.storage.getMessage(channelId, messageId));
+    return m && m.channelId === channelId ? m : null;
+  }
+
+  private refuse(err: ApiError): ApiError {
+    this.o.metrics.refused.inc({ code: String(err.code) });
+    return err;
+  }
+}

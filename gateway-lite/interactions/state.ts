@@ -1,0 +1,118 @@
+/**
+ * Interaction state in Redis, shared by every API node: the record a token stands for (15 minutes), the single
+ * acknowledgement (SET NX, so two nodes can never both accept a callback, and the 3 s deadline is the same race:
+ * whoever sets the key first wins — a callback, or the deadline marking the interaction failed), the original
+ * response message, and ephemeral messages (they are never in channel history, only here for their 15 minutes).
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Snowflake, StoredMessage } from '../storage/types.ts';
+
+export interface InteractionRecord {
+  id: Snowflake;
+  applicationId: Snowflake;
+  botUserId: Snowflake;
+  /** SHA-256 of the token (hex); the token itself is only in the delivered interaction. */
+  tokenHash: string;
+  /** 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT. */
+  type: 2 | 3;
+  /** Command type for type 2 (1 CHAT_INPUT, 2 USER, 3 MESSAGE). */
+  commandType?: 1 | 2 | 3;
+  commandId?: Snowflake;
+  commandName?: string;
+  channelId: Snowflake;
+  guildId: Snowflake;
+  userId: Snowflake;
+  /** Components: the message the component is on (the target of types 6 and 7 and of `@original`). */
+  messageId?: Snowflake;
+  nonce?: string;
+  createdAt: number;
+}
+
+/** What the first acknowledgement was; `expired` = the deadline passed first (the user was told it failed). */
+export type AckState = 'expired' | `${number}`;
+
+export interface OriginalRef {
+  messageId: Snowflake;
+  ephemeral: boolean;
+}
+
+const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export class InteractionState {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    /** How long a token works (Discord: 15 minutes). */
+    readonly tokenTtlMs: number,
+  ) {}
+
+  /**
+   * Discord-shaped token: base64url("interaction:<id>:<secret>"), so the id is recoverable without a lookup. 192
+   * secret bits keep it under fastify's 100-character path parameter limit.
+   */
+  mintToken(id: Snowflake): { token: string; tokenHash: string } {
+    const token = Buffer.from(`interaction:${id}:${randomBytes(24).toString('base64url')}`).toString('base64url');
+    return { token, tokenHash: hash(token) };
+  }
+
+  async create(rec: InteractionRecord): Promise<void> {
+    await this.redis.set(this.key('ix', rec.id), JSON.stringify(rec), 'PX', this.tokenTtlMs);
+  }
+
+  /** The live record a token stands for, or null (unknown, expired or wrong secret). */
+  async byToken(token: string, id?: Snowflake): Promise<InteractionRecord | null> {
+    const parts = Buffer.from(token, 'base64url').toString().split(':');
+    const tokenId = parts[0] === 'interaction' && parts.length === 3 ? parts[1] : null;
+    if (!tokenId || !/^\d{1,20}$/.test(tokenId) || (id !== undefined && id !== tokenId)) return null;
+    const raw = await this.redis.get(this.key('ix', tokenId));
+    if (!raw) return null;
+    const rec = JSON.parse(raw) as InteractionRecord;
+    const a = Buffer.from(rec.tokenHash, 'hex');
+    const b = Buffer.from(hash(token), 'hex');
+    return a.length === b.length && timingSafeEqual(a, b) ? rec : null;
+  }
+
+  /** Take the acknowledgement: 'ok' for the first caller, else what took it first. */
+  async ack(id: Snowflake, type: number): Promise<'ok' | AckState> {
+    const key = this.key('ack', id);
+    const ok = await this.redis.set(key, String(type), 'PX', this.tokenTtlMs, 'NX');
+    if (ok === 'OK') return 'ok';
+    return ((await this.redis.get(key)) ?? 'expired') as AckState;
+  }
+
+  /** The deadline's side of the race: true when nothing acknowledged it and it is now failed. */
+  async expire(id: Snowflake): Promise<boolean> {
+    return (await this.redis.set(this.key('ack', id), 'expired', 'PX', this.tokenTtlMs, 'NX')) === 'OK';
+  }
+
+  async acked(id: Snowflake): Promise<AckState | null> {
+    return (await this.redis.get(this.key('ack', id))) as AckState | null;
+  }
+
+  async setOriginal(id: Snowflake, ref: OriginalRef): Promise<void> {
+    await this.redis.set(this.key('orig', id), JSON.stringify(ref), 'PX', this.tokenTtlMs);
+  }
+
+  async original(id: Snowflake): Promise<OriginalRef | null> {
+    const raw = await this.redis.get(this.key('orig', id));
+    return raw ? (JSON.parse(raw) as OriginalRef) : null;
+  }
+
+  async putEphemeral(m: StoredMessage): Promise<void> {
+    await this.redis.set(this.key('eph', m.id), JSON.stringify(m), 'PX', this.tokenTtlMs);
+  }
+
+  async ephemeral(messageId: Snowflake): Promise<StoredMessage | null> {
+    const raw = await this.redis.get(this.key('eph', messageId));
+    return raw ? (JSON.parse(raw) as StoredMessage) : null;
+  }
+
+  async dropEphemeral(messageId: Snowflake): Promise<boolean> {
+    return (await this.redis.del(this.key('eph', messageId))) > 0;
+  }
+
+  private key(kind: string, id: string): string {
+    return `${this.prefix}${kind}:${id}`;
+  }
+}

@@ -1,0 +1,152 @@
+/** Shared pieces of the interactions suites: a node that may call loopback endpoints, a user, an HTTP app. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { REST } from '@discordjs/rest';
+import { verifyKey } from 'discord-interactions';
+import type { GatewayDispatch } from '../../gateway-lite/index.ts';
+import { startTestNode, type TestNode } from './rest-helpers.ts';
+
+export async function startInteractionsNode(env: Record<string, string> = {}): Promise<TestNode> {
+  return startTestNode({ GATEWAY_LITE_INTERACTIONS_ALLOW: '127.0.0.1/32', ...env });
+}
+
+export function botRest(t: TestNode): REST {
+  return new REST({ api: t.api, version: '10' }).setToken(t.seed.token);
+}
+
+/** The seeded owner, acting as a user client: a bare Authorization header, like Discord's clients send. */
+export async function userCall(
+  t: TestNode,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> | null }> {
+  const res = await fetch(`${t.api}/v10${path}`, {
+    method,
+    headers: { authorization: t.seed.userToken, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
+}
+
+/** Invoke a command as the seeded user and wait for its outcome (`?wait=true`). */
+export function invokeCommand(
+  t: TestNode,
+  commandId: string,
+  options?: Array<{ name: string; type: number; value: unknown }>,
+  extra: Record<string, unknown> = {},
+) {
+  return userCall(t, 'POST', '/interactions?wait=true', {
+    type: 2,
+    application_id: t.seed.applicationId,
+    guild_id: t.seed.guildId,
+    channel_id: t.seed.textChannelId,
+    nonce: String(Date.now()),
+    data: { id: commandId, ...(options ? { options } : {}), ...extra },
+  });
+}
+
+/** Every dispatch published on the node's bus, with a waiter. */
+export class BusTap {
+  readonly events: GatewayDispatch[] = [];
+  private readonly off: () => void;
+  private waiters: Array<{ pred: (e: GatewayDispatch) => boolean; resolve: (e: GatewayDispatch) => void }> = [];
+
+  constructor(t: TestNode) {
+    this.off = t.node.bus.subscribe((e) => {
+      this.events.push(e);
+      this.waiters = this.waiters.filter((w) => (w.pred(e) ? (w.resolve(e), false) : true));
+    });
+  }
+
+  next(pred: (e: GatewayDispatch) => boolean): Promise<GatewayDispatch> {
+    const seen = this.events.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => this.waiters.push({ pred, resolve }));
+  }
+
+  close(): void {
+    this.off();
+  }
+}
+
+export interface HttpApp {
+  url: string;
+  /** Interactions that passed verifyKey, in order. */
+  received: Array<Record<string, unknown>>;
+  /** Requests verifyKey refused (answered 401). */
+  refused: number;
+  close(): Promise<void>;
+}
+
+/**
+ * An interactions endpoint app as Discord's docs write one, on node:http: raw body, `verifyKey` from the official
+ * `discord-interactions` package with the application's verify_key, 401 on a bad signature, PONG to PING, and
+ * `onInteraction` for the rest (it writes the answer, or not).
+ */
+export async function startHttpApp(
+  verifyKeyHex: string,
+  onInteraction: (i: Record<string, unknown>, res: http.ServerResponse) => void | Promise<void>,
+  port = 0,
+): Promise<HttpApp> {
+  const app: HttpApp = { url: '', received: [], refused: 0, close: async () => {} };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const raw = Buffer.concat(chunks);
+      const ok = await verifyKey(
+        raw,
+        String(req.headers['x-signature-ed25519'] ?? ''),
+        String(req.headers['x-signature-timestamp'] ?? ''),
+        verifyKeyHex,
+      );
+      if (!ok) {
+        app.refused++;
+        res.writeHead(401).end('invalid request signature');
+        return;
+      }
+      const i = JSON.parse(raw.toString()) as Record<string, unknown>;
+      if (i.type === 1) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 1 }));
+        return;
+      }
+      app.received.push(i);
+      await onInteraction(i, res);
+    });
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  app.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/interactions`;
+  app.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return app;
+}
+
+export function json(res: http.ServerResponse, body: unknown): void {
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+export const PING_COMMAND = {
+  name: 'ping',
+  description: 'Replies with pong',
+  options: [
+    {
+      type: 3,
+      name: 'word',
+      description: 'What to say',
+      required: true,
+      choices: [
+        { name: 'Hi', value: 'hi' },
+        { name: 'Yo', value: 'yo' },
+      ],
+    },
+    { type: 4, name: 'times', description: 'How many', min_value: 1, max_value: 5 },
+    { type: 5, name: 'loud', description: 'Shout it' },
+    { type: 6, name: 'who', description: 'Someone' },
+    { type: 7, name: 'where', description: 'A channel', channel_types: [0] },
+  ],
+};
