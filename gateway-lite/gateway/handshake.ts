@@ -64,7 +64,8 @@ export class Handshake {
         sessionId: randomBytes(16).toString('hex'),
         userId: user.id,
         tokenHash: hashToken(token),
-        intents: d.intents,
+        // MESSAGE_CONTENT gates what apps see; a user's own client always gets message content, as on Discord.
+        intents: user.bot ? d.intents : d.intents | Intent.MESSAGE_CONTENT,
         shard: [shardId, numShards],
         largeThreshold: d.large_threshold,
         guildIds,

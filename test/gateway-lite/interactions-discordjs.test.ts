@@ -52,10 +52,8 @@ beforeAll(async () => {
   for (const c of set.values()) commands.set(c.name, c.id);
   user = new RawClient(t.node.gatewayUrl);
   await user.opened;
-  // MESSAGE_CONTENT: the gateway blanks content for any session without it (Discord does so for apps only).
-  await user.identify(t.seed.userToken, {
-    intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent,
-  });
+  // No MESSAGE_CONTENT: it gates apps only, so the user's session must still see the replies' content.
+  await user.identify(t.seed.userToken, { intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages });
 }, 60_000);
 
 afterAll(async () => {
