@@ -37,6 +37,8 @@ export const gatewayLiteShape = {
   GATEWAY_LITE_SESSION_START_LIMIT: int(1000, 1),
   /** Hello's heartbeat_interval; no heartbeat for 1.5 intervals + 1 s closes the socket with 4009. */
   GATEWAY_LITE_HEARTBEAT_MS: int(41_250, 100),
+  /** A socket that sends neither Identify nor Resume this long after Hello is closed with 4003. */
+  GATEWAY_LITE_IDENTIFY_TIMEOUT_MS: int(30_000, 100),
   /** How long a session stays resumable after its socket dropped. */
   GATEWAY_LITE_RESUME_TTL_MS: int(180_000, 1000),
   /** Dispatches kept per session for Resume; a Resume older than that gets op 9 false. */
@@ -157,6 +159,7 @@ export interface GatewayConfig {
   identifyWindowMs: number;
   sessionStartLimit: number;
   heartbeatMs: number;
+  identifyTimeoutMs: number;
   resumeTtlMs: number;
   replayMax: number;
   commands: BucketLimit;
@@ -194,6 +197,7 @@ export function loadGatewayLiteConfig(
       identifyWindowMs: e.GATEWAY_LITE_IDENTIFY_WINDOW_MS,
       sessionStartLimit: e.GATEWAY_LITE_SESSION_START_LIMIT,
       heartbeatMs: e.GATEWAY_LITE_HEARTBEAT_MS,
+      identifyTimeoutMs: e.GATEWAY_LITE_IDENTIFY_TIMEOUT_MS,
       resumeTtlMs: e.GATEWAY_LITE_RESUME_TTL_MS,
       replayMax: e.GATEWAY_LITE_REPLAY_MAX,
       commands: e.GATEWAY_LITE_WS_COMMANDS,

@@ -47,6 +47,8 @@ export interface ConnectionHost {
 
 export interface ConnectionOptions {
   heartbeatIntervalMs: number;
+  /** A socket that has not sent Identify or Resume this long after Hello is closed with 4003 (heartbeats or not). */
+  identifyTimeoutMs: number;
   commandLimit: { limit: number; windowMs: number };
   /** Past this many queued outbound bytes, sheddable dispatches are dropped. */
   shedBytes: number;
@@ -66,6 +68,7 @@ export class GatewayConnection implements SessionSink {
   state: ConnectionState = { kind: 'hello' };
   private readonly budget: CommandBudget;
   private watchdog: NodeJS.Timeout | undefined;
+  private identifyDeadline: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -81,6 +84,12 @@ export class GatewayConnection implements SessionSink {
     ws.on('error', () => {}); // followed by 'close'
     this.sendControl(Op.HELLO, { heartbeat_interval: opts.heartbeatIntervalMs });
     this.armWatchdog();
+    // Heartbeats alone keep the watchdog fed: without this deadline an idle socket could hold a slot forever.
+    this.identifyDeadline = setTimeout(() => {
+      if (this.state.kind === 'hello')
+        this.reject(CloseCode.NOT_AUTHENTICATED, `no identify or resume within ${opts.identifyTimeoutMs} ms`);
+    }, opts.identifyTimeoutMs);
+    this.identifyDeadline.unref();
   }
 
   get open(): boolean {
@@ -116,6 +125,7 @@ export class GatewayConnection implements SessionSink {
     if (this.state.kind === 'closed') return;
     this.state = { kind: 'closed', code };
     clearTimeout(this.watchdog);
+    clearTimeout(this.identifyDeadline);
     this.ws.close(code, closeReason(reason));
     this.killTimer = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
     this.killTimer.unref();
@@ -133,6 +143,7 @@ export class GatewayConnection implements SessionSink {
   private onSocketClosed(code: number): void {
     clearTimeout(this.killTimer);
     clearTimeout(this.watchdog);
+    clearTimeout(this.identifyDeadline);
     if (this.state.kind === 'closed') return;
     this.state = { kind: 'closed', code };
     this.encoder.close();

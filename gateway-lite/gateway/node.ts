@@ -62,6 +62,7 @@ export function startGatewayNode(opts: GatewayNodeOptions): GatewayNode {
     },
     connection: {
       heartbeatIntervalMs: config.heartbeatMs,
+      identifyTimeoutMs: config.identifyTimeoutMs,
       commandLimit: { limit: config.commands.limit, windowMs: config.commands.windowMs },
       shedBytes: config.shedBytes,
       maxBufferedBytes: config.maxBufferedBytes,

@@ -1,6 +1,7 @@
 /**
  * Bad input on the gateway, each answered with its documented close code, counted, while a bystander session on the
- * same node keeps receiving dispatches: 4001, 4002 (oversize, bad JSON, bad shape), 4003, 4004, 4005, 4007, op 9 for
+ * same node keeps receiving dispatches: 4001, 4002 (oversize, bad JSON, bad shape), 4003 (a command before identify,
+ * and no identify by the deadline), 4004, 4005, 4007, op 9 for
  * an unknown session, 4008, 4009 (no heartbeat), 4010, 4012, 4013, 4014, and op 9 for identify over max_concurrency.
  */
 import { GatewayIntentBits } from 'discord-api-types/v10';
@@ -19,6 +20,7 @@ describe('gateway close codes', () => {
     t = await startGatewayTestNode({
       GATEWAY_LITE_PRIVILEGED_INTENTS: 'GUILD_MEMBERS',
       GATEWAY_LITE_HEARTBEAT_MS: '2000',
+      GATEWAY_LITE_IDENTIFY_TIMEOUT_MS: '3000',
     });
     bystander = new RawClient(t.node.gatewayUrl);
     await bystander.identify(t.seed.token);
@@ -70,6 +72,13 @@ describe('gateway close codes', () => {
 
   it('4003 a command before identify', () =>
     expectClose(4003, (c) => c.send(3, { since: null, activities: [], status: 'online', afk: false })));
+
+  it('4003 a socket that heartbeats but never identifies, past the identify deadline', () =>
+    expectClose(4003, async (c) => {
+      await hello(c);
+      const beat = setInterval(() => c.send(1, null), 500);
+      await c.closed.finally(() => clearInterval(beat));
+    }));
 
   it('4004 unknown token', () => expectClose(4004, (c) => c.send(2, { token: 'not-a-real-token-at-all', intents: 1 })));
 
