@@ -1,0 +1,3 @@
+/** Scale-out of the gateway: the Redis dispatch bus (and, with it, cross-node session hand-off). */
+export { RedisDispatchBus, busShardOf, type RedisDispatchBusOptions } from './redis-bus.ts';
+export { dispatchDataJson, busIdOf, type BusEvent } from './wire.ts';
