@@ -79,3 +79,4 @@ export {
   type DispatchName,
 } from './gateway/events.ts';
 export * from './gateway/fanout/index.ts';
+export * from './push/index.ts';
