@@ -4,7 +4,13 @@
  * `ws` baseline), counts every message after `reset`, and on SAMPLE connections decodes messages (inflating
  * zlib-stream with one context per connection, as a Discord client does) to read the publish time from `d.bench_ts`
  * and record the delivery lag. Talks to the parent over IPC.
+ *
+ * The other N − SAMPLE connections are bare TCP sockets that do the WebSocket handshake themselves and only walk
+ * frame headers to count messages: with 10 k sockets and two cores, a full client library per socket would make the
+ * load generator, not the server, the bottleneck.
  */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import zlib from 'node:zlib';
 import { WebSocket } from 'ws';
 
@@ -19,6 +25,7 @@ let delivered = 0;
 let lags: number[] = [];
 let want = Infinity;
 const sockets: WebSocket[] = [];
+const raw: net.Socket[] = [];
 const send = (m: unknown) => process.send!(m);
 
 function check(): void {
@@ -49,6 +56,82 @@ function onDecoded(text: string): void {
   if (p.op === 0 && typeof p.d?.bench_ts === 'number') lags.push(now() - p.d.bench_ts);
 }
 
+/** A masked client text frame (RFC 6455 §5.3; payloads here are < 64 KiB). */
+function clientFrame(text: string): Buffer {
+  const p = Buffer.from(text);
+  const head =
+    p.length < 126
+      ? Buffer.from([0x81, 0x80 | p.length])
+      : Buffer.from([0x81, 0x80 | 126, p.length >> 8, p.length & 255]);
+  const mask = randomBytes(4);
+  for (let i = 0; i < p.length; i++) p[i] ^= mask[i & 3];
+  return Buffer.concat([head, mask, p]);
+}
+
+/** Handshake, then count server frames by header only; `first` runs on the first message (Hello). */
+function rawSocket(url: string, first: ((sock: net.Socket) => void) | null): Promise<net.Socket> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(u.port), u.hostname);
+    let buf: Buffer = Buffer.alloc(0);
+    let upgraded = false;
+    let hello = first === null;
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      if (!upgraded) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        if (!buf.subarray(0, 12).toString().includes('101')) return reject(new Error('upgrade refused'));
+        upgraded = true;
+        buf = buf.subarray(end + 4);
+        resolve(sock);
+      }
+      let off = 0;
+      while (buf.length - off >= 2) {
+        let len = buf[off + 1] & 0x7f;
+        let hdr = 2;
+        if (len === 126) {
+          if (buf.length - off < 4) break;
+          len = buf.readUInt16BE(off + 2);
+          hdr = 4;
+        } else if (len === 127) {
+          if (buf.length - off < 10) break;
+          len = Number(buf.readBigUInt64BE(off + 2));
+          hdr = 10;
+        }
+        if (buf.length - off < hdr + len) break;
+        const opcode = buf[off] & 0x0f;
+        off += hdr + len;
+        if (opcode === 0x8 || opcode === 0x9 || opcode === 0xa) continue; // close / ping / pong
+        if (!hello) {
+          hello = true;
+          first!(sock);
+          continue;
+        }
+        delivered++;
+      }
+      buf = off === buf.length ? Buffer.alloc(0) : buf.subarray(off);
+      if (delivered >= want) check();
+    });
+    sock.once('error', reject);
+    sock.write(
+      `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+  });
+}
+
+const identifyFrame = (c: { token: string; intents: number }) =>
+  JSON.stringify({
+    op: 2,
+    d: {
+      token: c.token,
+      intents: c.intents,
+      properties: { os: 'linux', browser: 'bench', device: 'bench' },
+      shard: [0, 1],
+    },
+  });
+
 async function connect(c: Extract<Cmd, { cmd: 'connect' }>): Promise<void> {
   const t0 = Date.now();
   let open = 0;
@@ -58,6 +141,15 @@ async function connect(c: Extract<Cmd, { cmd: 'connect' }>): Promise<void> {
       Array.from({ length: Math.min(batch, c.n - i) }, (_, k) => {
         const idx = i + k;
         const sampled = idx % Math.max(1, Math.floor(c.n / c.sample)) === 0;
+        if (!sampled) {
+          const ident = c.identify;
+          return rawSocket(c.url, ident ? (sock) => sock.write(clientFrame(identifyFrame(ident))) : null).then(
+            (sock) => {
+              open++;
+              raw.push(sock);
+            },
+          );
+        }
         return new Promise<void>((resolve, reject) => {
           const ws = new WebSocket(c.url, { perMessageDeflate: false });
           const zlibStream = c.url.includes('compress=zlib-stream');
@@ -107,6 +199,7 @@ process.on('message', (m: Cmd) => {
     check();
   } else if (m.cmd === 'close') {
     for (const ws of sockets) ws.terminate();
+    for (const sock of raw) sock.destroy();
     process.exit(0);
   }
 });
