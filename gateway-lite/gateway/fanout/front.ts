@@ -59,6 +59,8 @@ export class GatewayFront {
   }
 
   private route(client: net.Socket): void {
+    this.sockets.add(client);
+    client.once('close', () => this.sockets.delete(client));
     const node = this.pick();
     if (!node) {
       this.refused.inc();
@@ -69,7 +71,7 @@ export class GatewayFront {
     const target = new URL(node.url);
     const upstream = net.connect(Number(target.port), target.hostname);
     this.routed.inc({ node: node.id });
-    this.sockets.add(client).add(upstream);
+    this.sockets.add(upstream);
     const done = () => {
       client.destroy();
       upstream.destroy();
