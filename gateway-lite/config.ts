@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseEnv, port, type Env } from '../common/config.ts';
+import { IntentGrants } from './gateway/intents.ts';
 import type { BucketLimit } from './rest/rate-limit.ts';
 import type { StorageConfig } from './storage/types.ts';
 
@@ -21,8 +22,49 @@ export const gatewayLiteShape = {
   GATEWAY_LITE_PORT: port(8090),
   /** Internal listener (/metrics, /healthz) on RESOUND_INTERNAL_BIND. */
   GATEWAY_LITE_INTERNAL_PORT: port(8091),
-  /** The ws:// or wss:// URL GET /gateway answers (the gateway socket lands next issue); default ws://BIND:PORT/gateway. */
+  /** The ws:// or wss:// URL GET /gateway(/bot) answers, without a query; default ws://HOST:PORT/gateway. */
   GATEWAY_LITE_GATEWAY_URL: z.string().url().optional(),
+  /** READY's resume_gateway_url (e.g. a load balancer in front of several nodes); default the gateway URL. */
+  GATEWAY_LITE_RESUME_URL: z.string().url().optional(),
+  /** `shards` in GET /gateway/bot (the recommended shard count). */
+  GATEWAY_LITE_SHARDS: int(1, 1),
+  /** Largest num_shards Identify may use (beyond → 4010). */
+  GATEWAY_LITE_MAX_SHARDS: int(1024, 1),
+  /** session_start_limit.max_concurrency: identify buckets (shard_id % this), one Identify per bucket per window. */
+  GATEWAY_LITE_MAX_CONCURRENCY: int(1, 1),
+  GATEWAY_LITE_IDENTIFY_WINDOW_MS: int(5000, 1),
+  /** session_start_limit.total/remaining as reported (not enforced). */
+  GATEWAY_LITE_SESSION_START_LIMIT: int(1000, 1),
+  /** Hello's heartbeat_interval; no heartbeat for 1.5 intervals + 1 s closes the socket with 4009. */
+  GATEWAY_LITE_HEARTBEAT_MS: int(41_250, 100),
+  /** How long a session stays resumable after its socket dropped. */
+  GATEWAY_LITE_RESUME_TTL_MS: int(180_000, 1000),
+  /** Dispatches kept per session for Resume; a Resume older than that gets op 9 false. */
+  GATEWAY_LITE_REPLAY_MAX: int(1000, 1),
+  /** Client commands per connection: N/MS (Discord: 120 per 60 s); beyond → 4008. */
+  GATEWAY_LITE_WS_COMMANDS: bucket('120/60000'),
+  /** Queued outbound bytes past which typing/presence dispatches are shed. */
+  GATEWAY_LITE_WS_SHED_BYTES: int(256 * 1024, 1024),
+  /** Queued outbound bytes past which the socket is closed (4000, resumable). */
+  GATEWAY_LITE_WS_MAX_BUFFERED_BYTES: int(4 * 1024 * 1024, 1024),
+  /** Privileged intents granted: `NAME` (every bot) or `BOT_ID:NAME` entries, comma-separated; others → 4014. */
+  GATEWAY_LITE_PRIVILEGED_INTENTS: z
+    .string()
+    .default('GUILD_MEMBERS,GUILD_PRESENCES,MESSAGE_CONTENT')
+    .refine(
+      (v) => {
+        try {
+          new IntentGrants(v);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'entries must be GUILD_MEMBERS, GUILD_PRESENCES, MESSAGE_CONTENT, optionally prefixed BOT_ID:' },
+    ),
+  /** zstd-stream compression level and window (log2 bytes; default: zstd's for the level). */
+  GATEWAY_LITE_ZSTD_LEVEL: z.coerce.number().int().min(1).max(19).default(3),
+  GATEWAY_LITE_ZSTD_WINDOW_LOG: z.coerce.number().int().min(10).max(27).optional(),
   GATEWAY_LITE_STORAGE: z.enum(['sqlite', 'postgres']).default('sqlite'),
   /** PostgreSQL for GATEWAY_LITE_STORAGE=postgres (the development machines' local server by default). */
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/test'),
@@ -60,6 +102,7 @@ export interface GatewayLiteConfig {
   internalPort: number;
   bind: string;
   gatewayUrl?: string;
+  gateway: GatewayConfig;
   storage: StorageConfig;
   redisPrefix: string;
   nodeId: string;
@@ -75,6 +118,25 @@ export interface GatewayLiteConfig {
     defaultBucket: BucketLimit;
     routes: Record<string, BucketLimit>;
   };
+}
+
+/** The v10 gateway's settings (README "Gateway (v10)"). */
+export interface GatewayConfig {
+  resumeUrl?: string;
+  shards: number;
+  maxShards: number;
+  maxConcurrency: number;
+  identifyWindowMs: number;
+  sessionStartLimit: number;
+  heartbeatMs: number;
+  resumeTtlMs: number;
+  replayMax: number;
+  commands: BucketLimit;
+  shedBytes: number;
+  maxBufferedBytes: number;
+  privilegedIntents: string;
+  zstdLevel: number;
+  zstdWindowLog?: number;
 }
 
 export function loadGatewayLiteConfig(
@@ -95,7 +157,24 @@ export function loadGatewayLiteConfig(
     port: e.GATEWAY_LITE_PORT,
     internalPort: e.GATEWAY_LITE_INTERNAL_PORT,
     bind: common.RESOUND_BIND,
-    gatewayUrl: e.GATEWAY_LITE_GATEWAY_URL,
+    gatewayUrl: e.GATEWAY_LITE_GATEWAY_URL?.replace(/\/$/, ''),
+    gateway: {
+      resumeUrl: e.GATEWAY_LITE_RESUME_URL?.replace(/\/$/, ''),
+      shards: e.GATEWAY_LITE_SHARDS,
+      maxShards: Math.max(e.GATEWAY_LITE_MAX_SHARDS, e.GATEWAY_LITE_SHARDS),
+      maxConcurrency: e.GATEWAY_LITE_MAX_CONCURRENCY,
+      identifyWindowMs: e.GATEWAY_LITE_IDENTIFY_WINDOW_MS,
+      sessionStartLimit: e.GATEWAY_LITE_SESSION_START_LIMIT,
+      heartbeatMs: e.GATEWAY_LITE_HEARTBEAT_MS,
+      resumeTtlMs: e.GATEWAY_LITE_RESUME_TTL_MS,
+      replayMax: e.GATEWAY_LITE_REPLAY_MAX,
+      commands: e.GATEWAY_LITE_WS_COMMANDS,
+      shedBytes: e.GATEWAY_LITE_WS_SHED_BYTES,
+      maxBufferedBytes: Math.max(e.GATEWAY_LITE_WS_MAX_BUFFERED_BYTES, e.GATEWAY_LITE_WS_SHED_BYTES),
+      privilegedIntents: e.GATEWAY_LITE_PRIVILEGED_INTENTS,
+      zstdLevel: e.GATEWAY_LITE_ZSTD_LEVEL,
+      zstdWindowLog: e.GATEWAY_LITE_ZSTD_WINDOW_LOG,
+    },
     storage,
     redisPrefix: e.GATEWAY_LITE_REDIS_PREFIX,
     nodeId: e.GATEWAY_LITE_NODE_ID ?? `node-${process.pid}`,

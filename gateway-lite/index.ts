@@ -23,6 +23,38 @@ export { GuildActor, type GuildActorHooks, type GuildSnapshot } from './guilds/g
 export { GuildHost, NotOwnerError } from './guilds/guild-host.ts';
 export { NodeMembership } from './guilds/node-membership.ts';
 export { API_PREFIX } from './rest/server.ts';
+export {
+  Intent,
+  LocalDispatchBus,
+  GatewayCloseError,
+  stampEventId,
+  type DispatchBus,
+  type DispatchName,
+  type GatewayDispatch,
+  type GatewayCommandHandlers,
+} from './gateway/events.ts';
+export { GatewayHub, type HubOptions } from './gateway/hub.ts';
+export {
+  MemorySessionStore,
+  type SessionStore,
+  type SessionRecord,
+  type ReplayEntry,
+} from './gateway/session-store.ts';
+export { CloseCode, mayReconnect } from './gateway/close-codes.ts';
+export { Op } from './gateway/opcodes.ts';
+export { createEncoder, type Compression, type FrameEncoder } from './gateway/compression.ts';
+export { PreparedDispatch, dispatchFrame } from './gateway/serialize.ts';
+export { voiceStateJson, presenceJson } from './gateway/guild-payload.ts';
+export {
+  messageDispatch,
+  messageDeleteDispatch,
+  typingDispatch,
+  channelCreateDispatch,
+  memberAddDispatch,
+  memberRemoveDispatch,
+} from './gateway/dispatches.ts';
+export { GATEWAY_PATH } from './gateway/ws-server.ts';
+export type { GatewayConfig } from './config.ts';
 
 /** `resound start gateway-lite` (alias `platform`): storage, guild actors and the Discord REST API. */
 export const start: PartStarter = async (ctx) => {
@@ -39,6 +71,7 @@ export const start: PartStarter = async (ctx) => {
   });
   logListening(ctx.logger, 'gateway-lite', node.url, {
     api: `${node.url}${API_PREFIX}`,
+    gateway: node.gatewayUrl,
     storage: config.storage.kind,
     node: config.nodeId,
   });

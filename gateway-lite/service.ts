@@ -6,6 +6,11 @@ import { Registry } from '../common/metrics.ts';
 import { createRedis, type Redis } from '../common/redis.ts';
 import { SnowflakeGenerator } from '../common/snowflake.ts';
 import type { GatewayLiteConfig } from './config.ts';
+import { memberAddDispatch, memberRemoveDispatch } from './gateway/dispatches.ts';
+import { LocalDispatchBus, type DispatchBus, type GatewayCommandHandlers } from './gateway/events.ts';
+import type { GatewayHub } from './gateway/hub.ts';
+import { startGatewayNode } from './gateway/node.ts';
+import type { SessionStore } from './gateway/session-store.ts';
 import { GuildHost } from './guilds/guild-host.ts';
 import { GuildInvalidation } from './guilds/guild-invalidation.ts';
 import { NodeMembership } from './guilds/node-membership.ts';
@@ -16,7 +21,7 @@ import { RateLimiter } from './rest/rate-limit.ts';
 import { registerRestApi } from './rest/server.ts';
 import { ReadStates } from './read-states/index.ts';
 import { openStorage, registerStorageMetrics } from './storage/index.ts';
-import type { Storage } from './storage/types.ts';
+import type { Storage, StoredMember } from './storage/types.ts';
 
 export interface GatewayLiteOptions {
   config: GatewayLiteConfig;
@@ -32,6 +37,12 @@ export interface GatewayLiteOptions {
   httpLimits?: HttpLimits;
   /** Interface of the internal listener (/metrics, /healthz); RESOUND_INTERNAL_BIND, loopback by default. */
   internalBind?: string;
+  /** Carries dispatches to the gateway sessions of every node; default: this process only (LocalDispatchBus). */
+  bus?: DispatchBus;
+  /** Client commands owned by other modules (op 4 → the voice bridge). */
+  commands?: GatewayCommandHandlers;
+  /** Where detached sessions wait for Resume; default in memory (resume on this node only). */
+  sessionStore?: SessionStore;
 }
 
 export interface GatewayLite {
@@ -44,6 +55,12 @@ export interface GatewayLite {
   registry: Registry;
   /** Read states (LRU written to storage on eviction and within 30 s of a change). */
   readStates: ReadStates;
+  /** The dispatch bus (REST routes and actors publish; every node's hub subscribes). */
+  bus: DispatchBus;
+  /** The v10 gateway sessions of this node (`reconnectAll()`, `drain()`). */
+  hub: GatewayHub;
+  /** ws://HOST:PORT/gateway (or GATEWAY_LITE_GATEWAY_URL). */
+  gatewayUrl: string;
   close(): Promise<void>;
 }
 
@@ -67,12 +84,23 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     : undefined;
   await invalidation?.start();
   membership?.on('error', (err) => logger.warn({ err: err.message }, 'ring lease renewal failed'));
+  const bus = opts.bus ?? new LocalDispatchBus();
+  const publishMember = async (change: 'add' | 'remove', member: StoredMember) => {
+    const user = await storage.getUser(member.userId);
+    await bus.publish(change === 'add' ? memberAddDispatch(member, user) : memberRemoveDispatch(member, user));
+  };
   const guilds = new GuildHost({
     nodeId: config.nodeId,
     store: storage,
     membership,
     invalidation,
-    hooks: { onRestart: (guildId, err) => logger.error({ guildId, err }, 'guild actor restarted from storage') },
+    hooks: {
+      onRestart: (guildId, err) => logger.error({ guildId, err }, 'guild actor restarted from storage'),
+      onMember: (guildId, change, member) =>
+        void publishMember(change, member).catch((err: Error) =>
+          logger.warn({ guildId, err: err.message }, 'could not publish a member change'),
+        ),
+    },
   });
   const registry = new Registry();
   const metrics = createRestMetrics(registry);
@@ -97,7 +125,13 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
       opts.uploader ??
       (config.mediaProxy ? new MediaProxyUploader(config.mediaProxy.url, config.mediaProxy.token) : undefined),
     readStates,
+    bus,
     gatewayUrl: '',
+    gateway: {
+      shards: config.gateway.shards,
+      maxConcurrency: config.gateway.maxConcurrency,
+      sessionStartLimit: config.gateway.sessionStartLimit,
+    },
     maxUploadBytes: config.maxUploadBytes,
     newId: () => ids.next(),
   };
@@ -106,6 +140,19 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     limiter: new RateLimiter({ redis, prefix: `${config.redisPrefix}rl:`, ...config.rateLimits }),
     metrics,
     logger,
+  });
+  const gateway = startGatewayNode({
+    config: config.gateway,
+    nodeId: config.nodeId,
+    server: app.server,
+    storage,
+    guilds,
+    bus,
+    store: opts.sessionStore,
+    commands: opts.commands,
+    registry,
+    logger,
+    resumeUrl: () => config.gateway.resumeUrl ?? ctx.gatewayUrl,
   });
   const url = await listenHttp(app, {
     listener: 'gateway-lite REST',
@@ -119,6 +166,7 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     host: opts.internalBind ?? '127.0.0.1',
     port: config.internalPort,
   }).catch(async (err: unknown) => {
+    await gateway.close();
     await app.close();
     throw err;
   });
@@ -132,14 +180,22 @@ export async function startGatewayLite(opts: GatewayLiteOptions): Promise<Gatewa
     guilds,
     registry,
     readStates,
+    bus,
+    hub: gateway.hub,
+    get gatewayUrl() {
+      return ctx.gatewayUrl;
+    },
     close: () =>
       (closing ??= (async () => {
+        await gateway.close();
         await Promise.all([app.close(), internalApp.close()]);
         await guilds.close();
         await readStates.close();
         await membership?.close();
         invalidation?.close();
         redis.disconnect();
+        if (!opts.bus) await bus.close();
+        if (!opts.sessionStore) await gateway.store.close();
         if (!opts.storage) await storage.close();
       })()),
   };

@@ -66,6 +66,21 @@ export interface GatewayDispatch {
   userIds?: Snowflake[];
   /** Non-critical events (typing, presence) are the first a slow consumer is shed of. */
   sheddable?: boolean;
+  /**
+   * Unique event id, stamped by the bus on publish when the producer left it unset (`stampEventId`), identical on
+   * every node. A node taking over a detached session (cross-node Resume) uses it to skip events the previous holder
+   * already numbered, so each is delivered exactly once. Buses must stamp it.
+   */
+  id?: string;
+}
+
+let idCounter = 0;
+const idPrefix = `${process.pid.toString(36)}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
+
+/** Gives `event` a process-unique id unless it has one; returns the event (same object). */
+export function stampEventId(event: GatewayDispatch): GatewayDispatch {
+  event.id ??= `${idPrefix}.${(idCounter++).toString(36)}`;
+  return event;
 }
 
 /** Carries dispatches to every gateway node. `publish` resolves once the bus has taken the event (not delivered). */
@@ -101,6 +116,7 @@ export class LocalDispatchBus implements DispatchBus {
   private readonly listeners = new Set<(event: GatewayDispatch) => void>();
 
   publish(event: GatewayDispatch): Promise<void> {
+    stampEventId(event);
     for (const l of this.listeners) l(event);
     return Promise.resolve();
   }

@@ -41,6 +41,8 @@ export interface GuildActorHooks {
   onRestart?(guildId: Snowflake, err: unknown): void;
   /** The member list changed; the gateway sends this as GUILD_MEMBER_LIST_UPDATE to subscribed sessions. */
   onMemberList?(guildId: Snowflake, update: MemberListUpdate): void;
+  /** A member joined (not an update of an existing one) or left; the gateway dispatches GUILD_MEMBER_ADD/REMOVE. */
+  onMember?(guildId: Snowflake, change: 'add' | 'remove', member: StoredMember): void;
 }
 
 /** Members are paged from storage in chunks of this size when an actor loads. */
@@ -106,7 +108,9 @@ export class GuildActor {
   upsertMember(member: StoredMember): Promise<StoredMember> {
     return this.run(async (s, store) => {
       await store.upsertMember(member);
+      const joined = !s.members.has(member.userId);
       s.members.set(member.userId, member);
+      if (joined) this.hooks.onMember?.(this.guildId, 'add', member);
       if (s.memberList) {
         const lm = listMember(
           member,
@@ -123,7 +127,9 @@ export class GuildActor {
   removeMember(userId: Snowflake): Promise<boolean> {
     return this.run(async (s, store) => {
       const existed = await store.removeMember(this.guildId, userId);
+      const member = s.members.get(userId);
       s.members.delete(userId);
+      if (member) this.hooks.onMember?.(this.guildId, 'remove', member);
       s.voiceStates.delete(userId);
       if (s.memberList) this.publish(s.memberList, s.memberList.remove(userId));
       return existed;
@@ -177,6 +183,11 @@ export class GuildActor {
       const lm = listMember(member, await store.getUser(userId), hoistedRoles(s.roles.values()), status);
       return this.publish(list, list.upsert(lm));
     });
+  }
+
+  /** Members currently not offline, with their status (GUILD_CREATE's presences). */
+  onlinePresences(): Array<[Snowflake, PresenceStatus]> {
+    return [...this.presences];
   }
 
   private status(userId: Snowflake): PresenceStatus {

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { GuildActor, UnknownGuildError } from '../guilds/guild-actor.ts';
+import type { DispatchBus, GatewayDispatch } from '../gateway/events.ts';
 import type { GuildHost } from '../guilds/guild-host.ts';
 import type { Storage, StoredChannel, StoredUser } from '../storage/types.ts';
 import type { AttachmentUploader } from './attachments.ts';
@@ -16,7 +17,11 @@ export interface RestContext {
   guilds: GuildHost;
   uploader?: AttachmentUploader;
   readStates: ReadStateSink;
+  /** Dispatches for gateway sessions (MESSAGE_*, TYPING_START, CHANNEL_CREATE…). */
+  bus: DispatchBus;
   gatewayUrl: string;
+  /** What GET /gateway/bot reports besides the URL. */
+  gateway: { shards: number; maxConcurrency: number; sessionStartLimit: number };
   maxUploadBytes: number;
   newId(): string;
 }
@@ -24,6 +29,18 @@ export interface RestContext {
 declare module 'fastify' {
   interface FastifyRequest {
     bot: StoredUser | null;
+  }
+}
+
+/**
+ * Hands a dispatch to the bus. The REST answer does not depend on it (the write is already durable), so a bus
+ * failure is logged by the caller's logger, not turned into an error response.
+ */
+export async function publish(ctx: RestContext, req: FastifyRequest, event: GatewayDispatch): Promise<void> {
+  try {
+    await ctx.bus.publish(event);
+  } catch (err) {
+    req.log.warn({ t: event.t, err: (err as Error).message }, 'dispatch not published');
   }
 }
 

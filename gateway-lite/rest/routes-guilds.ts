@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { StoredChannel } from '../storage/types.ts';
-import { botOf, onGuild, requireChannel, requireGuild, type RestContext } from './context.ts';
+import { channelCreateDispatch } from '../gateway/dispatches.ts';
+import { botOf, onGuild, publish, requireChannel, requireGuild, type RestContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { channelJson, guildJson, memberJson, userJson } from './serialize.ts';
 import { createChannelBody, membersQuery, parse, snowflakeParams } from './validate.ts';
@@ -71,6 +72,7 @@ export function registerGuildRoutes(app: FastifyInstance, ctx: RestContext): voi
       await ctx.storage.upsertChannel(channel);
       await ctx.guilds.changedElsewhere(guild_id);
     }
+    await publish(ctx, req, channelCreateDispatch(channel));
     return reply.code(201).send(channelJson(channel));
   });
 
@@ -83,10 +85,17 @@ export function registerGuildRoutes(app: FastifyInstance, ctx: RestContext): voi
 
   app.get('/gateway/bot', async (req) => {
     botOf(req);
+    const g = ctx.gateway;
     return {
       url: ctx.gatewayUrl,
-      shards: 1,
-      session_start_limit: { total: 1000, remaining: 1000, reset_after: 14_400_000, max_concurrency: 1 },
+      shards: g.shards,
+      // Not counted down (README): identifies are throttled per max_concurrency bucket instead.
+      session_start_limit: {
+        total: g.sessionStartLimit,
+        remaining: g.sessionStartLimit,
+        reset_after: 14_400_000,
+        max_concurrency: g.maxConcurrency,
+      },
     };
   });
 }

@@ -1,7 +1,8 @@
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { StoredAttachment, StoredMessage, StoredUser } from '../storage/types.ts';
-import { botOf, requireChannel, type RestContext } from './context.ts';
+import { messageDeleteDispatch, messageDispatch, typingDispatch } from '../gateway/dispatches.ts';
+import { botOf, publish, requireChannel, type RestContext } from './context.ts';
 import { ApiError, formError } from './errors.ts';
 import { messageJson } from './serialize.ts';
 import { ackBody, createMessageBody, editMessageBody, historyQuery, parse, snowflakeParams } from './validate.ts';
@@ -64,7 +65,10 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: RestContext): v
       reference: (body.message_reference ?? null) as StoredMessage['reference'],
       type: body.message_reference ? 19 : 0,
     });
-    return messageJson(m, bot, body.nonce);
+    const json = messageJson(m, bot, body.nonce);
+    const member = m.guildId ? await ctx.storage.getMember(m.guildId, bot.id) : null;
+    await publish(ctx, req, messageDispatch('MESSAGE_CREATE', json, m.guildId, member));
+    return json;
   });
 
   app.patch('/channels/:channel_id/messages/:message_id', async (req) => {
@@ -83,7 +87,9 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: RestContext): v
       editedAt: body.content !== undefined || body.embeds !== undefined ? Date.now() : m.editedAt,
     });
     if (!edited) throw new ApiError('UNKNOWN_MESSAGE');
-    return messageJson(edited, await authorOf(edited, bot));
+    const json = messageJson(edited, await authorOf(edited, bot));
+    await publish(ctx, req, messageDispatch('MESSAGE_UPDATE', json, edited.guildId));
+    return json;
   });
 
   app.delete('/channels/:channel_id/messages/:message_id', async (req, reply) => {
@@ -96,12 +102,16 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: RestContext): v
     if (m.authorId !== bot.id && (await ctx.storage.getGuild(channel.guildId))?.ownerId !== bot.id)
       throw new ApiError('MISSING_PERMISSIONS');
     if (!(await ctx.storage.deleteMessage(channel_id, message_id))) throw new ApiError('UNKNOWN_MESSAGE');
+    await publish(ctx, req, messageDeleteDispatch(message_id, channel_id, channel.guildId));
     return reply.code(204).send();
   });
 
   app.post('/channels/:channel_id/typing', async (req, reply) => {
     const { channel_id } = snowflakeParams(req.params as { channel_id: string });
-    await requireChannel(ctx, channel_id, botOf(req).id);
+    const bot = botOf(req);
+    const channel = await requireChannel(ctx, channel_id, bot.id);
+    const member = await ctx.storage.getMember(channel.guildId, bot.id);
+    await publish(ctx, req, typingDispatch(channel_id, channel.guildId, bot, member));
     return reply.code(204).send();
   });
 

@@ -8,6 +8,7 @@ import {
   seedPlatform,
   startGatewayLite,
   type GatewayLite,
+  type GatewayLiteOptions,
   type SeedResult,
 } from '../../gateway-lite/index.ts';
 import { openStorage } from '../../gateway-lite/storage/index.ts';
@@ -31,7 +32,10 @@ export interface TestNode {
   close(): Promise<void>;
 }
 
-export async function startTestNode(env: Record<string, string> = {}): Promise<TestNode> {
+export async function startTestNode(
+  env: Record<string, string> = {},
+  extra: Pick<GatewayLiteOptions, 'bus' | 'commands' | 'sessionStore'> = {},
+): Promise<TestNode> {
   const dataDir = fs.mkdtempSync(path.join(process.env.RESOUND_TEST_DATA_DIR!, 'gl-rest-'));
   const config = loadGatewayLiteConfig(
     {
@@ -50,6 +54,7 @@ export async function startTestNode(env: Record<string, string> = {}): Promise<T
     redisUrl: REDIS_URL,
     logger: rootLogger().child({ part: 'gateway-lite' }),
     storage,
+    ...extra,
   });
   const seen: Seen[] = [];
   node.app.server.on('request', (req, res) => {
