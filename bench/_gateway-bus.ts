@@ -78,7 +78,8 @@ async function perGuild(evs: GatewayDispatch[]) {
   });
   const t1 = performance.now();
   let i = 0;
-  for (const e of evs) void pub.publish(`${prefix}g:${e.guildId}`, encodeWire(`bench.1:${++i}`, e));
+  for (const e of evs)
+    void pub.publish(`${prefix}g:${e.guildId}`, encodeWire(`bench.1:${++i}`, { ...e, id: String(i) }));
   await done;
   const s = (performance.now() - t1) / 1000;
   pub.disconnect();

@@ -104,12 +104,5 @@ export async function seedCommand(_argv: string[]): Promise<void> {
     await storage.close();
   }
 }
-export {
-  LocalDispatchBus,
-  Intent,
-  type DispatchBus,
-  type GatewayDispatch,
-  type DispatchName,
-} from './gateway/events.ts';
 export * from './gateway/fanout/index.ts';
 export * from './push/index.ts';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { RateLimitedLog } from '../../common/logger.ts';
 import type { Registry } from '../../common/metrics.ts';
 import type { DispatchBus, GatewayDispatch } from '../gateway/events.ts';
-import { busIdOf } from '../gateway/fanout/wire.ts';
+import { originOf } from '../gateway/fanout/wire.ts';
 import { PushCollector } from './collector.ts';
 import { mentionNotifications } from './mentions.ts';
 import { pushMetrics, type PushMetrics } from './metrics.ts';
@@ -51,8 +51,8 @@ export class PushService {
 
   private onDispatch(event: GatewayDispatch): void {
     if (event.t !== 'MESSAGE_CREATE') return;
-    const id = busIdOf(event);
-    if (this.opts.origin && id !== undefined && !id.startsWith(`${this.opts.origin}:`)) return;
+    const origin = originOf(event);
+    if (this.opts.origin && origin !== undefined && origin !== this.opts.origin) return;
     const wanted = mentionNotifications(event);
     if (wanted.length === 0) return;
     const p = this.opts.presence

@@ -71,6 +71,7 @@ export class GatewayFront {
     const target = new URL(node.url);
     const upstream = net.connect(Number(target.port), target.hostname);
     this.routed.inc({ node: node.id });
+
     this.sockets.add(upstream);
     const done = () => {
       client.destroy();

@@ -1,5 +1,4 @@
 import type { DispatchBus, GatewayDispatch } from '../events.ts';
-import { busIdOf } from './wire.ts';
 
 /**
  * The last `capacity` bus events this node received, in arrival order — the same order on every node, because each
@@ -28,7 +27,7 @@ export class RecentDispatches {
   }
 
   private push(e: GatewayDispatch): void {
-    const id = busIdOf(e);
+    const id = e.id;
     if (id === undefined) return;
     this.ring[this.next] = e;
     this.ids[this.next] = id;

@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import { RateLimitedLog } from '../../../common/logger.ts';
 import type { Registry } from '../../../common/metrics.ts';
 import { createRedis, watchRedis, type Redis } from '../../../common/redis.ts';
-import type { DispatchBus, GatewayDispatch } from '../events.ts';
+import { stampEventId, type DispatchBus, type GatewayDispatch } from '../events.ts';
 import { busMetrics } from './metrics.ts';
-import { decodeWire, encodeWire, type BusEvent } from './wire.ts';
+import { decodeWire, encodeWire } from './wire.ts';
 
 export interface RedisDispatchBusOptions {
   redisUrl: string;
@@ -39,8 +39,9 @@ export function busShardOf(guildId: string | null, busShards: number): number {
  * reach each node in the order their publisher sent them (per guild: in the guild actor's order). Local subscribers
  * get their own node's events back from Redis too, so all nodes see one and the same order.
  *
- * Ids: `<node>.<boot nonce>:<counter>`, counter +1 per publish; a receiver drops an id at or below the last one from
- * that origin (a publish ioredis re-sent after a reconnect) and counts jumps as gaps.
+ * Ids: every event keeps (or gets, `stampEventId`) its unique `id`; besides, each publish carries
+ * `<node>.<boot nonce>:<counter>`, counter +1 per publish, so a receiver drops a message at or below the last counter
+ * from that origin (a publish ioredis re-sent after a reconnect) and counts jumps as gaps.
  */
 export class RedisDispatchBus implements DispatchBus {
   private readonly pub: Redis;
@@ -85,7 +86,8 @@ export class RedisDispatchBus implements DispatchBus {
 
   async publish(event: GatewayDispatch): Promise<void> {
     if (this.closed) throw new Error('dispatch bus closed');
-    const wire = encodeWire(`${this.origin}:${++this.counter}`, event);
+    stampEventId(event);
+    const wire = encodeWire(`${this.origin}:${++this.counter}`, event as GatewayDispatch & { id: string });
     this.metrics.published.inc();
     this.metrics.publishedBytes.inc(wire.length);
     await this.pub.publish(this.channel(busShardOf(event.guildId, this.opts.busShards)), wire);
@@ -126,7 +128,7 @@ export class RedisDispatchBus implements DispatchBus {
     this.deliver(event);
   }
 
-  private deliver(event: BusEvent): void {
+  private deliver(event: GatewayDispatch): void {
     for (const l of this.listeners) {
       try {
         l(event);

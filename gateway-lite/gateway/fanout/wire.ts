@@ -6,8 +6,10 @@ import type { DispatchName, GatewayDispatch } from '../events.ts';
  * (`{"op":0,"s":N,"t":…,"d":<this text>}`) without stringifying the payload again.
  */
 export interface WireHeader {
-  /** `<origin>:<counter>`: origin = node id + boot nonce, counter increases by one per publish on that origin. */
+  /** The event's unique id (`GatewayDispatch.id`: the producer's, or stamped by the bus). */
   id: string;
+  /** `<origin>:<counter>`: origin = node id + boot nonce, counter +1 per publish on that origin (dedupe, gaps). */
+  q: string;
   t: DispatchName;
   g: string | null;
   i: number;
@@ -15,12 +17,8 @@ export interface WireHeader {
   x?: 1;
 }
 
-/** A dispatch that came off (or goes onto) the bus, with its unique id and the JSON text of its `d`. */
-export interface BusEvent extends GatewayDispatch {
-  readonly busId: string;
-}
-
 const dataText = new WeakMap<GatewayDispatch, string>();
+const origins = new WeakMap<GatewayDispatch, string>();
 
 /** The JSON text of `event.d`, computed once per event object (the bus fills it in from the wire for free). */
 export function dispatchDataJson(event: GatewayDispatch): string {
@@ -32,19 +30,21 @@ export function dispatchDataJson(event: GatewayDispatch): string {
   return text;
 }
 
-/** The unique bus id of an event delivered by a `RedisDispatchBus`, or undefined for a locally made one. */
-export function busIdOf(event: GatewayDispatch): string | undefined {
-  return (event as Partial<BusEvent>).busId;
+/** The bus origin (publishing node + boot) of an event delivered by a `RedisDispatchBus`; undefined otherwise. */
+export function originOf(event: GatewayDispatch): string | undefined {
+  return origins.get(event);
 }
 
-export function encodeWire(id: string, event: GatewayDispatch): string {
-  const h: WireHeader = { id, t: event.t, g: event.guildId, i: event.intent };
+/** `q` = `<origin>:<counter>`; the event must carry its id already. */
+export function encodeWire(q: string, event: GatewayDispatch & { id: string }): string {
+  const h: WireHeader = { id: event.id, q, t: event.t, g: event.guildId, i: event.intent };
   if (event.userIds) h.u = event.userIds;
   if (event.sheddable) h.x = 1;
   return `${JSON.stringify(h)}\n${dispatchDataJson(event)}`;
 }
 
-export type Decoded = { ok: true; event: BusEvent; origin: string; counter: number } | { ok: false; reason: string };
+export type Decoded =
+  { ok: true; event: GatewayDispatch; origin: string; counter: number } | { ok: false; reason: string };
 
 /** Total parser: a malformed message (another writer on our channel, a truncated publish) is a typed error. */
 export function decodeWire(message: string): Decoded {
@@ -59,14 +59,16 @@ export function decodeWire(message: string): Decoded {
     return { ok: false, reason: 'bad JSON' };
   }
   if (!isHeader(h)) return { ok: false, reason: 'bad header' };
-  const colon = h.id.lastIndexOf(':');
-  const counter = Number(h.id.slice(colon + 1));
-  if (colon <= 0 || !Number.isSafeInteger(counter)) return { ok: false, reason: 'bad id' };
-  const event: BusEvent = { busId: h.id, t: h.t, d, guildId: h.g, intent: h.i };
+  const colon = h.q.lastIndexOf(':');
+  const counter = Number(h.q.slice(colon + 1));
+  if (colon <= 0 || !Number.isSafeInteger(counter)) return { ok: false, reason: 'bad sequence' };
+  const origin = h.q.slice(0, colon);
+  const event: GatewayDispatch = { id: h.id, t: h.t, d, guildId: h.g, intent: h.i };
   if (h.u) event.userIds = h.u;
   if (h.x) event.sheddable = true;
   dataText.set(event, message.slice(nl + 1));
-  return { ok: true, event, origin: h.id.slice(0, colon), counter };
+  origins.set(event, origin);
+  return { ok: true, event, origin, counter };
 }
 
 function isHeader(v: unknown): v is WireHeader {
@@ -74,6 +76,7 @@ function isHeader(v: unknown): v is WireHeader {
   const h = v as Record<string, unknown>;
   return (
     typeof h.id === 'string' &&
+    typeof h.q === 'string' &&
     typeof h.t === 'string' &&
     (h.g === null || typeof h.g === 'string') &&
     typeof h.i === 'number' &&

@@ -102,7 +102,7 @@ describe('RedisDispatchBus: gateway nodes on one Redis', () => {
     const channel = c.b.channel(busShardOf(g, 4));
     const { got, done } = collect(c.b, 2);
     const wire = (n: number) =>
-      `${JSON.stringify({ id: `other.1:${n}`, t: 'TYPING_START', g, i: 2048 })}\n${JSON.stringify({ n })}`;
+      `${JSON.stringify({ id: `e${n}`, q: `other.1:${n}`, t: 'TYPING_START', g, i: 2048 })}\n${JSON.stringify({ n })}`;
     await raw.publish(channel, wire(1));
     await raw.publish(channel, wire(1)); // the retry
     await raw.publish(channel, 'not a bus message');
@@ -110,7 +110,10 @@ describe('RedisDispatchBus: gateway nodes on one Redis', () => {
     await raw.publish(channel, wire(3)); // 2 never arrived: a gap
     await done;
     raw.disconnect();
-    expect(got.map((e) => e.d)).toEqual([{ n: 1 }, { n: 3 }]);
+    expect(got.map((e) => [e.id, e.d])).toEqual([
+      ['e1', { n: 1 }],
+      ['e3', { n: 3 }],
+    ]);
     expect(await value(c.registry, 'resound_gateway_bus_duplicates_total')).toBe(1);
     expect(await value(c.registry, 'resound_gateway_bus_malformed_total')).toBe(2);
     expect(await value(c.registry, 'resound_gateway_bus_gaps_total')).toBe(1);
