@@ -64,7 +64,7 @@ export class LoadGenerator {
     url: string,
     n: number,
     sample: number,
-    identify?: { token: string; intents: number },
+    identify?: { tokens: string[]; intents: number },
   ): Promise<{ n: number; ms: number }> {
     const p = this.next('connected');
     this.child.send({ cmd: 'connect', url, n, sample, identify });
@@ -94,7 +94,8 @@ export class LoadGenerator {
 export interface FanoutServer {
   /** ws:// URL clients connect to (with its query). */
   url: string;
-  identify?: { token: string; intents: number };
+  /** Clients identify with these tokens in turn (none: a bare WebSocket server). */
+  identify?: { tokens: string[]; intents: number };
   /** Resolves when the server holds `n` ready sessions/sockets with nothing left to flush. */
   ready(n: number): Promise<void>;
   /** Sends one dispatch (`d` already carries bench_ts) to every socket. */

@@ -106,3 +106,4 @@ export async function seedCommand(_argv: string[]): Promise<void> {
 }
 export * from './gateway/fanout/index.ts';
 export * from './push/index.ts';
+export { openStorage } from './storage/index.ts';
