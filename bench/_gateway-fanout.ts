@@ -112,6 +112,8 @@ export interface FanoutResult {
   p50_lag_ms: number;
   p99_lag_ms: number;
   server_cpu_pct: number;
+  /** Server CPU per 1000 deliveries: the efficiency figure that holds even when the clients set the pace. */
+  server_cpu_ms_per_1k_deliveries: number;
   connect_ms: number;
 }
 
@@ -156,6 +158,7 @@ export async function measureFanout(
       p50_lag_ms: round(percentile(s, 50), 2),
       p99_lag_ms: round(percentile(s, 99), 2),
       server_cpu_pct: round((cpu / wall) * 100, 1),
+      server_cpu_ms_per_1k_deliveries: round((cpu * 1000 * 1000) / expected, 3),
       connect_ms: c.ms,
     };
   } finally {

@@ -57,7 +57,10 @@ if (PARTS.has('fanout')) {
       baseline_events_per_s: base.events_per_s,
       baseline_p99_lag_ms: base.p99_lag_ms,
       baseline_server_cpu_pct: base.server_cpu_pct,
+      baseline_server_cpu_ms_per_1k_deliveries: base.server_cpu_ms_per_1k_deliveries,
       ratio: ratio(r.events_per_s, base.events_per_s),
+      // >1 = fewer server CPU-seconds per delivery than the baseline.
+      cpu_efficiency_ratio: ratio(base.server_cpu_ms_per_1k_deliveries, r.server_cpu_ms_per_1k_deliveries),
       goal,
     });
   const bare = await measureFanout(await bareWsServer(), payloads, opts);

@@ -46,3 +46,7 @@ export async function startProxy(ctx: PartContext): Promise<RunningPart> {
 export async function startGatewayLite(ctx: PartContext): Promise<RunningPart> {
   return (await import('../gateway-lite/index.ts')).start(ctx);
 }
+
+export async function startGatewayFront(ctx: PartContext): Promise<RunningPart> {
+  return (await import('../gateway-lite/index.ts')).startFront(ctx);
+}

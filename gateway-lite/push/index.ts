@@ -8,3 +8,4 @@ export { mentionNotifications } from './mentions.ts';
 export { pushMetrics, type PushMetrics } from './metrics.ts';
 export { pushShape, loadPushConfig, type PushConfig } from './config.ts';
 export type { PushNotification, PushSink, PresenceLookup } from './types.ts';
+export { BusPresence } from './bus-presence.ts';

@@ -6,3 +6,4 @@ export { GatewayNodes, type GatewayNodeInfo, type GatewayNodesOptions } from './
 export { GatewayFront, type GatewayFrontOptions } from './front.ts';
 export { RedisSessionStore } from './redis-session-store.ts';
 export { RecentDispatches } from './recent.ts';
+export { startFanout, startFrontFromEnv, fanoutShape, type Fanout } from './cluster.ts';
