@@ -52,7 +52,9 @@ export async function gatewayServer(compress: 'none' | 'zlib-stream'): Promise<F
   }
   // The listener's connection caps (RESOUND_HTTP_MAX_CONNECTIONS[_PER_IP]) sized for one machine's 10 k clients.
   const httpLimits = { ...DEFAULT_HTTP_LIMITS, maxConnections: 50_000, maxConnectionsPerIp: 50_000 };
-  const node = await startGatewayLite({ config, redisUrl: REDIS_URL, logger: rootLogger(), storage, httpLimits });
+  // Info lines (listening…) would interleave with the figures on stdout.
+  const logger = rootLogger().child({}, { level: 'warn' });
+  const node = await startGatewayLite({ config, redisUrl: REDIS_URL, logger, storage, httpLimits });
   const query = `v=10&encoding=json${compress === 'none' ? '' : `&compress=${compress}`}`;
   return {
     url: `${node.gatewayUrl}?${query}`,
