@@ -2,6 +2,8 @@ import type { GatewayDispatch } from '../gateway/events.ts';
 import type { PushNotification } from './types.ts';
 
 const PREVIEW_CHARS = 100;
+/** `<@id>` / `<@!id>` user mentions in message text (Discord's markup). */
+const USER_MENTION = /<@!?(\d{17,20})>/g;
 
 interface MessageLike {
   id?: unknown;
@@ -23,7 +25,10 @@ export function mentionNotifications(event: GatewayDispatch, now = Date.now()): 
   if (typeof m.id !== 'string' || typeof m.channel_id !== 'string' || !Array.isArray(m.mentions)) return [];
   const users = new Set<string>();
   for (const u of m.mentions) if (typeof u?.id === 'string' && u.id !== authorId) users.add(u.id);
-  const preview = typeof m.content === 'string' ? m.content.slice(0, PREVIEW_CHARS) : '';
+  // The REST layer does not fill `mentions` yet, so the markup in the text counts too.
+  const content = typeof m.content === 'string' ? m.content : '';
+  for (const [, id] of content.matchAll(USER_MENTION)) if (id !== authorId) users.add(id);
+  const preview = content.slice(0, PREVIEW_CHARS);
   return [...users].map((user_id) => ({
     user_id,
     guild_id: typeof m.guild_id === 'string' ? m.guild_id : event.guildId,

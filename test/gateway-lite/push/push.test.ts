@@ -6,12 +6,15 @@ import { rootLogger } from '../../../common/logger.ts';
 import { Registry } from '../../../common/metrics.ts';
 import { createRedis } from '../../../common/redis.ts';
 import { snowflake } from '../../../common/snowflake.ts';
+import { startTestNode } from '../rest-helpers.ts';
 import {
+  BusPresence,
   PushService,
   RedisDispatchBus,
   RedisPresence,
   WebhookSink,
   loadPushConfig,
+  mentionNotifications,
   signPush,
   verifyPush,
   type PushNotification,
@@ -208,6 +211,58 @@ describe('push: mentions of offline users reach a signed webhook in batches, wit
     );
     expect(verifyPush(SECRET, { signature: sig, timestamp: String(now) }, '{"a":1}', 300, now + 301)).toBe(false);
     expect(verifyPush(SECRET, { timestamp: String(now) }, '{"a":1}')).toBe(false);
+  });
+
+  it("a message posted through a node's REST API pushes its offline mention, not its online author's", async () => {
+    const t = await startTestNode({ GATEWAY_LITE_RL_MESSAGE_POST: '100/1000' });
+    const registry = new Registry();
+    calls.length = 0;
+    const push = new PushService({
+      bus: t.node.bus,
+      presence: new BusPresence(t.node.bus, (u) => [...t.node.hub.sessionsOf(u)].length > 0),
+      sink: new WebhookSink({ url: receiverUrl, secret: SECRET, timeoutMs: 5000 }),
+      capacity: 10,
+      concurrency: 1,
+      batchSize: 100,
+      registry,
+      logger,
+    });
+    const offline = snowflake();
+    const res = await fetch(`${t.api}/v10/channels/${t.seed.textChannelId}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bot ${t.seed.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: `ping <@${offline}> <@${t.seed.botId}>` }),
+    });
+    expect(res.status).toBe(200);
+    const { id } = (await res.json()) as { id: string };
+    await until(async () => (await value(registry, 'resound_push_delivered_total')) === 1);
+    await push.close();
+    await t.close();
+    expect(calls).toHaveLength(1);
+    expect(calls[0].ok).toBe(true);
+    expect(calls[0].batch).toMatchObject([{ user_id: offline, message_id: id, guild_id: t.seed.guildId }]);
+  });
+
+  it('mentions come from the mentions array and from <@id> markup in the text, never the author', () => {
+    const d = {
+      id: '1',
+      channel_id: '2',
+      guild_id: '3',
+      author: { id: '80351110224678912' },
+      content: 'hi <@80351110224678913> and <@!80351110224678914> and me <@80351110224678912>',
+      mentions: [{ id: '80351110224678915' }],
+    };
+    const got = mentionNotifications({ t: 'MESSAGE_CREATE', d, guildId: '3', intent: 512 }, 5);
+    expect(got.map((n) => n.user_id).sort()).toEqual(['80351110224678913', '80351110224678914', '80351110224678915']);
+    expect(got[0]).toMatchObject({
+      guild_id: '3',
+      channel_id: '2',
+      message_id: '1',
+      author_id: '80351110224678912',
+      at: 5,
+    });
+    expect(mentionNotifications({ t: 'TYPING_START', d, guildId: '3', intent: 0 })).toEqual([]);
+    expect(mentionNotifications({ t: 'MESSAGE_CREATE', d: 'junk', guildId: null, intent: 0 })).toEqual([]);
   });
 
   it('config: a webhook URL without a secret is refused by name', () => {
