@@ -52,7 +52,7 @@ function inflater(onText: (s: string) => void) {
 }
 
 function onDecoded(text: string): void {
-  const p = JSON.parse(text) as { op: number; d?: { bench_ts?: number } };
+  const p = JSON.parse(text) as { op: number; d?: { bench_ts?: number } | null };
   if (p.op === 0 && typeof p.d?.bench_ts === 'number') lags.push(now() - p.d.bench_ts);
 }
 
@@ -165,6 +165,8 @@ async function connect(c: Extract<Cmd, { cmd: 'connect' }>): Promise<void> {
           ws.on('message', (data: Buffer) => {
             if (!hello && c.identify) {
               hello = true;
+              // Hello opens the connection's compression stream: the inflater must see it too.
+              if (zlibStream) decode?.(data);
               const id = c.identify;
               pending.push(() => ws.send(identifyFrame(id.tokens[idx % id.tokens.length], id.intents)));
               return;
