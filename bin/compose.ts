@@ -95,3 +95,7 @@ export async function startGatewayLite(ctx: PartContext): Promise<RunningPart> {
     },
   };
 }
+
+export async function startGatewayFront(ctx: PartContext): Promise<RunningPart> {
+  return (await import('../gateway-lite/index.ts')).startFront(ctx);
+}

@@ -9,6 +9,7 @@ export const PARTS: Record<string, () => Promise<PartStarter>> = {
   proxy: async () => (await import('./compose.ts')).startProxy,
   workers: async () => (await import('./compose.ts')).startWorkers,
   'gateway-lite': async () => (await import('./compose.ts')).startGatewayLite,
+  'gateway-front': async () => (await import('./compose.ts')).startGatewayFront,
 };
 
 /**

@@ -12,7 +12,11 @@ import { seedPlatform } from './seed.ts';
 import { EndpointCaller } from './interactions/endpoint.ts';
 import { OutboundClient } from './interactions/outbound.ts';
 import { API_PREFIX } from './rest/server.ts';
-import { startGatewayLite } from './service.ts';
+import { startGatewayLite, type GatewayLite } from './service.ts';
+import { startFanout, startFrontFromEnv, type RedisDispatchBus } from './gateway/fanout/index.ts';
+import { Registry } from '../common/metrics.ts';
+import { BusPresence, PushService, WebhookSink, loadPushConfig } from './push/index.ts';
+import type { Logger } from '../common/logger.ts';
 import { openStorage } from './storage/index.ts';
 import { loadVoiceBridgeConfig, type VoiceFleet } from './voice-bridge/index.ts';
 
@@ -82,6 +86,14 @@ export async function startWith(ctx: PartContext, extra: { voiceFleet?: VoiceFle
   const config = loadGatewayLiteConfig(ctx.env, ctx.common);
   const handle = await ctx.redis();
   const logger = ctx.logger.child({ part: 'gateway-lite' });
+  // GATEWAY_LITE_BUS=redis: bus, session store and node set in Redis (several nodes); null = one node.
+  const fanout = await startFanout({
+    env: ctx.env,
+    redisUrl: handle.url,
+    prefix: config.redisPrefix,
+    nodeId: config.nodeId,
+    logger,
+  });
   const node = await startGatewayLite({
     config,
     redisUrl: handle.url,
@@ -91,7 +103,10 @@ export async function startWith(ctx: PartContext, extra: { voiceFleet?: VoiceFle
     internalBind: ctx.common.RESOUND_INTERNAL_BIND,
     voiceFleet: extra.voiceFleet,
     voiceBridge: loadVoiceBridgeConfig(ctx.env),
+    ...(fanout ? { bus: fanout.bus, sessionStore: fanout.sessionStore } : {}),
   });
+  await fanout?.attach(node);
+  const push = startPushFromEnv(ctx.env, node, fanout?.bus, logger);
   logListening(ctx.logger, 'gateway-lite', node.url, {
     api: `${node.url}${API_PREFIX}`,
     gateway: node.gatewayUrl,
@@ -99,7 +114,39 @@ export async function startWith(ctx: PartContext, extra: { voiceFleet?: VoiceFle
     node: config.nodeId,
   });
   logListening(ctx.logger, 'gateway-lite', node.internalUrl, { internal: true, serves: ['/metrics'] });
-  return { name: 'gateway-lite', urls: { http: node.url, internal: node.internalUrl }, close: () => node.close() };
+  return {
+    name: 'gateway-lite',
+    urls: { http: node.url, internal: node.internalUrl },
+    close: async () => {
+      // Several nodes: move this node's sessions to the others first (op 7, resumed elsewhere from Redis).
+      await fanout?.drain();
+      await push?.close();
+      await node.close();
+      await fanout?.close();
+    },
+  };
+}
+
+/** Push when GATEWAY_LITE_PUSH_WEBHOOK_URL is set: mentions of users with no live session → signed webhook. */
+function startPushFromEnv(
+  env: Record<string, string | undefined>,
+  node: GatewayLite,
+  redisBus: RedisDispatchBus | undefined,
+  logger: Logger,
+): PushService | null {
+  const push = loadPushConfig(env);
+  if (!push.webhook) return null;
+  return new PushService({
+    bus: node.bus,
+    origin: redisBus?.originId,
+    presence: new BusPresence(node.bus, (u) => [...node.hub.sessionsOf(u)].length > 0),
+    sink: new WebhookSink(push.webhook),
+    capacity: push.capacity,
+    concurrency: push.concurrency,
+    batchSize: push.batchSize,
+    registry: node.registry,
+    logger: logger.child({ component: 'push' }),
+  });
 }
 
 /**
@@ -148,3 +195,24 @@ export async function seedCommand(argv: string[]): Promise<void> {
     await storage.close();
   }
 }
+
+export * from './gateway/fanout/index.ts';
+export * from './push/index.ts';
+
+/** `resound start gateway-front`: one gateway URL over the live, non-draining gateway nodes (GATEWAY_FRONT_PORT). */
+export const startFront: PartStarter = async (ctx) => {
+  const config = loadGatewayLiteConfig(ctx.env, ctx.common);
+  const handle = await ctx.redis();
+  const logger = ctx.logger.child({ part: 'gateway-front' });
+  const registry = new Registry();
+  const front = await startFrontFromEnv({
+    env: ctx.env,
+    bind: ctx.common.RESOUND_BIND,
+    redisUrl: handle.url,
+    prefix: config.redisPrefix,
+    registry,
+    logger,
+  });
+  logListening(ctx.logger, 'gateway-front', front.url, { gateway: front.url });
+  return { name: 'gateway-front', urls: { ws: front.url }, close: () => front.close() };
+};
