@@ -126,6 +126,11 @@ export class Handshake {
         await store.save(record).catch(() => {});
         return this.refuse(conn, CloseCode.AUTHENTICATION_FAILED, 'authentication failed: token does not own session');
       }
+      // The old holder numbered events up to the record's newest; any after it that its append had not yet stored
+      // when the record was taken reached this node before recording began: replay those from the recent ring.
+      const newest = record.replay.at(-1)?.id;
+      const after = newest ? this.hub.recentAfter(newest) : null;
+      if (after) catchUp = after;
       session = GatewaySession.fromRecord(record, this.cfg.replayMax, store);
       source = 'taken';
     } else {

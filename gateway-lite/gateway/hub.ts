@@ -10,6 +10,7 @@ import { shardOf } from './limits.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { Op } from './opcodes.ts';
 import { PreparedDispatch, type Variant } from './serialize.ts';
+import { RecentDispatches } from './recent-dispatches.ts';
 import type { DeliverResult, GatewaySession } from './session.ts';
 import type { SessionStore } from './session-store.ts';
 import { Handshake, type HandshakeConfig, type TokenAuth } from './handshake.ts';
@@ -51,6 +52,8 @@ export class GatewayHub implements ConnectionHost {
   private takeBase = 0;
   private takesPending = 0;
   private readonly unsubscribe: () => void;
+  /** Every node's recent bus events, for a takeover whose old holder had not yet appended the newest ones. */
+  private readonly recent: RecentDispatches;
   private readonly handshake: Handshake;
   private readonly commandsImpl: Commands;
   readonly log: RateLimitedLog;
@@ -61,6 +64,7 @@ export class GatewayHub implements ConnectionHost {
     this.handshake = new Handshake(this, opts.handshake);
     this.commandsImpl = new Commands(this, opts.commands, opts.presence);
     this.unsubscribe = opts.bus.subscribe((e) => this.onEvent(e));
+    this.recent = new RecentDispatches(opts.bus);
     opts.metrics.sessionCounts = () => {
       const attached = this.attachedCount();
       return { attached, detached: this.sessions.size - attached };
@@ -179,6 +183,11 @@ export class GatewayHub implements ConnectionHost {
   beginTake(): number {
     this.takesPending++;
     return this.takeBase + this.takeLog.length;
+  }
+
+  /** Bus events this node received after the one with id `id`, oldest first; null when it is no longer known. */
+  recentAfter(id: string): PreparedDispatch[] | null {
+    return this.recent.after(id)?.map((e) => new PreparedDispatch(e)) ?? null;
   }
 
   /** The events recorded since `from`, ending that take's recording. */
@@ -301,6 +310,7 @@ export class GatewayHub implements ConnectionHost {
 
   async close(): Promise<void> {
     this.unsubscribe();
+    this.recent.close();
     for (const conn of [...this.conns.keys()]) conn.close(1012, 'node shutting down');
     for (const t of this.expiry.values()) clearTimeout(t);
     this.expiry.clear();

@@ -1,11 +1,12 @@
 /**
  * Cross-node resume through the SessionStore contract: two nodes share one dispatch bus and one session store (the
  * in-process stand-ins for Redis). Node A drains (op 7); the client resumes on node B, which takes the record A kept
- * current while detached; every dispatch arrives exactly once and A lets the session go.
+ * current while detached; every dispatch arrives exactly once and A lets the session go. Also when A's append of the
+ * newest event is still in flight as B takes the record: B replays it from its ring of recent bus events.
  */
 import { GatewayIntentBits as I } from 'discord-api-types/v10';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalDispatchBus, MemorySessionStore, messageDispatch } from '../../gateway-lite/index.ts';
+import { LocalDispatchBus, MemorySessionStore, messageDispatch, type ReplayEntry } from '../../gateway-lite/index.ts';
 import type { TestNode } from './rest-helpers.ts';
 import { RawClient, startGatewayTestNode, until, type Frame } from './gateway-helpers.ts';
 
@@ -66,4 +67,65 @@ describe('session takeover between nodes', () => {
     expect(b.node.hub.session(sessionId)?.state.kind).toBe('attached');
     c2.close();
   });
+
+  it('an append still in flight at the take: B replays the missing event from its recent ring, once', async () => {
+    const slow = new StalledAppends();
+    const bus2 = new LocalDispatchBus();
+    const a2 = await startGatewayTestNode({ GATEWAY_LITE_HEARTBEAT_MS: '60000' }, { bus: bus2, sessionStore: slow });
+    const b2 = await startGatewayTestNode({ GATEWAY_LITE_HEARTBEAT_MS: '60000' }, { bus: bus2, sessionStore: slow });
+    try {
+      let id = 7000;
+      const publish = (content: string) =>
+        bus2.publish(
+          messageDispatch(
+            'MESSAGE_CREATE',
+            { id: String(id++), channel_id: a2.seed.textChannelId, content, author: { id: a2.seed.ownerId } },
+            a2.seed.guildId,
+          ),
+        );
+      const c1 = new RawClient(a2.node.gatewayUrl);
+      const ready = await c1.identify(a2.seed.token, { intents: I.Guilds | I.GuildMessages | I.MessageContent });
+      const sessionId = (ready.d as { session_id: string }).session_id;
+      const drained = a2.node.hub.drain(5000, 60_000);
+      await c1.next((f) => f.op === 7, 'op 7');
+      c1.close(4200);
+      await drained;
+      await publish('stored');
+      await until(() => slow.appended.includes('stored'), 'stored appended');
+      slow.stall = true;
+      await publish('in flight'); // A's append of this one is held until after B has taken the record
+      const seq = Math.max(0, ...c1.frames.filter((f) => f.op === 0).map((f) => f.s!));
+      const c2 = new RawClient(b2.node.gatewayUrl);
+      await c2.next((f) => f.op === 10, 'hello');
+      c2.send(6, { token: a2.seed.token, session_id: sessionId, seq });
+      await c2.next((f) => f.t === 'RESUMED', 'RESUMED on B');
+      slow.release();
+      await publish('after');
+      await c2.next((f) => (f.d as { content?: string } | null)?.content === 'after', 'after');
+      expect(messages(c2.frames)).toEqual(['stored', 'in flight', 'after']);
+      c2.close();
+    } finally {
+      await a2.close();
+      await b2.close();
+    }
+  });
 });
+
+/** A session store whose appends can be held back, as a slow Redis round trip would. */
+class StalledAppends extends MemorySessionStore {
+  stall = false;
+  readonly appended: string[] = [];
+  private held: Array<() => void> = [];
+
+  override async append(sessionId: string, entry: ReplayEntry, maxReplay: number): Promise<boolean> {
+    if (this.stall) await new Promise<void>((resolve) => this.held.push(resolve));
+    const ok = await super.append(sessionId, entry, maxReplay);
+    if (ok) this.appended.push((JSON.parse(entry.d) as { content?: string }).content ?? entry.t);
+    return ok;
+  }
+
+  release(): void {
+    this.stall = false;
+    for (const r of this.held.splice(0)) r();
+  }
+}

@@ -5,5 +5,5 @@ export { encodeWire, decodeWire } from './wire.ts';
 export { GatewayNodes, type GatewayNodeInfo, type GatewayNodesOptions } from './nodes.ts';
 export { GatewayFront, type GatewayFrontOptions } from './front.ts';
 export { RedisSessionStore } from './redis-session-store.ts';
-export { RecentDispatches } from './recent.ts';
+export { RecentDispatches } from '../recent-dispatches.ts';
 export { startFanout, startFrontFromEnv, fanoutShape, type Fanout } from './cluster.ts';

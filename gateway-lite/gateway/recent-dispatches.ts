@@ -1,4 +1,4 @@
-import type { DispatchBus, GatewayDispatch } from '../events.ts';
+import type { DispatchBus, GatewayDispatch } from './events.ts';
 
 /**
  * The last `capacity` bus events this node received, in arrival order — the same order on every node, because each
