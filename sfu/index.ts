@@ -47,3 +47,4 @@ export { cryptoShape } from './crypto/aes-gcm.ts';
 export * from './rtp/rtp-header.ts';
 export * from './udp/ip-discovery.ts';
 export { StreamRewriter } from './rtp/stream-rewriter.ts';
+export * from './webrtc/index.ts';

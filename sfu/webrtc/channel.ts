@@ -1,0 +1,225 @@
+import { randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { types as ms } from 'mediasoup';
+import type { Participant } from '../participant.ts';
+import type { Router } from '../router.ts';
+import { Bridge } from './bridge.ts';
+import { BrowserPeer, BrowserTransport } from './browser-peer.ts';
+import { ROUTER_CODECS } from './codec.ts';
+import type { RejoinReason } from './types.ts';
+import type { PoolSlot, WorkerPool } from './worker-pool.ts';
+
+export interface WebRtcChannelEvents {
+  /** A browser speaker's audio level crossed the threshold (mediasoup AudioLevelObserver): speaking on / off. */
+  speaking: [userId: string, speaking: boolean];
+  /** The channel's mediasoup router moved to worker `slot` after its worker died; browsers were told to rejoin. */
+  moved: [slot: number];
+  close: [];
+}
+
+/** AudioLevelObserver settings: dBov above which a browser counts as speaking, checked every `interval` ms. */
+const LEVEL_THRESHOLD = -70;
+const LEVEL_INTERVAL_MS = 200;
+
+/**
+ * One voice channel's WebRTC half: a mediasoup Router (Opus 48 kHz stereo) on one pool worker, its browsers, its
+ * AudioLevelObserver and the bridge into the native router (`native`), which stays the channel's one SSRC/user map:
+ * browsers are participants there too. If the worker dies the router is re-created on another worker, the bridge
+ * re-attaches (native clients keep talking to each other throughout) and every browser is told to rejoin.
+ */
+export class WebRtcChannel extends EventEmitter<WebRtcChannelEvents> {
+  private router: ms.Router | null = null;
+  private slot: PoolSlot | null = null;
+  private observer: ms.AudioLevelObserver | null = null;
+  private readonly peers = new Map<string, BrowserPeer>();
+  private readonly speakingNow = new Set<string>();
+  private isClosed = false;
+  private ready: Promise<void>;
+
+  private constructor(
+    readonly key: string,
+    readonly native: Router,
+    readonly bridge: Bridge,
+    private readonly pool: WorkerPool,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.ready = this.place();
+    native.observer.on('newparticipant', (p) => this.onNativeJoin(p));
+    native.observer.on('participantclose', (p) => this.onNativeLeave(p));
+    native.observer.once('close', () => this.close('channel_closed'));
+  }
+
+  static async create(key: string, native: Router, pool: WorkerPool, log: Logger): Promise<WebRtcChannel> {
+    const bridge = await Bridge.open(native, freeSsrc(native), log);
+    const ch = new WebRtcChannel(key, native, bridge, pool, log);
+    await ch.ready;
+    return ch;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** The pool slot (worker) hosting this channel now. */
+  get workerSlot(): number {
+    return this.slot?.index ?? -1;
+  }
+
+  get mediasoupRouter(): ms.Router | null {
+    return this.router;
+  }
+
+  browser(userId: string): BrowserPeer | undefined {
+    return this.peers.get(userId);
+  }
+
+  get browsers(): BrowserPeer[] {
+    return [...this.peers.values()];
+  }
+
+  /**
+   * Adds a browser: a WebRtcTransport on the worker's shared port, a participant in the native router with `ssrc`
+   * (a fresh one when omitted), and consumers for everyone already speaking. A user already here leaves first.
+   */
+  async addBrowser(userId: string, ssrc?: number): Promise<BrowserPeer> {
+    await this.ready;
+    if (this.isClosed || !this.router || !this.slot) throw new Error(`channel ${this.key} is closed`);
+    this.peers.get(userId)?.close();
+    this.native.removeParticipant(userId);
+    const router = this.router;
+    const transport = await router.createWebRtcTransport({ webRtcServer: this.slot.server, enableUdp: true });
+    const userSsrc = ssrc ?? freeSsrc(this.native);
+    const peer = new BrowserPeer(userId, userSsrc, transport, {
+      onProduce: (pp, producer) => this.onBrowserProduce(pp, producer),
+      onClose: (pp) => this.onBrowserClose(pp),
+    });
+    this.peers.set(userId, peer);
+    const nt = this.native.adoptTransport(new BrowserTransport(userSsrc, () => peer.close()));
+    this.bridge.markBrowser(userSsrc, true);
+    peer.participant = this.native.addParticipant(userId, nt);
+    // Everyone already audible: native speakers through the bridge, browsers directly.
+    for (const p of this.native.participants) {
+      if (p.userId === userId || p === this.bridge.participant) continue;
+      const other = this.peers.get(p.userId);
+      const producer = other ? other.producer : this.bridge.producerOf(p.ssrc);
+      if (producer) await peer.consume(p.userId, p.ssrc, producer, true);
+    }
+    return peer;
+  }
+
+  /** Mutes a browser for everyone (its producer pauses) and in the native router (its frames stop there too). */
+  async setServerMute(userId: string, muted: boolean): Promise<void> {
+    this.native.setServerMute(userId, muted);
+    const producer = this.peers.get(userId)?.producer;
+    if (producer) await (muted ? producer.pause() : producer.resume());
+  }
+
+  private async place(avoid?: PoolSlot): Promise<void> {
+    let slot: PoolSlot;
+    try {
+      slot = this.pool.pick(avoid);
+    } catch {
+      // Every worker is down (one-core machines): wait for the pool's replacement.
+      slot = await new Promise<PoolSlot>((resolve) => this.pool.once('workerrestarted', resolve));
+    }
+    const router = await slot.worker.createRouter({ mediaCodecs: ROUTER_CODECS });
+    if (this.isClosed) return router.close();
+    slot.routers++;
+    router.once('workerclose', () => {
+      slot.routers--;
+      void this.relocate(slot);
+    });
+    const observer = await router.createAudioLevelObserver({
+      maxEntries: 16,
+      threshold: LEVEL_THRESHOLD,
+      interval: LEVEL_INTERVAL_MS,
+    });
+    observer.on('volumes', (v) => this.onVolumes(v.map((e) => String(e.producer.appData.userId))));
+    observer.on('silence', () => this.onVolumes([]));
+    this.router = router;
+    this.slot = slot;
+    this.observer = observer;
+    await this.bridge.attach(router);
+    for (const p of this.native.participants) await this.onNativeJoin(p);
+  }
+
+  private async relocate(dead: PoolSlot): Promise<void> {
+    if (this.isClosed) return;
+    this.log.warn({ channel: this.key, worker: dead.index }, 'mediasoup worker died: re-creating the channel');
+    this.router = null;
+    this.observer = null;
+    this.onVolumes([]);
+    for (const peer of [...this.peers.values()]) peer.rejoin('worker_died');
+    this.ready = this.place(dead);
+    await this.ready;
+    if (this.slot) this.emit('moved', this.slot.index);
+  }
+
+  private async onNativeJoin(p: Participant): Promise<void> {
+    if (p.transport.kind !== 'udp' || !this.router) return;
+    const producer = await this.bridge.addNative(p);
+    if (!producer) return;
+    for (const peer of this.peers.values()) await peer.consume(p.userId, p.ssrc, producer);
+  }
+
+  private onNativeLeave(p: Participant): void {
+    if (p.transport.kind === 'udp') this.bridge.removeNative(p.ssrc);
+    // Browsers' consumers close with the producer ('producerclose'); a browser leaving closes its own peer.
+    for (const peer of this.peers.values()) peer.dropConsumer(p.userId);
+  }
+
+  private async onBrowserProduce(peer: BrowserPeer, producer: ms.Producer): Promise<void> {
+    await this.observer?.addProducer({ producerId: producer.id });
+    if (peer.participant) await this.bridge.consumeBrowser(producer, peer.participant);
+    for (const other of this.peers.values()) {
+      if (other !== peer) await other.consume(peer.userId, peer.ssrc, producer);
+    }
+  }
+
+  private onBrowserClose(peer: BrowserPeer): void {
+    if (this.peers.get(peer.userId) === peer) this.peers.delete(peer.userId);
+    this.bridge.markBrowser(peer.ssrc, false);
+    if (this.speakingNow.delete(peer.userId)) this.emit('speaking', peer.userId, false);
+    for (const other of this.peers.values()) other.dropConsumer(peer.userId);
+    // Leaves the native router too (no-op when the native side closed first).
+    peer.participant?.transport.close();
+  }
+
+  private onVolumes(loud: string[]): void {
+    const now = new Set(loud);
+    for (const u of [...this.speakingNow]) {
+      if (now.has(u)) continue;
+      this.speakingNow.delete(u);
+      this.emit('speaking', u, false);
+    }
+    for (const u of now) {
+      if (this.speakingNow.has(u)) continue;
+      this.speakingNow.add(u);
+      this.emit('speaking', u, true);
+    }
+  }
+
+  /** Closes the WebRTC half (browsers hear `rejoin`); the native router and its clients are left as they are. */
+  close(reason: RejoinReason = 'channel_closed'): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const peer of [...this.peers.values()]) peer.rejoin(reason);
+    this.bridge.close();
+    if (this.slot && this.router && !this.router.closed) this.slot.routers--;
+    this.router?.close();
+    this.router = null;
+    this.emit('close');
+    this.removeAllListeners();
+  }
+}
+
+/** An SSRC no participant of `native` uses (native SSRCs come from the Sfu's table, random in the same space). */
+function freeSsrc(native: Router): number {
+  const used = new Set(native.participants.map((p) => p.ssrc));
+  let ssrc: number;
+  do ssrc = randomInt(1, 0xffffffff);
+  while (used.has(ssrc));
+  return ssrc;
+}
