@@ -40,6 +40,8 @@ export interface BrowserPeerEvents {
   consumer: [ConsumerInfo];
   /** A stream ended (its speaker left); its m-line may be recycled. */
   consumerclose: [{ userId: string; mid: string }];
+  /** DTLS progress; 'failed' means the browser's fingerprint did not match (or DTLS broke): close its session. */
+  dtlsstate: ['connecting' | 'connected' | 'failed' | 'closed'];
   /** The browser must reconnect (its channel moved to another worker, or closed). Emitted once, before `close`. */
   rejoin: [RejoinReason];
   close: [];
@@ -87,6 +89,9 @@ export class BrowserPeer extends EventEmitter<BrowserPeerEvents> {
       fingerprints: transport.dtlsParameters.fingerprints.map((f) => ({ algorithm: f.algorithm, value: f.value })),
       dtlsRole: (transport.dtlsParameters.role ?? 'auto') as DtlsRole,
     };
+    transport.on('dtlsstatechange', (state) => {
+      if (state !== 'new' && !this.isClosed) this.emit('dtlsstate', state);
+    });
   }
 
   get closed(): boolean {
