@@ -17,7 +17,7 @@ const PAGE = new URL('./index.html', import.meta.url);
 const SCRIPT = new URL('./page.browser.ts', import.meta.url);
 /** Only what the page does: its own script and styles, WebSockets and fetches to this origin, microphone. */
 const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:; media-src 'self' blob:; img-src 'self'";
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:; media-src 'self' blob:; img-src 'self' data:";
 
 /**
  * The voice demo: GET /demo (the page), GET /demo/page.js (its client, compiled once on first request) and

@@ -103,10 +103,16 @@ export class BrowserVoice {
       this.take(conn.peerIp, -1);
       return;
     }
-    const desc = describeBrowser(
-      { iceParameters: peer.local.ice, iceCandidates: peer.local.candidates, dtlsParameters: peer.local },
-      { ssrc: session.ssrc, mediaSessionId: session.id },
-    );
+    let desc: WebRtcDescription;
+    try {
+      desc = describeBrowser(
+        { iceParameters: peer.local.ice, iceCandidates: peer.local.candidates, dtlsParameters: peer.local },
+        { ssrc: session.ssrc, mediaSessionId: session.id },
+      );
+    } catch (err) {
+      peer.close();
+      throw err;
+    }
     const link: BrowserLink = { peer, desc, ip: conn.peerIp, connected: false, producing: false };
     this.links.set(session, link);
     metrics.webrtcSessions.inc();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EndBehaviorType } from '@discordjs/voice';
 import type { Browser } from 'playwright-core';
 import type { VoiceGateway } from '../../../signaling/index.ts';
@@ -9,6 +9,7 @@ import {
   newId,
   play,
   startTestGateway,
+  counterValue,
   type TestClient,
 } from '../../../testkit/index.ts';
 import { isOpusSilence } from '../../../sfu/index.ts';
@@ -34,9 +35,12 @@ describe('voice in the browser: the demo page in headless Chromium with native @
     gw = await startTestGateway({ SFU_WEBRTC_WORKERS: '1', VOICE_DEMO_GUILD_ID: guild });
     browser = await launchChromium();
   });
+  // Each test leaves nothing running: the machine has two cores for Chromium, mediasoup and the native clients.
+  afterEach(async () => {
+    for (const n of natives.splice(0)) n.destroy();
+    for (const p of pages.splice(0)) await p.close().catch(() => undefined);
+  });
   afterAll(async () => {
-    for (const n of natives) n.destroy();
-    for (const p of pages) await p.close().catch(() => undefined);
     await browser?.close();
     await gw?.close();
   });
@@ -99,5 +103,26 @@ describe('voice in the browser: the demo page in headless Chromium with native @
     // Each page lists the other, and (the fake microphone beeps) sees them speak at some point.
     await a.page.waitForSelector(`#people li[data-user-id="${b.userId}"]`);
     await b.page.waitForSelector(`#people li[data-user-id="${a.userId}"]`);
+  });
+
+  it('a browser whose DTLS fingerprint does not match its certificate is closed with 4004, counted; others hear on', async () => {
+    const channel = newId();
+    const a = await joinDemo(browser, gw, channel);
+    const b = await joinDemo(browser, gw, channel);
+    pages.push(a, b);
+    await waitHeard(b.page, a.userId);
+    const before = await counterValue(gw, 'resound_signaling_rejected_total', { reason: 'webrtc_dtls_failed' });
+    const forged = Array.from({ length: 32 }, () => '5A').join(':');
+    const liar = await joinDemo(browser, gw, channel, {
+      tamper: (m) => (m.startsWith('{"op":40,') ? m.replace(/"value":"[0-9A-F:]+"/, `"value":"${forged}"`) : m),
+      until: 'window.resoundDemo?.closeCode === 4004',
+    });
+    pages.push(liar);
+    expect(await counterValue(gw, 'resound_signaling_rejected_total', { reason: 'webrtc_dtls_failed' })).toBe(
+      before + 1,
+    );
+    const [ab, ba] = await Promise.all([waitHeard(a.page, b.userId), waitHeard(b.page, a.userId)]);
+    expect(ab.packets + ba.packets).toBeGreaterThan(0);
+    expect(await a.page.evaluate('window.resoundDemo.phase')).toBe('connected');
   });
 });

@@ -19,10 +19,30 @@ export interface DemoPage {
   close(): Promise<void>;
 }
 
+export interface JoinDemoOptions {
+  /** Rewrites each message the page sends on the voice WebSocket (the test plays a hostile browser). */
+  tamper?: (message: string) => string;
+  /** Page expression to wait for instead of "connected". */
+  until?: string;
+}
+
 /** Opens the demo page in a fresh context, joins `channelId` and waits until the microphone is sent. */
-export async function joinDemo(browser: Browser, gw: VoiceGateway, channelId: string): Promise<DemoPage> {
+export async function joinDemo(
+  browser: Browser,
+  gw: VoiceGateway,
+  channelId: string,
+  opts: JoinDemoOptions = {},
+): Promise<DemoPage> {
   const context = await browser.newContext();
   const page = await context.newPage();
+  const tamper = opts.tamper;
+  if (tamper)
+    await page.routeWebSocket(/\/\?v=8$/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => server.send(typeof m === 'string' ? tamper(m) : m));
+      server.onMessage((m) => ws.send(m));
+      server.onClose((code, reason) => ws.close({ code, reason }));
+    });
   const descriptions: string[] = [];
   page.on('websocket', (ws) =>
     ws.on('framereceived', (f) => {
@@ -33,7 +53,7 @@ export async function joinDemo(browser: Browser, gw: VoiceGateway, channelId: st
   await page.goto(`${gw.httpUrl}/demo`);
   await page.fill('#channel', channelId);
   await page.click('#join');
-  await page.waitForFunction('window.resoundDemo?.phase === "connected"', undefined, { timeout: 20_000 });
+  await page.waitForFunction(opts.until ?? 'window.resoundDemo?.phase === "connected"', undefined, { timeout: 20_000 });
   const userId = (await page.evaluate('window.resoundDemo.grant.user_id')) as string;
   return { page, userId, descriptions, close: () => context.close() };
 }
