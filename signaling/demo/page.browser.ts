@@ -221,7 +221,8 @@ class DemoCall {
       const p = slot && slot.ssrc !== 0 ? this.people.get(slot.userId) : undefined;
       if (!p) continue;
       const sources = tr.receiver.getSynchronizationSources();
-      const fresh = sources.filter((s) => performance.timeOrigin + performance.now() - s.timestamp < 500);
+      // Source timestamps are wall-clock (spec) in current Chromium, relative to the time origin in older ones.
+      const fresh = sources.filter((s) => (s.timestamp > 1e12 ? Date.now() : performance.now()) - s.timestamp < 500);
       p.level = Math.max(0, ...fresh.map((s) => s.audioLevel ?? 0));
     }
     render(this);
@@ -257,7 +258,11 @@ function setStatus(text: string): void {
 /** Redraws the people list and the buttons from the call's state. */
 function render(call: DemoCall): void {
   const list = $('people');
+  const me = document.createElement('li');
+  me.dataset.userId = call.grant.user_id;
+  me.textContent = `${call.grant.user_id} (you)${call.muted ? ' — muted' : ''}${call.deafened ? ' — deafened' : ''}`;
   list.replaceChildren(
+    ...(call.phase === 'closed' ? [] : [me]),
     ...[...call.people.values()].map((p) => {
       const li = document.createElement('li');
       const speaking = p.level > 0.01 || (p.flags & 1) === 1;
