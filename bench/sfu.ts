@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { emit, percentile, ratio, round } from './_harness.ts';
 import type { SutConfig, SutMessage } from './_sfu-sut.ts';
+import { mediasoupCells } from './_sfu-mediasoup.ts';
 import { createTransportCipher, type TransportCipher, type TransportMode } from '../sfu/index.ts';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -268,6 +269,8 @@ function capacity(rs: StepResult[]): number {
 }
 
 const relayCap = capacity(relay);
+// mediasoup (plain RTP and SRTP AEAD_AES_256_GCM PlainTransports) at the same shapes: bench/_sfu-mediasoup.ts.
+const mediasoupRows = await mediasoupCells(STEPS, MEASURE_MS, capacity(gcm), relayCap);
 const rows: [string, StepResult[]][] = [
   ['bare UDP relay (baseline)', relay],
   ['SFU, aead_aes256_gcm_rtpsize', gcm],
@@ -315,5 +318,6 @@ const table = [
       `${rs[0].p50} / ${rs[0].p99}`,
     ]);
   }),
+  ...mediasoupRows.map((cells) => tableRow([...cells, 'n/a'])),
 ];
 process.stderr.write(table.join('\n') + '\n');

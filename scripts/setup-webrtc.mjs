@@ -7,10 +7,20 @@
 // Plain .mjs (no tsx) so it runs before anything else is built; exit code 0 = worker ready.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Buffer } from 'node:buffer';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
@@ -119,6 +129,13 @@ const PATCH = [
   // Debian installs libsrtp2's header under srtp2/.
   ['include/DepLibSRTP.hpp', 'replace', '#include <srtp.h>', '#include <srtp2/srtp.h>'],
   ['include/RTC/SrtpSession.hpp', 'replace', '#include <srtp.h>', '#include <srtp2/srtp.h>'],
+  // libsrtp 3 renamed srtp_remove_stream.
+  [
+    'include/RTC/SrtpSession.hpp',
+    'replace',
+    'srtp_stream_remove(this->session, uint32_t{ htonl(ssrc) });',
+    'srtp_remove_stream(this->session, uint32_t{ htonl(ssrc) });',
+  ],
   // Error codes that exist only in versatica's libsrtp 3 fork.
   [
     'src/DepLibSRTP.cpp',
@@ -186,21 +203,45 @@ const PATCH = [
 ];
 const MESON_OPTIONS = ['--buildtype=release', '-Dms_disable_liburing=true', '--wrap-mode=nodownload'];
 
-function applyPatch(dir) {
-  for (const [file, kind, from, to, text] of PATCH) {
-    const path = join(dir, file);
-    const src = readFileSync(path, 'utf8');
-    const at = src.indexOf(from);
+/** The patched text of one worker source file (unchanged when no step names it). */
+function patched(file, src) {
+  let out = src;
+  for (const [f, kind, from, to, text] of PATCH) {
+    if (f !== file) continue;
+    const at = out.indexOf(from);
     if (at < 0) fail(`patch step for ${file} no longer matches (mediasoup changed?): ${from.slice(0, 60)}`);
-    let out;
-    if (kind === 'replace') out = src.slice(0, at) + to + src.slice(at + from.length);
-    else if (kind === 'cut-from') out = src.slice(0, at) + to;
+    if (kind === 'replace') out = out.slice(0, at) + to + out.slice(at + from.length);
+    else if (kind === 'cut-from') out = out.slice(0, at) + to;
     else {
-      const end = to === '\0EOF' ? src.length : src.indexOf(to, at);
+      const end = to === '\0EOF' ? out.length : out.indexOf(to, at);
       if (end < 0) fail(`patch end marker for ${file} not found: ${to}`);
-      out = src.slice(0, at) + text + src.slice(end);
+      out = out.slice(0, at) + text + out.slice(end);
     }
-    writeFileSync(path, out);
+  }
+  return out;
+}
+
+const SKIP = /^(subprojects|test|fuzzer|out|prebuild)$/;
+
+/**
+ * Mirrors the package's worker sources into `dest`, patched, writing only files whose content changed: an
+ * interrupted or re-patched build then recompiles only what the change touches (ninja goes by mtime).
+ */
+function syncSources(from, dest, rel = '') {
+  mkdirSync(join(dest, rel), { recursive: true });
+  for (const entry of readdirSync(join(from, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${entry.name}` : entry.name;
+    if (!rel && SKIP.test(entry.name)) continue;
+    if (entry.isDirectory()) {
+      syncSources(from, dest, r);
+      continue;
+    }
+    const want = PATCH.some(([f]) => f === r)
+      ? Buffer.from(patched(r, readFileSync(join(from, r), 'utf8')))
+      : readFileSync(join(from, r));
+    const target = join(dest, r);
+    if (existsSync(target) && readFileSync(target).equals(want)) continue;
+    writeFileSync(target, want);
   }
 }
 
@@ -273,25 +314,24 @@ function main() {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
   }
-  const cacheDir = dirname(bin);
-  const buildRoot = join(cacheDir, 'build');
-  rmSync(buildRoot, { recursive: true, force: true });
-  mkdirSync(buildRoot, { recursive: true });
+  // The build tree is per mediasoup version (not per patch) so a re-run after a patch change or an interruption
+  // is incremental; it is removed once the binary is cached.
+  const buildRoot = join(dirname(dirname(bin)), `mediasoup-build-${version}`);
   const src = join(buildRoot, 'worker');
-  const pkgWorker = join(dirname(pkgPath), 'worker');
-  cpSync(pkgWorker, src, {
-    recursive: true,
-    filter: (p) => !/\/(subprojects|test|fuzzer|out|prebuild)(\/|$)/.test(p.slice(pkgWorker.length)),
-  });
-  applyPatch(src);
+  syncSources(join(dirname(pkgPath), 'worker'), src);
   log(`building mediasoup ${version} worker (patch ${patchHash()}) in ${buildRoot} — several minutes`);
-  run('meson', ['setup', ...MESON_OPTIONS, join(buildRoot, 'out'), src]);
+  if (!existsSync(join(buildRoot, 'out', 'build.ninja'))) {
+    run('meson', ['setup', ...MESON_OPTIONS, join(buildRoot, 'out'), src]);
+  }
   // The flatbuffers headers first: the generator target is not an order dependency of the C++ objects.
   run('ninja', ['-C', join(buildRoot, 'out'), 'fbs/FBS']);
-  run('ninja', ['-C', join(buildRoot, 'out'), 'mediasoup-worker']);
+  // SETUP_WEBRTC_JOBS overrides ninja's default parallelism (cores + 2) on shared, busy machines.
+  const jobs = process.env.SETUP_WEBRTC_JOBS ? ['-j', process.env.SETUP_WEBRTC_JOBS] : [];
+  run('ninja', ['-C', join(buildRoot, 'out'), ...jobs, 'mediasoup-worker']);
   const built = join(buildRoot, 'out', 'mediasoup-worker');
   const check = verifyWorker(built);
   if (!check.ok) fail(`built worker failed its check (expected exit 41, got ${check.status}: ${check.error})`);
+  mkdirSync(dirname(bin), { recursive: true });
   renameSync(built, `${bin}.tmp`);
   chmodSync(`${bin}.tmp`, 0o755);
   renameSync(`${bin}.tmp`, bin);

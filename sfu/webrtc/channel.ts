@@ -33,6 +33,8 @@ export class WebRtcChannel extends EventEmitter<WebRtcChannelEvents> {
   private slot: PoolSlot | null = null;
   private observer: ms.AudioLevelObserver | null = null;
   private readonly peers = new Map<string, BrowserPeer>();
+  /** Every mediasoup-side voice (browser microphones, attached sources) by user, for late-joining browsers. */
+  private readonly speakers = new Map<string, { producer: ms.Producer; ssrc: number }>();
   private readonly speakingNow = new Set<string>();
   private isClosed = false;
   private ready: Promise<void>;
@@ -46,7 +48,11 @@ export class WebRtcChannel extends EventEmitter<WebRtcChannelEvents> {
   ) {
     super();
     this.ready = this.place();
-    native.observer.on('newparticipant', (p) => this.onNativeJoin(p));
+    native.observer.on('newparticipant', (p) => {
+      this.onNativeJoin(p).catch((err: Error) =>
+        this.log.warn({ err: err.message }, 'bridging a native speaker failed'),
+      );
+    });
     native.observer.on('participantclose', (p) => this.onNativeLeave(p));
     native.observer.once('close', () => this.close('channel_closed'));
   }
@@ -102,11 +108,36 @@ export class WebRtcChannel extends EventEmitter<WebRtcChannelEvents> {
     // Everyone already audible: native speakers through the bridge, browsers directly.
     for (const p of this.native.participants) {
       if (p.userId === userId || p === this.bridge.participant) continue;
-      const other = this.peers.get(p.userId);
-      const producer = other ? other.producer : this.bridge.producerOf(p.ssrc);
+      const producer = this.speakers.get(p.userId)?.producer ?? this.bridge.producerOf(p.ssrc);
       if (producer) await peer.consume(p.userId, p.ssrc, producer, true);
     }
     return peer;
+  }
+
+  /**
+   * Makes a mediasoup Producer `userId`'s voice in this channel: a browser's microphone (BrowserPeer.produce calls
+   * this), or any other source on this channel's router (a PlainTransport; the tests' stand-in for a browser). It is
+   * watched by the audio-level observer, bridged into the native router (as a participant with `userSsrc`, created
+   * unless the user is a browser here already) and consumed by every browser.
+   */
+  async attachSpeaker(userId: string, producer: ms.Producer, userSsrc?: number): Promise<Participant> {
+    let part = this.native.participant(userId);
+    if (!part || part.transport.kind !== 'webrtc') {
+      const ssrc = userSsrc ?? freeSsrc(this.native);
+      const nt = this.native.adoptTransport(new BrowserTransport(ssrc, () => producer.close()));
+      this.bridge.markBrowser(ssrc, true);
+      part = this.native.addParticipant(userId, nt);
+    }
+    this.speakers.set(userId, { producer, ssrc: part.ssrc });
+    producer.observer.once('close', () => {
+      if (this.speakers.get(userId)?.producer === producer) this.speakers.delete(userId);
+    });
+    await this.observer?.addProducer({ producerId: producer.id });
+    await this.bridge.consumeBrowser(producer, part);
+    for (const other of this.peers.values()) {
+      if (other.userId !== userId) await other.consume(userId, part.ssrc, producer);
+    }
+    return part;
   }
 
   /** Mutes a browser for everyone (its producer pauses) and in the native router (its frames stop there too). */
@@ -129,7 +160,7 @@ export class WebRtcChannel extends EventEmitter<WebRtcChannelEvents> {
     slot.routers++;
     router.once('workerclose', () => {
       slot.routers--;
-      void this.relocate(slot);
+      this.relocate(slot).catch((err: Error) => this.log.error({ err: err.message }, 're-creating the channel failed'));
     });
     const observer = await router.createAudioLevelObserver({
       maxEntries: 16,
@@ -166,22 +197,21 @@ export class WebRtcChannel extends EventEmitter<WebRtcChannelEvents> {
 
   private onNativeLeave(p: Participant): void {
     if (p.transport.kind === 'udp') this.bridge.removeNative(p.ssrc);
+    if (p.transport.kind === 'webrtc') {
+      this.bridge.markBrowser(p.ssrc, false);
+      if (this.speakers.get(p.userId)?.ssrc === p.ssrc) this.speakers.delete(p.userId);
+      if (this.speakingNow.delete(p.userId)) this.emit('speaking', p.userId, false);
+    }
     // Browsers' consumers close with the producer ('producerclose'); a browser leaving closes its own peer.
     for (const peer of this.peers.values()) peer.dropConsumer(p.userId);
   }
 
   private async onBrowserProduce(peer: BrowserPeer, producer: ms.Producer): Promise<void> {
-    await this.observer?.addProducer({ producerId: producer.id });
-    if (peer.participant) await this.bridge.consumeBrowser(producer, peer.participant);
-    for (const other of this.peers.values()) {
-      if (other !== peer) await other.consume(peer.userId, peer.ssrc, producer);
-    }
+    await this.attachSpeaker(peer.userId, producer, peer.ssrc);
   }
 
   private onBrowserClose(peer: BrowserPeer): void {
     if (this.peers.get(peer.userId) === peer) this.peers.delete(peer.userId);
-    this.bridge.markBrowser(peer.ssrc, false);
-    if (this.speakingNow.delete(peer.userId)) this.emit('speaking', peer.userId, false);
     for (const other of this.peers.values()) other.dropConsumer(peer.userId);
     // Leaves the native router too (no-op when the native side closed first).
     peer.participant?.transport.close();

@@ -16,6 +16,6 @@ export { WebRtcChannel, type WebRtcChannelEvents } from './channel.ts';
 export { BrowserPeer, BrowserTransport, type BrowserPeerEvents } from './browser-peer.ts';
 export { Bridge, BRIDGE_USER_ID } from './bridge.ts';
 export { WorkerPool, type PoolSlot, type WorkerPoolEvents } from './worker-pool.ts';
-export { resolveWorkerBin, SETUP_COMMAND, type WorkerBinResult } from './worker-bin.ts';
-export { WEBRTC_OPUS_PT, AUDIO_LEVEL_URI, MID_URI } from './codec.ts';
+export { resolveWorkerBin, resetWorkerBinCache, SETUP_COMMAND, type WorkerBinResult } from './worker-bin.ts';
+export { WEBRTC_OPUS_PT, AUDIO_LEVEL_URI, MID_URI, ROUTER_CODECS, CONSUMER_CAPABILITIES } from './codec.ts';
 export type * from './types.ts';

@@ -66,7 +66,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const server = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ...listen }] });
     const slot: PoolSlot = { index, worker, server, routers: 0 };
     worker.on('died', (err) => this.onDied(slot, err));
-    this.log.info({ worker: index, pid: worker.pid, port: server.appData }, 'mediasoup worker up');
+    this.log.info({ worker: index, pid: worker.pid }, 'mediasoup worker up');
     return slot;
   }
 
