@@ -82,7 +82,14 @@ class DemoCall {
       const wasLive = this.phase === 'connected';
       this.stop(`disconnected (${ev.code}${ev.reason ? `: ${ev.reason}` : ''})`);
       // 4006 (session no longer valid: e.g. the channel's media worker moved) and 4015 (server restart): join again.
-      if (wasLive && REJOIN_CODES.has(ev.code)) setTimeout(() => void join(this.muted, this.deafened), 500);
+      if (wasLive && REJOIN_CODES.has(ev.code)) {
+        // At most three automatic rejoins a minute: a server that keeps failing is not hammered.
+        const now = Date.now();
+        rejoinTimes = rejoinTimes.filter((t) => now - t < 60_000);
+        if (rejoinTimes.length >= 3) return setStatus(`${ev.reason || 'disconnected'} — rejoined 3 times; press Join`);
+        rejoinTimes.push(now);
+        setTimeout(() => void join(this.muted, this.deafened), 500);
+      }
     };
   }
 
@@ -285,6 +292,7 @@ function render(call: DemoCall): void {
 
 let call: DemoCall | null = null;
 let joins = 0;
+let rejoinTimes: number[] = [];
 
 async function join(muted = false, deafened = false): Promise<void> {
   const channel = $<HTMLInputElement>('channel').value.trim();

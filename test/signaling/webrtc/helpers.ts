@@ -33,7 +33,8 @@ export async function joinDemo(
   channelId: string,
   opts: JoinDemoOptions = {},
 ): Promise<DemoPage> {
-  const context = await browser.newContext();
+  // The page's CSP forbids eval; the test's string expressions (waitForFunction, evaluate) need it.
+  const context = await browser.newContext({ bypassCSP: true });
   const page = await context.newPage();
   const tamper = opts.tamper;
   if (tamper)

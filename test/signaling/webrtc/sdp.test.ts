@@ -14,7 +14,7 @@ const hex = (n: number) =>
 function worstCase(): WebRtcDescription {
   return describeBrowser(
     {
-      iceParameters: { usernameFragment: 'u'.repeat(16), password: 'p'.repeat(32) },
+      iceParameters: { usernameFragment: 'u'.repeat(32), password: 'p'.repeat(32) },
       iceCandidates: [
         { address: '255.255.255.255', port: 65535, protocol: 'udp', priority: 1076302079 },
         { address: '255.255.255.255', port: 65535, protocol: 'tcp', priority: 1076276479 },
