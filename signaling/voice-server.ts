@@ -267,6 +267,8 @@ export class VoiceServer implements ConnectionHandler {
   private selectProtocol(conn: GatewayConnection, session: VoiceSession, raw: unknown): void {
     if (session.state.kind !== 'identified')
       return this.reject(conn, 'select_twice', Close.BadRequest, 'protocol already selected');
+    if (!this.browsers && BrowserVoice.selects(raw))
+      return this.reject(conn, 'webrtc_unavailable', Close.UnknownProtocol, 'browser voice is off on this server');
     if (this.browsers && BrowserVoice.selects(raw)) {
       const channel = this.channels.get(channelKey(session.guildId, session.channelId));
       if (!channel || channel.closed)

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceGateway } from '../../../signaling/index.ts';
-import { startTestGateway } from '../../../testkit/index.ts';
+import { Close, Op } from '../../../signaling/index.ts';
+import { counterValue, newId, startTestGateway } from '../../../testkit/index.ts';
+import { RawBrowser } from './helpers.ts';
 
 async function postJoin(gw: VoiceGateway, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${gw.httpUrl}/demo/join`, {
@@ -47,6 +49,15 @@ describe('the demo page routes (loopback bind: on by default)', () => {
     const off = await postJoin(gw, { channel_id: '1000' });
     expect(off.status).toBe(503);
     expect((off.body.error as { message: string }).message).toMatch(/VOICE_WEBRTC=off/);
+  });
+
+  it('a browser selecting "webrtc" there is told it is off (4012), counted', async () => {
+    const c = new RawBrowser(gw, newId(), newId());
+    await c.next(Op.Ready);
+    c.send(Op.SelectProtocol, { protocol: 'webrtc', data: { channel_id: '1000' } });
+    expect(await c.closed).toBe(Close.UnknownProtocol);
+    expect(c.closeReason).toMatch(/browser voice is off/);
+    expect(await counterValue(gw, 'resound_signaling_rejected_total', { reason: 'webrtc_unavailable' })).toBe(1);
   });
 });
 
