@@ -184,10 +184,13 @@ export async function runMediasoup(mode: MediasoupMode, steps: number[], measure
       }
     }
   };
+  // CPU and time are read as the stats request goes out, so both ends of a window cover the same span.
   const sample = async () => {
+    const at = performance.now();
+    const cpu = cpuSeconds(worker.pid);
     const stats = await Promise.all(clients.slice(0, active).map((c) => c.transport.getStats()));
     const bytes = stats.reduce((s, st) => s + Number(st[0]?.rtpBytesSent ?? 0), 0);
-    return { packets: bytes / COUNTED_BYTES, cpu: cpuSeconds(worker.pid), at: performance.now() };
+    return { packets: bytes / COUNTED_BYTES, cpu, at };
   };
 
   const timer = setInterval(pump, 1);
@@ -198,9 +201,9 @@ export async function runMediasoup(mode: MediasoupMode, steps: number[], measure
     for (let i = active; i < channels * SPEAKERS; i++) clients[i].due = start + Math.random() * PERIOD_MS;
     active = channels * SPEAKERS;
     await sleep(WARMUP_MS);
-    const a = await sample();
     sent = skipped = 0;
     measuring = true;
+    const a = await sample();
     await sleep(measureMs);
     measuring = false;
     const b = await sample();

@@ -7,6 +7,7 @@ import type { Router } from '../router.ts';
 import { Bridge } from './bridge.ts';
 import { BrowserPeer, BrowserTransport } from './browser-peer.ts';
 import { ROUTER_CODECS } from './codec.ts';
+import type { WebRtcMetrics } from './metrics.ts';
 import type { RejoinReason } from './types.ts';
 import type { PoolSlot, WorkerPool } from './worker-pool.ts';
 
@@ -45,6 +46,7 @@ export class WebRtcChannel extends EventEmitter<WebRtcChannelEvents> {
     readonly bridge: Bridge,
     private readonly pool: WorkerPool,
     private readonly log: Logger,
+    private readonly metrics: WebRtcMetrics | null,
   ) {
     super();
     this.ready = this.place();
@@ -57,9 +59,15 @@ export class WebRtcChannel extends EventEmitter<WebRtcChannelEvents> {
     native.observer.once('close', () => this.close('channel_closed'));
   }
 
-  static async create(key: string, native: Router, pool: WorkerPool, log: Logger): Promise<WebRtcChannel> {
+  static async create(
+    key: string,
+    native: Router,
+    pool: WorkerPool,
+    log: Logger,
+    metrics: WebRtcMetrics | null = null,
+  ): Promise<WebRtcChannel> {
     const bridge = await Bridge.open(native, freeSsrc(native), log);
-    const ch = new WebRtcChannel(key, native, bridge, pool, log);
+    const ch = new WebRtcChannel(key, native, bridge, pool, log, metrics);
     await ch.ready;
     return ch;
   }
@@ -105,6 +113,7 @@ export class WebRtcChannel extends EventEmitter<WebRtcChannelEvents> {
     const nt = this.native.adoptTransport(new BrowserTransport(userSsrc, () => peer.close()));
     this.bridge.markBrowser(userSsrc, true);
     peer.participant = this.native.addParticipant(userId, nt);
+    this.metrics?.browsers.inc();
     // Everyone already audible: native speakers through the bridge, browsers directly.
     for (const p of this.native.participants) {
       if (p.userId === userId || p === this.bridge.participant) continue;
@@ -178,13 +187,16 @@ export class WebRtcChannel extends EventEmitter<WebRtcChannelEvents> {
 
   private async relocate(dead: PoolSlot): Promise<void> {
     if (this.isClosed) return;
-    this.log.warn({ channel: this.key, worker: dead.index }, 'mediasoup worker died: re-creating the channel');
+    this.log.warn({ worker: dead.index }, 'mediasoup worker died: re-creating the channel');
     this.router = null;
     this.observer = null;
     this.onVolumes([]);
     for (const peer of [...this.peers.values()]) peer.rejoin('worker_died');
+    // Other mediasoup-side sources died with the router; their owners re-attach them to the new one.
+    for (const userId of [...this.speakers.keys()]) this.native.removeParticipant(userId);
     this.ready = this.place(dead);
     await this.ready;
+    this.metrics?.channelsMoved.inc();
     if (this.slot) this.emit('moved', this.slot.index);
   }
 
@@ -211,6 +223,7 @@ export class WebRtcChannel extends EventEmitter<WebRtcChannelEvents> {
   }
 
   private onBrowserClose(peer: BrowserPeer): void {
+    this.metrics?.browsers.dec();
     if (this.peers.get(peer.userId) === peer) this.peers.delete(peer.userId);
     for (const other of this.peers.values()) other.dropConsumer(peer.userId);
     // Leaves the native router too (no-op when the native side closed first).

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { Router } from '../router.ts';
 import { WebRtcChannel } from './channel.ts';
+import { WebRtcMetrics } from './metrics.ts';
 import type { EngineStatus, WebRtcEngineOptions } from './types.ts';
 import { resolveWorkerBin } from './worker-bin.ts';
 import { WorkerPool, type PoolSlot } from './worker-pool.ts';
@@ -22,12 +23,24 @@ export class WebRtcEngine extends EventEmitter<WebRtcEngineEvents> {
   private state: EngineStatus = { available: false, reason: 'not started' };
   private readonly channels = new Map<string, Promise<WebRtcChannel>>();
   private starting: Promise<EngineStatus> | null = null;
+  private readonly live = new Set<WebRtcChannel>();
+  readonly metrics: WebRtcMetrics | null;
 
   constructor(
     private readonly opts: WebRtcEngineOptions,
     private readonly log: Logger,
   ) {
     super();
+    this.metrics = opts.registry
+      ? new WebRtcMetrics(opts.registry, () => {
+          const sum = { toMediasoup: 0, toNative: 0 };
+          for (const c of this.live) {
+            sum.toMediasoup += c.bridge.counts.toMediasoup;
+            sum.toNative += c.bridge.counts.toNative;
+          }
+          return sum;
+        })
+      : null;
   }
 
   get status(): EngineStatus {
@@ -55,7 +68,10 @@ export class WebRtcEngine extends EventEmitter<WebRtcEngineEvents> {
       // Loaded only now: mediasoup reads MEDIASOUP_WORKER_BIN (set by resolveWorkerBin) when its module loads.
       const mediasoup = await import('mediasoup');
       const pool = new WorkerPool(mediasoup, this.opts, this.log);
-      pool.on('workerdied', (slot: PoolSlot) => this.emit('workerdied', slot.index));
+      pool.on('workerdied', (slot: PoolSlot) => {
+        this.metrics?.workerDeaths.inc();
+        this.emit('workerdied', slot.index);
+      });
       const count = this.opts.workers ?? availableParallelism();
       await pool.start(count);
       this.pool = pool;
@@ -85,10 +101,16 @@ export class WebRtcEngine extends EventEmitter<WebRtcEngineEvents> {
     }
     let ch = this.channels.get(key);
     if (!ch) {
-      ch = WebRtcChannel.create(key, native, pool, this.log.child({ channel: key }));
+      ch = WebRtcChannel.create(key, native, pool, this.log.child({ channel: key }), this.metrics);
       this.channels.set(key, ch);
       ch.then(
-        (c) => c.once('close', () => this.channels.delete(key)),
+        (c) => {
+          this.live.add(c);
+          c.once('close', () => {
+            this.channels.delete(key);
+            this.live.delete(c);
+          });
+        },
         () => this.channels.delete(key),
       );
     }

@@ -19,3 +19,4 @@ export { WorkerPool, type PoolSlot, type WorkerPoolEvents } from './worker-pool.
 export { resolveWorkerBin, resetWorkerBinCache, SETUP_COMMAND, type WorkerBinResult } from './worker-bin.ts';
 export { WEBRTC_OPUS_PT, AUDIO_LEVEL_URI, MID_URI, ROUTER_CODECS, CONSUMER_CAPABILITIES } from './codec.ts';
 export type * from './types.ts';
+export { WebRtcMetrics } from './metrics.ts';

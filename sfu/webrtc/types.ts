@@ -1,3 +1,5 @@
+import type { Registry } from 'prom-client';
+
 /**
  * The WebRTC media engine's public vocabulary: what the signaling side sends a browser (local ICE-lite/DTLS
  * parameters), what it gets back from the browser (remote DTLS fingerprints, the microphone's RTP parameters) and
@@ -93,6 +95,8 @@ export interface WebRtcEngineOptions {
   port?: number;
   /** mediasoup workers; default one per core. */
   workers?: number;
+  /** Registry for the engine's metrics (resound_webrtc_*); none when omitted. */
+  registry?: Registry;
   /** Worker log level (mediasoup's), default 'warn'. */
   logLevel?: 'debug' | 'warn' | 'error' | 'none';
 }

@@ -6,6 +6,7 @@
  * mid-call moves the channel while the native clients keep talking.
  */
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceGateway } from '../../signaling/index.ts';
 import { WebRtcEngine, type Router, type WebRtcChannel } from '../../sfu/index.ts';
@@ -22,7 +23,7 @@ import { PlainPeer, requireWorker } from './webrtc-helpers.ts';
 
 /** Real Opus, plus one frame ending in DAVE's 0xFAFA marker: payload bytes must cross the bridge untouched. */
 const { frames: opus } = fixtureOpusFrames();
-const FRAMES = [...opus.slice(10, 30), Buffer.concat([opus[31], Buffer.from([0x00, 0x0c, 0xfa, 0xfa])])];
+const FRAMES = [...opus.slice(0, 20), Buffer.concat([opus[opus.length - 1], Buffer.from([0x00, 0x0c, 0xfa, 0xfa])])];
 
 async function pace(send: (f: Buffer) => void, frames: Buffer[]): Promise<void> {
   for (const f of frames) {
@@ -41,13 +42,18 @@ describe('WebRTC engine bridge (mediasoup ⇄ native SFU)', () => {
   const guild = newId();
   const channel = newId();
   const peers: PlainPeer[] = [];
+  const registry = new Registry();
+  const metric = async (name: string, labels: Record<string, string> = {}) =>
+    (await registry.getSingleMetric(name)!.get()).values.find((v) =>
+      Object.entries(labels).every(([k, x]) => v.labels[k] === x),
+    )?.value ?? 0;
 
   beforeAll(async () => {
     await requireWorker();
     gw = await startTestGateway({ VOICE_E2EE: 'off' });
     const routers: Router[] = [];
     gw.sfu.observer.on('newrouter', (r) => routers.push(r));
-    engine = new WebRtcEngine({ listenIp: '127.0.0.1', workers: 2 }, pino({ level: 'warn' }));
+    engine = new WebRtcEngine({ listenIp: '127.0.0.1', workers: 2, registry }, pino({ level: 'warn' }));
     const status = await engine.start();
     expect(status).toEqual({ available: true, workers: 2 });
     a = await rawClient(gw, guild, channel);
@@ -73,7 +79,9 @@ describe('WebRTC engine bridge (mediasoup ⇄ native SFU)', () => {
     await waitFor(() => peer.frames.filter((f) => f.ssrc === wire).length >= FRAMES.length, 5000, 'bridged frames');
     const got = peer.frames.filter((f) => f.ssrc === wire).map((f) => f.payload.toString('hex'));
     expect(got).toEqual(FRAMES.map((f) => f.toString('hex')));
-    expect(ch.bridge.counts.toMediasoup).toBeGreaterThanOrEqual(FRAMES.length);
+    expect(await metric('resound_webrtc_bridge_packets', { direction: 'to_mediasoup' })).toBeGreaterThanOrEqual(
+      FRAMES.length,
+    );
   });
 
   it('a mediasoup producer reaches every native client, sealed per receiver, with speaking from its audio level', async () => {
@@ -130,6 +138,16 @@ describe('WebRTC engine bridge (mediasoup ⇄ native SFU)', () => {
     // Two browsers share one port per worker.
     const other = await ch.addBrowser(newId());
     expect(other.local.candidates[0].port).toBe(peer.local.candidates[0].port);
+    // A native client joining later becomes a new stream for the browser; leaving ends it.
+    const added: string[] = [];
+    const ended: string[] = [];
+    peer.on('consumer', (c) => added.push(c.userId));
+    peer.on('consumerclose', (c) => ended.push(c.userId));
+    const c = await rawClient(gw, guild, channel);
+    await waitFor(() => added.includes(c.opts.userId), 5000, 'consumer event for a late native joiner');
+    expect(peer.consumers.find((x) => x.userId === c.opts.userId)?.userSsrc).toBe(c.ssrc);
+    c.close();
+    await waitFor(() => ended.includes(c.opts.userId), 5000, 'consumerclose when the native client leaves');
     // A bogus fingerprint is accepted as data; the handshake (never started here) is what would fail.
     await peer.connect({ fingerprints: [{ algorithm: 'sha-256', value: '00:'.repeat(31) + '00' }], role: 'client' });
     peer.close();
@@ -152,6 +170,9 @@ describe('WebRTC engine bridge (mediasoup ⇄ native SFU)', () => {
     await talking;
     expect(slot).not.toBe(before);
     expect(told).toEqual(['worker_died']);
+    expect(await metric('resound_webrtc_worker_deaths_total')).toBe(1);
+    expect(await metric('resound_webrtc_channels_moved_total')).toBe(1);
+    expect(await metric('resound_webrtc_browsers')).toBe(0);
     expect(browser.closed).toBe(true);
     await waitFor(() => atB.length >= 2 * FRAMES.length, 5000, 'native audio through the worker death');
     expect(atB.map((f) => f.payload.toString('hex'))).toEqual([...FRAMES, ...FRAMES].map((f) => f.toString('hex')));
