@@ -138,6 +138,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
             announcedAddress: config.RESOUND_PUBLIC_IP,
             port: config.SFU_WEBRTC_PORT,
             workers: config.SFU_WEBRTC_WORKERS,
+            registry,
           },
           log.child({ component: 'webrtc' }),
         )
