@@ -75,6 +75,27 @@ export const signalingShape = {
   VOICE_E2EE: z.enum(['required', 'optional', 'off']).default('optional'),
   /** How long a DAVE transition waits for every participant's op 23 before op 22 goes out anyway. */
   DAVE_TRANSITION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  /**
+   * Browser voice (op 1 `protocol: "webrtc"`, mediasoup). `on`: the media engine starts with the first browser and
+   * needs the worker `npm run setup:webrtc` builds; without it browsers are told so (close 4012). `off`: refused.
+   */
+  VOICE_WEBRTC: z.enum(['on', 'off']).default('on'),
+  /** UDP port of the mediasoup WebRtcServer (worker i listens on port + i); 0 = any free port. */
+  SFU_WEBRTC_PORT: port(0),
+  /** mediasoup workers; unset = one per core. */
+  SFU_WEBRTC_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+  /** Live browser voice transports one client IP may hold; beyond it op 1 closes with 4021. */
+  VOICE_WEBRTC_MAX_PER_IP: z.coerce.number().int().min(1).default(8),
+  /**
+   * The demo page (GET /demo) and its join route (POST /demo/join), which hands anyone a voice token for a channel of
+   * VOICE_DEMO_GUILD_ID. `auto`: only when RESOUND_BIND is loopback; `on`: everywhere (development only); `off`.
+   */
+  VOICE_DEMO: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** The one guild the demo join route admits to (a real guild's channels are never reachable through it). */
+  VOICE_DEMO_GUILD_ID: z
+    .string()
+    .regex(/^[1-9]\d{0,19}$/)
+    .default('100000000000000001'),
   /** Validated here so a bad value stops start-up; read by the SFU's crypto backend loader. */
   ...cryptoShape,
   /** Validated here so a bad value stops start-up; read by the SFU when it opens its socket (`auto|batched|dgram`). */

@@ -207,6 +207,8 @@ export const KNOWN_CLIENT_OPS = new Set<number>([
   Op.DaveMlsKeyPackage,
   Op.DaveMlsCommitWelcome,
   Op.DaveMlsInvalidCommitWelcome,
+  Op.WebRtcConnect,
+  Op.WebRtcProduce,
   // Sent by real Discord clients; accepted and ignored (video, client flags/platform).
   12,
   15,

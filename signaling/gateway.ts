@@ -19,7 +19,10 @@ import {
   isLegacyMode,
   isTransportMode,
   type TransportMode,
+  WebRtcEngine,
 } from '../sfu/index.ts';
+import { BrowserVoice } from './webrtc/browser-voice.ts';
+import { demoRoutes } from './demo/routes.ts';
 import { adminApi } from './admin-api.ts';
 import type { ChannelExtension, VoiceChannel } from './channel.ts';
 import { plainListenerPort, voiceTokenSecret, type SignalingConfig } from './config.ts';
@@ -62,6 +65,10 @@ export interface VoiceGateway {
   adminToken: string;
   registry: Registry;
   placement: VoicePlacement | null;
+  /** Browser voice's media engine (started by the first browser), or null with VOICE_WEBRTC=off. */
+  webrtc: WebRtcEngine | null;
+  /** The demo page's URL on the TLS listener, or null when VOICE_DEMO keeps it off. */
+  demoUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -117,6 +124,20 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     mode: config.VOICE_E2EE as E2eeMode,
     transitionTimeoutMs: config.DAVE_TRANSITION_TIMEOUT_MS,
   };
+  // Browser voice: the engine costs nothing until the first browser selects "webrtc" (mediasoup workers start then).
+  const webrtc =
+    config.VOICE_WEBRTC === 'on'
+      ? new WebRtcEngine(
+          {
+            listenIp: opts.bind,
+            announcedAddress: config.RESOUND_PUBLIC_IP,
+            port: config.SFU_WEBRTC_PORT,
+            workers: config.SFU_WEBRTC_WORKERS,
+            registry,
+          },
+          log.child({ component: 'webrtc' }),
+        )
+      : null;
   const server = new VoiceServer({
     sfu,
     signer: new VoiceTokenSigner(tokenSecret),
@@ -129,7 +150,23 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     udpPeerMatch: config.SFU_UDP_PEER_MATCH,
     channelExtensions:
       opts.channelExtensions ?? ((ch) => (dave.mode === 'off' ? [] : [daveChannelExtension(ch, dave)])),
+    webrtc: webrtc
+      ? (reject) =>
+          new BrowserVoice({
+            engine: webrtc,
+            metrics,
+            logger: log.child({ component: 'browser-voice' }),
+            maxPerIp: config.VOICE_WEBRTC_MAX_PER_IP,
+            reject,
+          })
+      : undefined,
   });
+  const demo = config.VOICE_DEMO === 'on' || (config.VOICE_DEMO === 'auto' && isLoopbackHost(opts.bind));
+  if (demo && !isLoopbackHost(opts.bind))
+    log.warn(
+      { bind: opts.bind },
+      'VOICE_DEMO=on beyond loopback: anyone reaching this server can get a voice token for the demo guild',
+    );
 
   const limits = {
     heartbeatIntervalMs: config.SIGNALING_HEARTBEAT_INTERVAL_MS,
@@ -183,6 +220,16 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
       limits: opts.httpLimits,
       metrics: false,
     });
+    if (demo)
+      await app.register(demoRoutes, {
+        server,
+        guildId: config.VOICE_DEMO_GUILD_ID,
+        unavailable: async () => {
+          if (!webrtc) return 'VOICE_WEBRTC=off on this server';
+          const status = await webrtc.start();
+          return status.available ? null : status.reason;
+        },
+      });
     app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (!admitUpgrade(req, socket)) return;
       const url = new URL(req.url ?? '/', 'http://x');
@@ -299,6 +346,8 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     adminToken,
     registry,
     placement,
+    webrtc,
+    demoUrl: demo ? `https://${opts.bind}:${wssPort}/demo` : null,
     async close() {
       if (reporter) clearInterval(reporter);
       if (placement) await placement.withdraw(endpoint).catch(() => undefined);
@@ -307,6 +356,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
       for (const c of wss.clients) c.terminate();
       wss.close();
       await Promise.all(apps.map((a) => a.close()));
+      await webrtc?.close();
       await sfu.close();
     },
   };

@@ -10,6 +10,7 @@ export class SignalingMetrics {
   readonly resumes: Counter<'result'>;
   readonly joins: Counter;
   readonly identifyToReady: Histogram;
+  readonly webrtcSessions: Gauge;
 
   constructor(registry: Registry) {
     const r = [registry];
@@ -56,6 +57,11 @@ export class SignalingMetrics {
     this.joins = new Counter({
       name: 'resound_signaling_joins_total',
       help: 'Join tokens issued by the admin API',
+      registers: r,
+    });
+    this.webrtcSessions = new Gauge({
+      name: 'resound_signaling_webrtc_sessions',
+      help: 'Browser voice sessions holding a WebRTC transport',
       registers: r,
     });
     this.identifyToReady = new Histogram({

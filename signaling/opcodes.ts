@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WebRtcOp } from './webrtc/wire.ts';
 
 /** Discord voice gateway opcodes (v8). */
 export const Op = {
@@ -25,6 +26,10 @@ export const Op = {
   DaveMlsAnnounceCommitTransition: 29,
   DaveMlsWelcome: 30,
   DaveMlsInvalidCommitWelcome: 31,
+  /** Browser voice (signaling/webrtc/wire.ts): S→C a user's stream, C→S DTLS parameters, C→S microphone SSRC. */
+  WebRtcStream: WebRtcOp.Stream,
+  WebRtcConnect: WebRtcOp.Connect,
+  WebRtcProduce: WebRtcOp.Produce,
 } as const;
 
 /** Voice close codes (Discord's table); 4014 and 4021/4022 tell clients not to reconnect, 4015 asks them to resume. */

@@ -11,7 +11,7 @@ import type { SignalingMetrics } from './metrics.ts';
  */
 export type SessionState =
   | { kind: 'identified'; identifiedAt: number }
-  | { kind: 'connected'; mode: TransportMode; connectedAt: number }
+  | { kind: 'connected'; mode: TransportMode | 'webrtc'; connectedAt: number }
   | { kind: 'ended'; code: number };
 
 /** Ops the client never sees twice, so they are neither sequenced nor buffered for resume. */

@@ -11,6 +11,7 @@ import { Close, IdentifySchema, Op, ResumeSchema, SelectProtocolSchema, Speaking
 import { VoiceSession } from './session.ts';
 import { safeEqual } from '../common/secrets.ts';
 import { UsedTokens, type VoiceTokenSigner } from './tokens.ts';
+import { BrowserVoice, type Reject } from './webrtc/browser-voice.ts';
 
 export interface VoiceServerOptions {
   sfu: Sfu;
@@ -26,6 +27,8 @@ export interface VoiceServerOptions {
   udpPeerMatch?: 'ip' | 'any';
   /** Features attached to every new channel (DAVE). */
   channelExtensions?: (channel: VoiceChannel, server: VoiceServer) => ChannelExtension[];
+  /** Browser voice (op 1 `protocol: "webrtc"`); without it such a Select Protocol closes with 4012. */
+  webrtc?: (reject: Reject) => BrowserVoice;
 }
 
 export interface JoinGrant {
@@ -62,9 +65,13 @@ export class VoiceServer extends EventEmitter<VoiceServerEvents> implements Conn
   private readonly badLog: RateLimitedLog;
   private readonly usedTokens = new UsedTokens();
 
+  /** The browser voice path, when configured. */
+  readonly browsers: BrowserVoice | null;
+
   constructor(readonly opts: VoiceServerOptions) {
     super();
     this.badLog = new RateLimitedLog(opts.logger);
+    this.browsers = opts.webrtc?.((conn, reason, code, message) => this.reject(conn, reason, code, message)) ?? null;
   }
 
   get sfu(): Sfu {
@@ -199,6 +206,7 @@ export class VoiceServer extends EventEmitter<VoiceServerEvents> implements Conn
       case Op.Speaking:
         return this.speaking(conn, session, d);
       default: {
+        if (this.browsers?.message(conn, session, op, d)) return;
         if (IGNORED_OPS.has(op)) return;
         const channel = this.channelOf(session);
         if (channel) for (const e of channel.extensions) if (e.onClientMessage?.(session, op, d)) return;
@@ -256,6 +264,7 @@ export class VoiceServer extends EventEmitter<VoiceServerEvents> implements Conn
     const ch = s && this.channelOf(s);
     if (!s || !ch) return false;
     ch.router.setDeafened(userId, deafened);
+    this.browsers?.setDeafened(s, deafened);
     return true;
   }
 
@@ -271,6 +280,14 @@ export class VoiceServer extends EventEmitter<VoiceServerEvents> implements Conn
   private selectProtocol(conn: GatewayConnection, session: VoiceSession, raw: unknown): void {
     if (session.state.kind !== 'identified')
       return this.reject(conn, 'select_twice', Close.BadRequest, 'protocol already selected');
+    if (!this.browsers && BrowserVoice.selects(raw))
+      return this.reject(conn, 'webrtc_unavailable', Close.UnknownProtocol, 'browser voice is off on this server');
+    if (this.browsers && BrowserVoice.selects(raw)) {
+      const channel = this.channels.get(channelKey(session.guildId, session.channelId));
+      if (!channel || channel.closed)
+        return this.reject(conn, 'channel_closed', Close.Disconnected, 'voice channel closed');
+      return this.browsers.select(conn, session, channel, raw);
+    }
     const parsed = SelectProtocolSchema.safeParse(raw);
     if (!parsed.success)
       return this.reject(conn, 'bad_select', Close.DecodeError, `invalid Select Protocol: ${issueText(parsed.error)}`);

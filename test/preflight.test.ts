@@ -12,8 +12,8 @@ import { missingTools, preflight, TOOLS, which } from './preflight.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const realPath = process.env.PATH ?? '';
-const ALL = 'redis-server, gifsicle, avifdec, avifenc, opusinfo, opusdec';
-const PKGS = 'redis-server gifsicle libavif-bin opus-tools';
+const ALL = 'redis-server, gifsicle, avifdec, avifenc, opusinfo, opusdec, chromium';
+const PKGS = 'redis-server gifsicle libavif-bin opus-tools chromium';
 
 /** A PATH holding only node (and, optionally, apt-get): what a fresh machine looks like to the check. */
 function freshPath(withApt: boolean): string {

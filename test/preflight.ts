@@ -23,6 +23,7 @@ export const TOOLS: Tool[] = [
   { bin: 'avifenc', pkg: 'libavif-bin', why: 'AVIF fixtures' },
   { bin: 'opusinfo', pkg: 'opus-tools', why: 'checking Ogg Opus output with an independent tool' },
   { bin: 'opusdec', pkg: 'opus-tools', why: 'decoding Ogg Opus output with an independent tool' },
+  { bin: 'chromium', pkg: 'chromium', why: 'headless Chromium for the voice-in-the-browser tests (playwright-core)' },
 ];
 
 /** The first executable called `bin` on `searchPath`, or null. */

@@ -147,7 +147,7 @@ describe('hostile WebSocket input gets the matching voice close code; others kee
         ws.send(
           JSON.stringify({
             op: Op.SelectProtocol,
-            d: { protocol: 'webrtc', data: { address: '127.0.0.1', port: 1, mode: 'aead_aes256_gcm_rtpsize' } },
+            d: { protocol: 'quic', data: { address: '127.0.0.1', port: 1, mode: 'aead_aes256_gcm_rtpsize' } },
           }),
         );
       },
