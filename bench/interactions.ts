@@ -30,7 +30,7 @@ import {
 } from '../gateway-lite/index.ts';
 import { createMediaApp, loadMediaProxyConfig, MediaService } from '../media-proxy/index.ts';
 import { photoRaw } from '../testkit/index.ts';
-import { emit, percentile, ratio, round, sortedCopy } from './_harness.ts';
+import { closedLoop, emit, type LoadResult, percentile, ratio, round, sortedCopy } from './_harness.ts';
 import { gatewayBot } from './_interactions-bot.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -38,25 +38,14 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 30);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-interface Load {
-  rps: number;
-  p50_ms: number;
-  p99_ms: number;
-  requests: number;
-  errors: number;
-}
-
 /** Closed loop: CONNECTIONS keep-alive clients, each sending the next request when the last one was answered. */
 async function load(
   url: string,
   headers: Record<string, string>,
   body: () => string,
   ok: (b: string) => boolean,
-): Promise<Load> {
+): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const lat: number[] = [];
-  let errors = 0;
-  const end = Date.now() + SECONDS * 1000;
   const one = () =>
     new Promise<number>((resolve) => {
       const t0 = process.hrtime.bigint();
@@ -75,26 +64,9 @@ async function load(
       req.on('error', () => resolve(-1));
       req.end(body());
     });
-  const t0 = Date.now();
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (Date.now() < end) {
-        const ms = await one();
-        if (ms < 0) errors++;
-        else lat.push(ms);
-      }
-    }),
-  );
-  const wall = (Date.now() - t0) / 1000;
+  const result = await closedLoop(CONNECTIONS, SECONDS, one);
   agent.destroy();
-  const s = sortedCopy(lat);
-  return {
-    rps: round(lat.length / wall, 0),
-    p50_ms: round(percentile(s, 50), 3),
-    p99_ms: round(percentile(s, 99), 3),
-    requests: lat.length,
-    errors,
-  };
+  return result;
 }
 
 const unlimited = '100000000/1000';
@@ -143,7 +115,7 @@ const acknowledged = (b: string) => b.includes('"acknowledged"');
 
 // ---- 1. invocation → acknowledgement -------------------------------------------------------------------------
 const cleanups: Array<() => Promise<void>> = [];
-const results: Record<string, Load> = {};
+const results: Record<string, LoadResult> = {};
 {
   // Gateway delivery: a bot on the gateway answers each INTERACTION_CREATE with a type 4 callback over REST.
   const g = await startNode('gw');

@@ -12,19 +12,11 @@ import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { rootLogger } from '../common/logger.ts';
 import { loadGatewayLiteConfig, seedPlatform, startGatewayLite } from '../gateway-lite/index.ts';
-import { emit, percentile, ratio, round, sortedCopy } from './_harness.ts';
+import { closedLoop, emit, type LoadResult, ratio } from './_harness.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-interface Load {
-  rps: number;
-  p50_ms: number;
-  p99_ms: number;
-  requests: number;
-  errors: number;
-}
 
 /** Closed-loop load: CONNECTIONS keep-alive clients each sending the next request when the last one answered. */
 async function load(
@@ -32,11 +24,8 @@ async function load(
   method: 'GET' | 'POST',
   headers: Record<string, string>,
   body?: string,
-): Promise<Load> {
+): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const lat: number[] = [];
-  let errors = 0;
-  const end = Date.now() + SECONDS * 1000;
   const one = () =>
     new Promise<number>((resolve) => {
       const t0 = process.hrtime.bigint();
@@ -51,26 +40,9 @@ async function load(
       req.on('error', () => resolve(-1));
       req.end(body);
     });
-  const t0 = Date.now();
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (Date.now() < end) {
-        const ms = await one();
-        if (ms < 0) errors++;
-        else lat.push(ms);
-      }
-    }),
-  );
-  const wall = (Date.now() - t0) / 1000;
+  const result = await closedLoop(CONNECTIONS, SECONDS, one);
   agent.destroy();
-  const s = sortedCopy(lat);
-  return {
-    rps: round(lat.length / wall, 0),
-    p50_ms: round(percentile(s, 50), 3),
-    p99_ms: round(percentile(s, 99), 3),
-    requests: lat.length,
-    errors,
-  };
+  return result;
 }
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'resound-bench-rest-'));
