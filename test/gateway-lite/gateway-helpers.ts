@@ -64,6 +64,11 @@ export function djsClient(
     compression: opts.compression ?? null,
     shardCount: opts.shardCount ?? null,
   });
+  return watchManager(rest, manager);
+}
+
+/** Records what a WebSocketManager sees: dispatches, closes, heartbeats, resumes. */
+export function watchManager(rest: REST, manager: WebSocketManager): DjsClient {
   const c: DjsClient = {
     rest,
     manager,

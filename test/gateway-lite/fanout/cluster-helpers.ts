@@ -22,9 +22,9 @@ import {
 } from '../../../gateway-lite/index.ts';
 import { openStorage, type Storage } from '../../../gateway-lite/storage/index.ts';
 import { REST } from '@discordjs/rest';
-import { WebSocketManager, WebSocketShardEvents, type SessionInfo } from '@discordjs/ws';
+import { WebSocketManager, type SessionInfo } from '@discordjs/ws';
 import { GatewayIntentBits } from 'discord-api-types/v10';
-import { GATEWAY_TEST_ENV, type DjsClient } from '../gateway-helpers.ts';
+import { GATEWAY_TEST_ENV, watchManager, type DjsClient } from '../gateway-helpers.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -164,19 +164,5 @@ export function clusterClient(api: string, token: string): DjsClient {
     retrieveSessionInfo: (shardId) => sessions.get(shardId) ?? null,
     updateSessionInfo: (shardId, info) => void (info ? sessions.set(shardId, info) : sessions.delete(shardId)),
   });
-  const c: DjsClient = {
-    rest,
-    manager,
-    dispatches: [],
-    closes: [],
-    heartbeats: 0,
-    resumed: 0,
-    destroy: async () => {
-      await manager.destroy();
-    },
-  };
-  manager.on(WebSocketShardEvents.Dispatch, (p) => c.dispatches.push(p));
-  manager.on(WebSocketShardEvents.Closed, (code) => c.closes.push(code));
-  manager.on(WebSocketShardEvents.Resumed, () => c.resumed++);
-  return c;
+  return watchManager(rest, manager);
 }
