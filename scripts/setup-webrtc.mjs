@@ -129,6 +129,16 @@ const PATCH = [
   // Debian installs libsrtp2's header under srtp2/.
   ['include/DepLibSRTP.hpp', 'replace', '#include <srtp.h>', '#include <srtp2/srtp.h>'],
   ['include/RTC/SrtpSession.hpp', 'replace', '#include <srtp.h>', '#include <srtp2/srtp.h>'],
+  // mediasoup's BIO callback answers 1 to every post-operation call except a bare BIO_CB_RETURN, so BIO_ctrl() on the
+  // outgoing BIO returns 1 for any query. Debian's OpenSSL is built with KTLS, so libssl asks BIO_get_ktls_send(),
+  // gets "yes", skips allocating its write buffer and SIGSEGVs writing the first DTLS record (mediasoup's bundled
+  // OpenSSL is built without KTLS, where that macro is the constant 0). Post-operation calls must return ret.
+  [
+    'src/RTC/DtlsTransport.cpp',
+    'replace',
+    'long resultOfcallback = (operationType == BIO_CB_RETURN) ? static_cast<long>(ret) : 1;',
+    'long resultOfcallback = (operationType & BIO_CB_RETURN) ? static_cast<long>(ret) : 1;',
+  ],
   // libsrtp 3 renamed srtp_remove_stream.
   [
     'include/RTC/SrtpSession.hpp',
