@@ -10,6 +10,19 @@ import { LocalDispatchBus, MemorySessionStore, messageDispatch, type ReplayEntry
 import type { TestNode } from './rest-helpers.ts';
 import { RawClient, startGatewayTestNode, until, type Frame } from './gateway-helpers.ts';
 
+/** Publishes MESSAGE_CREATEs by the guild owner in `node`'s #general, with ids counting up from `firstId`. */
+function publisher(bus: LocalDispatchBus, node: TestNode, firstId: number): (content: string) => Promise<void> {
+  let id = firstId;
+  return (content) =>
+    bus.publish(
+      messageDispatch(
+        'MESSAGE_CREATE',
+        { id: String(id++), channel_id: node.seed.textChannelId, content, author: { id: node.seed.ownerId } },
+        node.seed.guildId,
+      ),
+    );
+}
+
 const messages = (frames: Frame[]) =>
   frames.filter((f) => f.t === 'MESSAGE_CREATE').map((f) => (f.d as { content: string }).content);
 
@@ -28,15 +41,7 @@ describe('session takeover between nodes', () => {
   });
 
   it('drain on A, resume on B: no dispatch lost or doubled, A forgets the session', async () => {
-    let id = 5000;
-    const publish = (content: string) =>
-      bus.publish(
-        messageDispatch(
-          'MESSAGE_CREATE',
-          { id: String(id++), channel_id: a.seed.textChannelId, content, author: { id: a.seed.ownerId } },
-          a.seed.guildId,
-        ),
-      );
+    const publish = publisher(bus, a, 5000);
     const c1 = new RawClient(a.node.gatewayUrl);
     const ready = await c1.identify(a.seed.token, { intents: I.Guilds | I.GuildMessages | I.MessageContent });
     const sessionId = (ready.d as { session_id: string }).session_id;
@@ -74,15 +79,7 @@ describe('session takeover between nodes', () => {
     const a2 = await startGatewayTestNode({ GATEWAY_LITE_HEARTBEAT_MS: '60000' }, { bus: bus2, sessionStore: slow });
     const b2 = await startGatewayTestNode({ GATEWAY_LITE_HEARTBEAT_MS: '60000' }, { bus: bus2, sessionStore: slow });
     try {
-      let id = 7000;
-      const publish = (content: string) =>
-        bus2.publish(
-          messageDispatch(
-            'MESSAGE_CREATE',
-            { id: String(id++), channel_id: a2.seed.textChannelId, content, author: { id: a2.seed.ownerId } },
-            a2.seed.guildId,
-          ),
-        );
+      const publish = publisher(bus2, a2, 7000);
       const c1 = new RawClient(a2.node.gatewayUrl);
       const ready = await c1.identify(a2.seed.token, { intents: I.Guilds | I.GuildMessages | I.MessageContent });
       const sessionId = (ready.d as { session_id: string }).session_id;

@@ -1,18 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { REST } from '@discordjs/rest';
-import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { thumbHashToRGBA } from 'thumbhash';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rootLogger } from '../../common/logger.ts';
 import { computePlaceholder } from '../../gateway-lite/index.ts';
-import { createRedis, type Redis } from '../../common/redis.ts';
-import { createMediaApp, loadMediaProxyConfig, MediaService } from '../../media-proxy/index.ts';
 import { BusTap } from './interactions-helpers.ts';
-import { REDIS_URL, startTestNode, type TestNode } from './rest-helpers.ts';
+import { startTestNode, type TestNode } from './rest-helpers.ts';
+import { startTestMediaProxy, type TestMediaProxy } from './media-proxy-helper.ts';
 
 /**
  * Attachment placeholders through the real media proxy and the real @discordjs/rest client (computed by the
@@ -22,37 +17,21 @@ import { REDIS_URL, startTestNode, type TestNode } from './rest-helpers.ts';
  */
 const TOLERANCE = 12;
 const images = path.resolve(import.meta.dirname, '../../fixtures/images');
-let service: MediaService;
-let proxyApp: FastifyInstance;
-let proxyRedis: Redis;
+let proxy: TestMediaProxy;
 let t: TestNode;
 let tap: BusTap;
-const prefix = `resound:test:gl-ph:${randomBytes(4).toString('hex')}:`;
 
 beforeAll(async () => {
-  const dataDir = fs.mkdtempSync(path.join(process.env.RESOUND_TEST_DATA_DIR!, 'gl-ph-'));
-  const config = loadMediaProxyConfig(
-    { MEDIA_PROXY_PORT: '0', MEDIA_PROXY_PRERENDER: 'false', MEDIA_PROXY_REDIS_PREFIX: prefix },
-    dataDir,
-  );
-  proxyRedis = createRedis(REDIS_URL);
-  const logger = rootLogger().child({ part: 'proxy' });
-  service = new MediaService({ config, redis: proxyRedis, logger });
-  proxyApp = await createMediaApp(service, logger);
-  await proxyApp.listen({ port: 0, host: '127.0.0.1' });
+  proxy = await startTestMediaProxy('gl-ph');
   t = await startTestNode({
-    GATEWAY_LITE_MEDIA_PROXY_URL: `http://127.0.0.1:${(proxyApp.server.address() as AddressInfo).port}`,
+    GATEWAY_LITE_MEDIA_PROXY_URL: proxy.url,
   });
   tap = new BusTap(t);
 });
 afterAll(async () => {
   tap.close();
   await t.close();
-  await proxyApp.close();
-  await service.close();
-  const keys = await proxyRedis.keys(`${prefix}*`);
-  if (keys.length) await proxyRedis.del(...keys);
-  proxyRedis.disconnect();
+  await proxy.close();
 });
 
 interface Att {

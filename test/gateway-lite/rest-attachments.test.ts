@@ -1,44 +1,23 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { REST } from '@discordjs/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rootLogger } from '../../common/logger.ts';
-import { createRedis, type Redis } from '../../common/redis.ts';
-import type { FastifyInstance } from 'fastify';
-import { createMediaApp, loadMediaProxyConfig, MediaService } from '../../media-proxy/index.ts';
-import { REDIS_URL, startTestNode, type TestNode } from './rest-helpers.ts';
+import { startTestNode, type TestNode } from './rest-helpers.ts';
+import { startTestMediaProxy, type TestMediaProxy } from './media-proxy-helper.ts';
 
 /** Attachments through the real media proxy (its public upload API), sent by the real @discordjs/rest client. */
-let service: MediaService;
-let proxyApp: FastifyInstance;
-let proxyRedis: Redis;
+let proxy: TestMediaProxy;
 let proxyUrl: string;
 let t: TestNode;
-const prefix = `resound:test:gl-mp:${randomBytes(4).toString('hex')}:`;
 
 beforeAll(async () => {
-  const dataDir = fs.mkdtempSync(path.join(process.env.RESOUND_TEST_DATA_DIR!, 'gl-mp-'));
-  const config = loadMediaProxyConfig(
-    { MEDIA_PROXY_PORT: '0', MEDIA_PROXY_PRERENDER: 'false', MEDIA_PROXY_REDIS_PREFIX: prefix },
-    dataDir,
-  );
-  proxyRedis = createRedis(REDIS_URL);
-  const proxyLogger = rootLogger().child({ part: 'proxy' });
-  service = new MediaService({ config, redis: proxyRedis, logger: proxyLogger });
-  proxyApp = await createMediaApp(service, proxyLogger);
-  await proxyApp.listen({ port: 0, host: '127.0.0.1' });
-  proxyUrl = `http://127.0.0.1:${(proxyApp.server.address() as AddressInfo).port}`;
+  proxy = await startTestMediaProxy('gl-mp');
+  proxyUrl = proxy.url;
   t = await startTestNode({ GATEWAY_LITE_MEDIA_PROXY_URL: proxyUrl });
 });
 afterAll(async () => {
   await t.close();
-  await proxyApp.close();
-  await service.close();
-  const keys = await proxyRedis.keys(`${prefix}*`);
-  if (keys.length) await proxyRedis.del(...keys);
-  proxyRedis.disconnect();
+  await proxy.close();
 });
 
 interface Att {
