@@ -24,6 +24,19 @@ type DatagramKind = 'rtp' | 'keepalive' | 'ip_discovery' | 'other';
  * The SFU's Prometheus metrics. The packet path only bumps plain numbers in `counts`; they are copied into the
  * prom-client series when /metrics is scraped, so forwarding never pays for label hashing.
  */
+/** A counter whose value is read from a plain number at scrape time (the hot path only bumps the number). */
+function readCounter(registers: Registry[], name: string, help: string, read: () => number): Counter {
+  return new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
 export class SfuMetrics {
   readonly counts = {
     datagrams: { rtp: 0, keepalive: 0, ip_discovery: 0, other: 0 } as Record<DatagramKind, number>,
@@ -69,16 +82,7 @@ export class SfuMetrics {
         for (const [reason, v] of Object.entries(c.dropped)) this.inc({ reason }, v);
       },
     });
-    const scalar = (name: string, help: string, read: () => number) =>
-      new Counter({
-        name,
-        help,
-        registers: r,
-        collect() {
-          this.reset();
-          this.inc(read());
-        },
-      });
+    const scalar = (name: string, help: string, read: () => number) => readCounter(r, name, help, read);
     scalar('resound_sfu_packets_forwarded_total', 'RTP packets sent to receivers', () => c.forwarded);
     scalar(
       'resound_sfu_remotes_expired_total',
@@ -125,16 +129,7 @@ export class SfuMetrics {
       { path: io.path },
       1,
     );
-    const scalar = (name: string, help: string, read: () => number) =>
-      new Counter({
-        name,
-        help,
-        registers: r,
-        collect() {
-          this.reset();
-          this.inc(read());
-        },
-      });
+    const scalar = (name: string, help: string, read: () => number) => readCounter(r, name, help, read);
     scalar(
       'resound_sfu_udp_receive_queue_overflow_total',
       "Datagrams the kernel dropped because the SFU socket's receive queue was full (SO_RXQ_OVFL / socket drops)",

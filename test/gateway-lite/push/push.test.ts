@@ -17,7 +17,9 @@ import {
   mentionNotifications,
   signPush,
   verifyPush,
+  LocalDispatchBus,
   type PushNotification,
+  type PushServiceOptions,
 } from '../../../gateway-lite/index.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -70,6 +72,23 @@ async function value(registry: Registry, name: string): Promise<number> {
 
 async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await cond())) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** A push service posting to the test receiver; every user offline unless `presence` says otherwise. */
+function pushService({
+  timeoutMs = 5000,
+  ...o
+}: Partial<PushServiceOptions> & { registry: Registry; timeoutMs?: number }): PushService {
+  return new PushService({
+    bus: new LocalDispatchBus(),
+    presence: { offline: (u) => Promise.resolve(u) },
+    sink: new WebhookSink({ url: receiverUrl, secret: SECRET, timeoutMs }),
+    capacity: 10,
+    concurrency: 1,
+    batchSize: 100,
+    logger,
+    ...o,
+  });
 }
 
 const note = (i: number): PushNotification => ({
@@ -151,20 +170,10 @@ describe('push: mentions of offline users reach a signed webhook in batches, wit
 
   it('pushers pull at most 100 a batch; a full buffer sheds; a slow sink slows pulling, not offering', async () => {
     const registry = new Registry();
-    const { LocalDispatchBus } = await import('../../../gateway-lite/index.ts');
     let release!: () => void;
     hold = new Promise<void>((r) => (release = r));
     calls.length = 0;
-    const push = new PushService({
-      bus: new LocalDispatchBus(),
-      presence: { offline: (u) => Promise.resolve(u) },
-      sink: new WebhookSink({ url: receiverUrl, secret: SECRET, timeoutMs: 10_000 }),
-      capacity: 150,
-      concurrency: 1,
-      batchSize: 100,
-      registry,
-      logger,
-    });
+    const push = pushService({ registry, capacity: 150, timeoutMs: 10_000 });
     // 250 at once: the collector holds 150 and sheds 100 before the single pusher even pulls.
     const accepted = Array.from({ length: 250 }, (_, i) => push.collector.offer(note(i))).filter(Boolean).length;
     expect(accepted).toBe(150);
@@ -183,18 +192,8 @@ describe('push: mentions of offline users reach a signed webhook in batches, wit
 
   it('a sink that answers 500 counts the batch as failed; signatures reject tampering and stale timestamps', async () => {
     const registry = new Registry();
-    const { LocalDispatchBus } = await import('../../../gateway-lite/index.ts');
     status = 500;
-    const push = new PushService({
-      bus: new LocalDispatchBus(),
-      presence: { offline: (u) => Promise.resolve(u) },
-      sink: new WebhookSink({ url: receiverUrl, secret: SECRET, timeoutMs: 5000 }),
-      capacity: 10,
-      concurrency: 1,
-      batchSize: 100,
-      registry,
-      logger,
-    });
+    const push = pushService({ registry });
     push.collector.offer(note(1));
     push.collector.offer(note(2));
     await push.close();
@@ -217,15 +216,10 @@ describe('push: mentions of offline users reach a signed webhook in batches, wit
     const t = await startTestNode({ GATEWAY_LITE_RL_MESSAGE_POST: '100/1000' });
     const registry = new Registry();
     calls.length = 0;
-    const push = new PushService({
+    const push = pushService({
+      registry,
       bus: t.node.bus,
       presence: new BusPresence(t.node.bus, (u) => [...t.node.hub.sessionsOf(u)].length > 0),
-      sink: new WebhookSink({ url: receiverUrl, secret: SECRET, timeoutMs: 5000 }),
-      capacity: 10,
-      concurrency: 1,
-      batchSize: 100,
-      registry,
-      logger,
     });
     const offline = snowflake();
     const res = await fetch(`${t.api}/v10/channels/${t.seed.textChannelId}/messages`, {
