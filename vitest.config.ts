@@ -17,10 +17,16 @@ export default defineConfig({
     // test runner load the client applies CommonJS interop, so the real client runs its real XChaCha code.
     server: { deps: { inline: ['@discordjs/voice'] } },
     // Both SFU datagram I/O paths pass the same suites: `default` runs SFU_IO=auto (batched where the udp-mmsg addon
-    // is built), `sfu-dgram` runs the datagram suites again with SFU_IO=dgram.
+    // is built), `sfu-dgram` runs the datagram suites again with SFU_IO=dgram; `sfu-workers` runs the conformance
+    // suites with the media in two SFU worker processes.
     projects: [
       { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
       { extends: true, test: { name: 'sfu-dgram', include: DATAGRAM_SUITES, env: { SFU_IO: 'dgram' } } },
+      // The real-client conformance suites once more with every channel's media in SFU worker processes.
+      {
+        extends: true,
+        test: { name: 'sfu-workers', include: ['test/conformance/**/*.test.ts'], env: { SFU_WORKERS: '2' } },
+      },
     ],
   },
 });

@@ -37,7 +37,7 @@ async function start(names: string[]): Promise<void> {
     if (handle.child) process.env.REDIS_URL = handle.url;
     return handle;
   };
-  const ctx = { env: process.env, common, logger, redis: () => (redis ??= resolveRedis()) };
+  const ctx = { env: process.env, common, logger, redis: () => (redis ??= resolveRedis()), parts: chosen };
   const running: RunningPart[] = [];
 
   let stopping = false;

@@ -35,6 +35,8 @@ export interface BaseHttpOptions {
   limits?: HttpLimits;
   /** Serve Prometheus /metrics here (default true); public listeners say false and leave it to the internal one. */
   metrics?: boolean;
+  /** More Prometheus text appended to /metrics (series kept elsewhere, e.g. SFU worker processes'). */
+  extraMetrics?: () => Promise<string>;
 }
 
 /** A fastify instance with /healthz, /metrics and the shared error shape already registered. */
@@ -66,7 +68,8 @@ export function createHttpServer(opts: BaseHttpOptions): FastifyInstance {
   if (opts.metrics !== false)
     app.get('/metrics', async (_req, reply) => {
       const { body, contentType } = await renderMetrics(opts.registry);
-      return reply.type(contentType).send(body);
+      const extra = opts.extraMetrics ? await opts.extraMetrics() : '';
+      return reply.type(contentType).send(extra ? `${body}\n${extra}` : body);
     });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {

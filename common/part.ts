@@ -18,6 +18,8 @@ export interface PartContext {
   logger: Logger;
   /** Redis shared by the parts of this process (REDIS_URL, or a local child started on first use). */
   redis(): Promise<RedisHandle>;
+  /** The parts this process runs (`resound start` with no names: all of them); parts size their defaults by it. */
+  parts?: readonly string[];
 }
 
 /** Every part's index.ts exports one of these as `start`; `resound start PART…` calls them. */

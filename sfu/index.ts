@@ -24,6 +24,8 @@ export {
   type SilenceSynthesis,
 } from './rtp/silence.ts';
 export { Participant, type ParticipantEvents } from './participant.ts';
+export { E2eeGate, MirroredMembership, type E2eeMembership } from './e2ee-gate.ts';
+export type { ChannelMedia, E2eeGroupSource, MediaPlane, MediaTransport } from './media-plane.ts';
 export { Transport, type OutgoingFrame, type TransportEvents, type TransportObserverEvents } from './transport.ts';
 export { UdpTransport, type RemoteAddress, type OpenResult } from './udp/udp-transport.ts';
 export { ioShape, IO_CHOICES, MAX_DATAGRAM_BYTES, type IoChoice, type IoPath } from './udp/datagram-io.ts';
@@ -49,3 +51,7 @@ export * from './rtp/rtp-header.ts';
 export * from './udp/ip-discovery.ts';
 export { StreamRewriter } from './rtp/stream-rewriter.ts';
 export * from './webrtc/index.ts';
+export { SfuWorkerPool, type SfuWorkerPoolOptions } from './workers/pool.ts';
+export { SfuWorker } from './workers/sfu-worker.ts';
+export { RemoteChannel, RemoteTransport } from './workers/remote-channel.ts';
+export type { WorkerInit, WorkerLoad } from './workers/protocol.ts';

@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { E2eeGate } from './e2ee-gate.ts';
+import type { ChannelMedia, E2eeGroupSource, MediaTransport } from './media-plane.ts';
 import { OPUS_PAYLOAD_TYPE } from './rtp/rtp-header.ts';
 import { DEFAULT_SILENCE_GAP_MS, isOpusSilence, OPUS_SILENCE_FRAME, type SilenceSynthesis } from './rtp/silence.ts';
 import { Participant } from './participant.ts';
 import type { SfuMetrics } from './stats.ts';
-import type { OutgoingFrame, Transport } from './transport.ts';
+import { Transport, type OutgoingFrame } from './transport.ts';
 import type { UdpTransport } from './udp/udp-transport.ts';
 
 const OPUS_SILENCE = Uint8Array.from(OPUS_SILENCE_FRAME);
@@ -47,7 +49,9 @@ export function inboundFrame(data: Uint8Array, sequence = 0, timestamp = 0): Inb
 
 /** Makes UDP transports for a router: the Sfu, which owns the socket and the SSRC table. */
 export interface UdpTransportFactory {
-  createUdpTransport(): UdpTransport;
+  createUdpTransport(ssrc?: number): UdpTransport;
+  /** The UDP port its transports share. */
+  readonly port: number;
 }
 
 /** What the router's owner hears. */
@@ -80,7 +84,7 @@ export interface RouterOptions {
  * participants on them; closing it closes them all, each hearing it once. Every frame from a speaker goes to each
  * other participant who is not deafened, through that receiver's own sequence/timestamp rewriter.
  */
-export class Router extends EventEmitter<RouterEvents> {
+export class Router extends EventEmitter<RouterEvents> implements ChannelMedia {
   readonly observer = new EventEmitter<RouterObserverEvents>();
   private gate: MediaGate | null = null;
   private isClosed = false;
@@ -117,6 +121,28 @@ export class Router extends EventEmitter<RouterEvents> {
     return this.isClosed;
   }
 
+  /** ChannelMedia: the UDP port of this router's Sfu (0 without a UDP plane). */
+  get port(): number {
+    return this.udp?.port ?? 0;
+  }
+
+  /** ChannelMedia: an in-process router is no worker's. */
+  readonly workerId = 0;
+
+  get local(): Router {
+    return this;
+  }
+
+  /** ChannelMedia: the gate reads the group itself, so it is always current. */
+  setE2eeGroup(group: E2eeGroupSource | null): void {
+    this.setGate(group ? new E2eeGate(group) : null);
+  }
+
+  syncE2eeMembers(): void {}
+
+  /** ChannelMedia: this process cannot outlive its own router's host. */
+  onWorkerDied(_listener: () => void): void {}
+
   get participants(): readonly Participant[] {
     return this.members;
   }
@@ -139,9 +165,9 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   /** A native UDP transport with a fresh SSRC, owned by this router; reachable by IP discovery at once. */
-  createTransport(): UdpTransport {
+  createTransport(ssrc?: number): UdpTransport {
     if (!this.udp) throw new Error(`router ${this.id} has no UDP plane`);
-    return this.adoptTransport(this.udp.createUdpTransport());
+    return this.adoptTransport(this.udp.createUdpTransport(ssrc));
   }
 
   /** Takes ownership of a transport built outside the UDP plane (e.g. around a mediasoup WebRtcTransport). */
@@ -157,9 +183,10 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   /** Puts `userId` on `transport` (one of this router's); a participant the user already had leaves first. */
-  addParticipant(userId: string, transport: Transport): Participant {
+  addParticipant(userId: string, transport: Transport | MediaTransport): Participant {
     if (this.isClosed) throw new Error(`router ${this.id} is closed`);
-    if (!this.transports.has(transport)) throw new Error(`transport ${transport.ssrc} is not owned by ${this.id}`);
+    if (!(transport instanceof Transport) || !this.transports.has(transport))
+      throw new Error(`transport ${transport.ssrc} is not owned by ${this.id}`);
     if (transport.participant) throw new Error(`transport ${transport.ssrc} already carries a participant`);
     this.removeParticipant(userId);
     const gap = this.silence === 'off' ? Infinity : this.silenceGapMs;

@@ -25,6 +25,7 @@ import {
 import { ioShape, MAX_DATAGRAM_BYTES, type DatagramIo, type IoChoice } from './udp/datagram-io.ts';
 import { openDatagramIo } from './udp/open-io.ts';
 import { UdpTransport, type UdpTransportHooks } from './udp/udp-transport.ts';
+import type { MediaPlane } from './media-plane.ts';
 
 export interface SfuOptions {
   /** Interface the UDP socket binds to. */
@@ -59,7 +60,7 @@ export interface SfuObserverEvents {
  * SSRC table that demultiplexes datagrams to transports. The table holds transports only: which router and
  * participant a transport serves is the transport's own business (`transport.participant`, `participant.router`).
  */
-export class Sfu implements UdpTransportFactory {
+export class Sfu implements UdpTransportFactory, MediaPlane {
   readonly metrics: SfuMetrics;
   readonly registry: Registry;
   readonly observer = new EventEmitter<SfuObserverEvents>();
@@ -163,12 +164,23 @@ export class Sfu implements UdpTransportFactory {
     return r;
   }
 
-  /** For routers (`router.createTransport()`): a transport with a fresh SSRC, reachable by IP discovery at once. */
-  createUdpTransport(): UdpTransport {
+  /** MediaPlane: one process, one worker: every channel is a router here. */
+  createChannel(id: string): Router {
+    return this.createRouter(id);
+  }
+
+  /** For routers (`router.createTransport()`): a transport with a fresh (or the given) SSRC, reachable at once. */
+  createUdpTransport(wanted?: number): UdpTransport {
     let ssrc: number;
-    const next = this.opts.ssrcSource ?? (() => randomInt(1, 0xffffffff));
-    do ssrc = next();
-    while (this.bySsrc.has(ssrc));
+    if (wanted !== undefined) {
+      // A worker's SSRCs are chosen by the signaling process, which keeps the worker's table.
+      if (this.bySsrc.has(wanted)) throw new Error(`ssrc ${wanted} is taken`);
+      ssrc = wanted;
+    } else {
+      const next = this.opts.ssrcSource ?? (() => randomInt(1, 0xffffffff));
+      do ssrc = next();
+      while (this.bySsrc.has(ssrc));
+    }
     const transport = new UdpTransport(ssrc, this.io, this.transportHooks);
     transport.tokens = this.maxPps;
     this.bySsrc.set(ssrc, transport);

@@ -1,4 +1,4 @@
-import type { Router } from '../sfu/index.ts';
+import type { ChannelMedia } from '../sfu/index.ts';
 import { Op } from './opcodes.ts';
 import type { VoiceSession } from './session.ts';
 
@@ -37,7 +37,7 @@ export class VoiceChannel {
   constructor(
     readonly guildId: string,
     readonly channelId: string,
-    readonly router: Router,
+    readonly router: ChannelMedia,
   ) {}
 
   get closed(): boolean {

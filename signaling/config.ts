@@ -68,6 +68,11 @@ export const signalingShape = {
   SFU_SILENCE_VANISH_MS: z.coerce.number().int().min(100).default(5000),
   /** Packets per second one sender may push (Opus: 50); a second's worth may burst. Excess is dropped and counted. */
   SFU_MAX_PPS: z.coerce.number().int().min(10).default(200),
+  /**
+   * SFU worker processes (one socket and port each, UDP ports from SFU_UDP_PORT up). 0 = media in the signaling
+   * process. Unset: one per core for `resound start voice` alone, 0 when voice shares the process with other parts.
+   */
+  SFU_WORKERS: z.coerce.number().int().min(0).max(256).optional(),
   /** Fleet placement: `redis` publishes this server's load and sends each new channel to the least-loaded live server. */
   VOICE_PLACEMENT: z.enum(['off', 'redis']).default('off'),
   VOICE_PLACEMENT_PREFIX: z.string().default('resound:voice'),

@@ -14,7 +14,8 @@ import { loadTls } from '../common/tls.ts';
 import {
   describeCryptoBackends,
   preferredModes,
-  Sfu,
+  type Sfu,
+  type SfuWorkerPool,
   TRANSPORT_MODES,
   isLegacyMode,
   isTransportMode,
@@ -31,6 +32,7 @@ import { SignalingMetrics } from './metrics.ts';
 import { Close } from './opcodes.ts';
 import { VoiceTokenSigner } from './tokens.ts';
 import { VoiceServer } from './voice-server.ts';
+import { openMediaPlane } from './media-plane.ts';
 import { VoicePlacement } from './placement.ts';
 import { createRedis, watchRedis, type Redis } from '../common/redis.ts';
 import { createDaveMetrics, daveChannelExtension, ExternalSender, type E2eeMode } from './dave/index.ts';
@@ -52,7 +54,10 @@ export interface VoiceGatewayOptions {
 /** A running voice server: TLS and plain listeners (WebSocket + /healthz), the internal listener and its SFU. */
 export interface VoiceGateway {
   server: VoiceServer;
-  sfu: Sfu;
+  /** The in-process SFU (SFU_WORKERS=0), else null. */
+  sfu: Sfu | null;
+  /** The SFU worker processes (SFU_WORKERS ≥ 1), else null. */
+  sfuPool: SfuWorkerPool | null;
   /** host:port of the wss listener, as a VOICE_SERVER_UPDATE endpoint. */
   endpoint: string;
   wssUrl: string;
@@ -101,21 +106,8 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   const adminToken = secretFromConfigOrDataDir(config.ADMIN_TOKEN, opts.dataDir, 'admin-token', 'ADMIN_TOKEN');
   const modes = parseModes(config.SFU_MODES, config.SFU_LEGACY_MODES);
 
-  const sfu = await listenExplained(
-    { listener: 'SFU UDP', variable: 'SFU_UDP_PORT', host: opts.bind, port: config.SFU_UDP_PORT },
-    () =>
-      Sfu.create({
-        bindAddress: opts.bind,
-        port: config.SFU_UDP_PORT,
-        publicIp: config.RESOUND_PUBLIC_IP,
-        logger: log.child({ component: 'sfu' }),
-        silence: config.SFU_SILENCE_SYNTHESIS,
-        silenceGapMs: config.SFU_SILENCE_SYNTHESIS === 'gap' ? config.SFU_SILENCE_GAP_MS : config.SFU_SILENCE_VANISH_MS,
-        maxPacketsPerSecond: config.SFU_MAX_PPS,
-        remoteIdleMs: config.SFU_REMOTE_IDLE_MS,
-        registry,
-      }),
-  );
+  const media = await openMediaPlane(config, opts.bind, log, registry);
+  const sfu = media.plane;
   // One MLS external-sender key per voice server; every channel's DAVE group names it in op 25.
   const dave = {
     sender: new ExternalSender(),
@@ -209,7 +201,7 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
     watchRedis(placementRedis, log, 'voice-placement');
     placement = new VoicePlacement({ redis: placementRedis, prefix: config.VOICE_PLACEMENT_PREFIX });
   }
-  const health = () => ({ sessions: server.sessions.size, channels: server.channels.size, udp_port: sfu.port });
+  const health = () => ({ sessions: server.sessions.size, channels: server.channels.size, ...media.health() });
   const makeApp = async (https: boolean): Promise<FastifyInstance> => {
     const app = createHttpServer({
       part: 'voice',
@@ -285,7 +277,14 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   }
 
   // Admin API and /metrics listen apart from the public listeners, on loopback unless configured otherwise.
-  const internalApp = createHttpServer({ part: 'voice', logger: log, registry, health, limits: opts.httpLimits });
+  const internalApp = createHttpServer({
+    part: 'voice',
+    logger: log,
+    registry,
+    health,
+    limits: opts.httpLimits,
+    extraMetrics: () => media.extraMetrics(),
+  });
   await internalApp.register(adminApi, {
     server,
     adminToken,
@@ -306,11 +305,20 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
   logListening(logger, 'voice', internalUrl, { proto: 'http', internal: true, serves: ['admin API', '/metrics'] });
 
   const crypto = describeCryptoBackends();
-  logListening(logger, 'sfu', `udp://${opts.bind}:${sfu.port}`, {
-    publicIp: sfu.publicIp,
-    modes,
-    backends: crypto.backends,
-  });
+  logListening(
+    logger,
+    'sfu',
+    media
+      .ports()
+      .map((p) => `udp://${opts.bind}:${p}`)
+      .join(' '),
+    {
+      publicIp: sfu.publicIp,
+      workers: config.SFU_WORKERS ?? 0,
+      modes,
+      backends: crypto.backends,
+    },
+  );
   if (crypto.aeadGcmAddonError) {
     log.warn(
       { reason: crypto.aeadGcmAddonError },
@@ -335,7 +343,8 @@ export async function startVoiceGateway(opts: VoiceGatewayOptions): Promise<Voic
 
   return {
     server,
-    sfu,
+    sfu: media.sfu,
+    sfuPool: media.pool,
     endpoint,
     wssUrl,
     wsUrl,

@@ -2,6 +2,7 @@
  * Voice signaling's public face: the Discord voice gateway v8 server (wss/ws), its admin API, and the part starter
  * `resound start voice` uses.
  */
+import { availableParallelism } from 'node:os';
 import type { PartContext, PartStarter, RunningPart } from '../common/part.ts';
 import { loadSignalingConfig, type SignalingConfig } from './config.ts';
 import { startVoiceGateway, type VoiceGateway } from './gateway.ts';
@@ -41,6 +42,8 @@ export interface VoicePart {
 
 export async function startVoicePart(ctx: PartContext): Promise<VoicePart> {
   const config = loadSignalingConfig(ctx.env);
+  // Alone, voice is the machine's job: one SFU worker per core (mediasoup's model). Beside other parts, it shares.
+  config.SFU_WORKERS ??= ctx.parts?.length === 1 ? availableParallelism() : 0;
   const redisUrl = config.VOICE_PLACEMENT === 'redis' ? (await ctx.redis()).url : undefined;
   const gw = await startVoiceGateway({
     config,

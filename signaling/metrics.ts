@@ -9,6 +9,7 @@ export class SignalingMetrics {
   readonly rejected: Counter<'reason'>;
   readonly resumes: Counter<'result'>;
   readonly joins: Counter;
+  readonly workerEvictions: Counter;
   readonly identifyToReady: Histogram;
   readonly webrtcSessions: Gauge;
 
@@ -57,6 +58,11 @@ export class SignalingMetrics {
     this.joins = new Counter({
       name: 'resound_signaling_joins_total',
       help: 'Join tokens issued by the admin API',
+      registers: r,
+    });
+    this.workerEvictions = new Counter({
+      name: 'resound_signaling_worker_evictions_total',
+      help: 'Sessions closed with 4006 because the SFU worker hosting their channel died (clients join again)',
       registers: r,
     });
     this.webrtcSessions = new Gauge({

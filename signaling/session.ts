@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { TransportMode, UdpTransport } from '../sfu/index.ts';
+import type { MediaTransport, TransportMode } from '../sfu/index.ts';
 import { Op } from './opcodes.ts';
 import { ReplayBuffer } from './replay-buffer.ts';
 import type { GatewayConnection } from './connection.ts';
@@ -25,7 +25,7 @@ export interface VoiceSessionInit {
   token: string;
   /** Highest DAVE protocol version the client offered in Identify (0 = none). */
   maxDaveVersion: number;
-  transport: UdpTransport;
+  transport: MediaTransport;
   metrics: SignalingMetrics;
 }
 
@@ -41,7 +41,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   readonly channelId: string;
   readonly token: string;
   readonly maxDaveVersion: number;
-  readonly transport: UdpTransport;
+  readonly transport: MediaTransport;
   state: SessionState = { kind: 'identified', identifiedAt: Date.now() };
   conn: GatewayConnection | null = null;
   /** Speaking flags from the client's last op 5 (1 microphone, 2 soundshare, 4 priority). */

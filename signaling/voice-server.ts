@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../common/logger.ts';
 import { snowflake } from '../common/snowflake.ts';
-import { isTransportMode, type Sfu, type TransportMode } from '../sfu/index.ts';
+import { isTransportMode, type MediaPlane, type TransportMode } from '../sfu/index.ts';
 import { channelKey, VoiceChannel, type ChannelExtension } from './channel.ts';
 import type { ConnectionHandler, GatewayConnection } from './connection.ts';
 import type { SignalingMetrics } from './metrics.ts';
@@ -14,7 +14,8 @@ import { UsedTokens, type VoiceTokenSigner } from './tokens.ts';
 import { BrowserVoice, type Reject } from './webrtc/browser-voice.ts';
 
 export interface VoiceServerOptions {
-  sfu: Sfu;
+  /** Where channels' media runs: the in-process Sfu or a pool of SFU worker processes. */
+  sfu: MediaPlane;
   signer: VoiceTokenSigner;
   metrics: SignalingMetrics;
   logger: Logger;
@@ -74,7 +75,7 @@ export class VoiceServer extends EventEmitter<VoiceServerEvents> implements Conn
     this.browsers = opts.webrtc?.((conn, reason, code, message) => this.reject(conn, reason, code, message)) ?? null;
   }
 
-  get sfu(): Sfu {
+  get sfu(): MediaPlane {
     return this.opts.sfu;
   }
 
@@ -159,7 +160,7 @@ export class VoiceServer extends EventEmitter<VoiceServerEvents> implements Conn
     session.send(Op.Ready, {
       ssrc: session.ssrc,
       ip: this.sfu.publicIp,
-      port: this.sfu.port,
+      port: channel.router.port,
       modes: this.opts.modes,
       experiments: [],
     });
@@ -356,9 +357,11 @@ export class VoiceServer extends EventEmitter<VoiceServerEvents> implements Conn
     const key = channelKey(guildId, channelId);
     let ch = this.channels.get(key);
     if (!ch) {
-      ch = new VoiceChannel(guildId, channelId, this.sfu.createRouter(key));
-      ch.extensions.push(...(this.opts.channelExtensions?.(ch, this) ?? []));
-      this.channels.set(key, ch);
+      const created = new VoiceChannel(guildId, channelId, this.sfu.createChannel(key));
+      created.extensions.push(...(this.opts.channelExtensions?.(created, this) ?? []));
+      this.channels.set(key, created);
+      created.router.onWorkerDied(() => this.workerDied(created));
+      ch = created;
     }
     return ch;
   }
@@ -374,6 +377,21 @@ export class VoiceServer extends EventEmitter<VoiceServerEvents> implements Conn
       ch.leave(session);
       if (ch.empty) this.closeChannelObject(ch);
     }
+  }
+
+  /**
+   * The SFU worker hosting `ch` died and took its media with it. Every session there is closed with 4006, which a
+   * Discord client answers by joining again through its main gateway (4015 would make it resume towards the dead
+   * port); the new Identify places the channel on a live worker.
+   */
+  private workerDied(ch: VoiceChannel): void {
+    this.opts.metrics.workerEvictions.inc(ch.sessions.size);
+    for (const s of [...this.sessions.values()]) {
+      if (s.guildId !== ch.guildId || s.channelId !== ch.channelId) continue;
+      s.conn?.close(Close.SessionNoLongerValid, 'voice media worker restarted; join again');
+      s.end(Close.SessionNoLongerValid);
+    }
+    this.closeChannelObject(ch);
   }
 
   /** Admin: closes a channel with everyone in it; each client is disconnected with 4014. False when none. */

@@ -44,6 +44,8 @@ export async function startTestGateway(
     SIGNALING_INTERNAL_PORT: '0',
     SFU_UDP_PORT: '0',
     SIGNALING_RESUME_GRACE_MS: '5000',
+    // The `sfu-workers` test project runs the real-client suites again with the media in worker processes.
+    ...(process.env.SFU_WORKERS ? { SFU_WORKERS: process.env.SFU_WORKERS } : {}),
     ...env,
   });
   return startVoiceGateway({

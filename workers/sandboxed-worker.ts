@@ -1,3 +1,4 @@
+import { childExecArgv } from '../common/child-process.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { WaitingError, Worker, type Child, type ChildPool, type Job, type Processor, type WorkerOptions } from 'bullmq';
 import { JobTimeoutError } from './errors.ts';
@@ -16,16 +17,6 @@ const childSlot = new AsyncLocalStorage<ChildSlot>();
  * this bounds a child that never comes up.
  */
 const CHILD_START_ALLOWANCE_MS = 30_000;
-
-/**
- * Sandboxed children are forked with the parent's execArgv. Under vitest or plain node that has no TypeScript
- * loader, so add tsx's unless the parent was itself started through tsx.
- */
-export function childExecArgv(): string[] {
-  const own = process.execArgv.filter((a) => !a.startsWith('--inspect'));
-  if (own.some((a) => a.includes('tsx'))) return own;
-  return [...own, '--import', import.meta.resolve('tsx')];
-}
 
 export interface SandboxedWorkerOptions extends Omit<WorkerOptions, 'useWorkerThreads' | 'workerForkOptions'> {
   /** A job still running after this long has its child process SIGKILLed and fails this attempt with `timeout`. */

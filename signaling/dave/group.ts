@@ -31,6 +31,8 @@ export interface DaveGroupOptions {
   metrics?: DaveMetricsHooks;
   logger?: Logger;
   now?: () => number;
+  /** After a transition executed on its timeout (membership may have changed without a client message). */
+  onTransitionExecuted?: () => void;
 }
 
 /**
@@ -62,7 +64,10 @@ export class DaveGroup {
     this.callVersion = opts.mode === 'off' ? 0 : DAVE_MAX_PROTOCOL_VERSION;
     this.metrics = opts.metrics ?? noopDaveMetrics;
     this.warn = opts.logger ? new RateLimitedLog(opts.logger) : null;
-    this.transitions = new TransitionTracker(opts.transitionTimeoutMs ?? 3000, () => this.executeTransition());
+    this.transitions = new TransitionTracker(opts.transitionTimeoutMs ?? 3000, () => {
+      this.executeTransition();
+      opts.onTransitionExecuted?.();
+    });
     this.planner = new ProposalPlanner(opts.sender, this.groupId, this.ledger);
     this.now = opts.now ?? Date.now;
   }
@@ -91,6 +96,11 @@ export class DaveGroup {
   /** Hot path of the SFU gate: one map lookup per (frame, receiver). */
   isMember(userId: string): boolean {
     return this.clients.get(userId)?.state === 'member';
+  }
+
+  /** Users whose media is end-to-end encrypted now (the SFU's gate mirrors this list). */
+  *memberIds(): Iterable<string> {
+    for (const [userId, c] of this.clients) if (c.state === 'member') yield userId;
   }
 
   mediaRole(userId: string): MediaRole {

@@ -94,7 +94,18 @@ export class BrowserVoice {
       this.take(conn.peerIp, -1);
       return reject(conn, 'webrtc_unavailable', Close.UnknownProtocol, `browser voice unavailable: ${status.reason}`);
     }
-    const wch = await engine.channel(channel.key, channel.router);
+    const native = channel.router.local;
+    if (!native) {
+      this.pending.delete(session);
+      this.take(conn.peerIp, -1);
+      return reject(
+        conn,
+        'webrtc_unavailable',
+        Close.UnknownProtocol,
+        'browser voice needs the channel in the signaling process; set SFU_WORKERS=0',
+      );
+    }
+    const wch = await engine.channel(channel.key, native);
     this.hookSpeaking(wch, channel);
     const peer = await wch.addBrowser(session.userId, session.ssrc);
     this.pending.delete(session);

@@ -16,7 +16,7 @@ export function tapGate(
   channelId: string,
   senderId: string,
 ): { seen: Buffer[]; delivered: Map<string, Buffer[]> } {
-  const router = channelOf(gw, channelId).router;
+  const router = channelOf(gw, channelId).router.local!;
   const inner = router.mediaGate;
   const seen: Buffer[] = [];
   const delivered = new Map<string, Buffer[]>();

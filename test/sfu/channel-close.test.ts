@@ -61,7 +61,7 @@ describe('closing a voice channel with participants', () => {
 
   beforeAll(async () => {
     gw = await startTestGateway({ VOICE_E2EE: 'off' });
-    gw.sfu.observer.on('newrouter', (router) => {
+    gw.sfu!.observer.on('newrouter', (router) => {
       heard.routers.set(router, 0);
       router.observer.on('close', () => bump(heard.routers, router));
       router.observer.on('newtransport', (t) => {
@@ -100,8 +100,8 @@ describe('closing a voice channel with participants', () => {
     await waitFor(() => got.b === 5 && got.c === 5, 5000, 'media to flow');
     // The monitoring observer saw A's talk spurt open, from the media itself.
     expect(heard.speaking).toEqual([[a.opts.userId, true]]);
-    expect(gw.sfu.transportCount).toBe(3);
-    expect(gw.sfu.routerCount).toBe(1);
+    expect(gw.sfu!.transportCount).toBe(3);
+    expect(gw.sfu!.routerCount).toBe(1);
     expect(await gauge(gw, 'resound_sfu_participants')).toBe(3);
     const ours = async () =>
       (await gw.registry.getSingleMetric('resound_sfu_stream_packets')!.get()).values.filter((v) =>
@@ -119,8 +119,8 @@ describe('closing a voice channel with participants', () => {
     expect([...heard.transportClosedObserved.values()]).toEqual([1, 1, 1]);
     expect([...heard.transportclose.values()]).toEqual([1, 1, 1]);
     // Nothing left in the SFU's tables, the server's maps, or the metrics.
-    expect(gw.sfu.transportCount).toBe(0);
-    expect(gw.sfu.routerCount).toBe(0);
+    expect(gw.sfu!.transportCount).toBe(0);
+    expect(gw.sfu!.routerCount).toBe(0);
     expect(gw.server.channels.size).toBe(0);
     expect(gw.server.sessions.size).toBe(0);
     expect(await gauge(gw, 'resound_sfu_participants')).toBe(0);

@@ -24,7 +24,7 @@ describe('hostile UDP input is dropped and counted; the channel keeps flowing', 
   const heardByB: Buffer[] = [];
   const { frames } = fixtureOpusFrames();
   const send = (buf: Buffer, from = attacker) =>
-    new Promise<void>((r) => from.send(buf, gw.sfu.port, '127.0.0.1', () => r()));
+    new Promise<void>((r) => from.send(buf, gw.sfu!.port, '127.0.0.1', () => r()));
   const keepalives = async () => {
     const m = await gw.registry.getSingleMetric('resound_sfu_datagrams_in_total')!.get();
     return m.values.find((v) => v.labels.kind === 'keepalive')?.value ?? 0;

@@ -7,7 +7,7 @@ import dgram, { type Socket } from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { VoiceGateway } from '../../signaling/index.ts';
-import { writeIpDiscoveryRequest, type TransportMode } from '../../sfu/index.ts';
+import { writeIpDiscoveryRequest, type TransportMode, type UdpTransport } from '../../sfu/index.ts';
 import {
   counterValue,
   fixtureOpusFrames,
@@ -29,7 +29,7 @@ async function udpSocket(address: string): Promise<{ socket: Socket; received: B
 }
 
 const send = (gw: VoiceGateway, buf: Buffer, from: Socket) =>
-  new Promise<void>((r) => from.send(buf, gw.sfu.port, '127.0.0.1', () => r()));
+  new Promise<void>((r) => from.send(buf, gw.sfu!.port, '127.0.0.1', () => r()));
 
 /** Waits until the drop counter for `reason` moved by `n` from `before`. */
 async function dropsOf(gw: VoiceGateway, reason: string, before: number, n: number): Promise<void> {
@@ -71,6 +71,11 @@ async function identifyOnly(gw: VoiceGateway, guild: string, channel: string) {
   return { ws, userId, ssrc: d.ssrc, modes: d.modes, select, closed };
 }
 
+/** The address the SFU sends a session's media to (an in-process gateway's UDP transport). */
+function remoteOf(gw: VoiceGateway, guild: string, userId: string) {
+  return (gw.server.sessionOf(guild, userId)!.transport as UdpTransport).remote;
+}
+
 describe('UDP reflection', () => {
   let gw: VoiceGateway;
   const open: Array<{ close(): void }> = [];
@@ -108,7 +113,7 @@ describe('UDP reflection', () => {
     for (const f of frames.slice(0, 20)) a.sendOpus(f);
     await waitFor(() => heard === 20, 5000, 'B to hear all 20 frames');
     expect(victim.received).toEqual([]);
-    expect(gw.server.sessionOf(guild, attacker.userId)!.transport.remote).toBeNull();
+    expect(remoteOf(gw, guild, attacker.userId)).toBeNull();
   });
 
   it('IP discovery is answered only from the bound address once a session has one', async () => {
@@ -139,7 +144,7 @@ describe('UDP reflection', () => {
     const pkt = a.buildPacket(frames[0], (a.sequence = (a.sequence + 1) & 0xffff), a.timestamp + 960, a.nonce);
     await send(gw, pkt, elsewhere.socket);
     await dropsOf(gw, 'foreign_address', before, 1);
-    const remote = gw.server.sessionOf(guild, a.opts.userId)!.transport.remote;
+    const remote = remoteOf(gw, guild, a.opts.userId);
     expect(remote).toEqual({ address: '127.0.0.1', port: a.udp.address().port });
   });
 });
@@ -153,7 +158,7 @@ describe('an address that went quiet', () => {
     const b = await rawClient(gw, guild, channel);
     const c = await rawClient(gw, guild, channel);
     // B keeps its binding the way real clients do, with 8-byte keepalives; C goes silent after joining.
-    const keepalive = setInterval(() => b.udp.send(Buffer.alloc(8), gw.sfu.port, '127.0.0.1'), 100);
+    const keepalive = setInterval(() => b.udp.send(Buffer.alloc(8), gw.sfu!.port, '127.0.0.1'), 100);
     let speaking: NodeJS.Timeout | undefined;
     try {
       const heard = { b: 0, c: 0 };
@@ -163,10 +168,10 @@ describe('an address that went quiet', () => {
       a.setSpeaking(1);
       let i = 0;
       speaking = setInterval(() => a.sendOpus(frames[i++ % frames.length]), 20);
-      const cTransport = gw.server.sessionOf(guild, c.opts.userId)!.transport;
+      const cTransport = gw.server.sessionOf(guild, c.opts.userId)!.transport as UdpTransport;
       await waitFor(() => cTransport.remote === null, 10_000, "C's quiet address to expire");
       expect(await counterValue(gw, 'resound_sfu_remotes_expired_total')).toBeGreaterThanOrEqual(1);
-      expect(gw.server.sessionOf(guild, b.opts.userId)!.transport.remote).not.toBeNull();
+      expect(remoteOf(gw, guild, b.opts.userId)).not.toBeNull();
 
       const cBefore = heard.c;
       const bBefore = heard.b;
@@ -240,7 +245,7 @@ describe('legacy XSalsa20 modes', () => {
           await send(gw, captured, legacy.udp);
           await send(gw, captured, capturer.socket);
           await dropsOf(gw, 'replay', before, 2);
-          const remote = gw.server.sessionOf(guild, legacy.opts.userId)!.transport.remote;
+          const remote = remoteOf(gw, guild, legacy.opts.userId);
           expect(remote).toEqual({ address: '127.0.0.1', port: legacy.udp.address().port });
           // The sender goes on normally afterwards.
           legacy.sendOpus(frames[2]);

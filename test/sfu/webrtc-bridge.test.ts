@@ -52,7 +52,7 @@ describe('WebRTC engine bridge (mediasoup ⇄ native SFU)', () => {
     await requireWorker();
     gw = await startTestGateway({ VOICE_E2EE: 'off' });
     const routers: Router[] = [];
-    gw.sfu.observer.on('newrouter', (r) => routers.push(r));
+    gw.sfu!.observer.on('newrouter', (r) => routers.push(r));
     engine = new WebRtcEngine({ listenIp: '127.0.0.1', workers: 2, registry }, pino({ level: 'warn' }));
     const status = await engine.start();
     expect(status).toEqual({ available: true, workers: 2 });
