@@ -27,6 +27,15 @@ export default defineConfig({
         extends: true,
         test: { name: 'sfu-workers', include: ['test/conformance/**/*.test.ts'], env: { SFU_WORKERS: '2' } },
       },
+      // Browsers with the channel's media in a worker: the browser side pipes into the worker's router.
+      {
+        extends: true,
+        test: {
+          name: 'webrtc-workers',
+          include: ['test/signaling/webrtc/browser-voice.test.ts'],
+          env: { SFU_WORKERS: '2' },
+        },
+      },
     ],
   },
 });

@@ -32,8 +32,14 @@ export interface ChannelMedia {
   readonly port: number;
   /** Which worker hosts it (0 when the SFU runs in this process). */
   readonly workerId: number;
-  /** The router itself when it runs in this process (browser voice bridges into it), else null. */
+  /** The router itself when it runs in this process, else null. */
   readonly local: Router | null;
+  /**
+   * A router in this process carrying the whole channel, for browser voice to bridge into: the router itself, or for
+   * a worker-hosted channel a router piped to the worker's (every native speaker arrives through the pipe, every
+   * browser leaves through it). Made on first use.
+   */
+  browserRouter(): Promise<Router>;
   createTransport(): MediaTransport;
   addParticipant(userId: string, transport: MediaTransport): void;
   setServerMute(userId: string, muted: boolean): void;

@@ -133,6 +133,11 @@ export class Router extends EventEmitter<RouterEvents> implements ChannelMedia {
     return this;
   }
 
+  /** ChannelMedia: browsers bridge into this router directly. */
+  async browserRouter(): Promise<Router> {
+    return this;
+  }
+
   /** ChannelMedia: the gate reads the group itself, so it is always current. */
   setE2eeGroup(group: E2eeGroupSource | null): void {
     this.setGate(group ? new E2eeGate(group) : null);

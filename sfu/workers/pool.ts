@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AggregatorRegistry, Counter, Gauge, type Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import { SfuMetrics } from '../stats.ts';
 import type { MediaPlane } from '../media-plane.ts';
 import type { WorkerInit } from './protocol.ts';
 import { RemoteChannel } from './remote-channel.ts';
@@ -35,6 +36,8 @@ export class SfuWorkerPool implements MediaPlane {
   /** Per worker: the SSRCs in use there (each worker's table is its own, like an in-process Sfu's). */
   private readonly ssrcs = new Map<number, Set<number>>();
   private closed = false;
+  /** Metrics of the in-process ends of browser pipes: bookkeeping only, never scraped (the workers count media). */
+  private readonly pipeMetrics = new SfuMetrics(new Registry());
 
   private constructor(private readonly opts: SfuWorkerPoolOptions) {
     this.publicIp = opts.publicIp;
@@ -121,6 +124,8 @@ export class SfuWorkerPool implements MediaPlane {
         if (this.channels.get(c.id) === c) this.channels.delete(c.id);
         w.channels--;
       },
+      pipeMetrics: this.pipeMetrics,
+      logger: this.opts.logger,
     });
     w.channels++;
     this.channels.set(id, ch);

@@ -36,6 +36,11 @@ export type WorkerCommand =
   | { t: 'gate'; router: string; on: boolean }
   | { t: 'member'; router: string; userId: string; member: boolean }
   | { t: 'scrape'; id: number }
+  /** Browser voice reached this channel: open the worker's end of a router pipe (reply: `pipe-opened`). */
+  | { t: 'pipe-open'; id: number; router: string; ssrc: number }
+  | { t: 'pipe-connect'; router: string; port: number }
+  /** A browser joined (or left) the signaling process's end: its frames arrive through the pipe with `ssrc`. */
+  | { t: 'pipe-member'; router: string; userId: string; ssrc: number; kind: string; on: boolean }
   | { t: 'close' };
 
 /** Once a second: what placement weighs and /metrics shows per worker. */
@@ -54,4 +59,5 @@ export type WorkerEvent =
   | { t: 'load'; load: WorkerLoad }
   | { t: 'e2ee-frame'; router: string; userId: string }
   | { t: 'scraped'; id: number; metrics: unknown[] }
+  | { t: 'pipe-opened'; id: number; port: number }
   | { t: 'closed' };

@@ -1,7 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { TransportMode } from '../crypto/types.ts';
 import type { ChannelMedia, E2eeGroupSource, MediaTransport } from '../media-plane.ts';
-import type { Router } from '../router.ts';
+import type { Logger } from 'pino';
+import { RouterPipe } from '../pipe.ts';
+import { Router } from '../router.ts';
+import type { SfuMetrics } from '../stats.ts';
 import type { SfuWorker } from './sfu-worker.ts';
 
 interface RemoteTransportEvents {
@@ -60,6 +63,15 @@ export interface RemoteChannelHooks {
   allocateSsrc(): number;
   releaseSsrc(ssrc: number): void;
   closed(channel: RemoteChannel): void;
+  /** For the in-process end of a browser pipe: its router's metrics (not exported) and logger. */
+  pipeMetrics: SfuMetrics;
+  logger: Logger;
+}
+
+/** The in-process router of a worker-hosted channel that browsers joined, and its end of the pipe. */
+interface PipedRouter {
+  router: Router;
+  pipe: RouterPipe;
 }
 
 /**
@@ -74,6 +86,8 @@ export class RemoteChannel implements ChannelMedia {
   private sentMembers = new Set<string>();
   private diedListeners: Array<() => void> = [];
   private isClosed = false;
+  private piped: Promise<PipedRouter> | null = null;
+  private pipedNow: PipedRouter | null = null;
 
   constructor(
     readonly id: string,
@@ -117,6 +131,48 @@ export class RemoteChannel implements ChannelMedia {
     this.participants.set(userId, transport);
     this.worker.participants++;
     this.worker.send({ t: 'join', router: this.id, userId, ssrc: transport.ssrc });
+    this.pipedNow?.pipe.addMember(userId, transport.ssrc, 'udp');
+  }
+
+  browserRouter(): Promise<Router> {
+    if (this.isClosed) return Promise.reject(new Error(`channel ${this.id} is closed`));
+    this.piped ??= this.openPipe();
+    return this.piped.then((p) => p.router);
+  }
+
+  /**
+   * Browser voice came to this channel: a router here, piped to the worker's (mediasoup's pipeToRouter). Natives are
+   * members of this end (their frames come through the pipe, gated and rewritten by the worker); browsers that join
+   * this router become members of the worker's end, so natives hear them through the worker like anyone else.
+   */
+  private async openPipe(): Promise<PipedRouter> {
+    const { logger, pipeMetrics } = this.hooks;
+    // The worker already synthesises silence tails; the pipe carries them.
+    const router = new Router(this.id, pipeMetrics, logger, { silence: 'off' });
+    const ssrc = this.hooks.allocateSsrc();
+    try {
+      const workerPort = await this.worker.openPipe(this.id, ssrc);
+      const pipe = await RouterPipe.open(router, ssrc, logger);
+      pipe.connect(workerPort);
+      this.worker.send({ t: 'pipe-connect', router: this.id, port: pipe.port });
+      if (this.isClosed) {
+        router.close();
+        throw new Error(`channel ${this.id} is closed`);
+      }
+      for (const [userId, t] of this.participants) pipe.addMember(userId, t.ssrc, 'udp');
+      const member = (p: { userId: string; ssrc: number; transport: { kind: string } }, on: boolean) => {
+        if (p.transport.kind !== 'webrtc') return;
+        this.worker.send({ t: 'pipe-member', router: this.id, userId: p.userId, ssrc: p.ssrc, kind: 'webrtc', on });
+      };
+      router.observer.on('newparticipant', (p) => member(p, true));
+      router.observer.on('participantclose', (p) => member(p, false));
+      this.pipedNow = { router, pipe };
+      return this.pipedNow;
+    } catch (err) {
+      this.hooks.releaseSsrc(ssrc);
+      this.piped = null;
+      throw err;
+    }
   }
 
   /** RemoteTransport only: it closed. */
@@ -127,6 +183,7 @@ export class RemoteChannel implements ChannelMedia {
       if (held !== t) continue;
       this.participants.delete(userId);
       this.worker.participants--;
+      this.pipedNow?.pipe.removeMember(t.ssrc);
     }
   }
 
@@ -196,6 +253,9 @@ export class RemoteChannel implements ChannelMedia {
     this.worker.participants -= this.participants.size;
     this.participants.clear();
     this.transports.clear();
+    // Closing the in-process end closes browser voice's channel with it (its native router went away).
+    this.pipedNow?.router.close();
+    this.pipedNow = null;
     this.hooks.closed(this);
   }
 }

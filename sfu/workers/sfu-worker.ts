@@ -27,8 +27,9 @@ export class SfuWorker extends EventEmitter<SfuWorkerEvents> {
   private queue: WorkerCommand[] = [];
   private isReady = false;
   private closing = false;
-  private scrapes = new Map<number, (metrics: unknown[]) => void>();
-  private nextScrape = 1;
+  /** Requests awaiting their reply event, by id (null: the process went away first). */
+  private pending = new Map<number, (e: WorkerEvent | null) => void>();
+  private nextRequest = 1;
   /** The port every incarnation binds: the first one's, so clients placed here keep a valid address. */
   port = 0;
   io = 'unknown';
@@ -94,8 +95,8 @@ export class SfuWorker extends EventEmitter<SfuWorkerEvents> {
         if (this.child !== child) return;
         this.child = null;
         this.isReady = false;
-        for (const done of this.scrapes.values()) done([]);
-        this.scrapes.clear();
+        for (const done of this.pending.values()) done(null);
+        this.pending.clear();
         if (!settled) {
           settled = true;
           reject(new Error(`sfu worker ${this.id} exited during start (code ${code}, signal ${signal})`));
@@ -123,19 +124,33 @@ export class SfuWorker extends EventEmitter<SfuWorkerEvents> {
   }
 
   /** The worker's own Prometheus series, as JSON for the aggregator (empty if it does not answer). */
-  scrape(timeoutMs = 2000): Promise<unknown[]> {
-    if (!this.isReady) return Promise.resolve([]);
-    const id = this.nextScrape++;
+  async scrape(): Promise<unknown[]> {
+    const e = await this.request((id) => ({ t: 'scrape', id }));
+    return e?.t === 'scraped' ? e.metrics : [];
+  }
+
+  /** Opens the worker's end of a router pipe for `router`; resolves with its loopback port. */
+  async openPipe(router: string, ssrc: number): Promise<number> {
+    const e = await this.request((id) => ({ t: 'pipe-open', id, router, ssrc }));
+    const port = e?.t === 'pipe-opened' ? e.port : 0;
+    if (port === 0) throw new Error(`sfu worker ${this.id} could not open a pipe for ${router}`);
+    return port;
+  }
+
+  /** One command whose reply event carries the same id; null when the worker dies or stays silent. */
+  private request(make: (id: number) => WorkerCommand, timeoutMs = 5000): Promise<WorkerEvent | null> {
+    if (!this.isReady) return Promise.resolve(null);
+    const id = this.nextRequest++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.scrapes.delete(id);
-        resolve([]);
+        this.pending.delete(id);
+        resolve(null);
       }, timeoutMs);
-      this.scrapes.set(id, (m) => {
+      this.pending.set(id, (e) => {
         clearTimeout(timer);
-        resolve(m);
+        resolve(e);
       });
-      this.send({ t: 'scrape', id });
+      this.send(make(id));
     });
   }
 
@@ -172,8 +187,9 @@ export class SfuWorker extends EventEmitter<SfuWorkerEvents> {
         this.emit('e2ee-frame', e.router, e.userId);
         return;
       case 'scraped':
-        this.scrapes.get(e.id)?.(e.metrics);
-        this.scrapes.delete(e.id);
+      case 'pipe-opened':
+        this.pending.get(e.id)?.(e);
+        this.pending.delete(e.id);
         return;
       default:
         return;

@@ -4,6 +4,8 @@
  */
 import { pino } from 'pino';
 import { MirroredMembership, E2eeGate } from '../e2ee-gate.ts';
+import type { Logger } from 'pino';
+import { RouterPipe } from '../pipe.ts';
 import type { Router } from '../router.ts';
 import { Sfu } from '../sfu.ts';
 import type { UdpTransport } from '../udp/udp-transport.ts';
@@ -19,10 +21,14 @@ class WorkerHost {
   private readonly routers = new Map<string, Router>();
   private readonly transports = new Map<number, UdpTransport>();
   private readonly mirrors = new Map<string, MirroredMembership>();
+  private readonly pipes = new Map<string, RouterPipe>();
   private last = { rtp: 0, forwarded: 0 };
   private readonly loadTimer: NodeJS.Timeout;
 
-  constructor(private readonly sfu: Sfu) {
+  constructor(
+    private readonly sfu: Sfu,
+    private readonly log: Logger,
+  ) {
     this.loadTimer = setInterval(() => this.reportLoad(), LOAD_INTERVAL_MS);
   }
 
@@ -34,6 +40,7 @@ class WorkerHost {
         r.once('@close', () => {
           this.routers.delete(c.router);
           this.mirrors.delete(c.router);
+          this.pipes.delete(c.router);
         });
         return;
       }
@@ -89,6 +96,26 @@ class WorkerHost {
           .then((metrics) => send({ t: 'scraped', id: c.id, metrics }))
           .catch(() => send({ t: 'scraped', id: c.id, metrics: [] }));
         return;
+      case 'pipe-open': {
+        const r = this.routers.get(c.router);
+        if (!r) return send({ t: 'pipe-opened', id: c.id, port: 0 });
+        void RouterPipe.open(r, c.ssrc, this.log).then(
+          (pipe) => {
+            this.pipes.set(c.router, pipe);
+            send({ t: 'pipe-opened', id: c.id, port: pipe.port });
+          },
+          () => send({ t: 'pipe-opened', id: c.id, port: 0 }),
+        );
+        return;
+      }
+      case 'pipe-connect':
+        return this.pipes.get(c.router)?.connect(c.port);
+      case 'pipe-member': {
+        const pipe = this.pipes.get(c.router);
+        if (c.on) pipe?.addMember(c.userId, c.ssrc, c.kind);
+        else pipe?.removeMember(c.ssrc);
+        return;
+      }
       case 'close':
         return void this.close();
       case 'init':
@@ -114,7 +141,11 @@ class WorkerHost {
     this.last = { rtp, forwarded };
   }
 
+  private closing = false;
+
   async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
     clearInterval(this.loadTimer);
     await this.sfu.close();
     send({ t: 'closed' });
@@ -144,7 +175,7 @@ async function start(init: WorkerInit): Promise<void> {
     send({ t: 'failed', error: (err as Error).message });
     process.exit(1);
   }
-  const host = new WorkerHost(sfu);
+  const host = new WorkerHost(sfu, logger);
   process.on('message', (m: WorkerCommand) => {
     try {
       host.handle(m);

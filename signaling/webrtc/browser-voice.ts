@@ -94,17 +94,7 @@ export class BrowserVoice {
       this.take(conn.peerIp, -1);
       return reject(conn, 'webrtc_unavailable', Close.UnknownProtocol, `browser voice unavailable: ${status.reason}`);
     }
-    const native = channel.router.local;
-    if (!native) {
-      this.pending.delete(session);
-      this.take(conn.peerIp, -1);
-      return reject(
-        conn,
-        'webrtc_unavailable',
-        Close.UnknownProtocol,
-        'browser voice needs the channel in the signaling process; set SFU_WORKERS=0',
-      );
-    }
+    const native = await channel.router.browserRouter();
     const wch = await engine.channel(channel.key, native);
     this.hookSpeaking(wch, channel);
     const peer = await wch.addBrowser(session.userId, session.ssrc);
