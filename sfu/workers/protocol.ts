@@ -55,7 +55,7 @@ export interface WorkerLoad {
 
 export type WorkerEvent =
   | { t: 'ready'; port: number; io: string; fallback: string | null }
-  | { t: 'failed'; error: string }
+  | { t: 'failed'; error: string; code?: string }
   | { t: 'load'; load: WorkerLoad }
   | { t: 'e2ee-frame'; router: string; userId: string }
   | { t: 'scraped'; id: number; metrics: unknown[] }

@@ -88,7 +88,8 @@ export class SfuWorker extends EventEmitter<SfuWorkerEvents> {
           this.emit('ready');
         } else if (e.t === 'failed' && !settled) {
           settled = true;
-          reject(new Error(`sfu worker ${this.id}: ${e.error}`));
+          // The code (EADDRINUSE) lets the caller turn a taken port into its configuration error.
+          reject(Object.assign(new Error(`sfu worker ${this.id}: ${e.error}`), { code: e.code }));
         } else this.onEvent(e);
       });
       child.once('exit', (code, signal) => {

@@ -172,8 +172,14 @@ async function start(init: WorkerInit): Promise<void> {
       io: init.io,
     });
   } catch (err) {
-    send({ t: 'failed', error: (err as Error).message });
-    process.exit(1);
+    const failed: WorkerEvent = {
+      t: 'failed',
+      error: (err as Error).message,
+      code: (err as NodeJS.ErrnoException).code,
+    };
+    // Exit once the message is on its way: exiting at once could lose it.
+    process.send?.(failed, () => process.exit(1));
+    return;
   }
   const host = new WorkerHost(sfu, logger);
   process.on('message', (m: WorkerCommand) => {

@@ -4,6 +4,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REDIS_URL, toneAudioJob, uniquePrefix, useProducers, waitFor } from '../workers/helpers.ts';
@@ -100,3 +101,33 @@ describe('a port already in use', () => {
     }
   }, 60_000);
 });
+
+describe('voice alone: one SFU worker process per core', () => {
+  it('runs availableParallelism() workers, each on its own UDP port, and SIGTERM stops every one of them', async () => {
+    const app = watch(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin', 'resound.ts'), 'start', 'voice'], {
+      env: instanceEnv('sfu-workers', { REDIS_URL, SFU_UDP_PORT: '0' }),
+    });
+    const internal = await app.line((l) => l.msg === 'listening' && l.part === 'voice' && l.internal === true, 'admin');
+    const health = (await (await fetch(`${String(internal.url)}/healthz`)).json()) as {
+      sfu_workers: Array<{ worker: number; up: boolean; port: number }>;
+    };
+    expect(health.sfu_workers).toHaveLength(availableParallelism());
+    expect(health.sfu_workers.every((w) => w.up)).toBe(true);
+    expect(new Set(health.sfu_workers.map((w) => w.port)).size).toBe(availableParallelism());
+    const pools = app.lines.filter((l) => l.component === 'sfu-pool' && Array.isArray(l.workers));
+    const pids = (pools[0]?.workers as Array<{ pid: number }>).map((w) => w.pid);
+    expect(pids).toHaveLength(availableParallelism());
+    process.kill(app.child.pid!, 'SIGTERM');
+    expect((await app.exited).code).toBe(0);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+  }, 60_000);
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

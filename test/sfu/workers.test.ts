@@ -2,6 +2,7 @@
  * One SFU worker per core: channels placed on worker processes, real clients on both, and a worker killed mid-call.
  * Everything is real: the worker processes, their UDP sockets, @discordjs/voice with DAVE, the lean native client.
  */
+import dgram from 'node:dgram';
 import { entersState, VoiceConnectionStatus } from '@discordjs/voice';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VoiceGateway } from '../../signaling/index.ts';
@@ -136,5 +137,43 @@ describe('SFU worker processes (SFU_WORKERS=2)', () => {
     // The rejoined clients talk again, end to end encrypted, on whichever worker now hosts their channel.
     await expectAudio(a, b);
     expect(await counterValue(gw, 'resound_sfu_worker_deaths_total', { worker: String(victim) })).toBe(1);
+  });
+
+  it('garbage on every worker port is dropped and counted (summed over workers); the channels keep working', async () => {
+    const pool = gw.sfuPool!;
+    const dropped = async (reason: string): Promise<number> => {
+      const text = await (await fetch(`${gw.internalUrl}/metrics`)).text();
+      const m = new RegExp(`resound_sfu_dropped_total\\{reason="${reason}"\\} (\\d+)`).exec(text);
+      return Number(m?.[1] ?? 0);
+    };
+    const [malformed0, unknown0] = [await dropped('malformed'), await dropped('unknown_ssrc')];
+    const sock = dgram.createSocket('udp4');
+    const unknownSsrc = Buffer.alloc(60);
+    unknownSsrc.set([0x80, 0x78, 0, 1, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef]);
+    try {
+      for (const port of pool.ports) {
+        for (let k = 0; k < 10; k++) {
+          sock.send(Buffer.alloc(100, 0x11), port, '127.0.0.1');
+          sock.send(unknownSsrc, port, '127.0.0.1');
+        }
+      }
+      let malformed = 0;
+      let unknown = 0;
+      await waitFor(
+        () => malformed >= malformed0 + 20 && unknown >= unknown0 + 20,
+        10_000,
+        'drops counted by both workers',
+        async () => {
+          [malformed, unknown] = [await dropped('malformed'), await dropped('unknown_ssrc')];
+        },
+      );
+    } finally {
+      sock.close();
+    }
+    const guild = newId();
+    const channel = newId();
+    const a = await join(guild, channel);
+    const b = await join(guild, channel);
+    await expectAudio(a, b);
   });
 });
