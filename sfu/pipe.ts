@@ -1,14 +1,13 @@
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import type { Logger } from 'pino';
 import type { Participant } from './participant.ts';
-import type { InboundFrame, Router } from './router.ts';
-import { createRtpHeader, parseRtpHeader, RTP_FIXED_HEADER, writeRtpHeader } from './rtp/rtp-header.ts';
-import { OPUS_PAYLOAD_TYPE } from './rtp/rtp-header.ts';
+import { inboundFrame, type Router } from './router.ts';
+import { createRtpHeader, OPUS_PAYLOAD_TYPE, RTP_FIXED_HEADER, writeRtpHeader } from './rtp/rtp-header.ts';
 import { Transport, type OutgoingFrame } from './transport.ts';
+import { bindLoopback, LOOPBACK, readPlainRtp, RelayTransport } from './udp/loopback-rtp.ts';
 
 /** The pipe's user id in a router: never a real user's (snowflakes are digits). */
 export const PIPE_USER_ID = '@router-pipe';
-const LOOPBACK = '127.0.0.1';
 
 /** A user on the far side of the pipe, as this router sees them: heard through the pipe, sent nothing directly. */
 export class PipeMemberTransport extends Transport {
@@ -28,26 +27,6 @@ export class PipeMemberTransport extends Transport {
   protected release(): void {}
 }
 
-/** The pipe as its router sees it: one more receiver, relaying every local speaker's frames to the other router. */
-class PipeTransport extends Transport {
-  readonly kind = 'pipe';
-
-  constructor(
-    ssrc: number,
-    private readonly pipe: RouterPipe,
-  ) {
-    super(ssrc);
-  }
-
-  send(frame: OutgoingFrame): void {
-    this.pipe.relay(frame);
-  }
-
-  protected release(): void {
-    this.pipe.close();
-  }
-}
-
 /**
  * One end of a pipe between two routers of one channel in different processes (mediasoup's pipeToRouter): plain RTP
  * over loopback, each speaker keeping its SSRC. Each end is a participant of its router that receives the local
@@ -57,22 +36,13 @@ class PipeTransport extends Transport {
 export class RouterPipe {
   private peerPort = 0;
   private isClosed = false;
-  readonly transport: PipeTransport;
+  readonly transport: RelayTransport;
   readonly participant: Participant;
   /** Far-side members: SSRC → their participant in this router. */
   private readonly members = new Map<number, Participant>();
   private readonly header = createRtpHeader();
   private readonly out = Buffer.allocUnsafe(2048);
-  private readonly frame: InboundFrame = {
-    sequence: 0,
-    timestamp: 0,
-    marker: false,
-    extensionWords: 0,
-    data: new Uint8Array(0),
-    offset: 0,
-    payloadOffset: 0,
-    payloadLength: 0,
-  };
+  private readonly frame = inboundFrame(new Uint8Array(0));
   readonly counts = { sent: 0, received: 0, dropped: 0 };
 
   private constructor(
@@ -81,22 +51,22 @@ export class RouterPipe {
     pipeSsrc: number,
     private readonly log: Logger,
   ) {
-    this.transport = router.adoptTransport(new PipeTransport(pipeSsrc, this));
+    // The pipe as its router sees it: one more receiver, relaying every local speaker's frames to the other router.
+    this.transport = router.adoptTransport(
+      new RelayTransport(
+        pipeSsrc,
+        'pipe',
+        (f) => this.relay(f),
+        () => this.close(),
+      ),
+    );
     this.participant = router.addParticipant(PIPE_USER_ID, this.transport);
     socket.on('message', (msg, rinfo) => this.onPacket(msg, rinfo.port));
   }
 
   /** Opens this end on a loopback port; `connect()` it to the other end's port. */
   static async open(router: Router, pipeSsrc: number, log: Logger): Promise<RouterPipe> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, LOOPBACK, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    socket.on('error', (err) => log.warn({ err: err.message }, 'router pipe socket error'));
+    const socket = await bindLoopback(log, 'router pipe');
     return new RouterPipe(router, socket, pipeSsrc, log);
   }
 
@@ -143,21 +113,10 @@ export class RouterPipe {
   /** The other router → this one: the far-side member's frame, forwarded here like any speaker's. */
   private onPacket(msg: Buffer, fromPort: number): void {
     if (fromPort !== this.peerPort) return void this.counts.dropped++;
-    const h = this.header;
-    if (!parseRtpHeader(msg, msg.length, h)) return void this.counts.dropped++;
-    const p = this.members.get(h.ssrc);
-    if (!p || p.closed) return void this.counts.dropped++;
-    const payloadOffset = h.rtpsizeHeaderLength + h.extensionWords * 4;
-    const payloadLength = msg.length - payloadOffset;
-    if (payloadLength <= 0) return void this.counts.dropped++;
     const f = this.frame;
-    f.sequence = h.sequence;
-    f.timestamp = h.timestamp;
-    f.marker = h.marker;
-    f.data = msg;
-    f.offset = payloadOffset;
-    f.payloadOffset = payloadOffset;
-    f.payloadLength = payloadLength;
+    if (!readPlainRtp(msg, this.header, f)) return void this.counts.dropped++;
+    const p = this.members.get(this.header.ssrc);
+    if (!p || p.closed) return void this.counts.dropped++;
     this.counts.received++;
     this.router.forward(p, f, Date.now());
   }

@@ -1,39 +1,15 @@
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import type { Logger } from 'pino';
 import type { types as ms } from 'mediasoup';
 import type { Participant } from '../participant.ts';
-import type { InboundFrame, Router } from '../router.ts';
-import { createRtpHeader, parseRtpHeader, RTP_FIXED_HEADER, writeRtpHeader } from '../rtp/rtp-header.ts';
-import { Transport, type OutgoingFrame } from '../transport.ts';
+import { inboundFrame, type Router } from '../router.ts';
+import { createRtpHeader, RTP_FIXED_HEADER, writeRtpHeader } from '../rtp/rtp-header.ts';
+import type { OutgoingFrame } from '../transport.ts';
+import { bindLoopback, LOOPBACK, readPlainRtp, RelayTransport } from '../udp/loopback-rtp.ts';
 import { CONSUMER_CAPABILITIES, plainOpusParameters, WEBRTC_OPUS_PT } from './codec.ts';
 
 /** The bridge's user id in the native router: never a real user's (snowflakes are digits). */
 export const BRIDGE_USER_ID = '@webrtc-bridge';
-const LOOPBACK = '127.0.0.1';
-
-/**
- * The bridge as the native router sees it: one more receiver. The router hands it every native speaker's decrypted
- * frame (after the DAVE gate, through its own seq/ts rewriter, silence tails included), and it relays them as plain
- * RTP over loopback into the mediasoup router. Frames of browser speakers are skipped (they are in mediasoup already).
- */
-class BridgeTransport extends Transport {
-  readonly kind = 'webrtc-bridge';
-
-  constructor(
-    ssrc: number,
-    private readonly bridge: Bridge,
-  ) {
-    super(ssrc);
-  }
-
-  send(frame: OutgoingFrame): void {
-    this.bridge.relayNative(frame);
-  }
-
-  protected release(): void {
-    this.bridge.close();
-  }
-}
 
 /**
  * Native ⇄ mediasoup for one channel, through one loopback PlainTransport (plain RTP, rtcp-mux) and one Node UDP
@@ -46,7 +22,7 @@ export class Bridge {
   private plain: ms.PlainTransport | null = null;
   private plainPort = 0;
   private isClosed = false;
-  readonly transport: BridgeTransport;
+  readonly transport: RelayTransport;
   readonly participant: Participant;
   /** Native SSRC → its Producer in the current mediasoup router. */
   private readonly producers = new Map<number, ms.Producer>();
@@ -55,16 +31,7 @@ export class Bridge {
   /** Native-side SSRCs of browser participants: their frames are not relayed back into mediasoup. */
   private readonly browserSsrcs = new Set<number>();
   private readonly header = createRtpHeader();
-  private readonly frame: InboundFrame = {
-    sequence: 0,
-    timestamp: 0,
-    marker: false,
-    extensionWords: 0,
-    data: new Uint8Array(0),
-    offset: 0,
-    payloadOffset: 0,
-    payloadLength: 0,
-  };
+  private readonly frame = inboundFrame(new Uint8Array(0));
   /** Packets relayed each way, for the tests and the metrics scrape. */
   readonly counts = { toMediasoup: 0, toNative: 0, dropped: 0 };
 
@@ -74,21 +41,23 @@ export class Bridge {
     bridgeSsrc: number,
     private readonly log: Logger,
   ) {
-    this.transport = native.adoptTransport(new BridgeTransport(bridgeSsrc, this));
+    // The bridge as the native router sees it: one more receiver. The router hands it every native speaker's decrypted
+    // frame (after the DAVE gate, through its own seq/ts rewriter, silence tails included), and it relays them as
+    // plain RTP over loopback into the mediasoup router. Frames of browser speakers are skipped (in mediasoup already).
+    this.transport = native.adoptTransport(
+      new RelayTransport(
+        bridgeSsrc,
+        'webrtc-bridge',
+        (f) => this.relayNative(f),
+        () => this.close(),
+      ),
+    );
     this.participant = native.addParticipant(BRIDGE_USER_ID, this.transport);
     socket.on('message', (msg) => this.onMediasoupPacket(msg));
   }
 
   static async open(native: Router, bridgeSsrc: number, log: Logger): Promise<Bridge> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, LOOPBACK, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    socket.on('error', (err) => log.warn({ err: err.message }, 'webrtc bridge socket error'));
+    const socket = await bindLoopback(log, 'webrtc bridge');
     return new Bridge(native, socket, bridgeSsrc, log);
   }
 
@@ -175,24 +144,10 @@ export class Bridge {
 
   /** mediasoup → native router: a bridge consumer's packet becomes the browser participant's inbound frame. */
   private onMediasoupPacket(msg: Buffer): void {
-    // rtcp-mux: RTCP packet types 200–206 share the port (RFC 5761 §4).
-    if (msg.length < 2 || (msg[1] >= 192 && msg[1] <= 223)) return;
-    const h = this.header;
-    if (!parseRtpHeader(msg, msg.length, h)) return;
-    const p = this.inbound.get(h.ssrc);
-    if (!p || p.closed) return;
-    const payloadOffset = h.rtpsizeHeaderLength + h.extensionWords * 4;
-    const pad = h.padding ? msg[msg.length - 1] : 0;
-    const payloadLength = msg.length - payloadOffset - pad;
-    if (payloadLength <= 0) return;
     const f = this.frame;
-    f.sequence = h.sequence;
-    f.timestamp = h.timestamp;
-    f.marker = h.marker;
-    f.data = msg;
-    f.offset = payloadOffset;
-    f.payloadOffset = payloadOffset;
-    f.payloadLength = payloadLength;
+    if (!readPlainRtp(msg, this.header, f)) return;
+    const p = this.inbound.get(this.header.ssrc);
+    if (!p || p.closed) return;
     this.counts.toNative++;
     this.native.forward(p, f, Date.now());
   }
