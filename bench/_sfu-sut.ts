@@ -46,8 +46,9 @@ export type SutMessage =
       idle: number;
       cpuSeconds: number;
       rssBytes: number;
-      /** Worker pools: copies forwarded so far by each worker. */
+      /** Worker pools: copies forwarded so far by each worker; involuntary context switches of all workers. */
       perWorker?: number[];
+      preemptions?: number;
     };
 
 interface SutPort {
@@ -74,13 +75,15 @@ let close: () => Promise<void>;
 let cpuSeconds = threadCpuSeconds;
 let rssBytes = () => process.memoryUsage.rss();
 let perWorker: (() => Promise<number[]>) | null = null;
+let preemptions: (() => number) | null = null;
 
 if (config.kind === 'workers') {
   const sut = await startWorkersSut({ ...config, workers: config.workers ?? 1 });
-  let last = { forwarded: [0], cpuSeconds: 0 };
+  let last = { forwarded: [0], cpuSeconds: 0, preemptions: 0 };
   forwarded = () => last.forwarded.reduce((n, x) => n + x, 0);
   perWorker = async () => (last = await sut.sample()).forwarded;
   cpuSeconds = () => last.cpuSeconds;
+  preemptions = () => last.preemptions;
   rssBytes = () => sut.rssBytes();
   close = () => sut.close();
   port.postMessage({
@@ -181,6 +184,7 @@ async function sample(): Promise<SutMessage> {
     cpuSeconds: cpuSeconds(),
     rssBytes: rssBytes(),
     perWorker: workers,
+    preemptions: preemptions?.(),
   };
 }
 

@@ -29,6 +29,8 @@ export interface StepResult {
   receivedRatio: number;
   /** Worker pools: per worker, channels among the active ones placed there and copies/s it forwarded. */
   perWorker?: { worker: number; channels: number; forwarded: number }[];
+  /** Worker pools: involuntary context switches of the workers per CPU-second they used. */
+  preemptionsPerCpuS?: number;
 }
 
 /** Where the system runs, its I/O path, and the load steps (default --steps). */
@@ -38,6 +40,8 @@ export interface RunOptions {
   steps?: number[];
   /** `workers` systems: how many SFU worker processes. */
   workers?: number;
+  /** The measurement window per step (default --measure-ms). */
+  measureMs?: number;
 }
 export type RunSystem = (
   name: string,

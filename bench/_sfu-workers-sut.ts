@@ -29,17 +29,18 @@ export interface WorkersSut {
    * Copies each worker has forwarded (its own `resound_sfu_packets_forwarded_total`), in worker order, and the CPU
    * seconds of all workers together, each worker's read from /proc as its count arrives so the two go together.
    */
-  sample(): Promise<{ forwarded: number[]; cpuSeconds: number }>;
+  sample(): Promise<{ forwarded: number[]; cpuSeconds: number; preemptions: number }>;
   /** Resident memory of all worker processes together (VmRSS). */
   rssBytes(): number;
   close(): Promise<void>;
 }
 
-function vmRssBytes(pid: number | undefined): number {
+/** A field of /proc/<pid>/status as a number (VmRSS in kB, nonvoluntary_ctxt_switches), 0 if unreadable. */
+function procStatus(pid: number | undefined, field: string): number {
   if (!pid) return 0;
   try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
+    const m = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
   } catch {
     return 0;
   }
@@ -69,7 +70,7 @@ export async function startWorkersSut(config: WorkersSutConfig): Promise<Workers
     registry: new Registry(),
   });
   const members = pool.members;
-  const rss = () => members.reduce((n, w) => n + vmRssBytes(w.pid), 0);
+  const rss = () => members.reduce((n, w) => n + procStatus(w.pid, 'VmRSS') * 1024, 0);
   const rssEmptyBytes = rss();
   // All channels exist from the start (like the other cells); the pool spreads them by its load score.
   const channels = config.ports.map((_, c) => pool.createChannel(`bench-${c}`));
@@ -95,7 +96,13 @@ export async function startWorkersSut(config: WorkersSutConfig): Promise<Workers
       const each = await Promise.all(
         members.map(async (w) => ({ forwarded: await forwardedTotal(w), cpu: w.cpuSeconds() })),
       );
-      return { forwarded: each.map((e) => e.forwarded), cpuSeconds: each.reduce((n, e) => n + e.cpu, 0) };
+      return {
+        forwarded: each.map((e) => e.forwarded),
+        cpuSeconds: each.reduce((n, e) => n + e.cpu, 0),
+        // Times the scheduler took a core from a worker that still had work: on a shared machine, the likely reason
+        // one busy worker gets less done per CPU-second than two half-busy ones (cold caches after each).
+        preemptions: members.reduce((n, w) => n + procStatus(w.pid, 'nonvoluntary_ctxt_switches'), 0),
+      };
     },
     rssBytes: rss,
     close: () => pool.close(),

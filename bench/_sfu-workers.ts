@@ -3,9 +3,13 @@
  * with 2 worker processes, AES-GCM, the same channel shapes and load generator as the other cells, each pool hosted
  * by a forked child that plays the signaling process (bench/_sfu-workers-sut.ts). The server's CPU time is the sum of
  * the worker processes' (`SfuWorker.cpuSeconds()`); neither the signaling child nor the generator counts.
+ *
  * `efficiency_2` = forwarded packets per CPU-second with 2 workers ÷ with 1: what a second worker costs per packet
- * (1.0: none). Wall-clock packets/s at saturation are printed too, but on a machine whose cores the generator and
- * other jobs share they say how much CPU the workers got, not what they can do.
+ * (1.0: nothing). On a shared machine one step's figure swings by ±20 %, so the pools run in rounds ordered 1,2 then
+ * 2,1 (a drift in the machine's load cancels), and each pool's figure is Σ forwarded ÷ Σ CPU over the steps both
+ * pools ran in the same round: the same offered traffic, so neither side gains from having reached higher, busier
+ * (bigger batch) steps, and no side is picked by a lucky maximum. Wall-clock packets/s at saturation are printed
+ * too, but where the generator and other jobs share the cores they say how much CPU the workers got.
  */
 import { emit, ratio, round } from './_harness.ts';
 import { perCpuSecond } from './_sfu-io.ts';
@@ -17,74 +21,112 @@ const MB = 1024 * 1024;
 
 interface PoolCell {
   workers: number;
+  round: number;
   steps: StepResult[];
-  perCpuSecond: number;
   peak: StepResult;
-  rssMbPer1000: number;
 }
 
-/** `speakers`: simulated clients per channel (to report channels from participants). */
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2;
+};
+const peakOf = (steps: StepResult[]) => steps.reduce((m, r) => (r.forwarded > m.forwarded ? r : m), steps[0]);
+const rssMbPer1000 = (r: StepResult) => round(((r.rssBytes - r.rssEmptyBytes) / MB / r.participants) * 1000, 1);
+
+/** Σ forwarded and Σ CPU (both per second of equal windows) of `cell`'s steps at the channel counts in `matched`. */
+function pooled(cell: PoolCell, matched: Set<number>): { forwarded: number; cpu: number } {
+  const steps = cell.steps.filter((r) => matched.has(r.channels));
+  return { forwarded: steps.reduce((n, r) => n + r.forwarded, 0), cpu: steps.reduce((n, r) => n + r.cpu, 0) };
+}
+
+/**
+ * `speakers`: simulated clients per channel; `rounds`: pairs of runs (1,2 then 2,1 …); `measureMs`: window per step.
+ */
 export async function workerCells(
   run: RunSystem,
-  shape: { speakers: number },
-): Promise<{ efficiency: number; cells: PoolCell[] }> {
+  shape: { speakers: number; rounds: number; measureMs: number },
+): Promise<{ efficiency: number }> {
   const cells: PoolCell[] = [];
-  for (const workers of [1, 2]) {
-    const steps = await run(`Resound SFU AES-GCM, ${workers} worker process(es)`, 'workers', MODE, {
-      host: 'process',
-      workers,
-    });
-    const peak = steps.reduce((m, r) => (r.forwarded > m.forwarded ? r : m), steps[0]);
-    const last = steps[steps.length - 1];
-    cells.push({
-      workers,
-      steps,
-      perCpuSecond: perCpuSecond(steps),
-      peak,
-      rssMbPer1000: round(((last.rssBytes - last.rssEmptyBytes) / MB / last.participants) * 1000, 1),
-    });
+  for (let r = 0; r < shape.rounds; r++) {
+    for (const workers of r % 2 === 0 ? [1, 2] : [2, 1]) {
+      const steps = await run(`Resound SFU AES-GCM, ${workers} worker process(es), round ${r + 1}`, 'workers', MODE, {
+        host: 'process',
+        workers,
+        measureMs: shape.measureMs,
+      });
+      cells.push({ workers, round: r, steps, peak: peakOf(steps) });
+    }
   }
-  const [one, two] = cells;
-  const efficiency = ratio(two.perCpuSecond, one.perCpuSecond);
-  // Where both pools ran the same step: the same ratio per load, to see whether it depends on how busy they were.
-  const byStep = two.steps.flatMap((r) => {
-    const o = one.steps.find((x) => x.channels === r.channels);
-    return o ? [{ channels: r.channels, ratio: ratio(r.perCore, o.perCore) }] : [];
-  });
-  // Which worker the pool placed the active channels on, and what each forwarded, at the 2-worker peak.
-  const pw = two.peak.perWorker ?? [];
-  const spread = { channels: pw.map((w) => w.channels), forwarded_pps: pw.map((w) => w.forwarded) };
+  const sum = { 1: { forwarded: 0, cpu: 0 }, 2: { forwarded: 0, cpu: 0 } };
+  const perRound: number[] = [];
+  const byChannels = new Map<number, { 1: number[]; 2: number[] }>();
+  for (let r = 0; r < shape.rounds; r++) {
+    const one = cells.find((c) => c.round === r && c.workers === 1)!;
+    const two = cells.find((c) => c.round === r && c.workers === 2)!;
+    const matched = new Set(one.steps.map((s) => s.channels).filter((ch) => two.steps.some((s) => s.channels === ch)));
+    const [a, b] = [pooled(one, matched), pooled(two, matched)];
+    sum[1].forwarded += a.forwarded;
+    sum[1].cpu += a.cpu;
+    sum[2].forwarded += b.forwarded;
+    sum[2].cpu += b.cpu;
+    perRound.push(ratio(b.forwarded / b.cpu, a.forwarded / a.cpu));
+    for (const ch of matched) {
+      const e = byChannels.get(ch) ?? { 1: [], 2: [] };
+      e[1].push(one.steps.find((s) => s.channels === ch)!.perCore);
+      e[2].push(two.steps.find((s) => s.channels === ch)!.perCore);
+      byChannels.set(ch, e);
+    }
+  }
+  const perCpu1 = Math.round(sum[1].forwarded / sum[1].cpu);
+  const perCpu2 = Math.round(sum[2].forwarded / sum[2].cpu);
+  const efficiency = ratio(perCpu2, perCpu1);
+  const of = (n: number) => cells.filter((c) => c.workers === n);
+  // The best wall-clock rate either pool reached (the step where it saturated or the last one), over all rounds.
+  const best = (n: number) => of(n).reduce((m, c) => (c.peak.forwarded > m.peak.forwarded ? c : m));
+  const [best1, best2] = [best(1), best(2)];
+  // How the pool placed the active channels, and what each worker forwarded, at the best 2-worker step.
+  const pw = best2.peak.perWorker ?? [];
+  const last = (n: number) => of(n)[of(n).length - 1].steps.at(-1)!;
   emit({
     bench: 'sfu',
     figure: 'workers',
     efficiency_2: efficiency,
-    per_cpu_s_1: one.perCpuSecond,
-    per_cpu_s_2: two.perCpuSecond,
-    wall_pps_1: one.peak.forwarded,
-    wall_pps_2: two.peak.forwarded,
-    channels: one.peak.participants / shape.speakers,
-    peak_channels_1: one.peak.channels,
-    peak_channels_2: two.peak.channels,
-    cpu_cores_at_peak_1: one.peak.cpu,
-    cpu_cores_at_peak_2: two.peak.cpu,
-    efficiency_2_by_step: byStep,
-    spread_2_at_peak: spread,
-    received_ratio_at_peak: [one.peak.receivedRatio, two.peak.receivedRatio],
-    rss_mb_per_1000_participants: [one.rssMbPer1000, two.rssMbPer1000],
-    rss_mb: [round(one.peak.rssBytes / MB, 1), round(two.peak.rssBytes / MB, 1)],
+    per_cpu_s_1: perCpu1,
+    per_cpu_s_2: perCpu2,
+    wall_pps_1: best1.peak.forwarded,
+    wall_pps_2: best2.peak.forwarded,
+    channels: best1.peak.participants / shape.speakers,
+    wall_channels_1: best1.peak.channels,
+    wall_channels_2: best2.peak.channels,
+    wall_cpu_cores_1: best1.peak.cpu,
+    wall_cpu_cores_2: best2.peak.cpu,
+    efficiency_2_per_round: perRound,
+    efficiency_2_by_channels: [...byChannels].map(([ch, e]) => [ch, ratio(median(e[2]), median(e[1]))]),
+    // Median over each pool's steps: how often the scheduler preempted the workers per CPU-second they got.
+    preemptions_per_cpu_s: [1, 2].map((n) =>
+      Math.round(median(of(n).flatMap((c) => c.steps.map((s) => s.preemptionsPerCpuS ?? NaN)))),
+    ),
+    best_step_per_cpu_s: [
+      median(of(1).map((c) => perCpuSecond(c.steps))),
+      median(of(2).map((c) => perCpuSecond(c.steps))),
+    ],
+    spread_2: { channels: pw.map((w) => w.channels), forwarded_pps: pw.map((w) => w.forwarded) },
+    received_ratio: [best1.peak.receivedRatio, best2.peak.receivedRatio],
+    rss_mb_per_1000_participants: [rssMbPer1000(last(1)), rssMbPer1000(last(2))],
+    rss_mb: [round(last(1).rssBytes / MB, 1), round(last(2).rssBytes / MB, 1)],
+    rounds: shape.rounds,
+    measure_ms: shape.measureMs,
     mode: MODE,
-    io: two.peak.io,
-    baseline: '1 SFU worker process, same run',
+    io: best2.peak.io,
+    baseline: '1 SFU worker process, same run, same steps',
   });
   process.stderr.write(
     [
-      '| SFU worker processes | forwarded pkt per CPU-second | × 1 worker | peak forwarded pkt/s (channels, CPU cores) | received ÷ forwarded | RSS MB per 1,000 participants |',
+      '| SFU worker processes | forwarded pkt per CPU-second (matched steps) | × 1 worker | best wall pkt/s (channels, CPU cores) | received ÷ forwarded | RSS MB per 1,000 participants |',
       '|---:|---:|---:|---:|---:|---:|',
-      ...cells.map(
-        (c) =>
-          `| ${c.workers} | ${c.perCpuSecond.toLocaleString('en')} | ${ratio(c.perCpuSecond, one.perCpuSecond)} | ${c.peak.forwarded.toLocaleString('en')} (${c.peak.channels}, ${c.peak.cpu}) | ${c.peak.receivedRatio} | ${c.rssMbPer1000} |`,
-      ),
+      `| 1 | ${perCpu1.toLocaleString('en')} | 1 | ${best1.peak.forwarded.toLocaleString('en')} (${best1.peak.channels}, ${best1.peak.cpu}) | ${best1.peak.receivedRatio} | ${rssMbPer1000(last(1))} |`,
+      `| 2 | ${perCpu2.toLocaleString('en')} | ${efficiency} | ${best2.peak.forwarded.toLocaleString('en')} (${best2.peak.channels}, ${best2.peak.cpu}) | ${best2.peak.receivedRatio} | ${rssMbPer1000(last(2))} |`,
     ].join('\n') + '\n',
   );
-  return { efficiency, cells };
+  return { efficiency };
 }

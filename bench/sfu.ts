@@ -15,6 +15,7 @@
  * 2 processes (bench/_sfu-workers.ts). Every step also counts the copies that reached the generator's sockets.
  *
  *   npm run bench -- sfu [--steps=10,20,30,40,60,80] [--measure-ms=3000] [--only=io|workers]
+ *     [--worker-rounds=2] [--worker-measure-ms=5000]
  */
 import dgram, { type Socket } from 'node:dgram';
 import crypto from 'node:crypto';
@@ -226,7 +227,7 @@ async function runSystem(
     const drops0 = udpDrops(unreadPorts);
     const t0 = performance.now();
     measuring = true;
-    await sleep(MEASURE_MS);
+    await sleep(opts.measureMs ?? MEASURE_MS);
     measuring = false;
     const received = (udpDrops(unreadPorts) - drops0 + probeCopies) / ((performance.now() - t0) / 1000);
     const b = await sample();
@@ -263,6 +264,10 @@ async function runSystem(
         channels: (ready.channelWorkers ?? []).slice(0, channels).filter((id) => id === w + 1).length,
         forwarded: Math.round((n - (a.perWorker?.[w] ?? 0)) / seconds),
       })),
+      preemptionsPerCpuS:
+        b.preemptions === undefined
+          ? undefined
+          : Math.round((b.preemptions - (a.preemptions ?? 0)) / Math.max(b.cpuSeconds - a.cpuSeconds, 1e-6)),
     };
     results.push(r);
     emit({
@@ -284,11 +289,16 @@ async function runSystem(
 }
 
 // `--only=io`: just the I/O path cells (bench/_sfu-io.ts), each system in its own process.
+const WORKER_SHAPE = {
+  speakers: SPEAKERS,
+  rounds: Number(arg('worker-rounds') ?? 2),
+  measureMs: Number(arg('worker-measure-ms') ?? 5000),
+};
 // `--only=workers`: just the SFU worker pool cells (bench/_sfu-workers.ts).
 if (arg('only') === 'io' || arg('only') === 'workers') {
   if (arg('only') === 'io')
     await ioCells(runSystem, { stepPackets: SPEAKERS * FANOUT * (1000 / PERIOD_MS), maxChannels: MAX_CHANNELS });
-  else await workerCells(runSystem, { speakers: SPEAKERS });
+  else await workerCells(runSystem, WORKER_SHAPE);
   for (const s of speakers) s.socket.close();
   process.exit(0);
 }
@@ -370,5 +380,5 @@ if (mediasoup.srtpPerCore > 0)
     baseline: 'mediasoup 3.19.3 PlainTransports, same run',
   });
 // Issue 16's one SFU worker per core: 2 worker processes against 1, per CPU-second of the workers.
-await workerCells(runSystem, { speakers: SPEAKERS });
+await workerCells(runSystem, WORKER_SHAPE);
 for (const s of speakers) s.socket.close();
