@@ -39,7 +39,7 @@ export interface IoCellResult {
 }
 
 /** Forwarded packets per CPU-second: the best step where the process was at least half busy. */
-function perCpuSecond(rs: StepResult[]): number {
+export function perCpuSecond(rs: StepResult[]): number {
   const busy = rs.filter((r) => r.cpu >= 0.5);
   return Math.max(...(busy.length > 0 ? busy : rs).map((r) => r.perCore));
 }

@@ -1,8 +1,9 @@
 /**
  * The system under test for bench/sfu.ts, run in its own worker thread or child process (bench/_sfu-sut-host.ts;
  * its own event loop, so its own core): either
- * the real SFU (decrypt, route, rewrite, re-encrypt per receiver) or a bare UDP relay that copies each datagram to
- * the sender's channel mates with no parsing or crypto. The main thread asks for samples of packets forwarded and
+ * the real SFU (decrypt, route, rewrite, re-encrypt per receiver), a bare UDP relay that copies each datagram to
+ * the sender's channel mates with no parsing or crypto, or a pool of SFU worker processes (bench/_sfu-workers-sut.ts;
+ * then this process is their signaling parent and the samples are the workers' CPU time and memory). The main thread asks for samples of packets forwarded and
  * event-loop utilisation (busy fraction of this thread), which gives packets/s per core.
  */
 import dgram from 'node:dgram';
@@ -11,9 +12,12 @@ import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { Sfu, type IoChoice, type TransportMode, type UdpTransport } from '../sfu/index.ts';
+import { startWorkersSut } from './_sfu-workers-sut.ts';
 
 export interface SutConfig {
-  kind: 'relay' | 'sfu';
+  kind: 'relay' | 'sfu' | 'workers';
+  /** `workers` only: how many SFU worker processes. */
+  workers?: number;
   mode: TransportMode;
   /** Per channel, per speaker: the UDP port the simulated client sends from and receives on. */
   ports: number[][];
@@ -24,8 +28,28 @@ export interface SutConfig {
 }
 
 export type SutMessage =
-  | { type: 'ready'; port: number; ssrcs: number[][]; rssEmptyBytes: number; io: string }
-  | { type: 'sample'; forwarded: number; active: number; idle: number; cpuSeconds: number; rssBytes: number };
+  | {
+      type: 'ready';
+      port: number;
+      ssrcs: number[][];
+      rssEmptyBytes: number;
+      io: string;
+      /** Worker pools: per channel, the port its clients send to and the worker it sits on; the worker count. */
+      channelPorts?: number[];
+      channelWorkers?: number[];
+      processes?: number;
+    }
+  | {
+      type: 'sample';
+      forwarded: number;
+      active: number;
+      idle: number;
+      cpuSeconds: number;
+      rssBytes: number;
+      /** Worker pools: copies forwarded so far by each worker; involuntary context switches of all workers. */
+      perWorker?: number[];
+      preemptions?: number;
+    };
 
 interface SutPort {
   postMessage(m: SutMessage): void;
@@ -48,8 +72,31 @@ let rssEmptyBytes = process.memoryUsage.rss();
 
 let forwarded: () => number;
 let close: () => Promise<void>;
+let cpuSeconds = threadCpuSeconds;
+let rssBytes = () => process.memoryUsage.rss();
+let perWorker: (() => Promise<number[]>) | null = null;
+let preemptions: (() => number) | null = null;
 
-if (config.kind === 'relay') {
+if (config.kind === 'workers') {
+  const sut = await startWorkersSut({ ...config, workers: config.workers ?? 1 });
+  let last = { forwarded: [0], cpuSeconds: 0, preemptions: 0 };
+  forwarded = () => last.forwarded.reduce((n, x) => n + x, 0);
+  perWorker = async () => (last = await sut.sample()).forwarded;
+  cpuSeconds = () => last.cpuSeconds;
+  preemptions = () => last.preemptions;
+  rssBytes = () => sut.rssBytes();
+  close = () => sut.close();
+  port.postMessage({
+    type: 'ready',
+    port: sut.channelPorts[0],
+    ssrcs: sut.ssrcs,
+    rssEmptyBytes: sut.rssEmptyBytes,
+    io: sut.io,
+    channelPorts: sut.channelPorts,
+    channelWorkers: sut.channelWorkers,
+    processes: config.workers ?? 1,
+  } satisfies SutMessage);
+} else if (config.kind === 'relay') {
   const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   // Route by the sender's source port: each simulated client sends from its own socket.
@@ -126,17 +173,24 @@ function threadCpuSeconds(): number {
   }
 }
 
+async function sample(): Promise<SutMessage> {
+  const workers = perWorker ? await perWorker() : undefined;
+  const elu = performance.eventLoopUtilization();
+  return {
+    type: 'sample',
+    forwarded: forwarded(),
+    active: elu.active,
+    idle: elu.idle,
+    cpuSeconds: cpuSeconds(),
+    rssBytes: rssBytes(),
+    perWorker: workers,
+    preemptions: preemptions?.(),
+  };
+}
+
 port.on('message', (m: { type: 'sample' | 'close' }) => {
   if (m.type === 'sample') {
-    const elu = performance.eventLoopUtilization();
-    port.postMessage({
-      type: 'sample',
-      forwarded: forwarded(),
-      active: elu.active,
-      idle: elu.idle,
-      cpuSeconds: threadCpuSeconds(),
-      rssBytes: process.memoryUsage.rss(),
-    } satisfies SutMessage);
+    void sample().then((s) => port.postMessage(s));
   } else {
     void close().then(() => port.close());
   }

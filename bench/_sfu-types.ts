@@ -23,6 +23,14 @@ export interface StepResult {
   rssEmptyBytes: number;
   participants: number;
   io: string;
+  /** Copies/s that reached the generator's receiver sockets (bench/_sfu-udp-drops.ts plus the probes' reads). */
+  received: number;
+  /** received ÷ forwarded: about 1 when the system's counters are real copies on the wire. */
+  receivedRatio: number;
+  /** Worker pools: per worker, channels among the active ones placed there and copies/s it forwarded. */
+  perWorker?: { worker: number; channels: number; forwarded: number }[];
+  /** Worker pools: involuntary context switches of the workers per CPU-second they used. */
+  preemptionsPerCpuS?: number;
 }
 
 /** Where the system runs, its I/O path, and the load steps (default --steps). */
@@ -30,6 +38,10 @@ export interface RunOptions {
   host?: SutHostKind;
   io?: IoChoice;
   steps?: number[];
+  /** `workers` systems: how many SFU worker processes. */
+  workers?: number;
+  /** The measurement window per step (default --measure-ms). */
+  measureMs?: number;
 }
 export type RunSystem = (
   name: string,

@@ -11,7 +11,11 @@
  * overflows), so the load generator's own cost stays small; delivery into those sockets is paid by the sender as in
  * any loopback test, equally for the relay and the SFU.
  *
- *   npm run bench -- sfu [--steps=10,20,30,40,60,80] [--measure-ms=3000]
+ * Then the datagram I/O cells (bench/_sfu-io.ts), mediasoup (bench/_sfu-mediasoup.ts) and SFU worker pools of 1 and
+ * 2 processes (bench/_sfu-workers.ts). Every step also counts the copies that reached the generator's sockets.
+ *
+ *   npm run bench -- sfu [--steps=10,20,30,40,60,80] [--measure-ms=3000] [--only=io|workers]
+ *     [--worker-rounds=2] [--worker-measure-ms=5000]
  */
 import dgram, { type Socket } from 'node:dgram';
 import crypto from 'node:crypto';
@@ -23,6 +27,8 @@ import { startSut } from './_sfu-sut-host.ts';
 import type { RunOptions, StepResult } from './_sfu-types.ts';
 import { ioCells } from './_sfu-io.ts';
 import { mediasoupCells } from './_sfu-mediasoup.ts';
+import { udpDrops } from './_sfu-udp-drops.ts';
+import { workerCells } from './_sfu-workers.ts';
 import { createTransportCipher, type TransportCipher, type TransportMode } from '../sfu/index.ts';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -40,6 +46,8 @@ const SEQ_SLOTS = 1024;
 interface Speaker {
   socket: Socket;
   port: number;
+  /** The SFU port this client sends to (a worker pool has one per worker). */
+  dest: number;
   key: Uint8Array;
   channel: number;
   index: number;
@@ -74,6 +82,7 @@ for (let c = 0; c < MAX_CHANNELS; c++) {
     speakers.push({
       socket,
       port: socket.address().port,
+      dest: 0,
       key: crypto.randomBytes(32),
       channel: c,
       index: j,
@@ -91,13 +100,16 @@ const sentAt = new Float64Array(PROBE_CHANNELS * SPEAKERS * SEQ_SLOTS);
 const latencies = new Float64Array(1 << 20);
 let latencyCount = 0;
 let probeReceived = 0;
+let probeCopies = 0;
 let measuring = false;
 const ssrcToSpeaker = new Map<number, number>();
 
 for (const s of speakers) {
   if (s.index !== 0 || s.channel >= PROBE_CHANNELS) continue;
   s.socket.on('message', (msg) => {
-    if (!measuring || msg.length < 12) return;
+    if (!measuring) return;
+    probeCopies++;
+    if (msg.length < 12) return;
     const i = ssrcToSpeaker.get(msg.readUInt32BE(8));
     if (i === undefined) return;
     const t0 = sentAt[i * SEQ_SLOTS + (msg.readUInt16BE(2) % SEQ_SLOTS)];
@@ -110,7 +122,7 @@ for (const s of speakers) {
 const ring = Array.from({ length: 8192 }, () => Buffer.alloc(PAYLOAD + 64));
 let ringPos = 0;
 const payload = crypto.randomBytes(PAYLOAD);
-let sutPort = 0;
+const unreadPorts = new Set(speakers.filter((s) => s.index !== 0 || s.channel >= PROBE_CHANNELS).map((s) => s.port));
 let active = 0;
 let sent = 0;
 let sentToProbes = 0;
@@ -131,7 +143,7 @@ function sendOne(i: number, now: number): void {
     sentAt[i * SEQ_SLOTS + (s.seq % SEQ_SLOTS)] = now;
     if (measuring && s.index !== 0) sentToProbes++;
   }
-  s.socket.send(buf, 0, n, sutPort, '127.0.0.1');
+  s.socket.send(buf, 0, n, s.dest, '127.0.0.1');
   s.seq = (s.seq + 1) & 0xffff;
   s.ts = (s.ts + 960) >>> 0;
   if (measuring) sent++;
@@ -165,6 +177,7 @@ async function runSystem(
     kind,
     mode,
     io: opts.io,
+    workers: opts.workers,
     ports: Array.from({ length: MAX_CHANNELS }, (_, c) =>
       speakers.slice(c * SPEAKERS, (c + 1) * SPEAKERS).map((s) => s.port),
     ),
@@ -181,9 +194,9 @@ async function runSystem(
   const next = () => new Promise<SutMessage>((resolve) => pending.push(resolve));
   const ready = await next();
   if (ready.type !== 'ready') throw new Error('worker did not start');
-  sutPort = ready.port;
   ssrcToSpeaker.clear();
   speakers.forEach((s, i) => {
+    s.dest = ready.channelPorts?.[s.channel] ?? ready.port;
     s.ssrc = ready.ssrcs[s.channel][s.index];
     s.seq = crypto.randomInt(0, 65536);
     s.ts = crypto.randomInt(0, 2 ** 32);
@@ -210,10 +223,13 @@ async function runSystem(
     await sleep(WARMUP_MS);
     const a = await sample();
     const g0 = performance.eventLoopUtilization();
-    sent = sentToProbes = probeReceived = latencyCount = skipped = 0;
+    sent = sentToProbes = probeReceived = probeCopies = latencyCount = skipped = 0;
+    const drops0 = udpDrops(unreadPorts);
+    const t0 = performance.now();
     measuring = true;
-    await sleep(MEASURE_MS);
+    await sleep(opts.measureMs ?? MEASURE_MS);
     measuring = false;
+    const received = (udpDrops(unreadPorts) - drops0 + probeCopies) / ((performance.now() - t0) / 1000);
     const b = await sample();
     const g = performance.eventLoopUtilization(g0);
     const seconds = (b.at - a.at) / 1000;
@@ -223,6 +239,7 @@ async function runSystem(
     // Busy fraction of one core: thread CPU time where the OS reports it, event-loop utilisation otherwise.
     const cpu = Number.isFinite(b.cpuSeconds) ? (b.cpuSeconds - a.cpuSeconds) / seconds : elu;
     const lat = latencies.slice(0, latencyCount).sort();
+    const processes = ready.processes ?? 1;
     const r: StepResult = {
       channels,
       offered: Math.round(offered),
@@ -235,18 +252,29 @@ async function runSystem(
       probeLoss: round(sentToProbes === 0 ? NaN : Math.max(0, 1 - probeReceived / sentToProbes), 4),
       generatorElu: round(g.utilization, 3),
       skippedSends: skipped,
-      saturated: cpu > 0.9 || forwarded < 0.95 * offered,
+      saturated: cpu > 0.9 * processes || forwarded < 0.95 * offered,
       rssBytes: b.rssBytes,
       rssEmptyBytes: ready.rssEmptyBytes,
       participants: MAX_CHANNELS * SPEAKERS,
       io: ready.io,
+      received: Math.round(received),
+      receivedRatio: round(received / forwarded, 3),
+      perWorker: b.perWorker?.map((n, w) => ({
+        worker: w + 1,
+        channels: (ready.channelWorkers ?? []).slice(0, channels).filter((id) => id === w + 1).length,
+        forwarded: Math.round((n - (a.perWorker?.[w] ?? 0)) / seconds),
+      })),
+      preemptionsPerCpuS:
+        b.preemptions === undefined
+          ? undefined
+          : Math.round((b.preemptions - (a.preemptions ?? 0)) / Math.max(b.cpuSeconds - a.cpuSeconds, 1e-6)),
     };
     results.push(r);
     emit({
       bench: 'sfu',
       figure: 'step',
       system: name,
-      mode: kind === 'sfu' ? mode : null,
+      mode: kind === 'relay' ? null : mode,
       host: opts.host ?? 'thread',
       ...r,
     });
@@ -261,8 +289,16 @@ async function runSystem(
 }
 
 // `--only=io`: just the I/O path cells (bench/_sfu-io.ts), each system in its own process.
-if (arg('only') === 'io') {
-  await ioCells(runSystem, { stepPackets: SPEAKERS * FANOUT * (1000 / PERIOD_MS), maxChannels: MAX_CHANNELS });
+const WORKER_SHAPE = {
+  speakers: SPEAKERS,
+  rounds: Number(arg('worker-rounds') ?? 2),
+  measureMs: Number(arg('worker-measure-ms') ?? 5000),
+};
+// `--only=workers`: just the SFU worker pool cells (bench/_sfu-workers.ts).
+if (arg('only') === 'io' || arg('only') === 'workers') {
+  if (arg('only') === 'io')
+    await ioCells(runSystem, { stepPackets: SPEAKERS * FANOUT * (1000 / PERIOD_MS), maxChannels: MAX_CHANNELS });
+  else await workerCells(runSystem, WORKER_SHAPE);
   for (const s of speakers) s.socket.close();
   process.exit(0);
 }
@@ -343,4 +379,6 @@ if (mediasoup.srtpPerCore > 0)
     ratio_plain: ratio(io.batched.perCpuSecond, mediasoup.plainPerCore),
     baseline: 'mediasoup 3.19.3 PlainTransports, same run',
   });
+// Issue 16's one SFU worker per core: 2 worker processes against 1, per CPU-second of the workers.
+await workerCells(runSystem, WORKER_SHAPE);
 for (const s of speakers) s.socket.close();
