@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
@@ -129,10 +129,15 @@ export class ResultCache {
     return r.hit;
   }
 
-  /** From memory, else from disk through the index (the result then becomes hot). */
+  /**
+   * From memory, else from disk through the index (the result then becomes hot). Without a file there is no result
+   * whatever the index says (such an entry is re-rendered and re-written under the same accounting), so a miss asks
+   * the disk (one access(2), ~5 µs) and not Redis (a round trip, ~0.1 ms of this process's CPU).
+   */
   async get(key: string): Promise<CacheHit | undefined> {
     const hot = this.peek(key);
     if (hot) return hot;
+    if (!existsSync(this.file(key))) return undefined;
     const h = await this.redis.hgetall(this.metaKey(key));
     if (!h.size) return undefined;
     const size = Number(h.size);
