@@ -424,6 +424,11 @@ async function ipx(names: string[], format: Format): Promise<RunResult> {
   }
 }
 
+/** The 1-, 5- and 15-minute load averages now: per CPU-second figures and tail latencies depend on what else runs. */
+function loadAvg(): number[] {
+  return os.loadavg().map((v) => round(v, 2));
+}
+
 function figure(server: string, format: Format, r: RunResult, extra: Record<string, unknown> = {}): void {
   emit({
     bench: 'proxy',
@@ -439,6 +444,7 @@ function figure(server: string, format: Format, r: RunResult, extra: Record<stri
     peak_rss_mb: r.rssMb,
     errors: r.errors,
     connections: CONNECTIONS,
+    load_avg: loadAvg(),
     ...extra,
   });
 }
@@ -567,6 +573,8 @@ emit({
   cpus: os.availableParallelism(),
   sharp: sharp.versions.sharp,
   vips: sharp.versions.vips,
+  started: new Date().toISOString(),
+  load_avg: loadAvg(),
 });
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const spareFiles = names.slice(0, SPARE).map((n) => path.join(imgDir, n));
@@ -646,10 +654,18 @@ for (const format of FORMATS) {
       baseline_p99_ms: bareHit.p99,
       ratio_cpu_vs_bare: ratio(hit.perCpuS, bareHit.perCpuS),
       ratio_vs_miss_per_cpu_s: ratio(hit.perCpuS, ours.perCpuS),
+      load_avg: loadAvg(),
     });
   }
 }
-emit({ bench: 'proxy', figure: 'redis_left', keys: await keysLeft(`bench:proxy:${process.pid}:`), expected: 0 });
+emit({
+  bench: 'proxy',
+  figure: 'redis_left',
+  keys: await keysLeft(`bench:proxy:${process.pid}:`),
+  expected: 0,
+  finished: new Date().toISOString(),
+  load_avg: loadAvg(),
+});
 await avifEfforts(names.slice(SPARE, SPARE + 8).map((n) => path.join(imgDir, n)));
 await toneMapCost();
 await gifToWebpSizes();

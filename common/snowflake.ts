@@ -58,7 +58,8 @@ export function parseSnowflake(id: string | bigint): SnowflakeParts {
 
 /** True for a decimal string that fits an unsigned 64-bit snowflake. */
 export function isSnowflake(s: unknown): s is string {
-  return typeof s === 'string' && /^\d{1,20}$/.test(s) && BigInt(s) < 1n << 64n;
+  // Below 2^64: a 20-digit string compares as its number does, so no BigInt is built (this runs on every media hit).
+  return typeof s === 'string' && /^\d{1,20}$/.test(s) && (s.length < 20 || s <= '18446744073709551615');
 }
 
 let shared: SnowflakeGenerator | undefined;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DetectResult } from './types.ts';
@@ -19,9 +20,12 @@ export interface OriginRef {
  */
 export interface OriginStore {
   put(data: Uint8Array): Promise<string>;
-  get(hash: string): Promise<Buffer | undefined>;
+  /** `size`, when known (the detector's byte count), lets the store read the original in one call. */
+  get(hash: string, size?: number): Promise<Buffer | undefined>;
   putRef(key: string, ref: OriginRef): Promise<void>;
   getRef(key: string): Promise<OriginRef | undefined>;
+  /** The ref when the store already holds it in memory, synchronously (the hit path then awaits nothing). */
+  peekRef?(key: string): OriginRef | undefined;
 }
 
 export function sha256(data: Uint8Array): string {
@@ -61,10 +65,24 @@ export class FsOriginStore implements OriginStore {
     return hash;
   }
 
-  async get(hash: string): Promise<Buffer | undefined> {
+  /**
+   * With the size known, one open, one read and one close (readFile adds an fstat and reads a 1 MB original in two
+   * 512 KiB calls: ~0.12 ms more CPU per cache miss); a file of another size is read whole, as without a size.
+   */
+  async get(hash: string, size?: number): Promise<Buffer | undefined> {
     if (!HASH.test(hash)) return undefined;
+    const file = this.objectPath(hash);
     try {
-      return await fs.readFile(this.objectPath(hash));
+      if (size === undefined || size <= 0) return await fs.readFile(file);
+      const fh = await fs.open(file, 'r');
+      let bytesRead: number;
+      const buf = Buffer.allocUnsafe(size + 1);
+      try {
+        ({ bytesRead } = await fh.read(buf, 0, size + 1, 0));
+      } finally {
+        await fh.close();
+      }
+      return bytesRead === size ? buf.subarray(0, size) : await fs.readFile(file);
     } catch {
       return undefined;
     }
@@ -72,22 +90,35 @@ export class FsOriginStore implements OriginStore {
 
   async putRef(key: string, ref: OriginRef): Promise<void> {
     if (!REF_KEY.test(key) || key.includes('..')) throw new Error(`invalid ref key ${key}`);
-    await writeAtomic(path.join(this.dir, 'refs', `${key}.json`), JSON.stringify(ref));
-    this.refs.delete(key);
+    const json = JSON.stringify(ref);
+    await writeAtomic(path.join(this.dir, 'refs', `${key}.json`), json);
+    // What a read of the file would give, so the first request after an upload does not read it back.
+    this.remember(key, JSON.parse(json) as OriginRef);
+  }
+
+  peekRef(key: string): OriginRef | undefined {
+    return this.refs.get(key); // only validated keys are ever remembered
   }
 
   async getRef(key: string): Promise<OriginRef | undefined> {
-    if (!REF_KEY.test(key) || key.includes('..')) return undefined;
     const memo = this.refs.get(key);
     if (memo) return memo;
+    if (!REF_KEY.test(key) || key.includes('..')) return undefined;
     let ref: OriginRef;
     try {
-      ref = JSON.parse(await fs.readFile(path.join(this.dir, 'refs', `${key}.json`), 'utf8')) as OriginRef;
+      // A ref is a few hundred bytes read once per asset per process: a synchronous read costs ~9 µs of CPU where
+      // fs.promises.readFile (open, fstat, read, close through the thread pool) costs ~85 µs.
+      ref = JSON.parse(readFileSync(path.join(this.dir, 'refs', `${key}.json`), 'utf8')) as OriginRef;
     } catch {
       return undefined;
     }
+    this.remember(key, ref);
+    return ref;
+  }
+
+  private remember(key: string, ref: OriginRef): void {
+    this.refs.delete(key);
     if (this.refs.size >= REF_MEMO) this.refs.delete(this.refs.keys().next().value as string);
     this.refs.set(key, ref);
-    return ref;
   }
 }

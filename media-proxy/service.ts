@@ -7,12 +7,18 @@ import { Registry } from '../common/metrics.ts';
 import { Coalescer } from './cache/coalesce.ts';
 import { normalizeRequest, resultKey } from './cache/keys.ts';
 import { describeImage } from './cache/hot-cache.ts';
-import { ResultCache, type CachedMeta } from './cache/result-cache.ts';
+import { ResultCache, type CacheHit, type CachedMeta } from './cache/result-cache.ts';
 import type { MediaProxyConfig } from './config.ts';
 import { detectImage } from './detect/index.ts';
 import { MediaError, isMediaError } from './errors.ts';
 import { Gate, checkDetected } from './limits.ts';
-import { createProxyMetrics, type ProxyMetrics } from './metrics.ts';
+import {
+  createProxyMetrics,
+  servedCounts,
+  type ProxyMetrics,
+  type RequestOutcome,
+  type RequestRoute,
+} from './metrics.ts';
 import { MissLimiter } from './miss-limiter.ts';
 import { FsOriginStore, type OriginRef, type OriginStore } from './origin-store.ts';
 import { signedUrl, verifySignature, type Signature } from './signing.ts';
@@ -88,6 +94,8 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   private readonly misses: MissLimiter;
   private readonly fresh = new Map<string, TransformResult>();
   private readonly writing = new Map<string, Promise<void>>();
+  /** Answers by route and outcome, read by `resound_media_proxy_requests_total` at scrape time. */
+  private readonly served = servedCounts();
   /** `Cache-Control` of every answer not bounded by a signature: the same string each time, built once. */
   private unsignedCacheControl?: string;
 
@@ -95,12 +103,16 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     super();
     const c = opts.config;
     this.registry = opts.registry ?? new Registry();
-    this.metrics = createProxyMetrics(this.registry, () => ({
-      memoryHits: this.cache.memoryHits,
-      diskHits: this.cache.diskHits,
-      hotBytes: this.cache.hot.bytes,
-      hotEntries: this.cache.hot.size,
-    }));
+    this.metrics = createProxyMetrics(
+      this.registry,
+      () => ({
+        memoryHits: this.cache.memoryHits,
+        diskHits: this.cache.diskHits,
+        hotBytes: this.cache.hot.bytes,
+        hotEntries: this.cache.hot.size,
+      }),
+      () => this.served,
+    );
     this.store = opts.store ?? new FsOriginStore(c.originDir);
     this.cache = new ResultCache({
       redis: opts.redis,
@@ -153,6 +165,16 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   /** The stored asset behind a Discord-shaped ref key, or undefined. */
   findAsset(refKey: string): Promise<OriginRef | undefined> {
     return this.store.getRef(refKey);
+  }
+
+  /** `findAsset` when the store holds the ref in memory, synchronously; undefined means "ask `findAsset`". */
+  peekAsset(refKey: string): OriginRef | undefined {
+    return this.store.peekRef?.(refKey);
+  }
+
+  /** A result held in process memory (see `ResultCache.peek`), synchronously: the routes' hit path awaits nothing. */
+  peekResult(key: string): CacheHit | undefined {
+    return this.cache.peek(key);
   }
 
   /**
@@ -238,9 +260,9 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     return { request, key: resultKey(hash, request) };
   }
 
-  /** Counts a served answer by route and cache outcome. */
-  countRequest(route: string, cache: Rendered['cache'] | 'not_modified'): void {
-    this.metrics.requests.inc({ route, cache });
+  /** Counts a served answer by route and cache outcome (a plain increment; the counter reads it at scrape time). */
+  countRequest(route: RequestRoute, cache: RequestOutcome): void {
+    this.served[route][cache]++;
   }
 
   /**
@@ -283,7 +305,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     req: TransformRequest,
     key: string,
   ): Promise<{ result: TransformResult }> {
-    const original = await this.store.get(hash);
+    const original = await this.store.get(hash, d.bytes);
     if (!original) throw new MediaError('not_found', 'the original for this asset is missing from the origin store');
     this.metrics.queue.set(this.gate.queued);
     const result = await this.gate.run(async () => {

@@ -17,6 +17,8 @@ interface HotEntry extends CacheHit {
   /** When the shared index last heard of this entry (ms), and the hits served since then. */
   touchedAt: number;
   pendingHits: number;
+  /** `HotCache.moves` when this entry last went to the back of the order. */
+  movedAt: number;
 }
 
 /** Metadata, header strings and Map slot per entry, charged on top of the bytes so tiny results still count. */
@@ -50,13 +52,16 @@ export interface DueTouch {
 
 /**
  * Hot results in process memory, least recently used first out, bounded by bytes (results + a fixed per-entry
- * allowance). A Map keeps insertion order, so re-inserting on access makes its first key the least recently used.
+ * allowance). A Map keeps insertion order, so re-inserting on access makes its first key the least recently used
+ * (an entry used while among the newest quarter stays put: LRU to within that quarter).
  * Hits served here are batched per key and reported to the shared index at most once per `touchIntervalMs`, so other
  * processes' eviction still sees the entry as used without a Redis round trip per hit.
  */
 export class HotCache {
   private readonly entries = new Map<string, HotEntry>();
   private used = 0;
+  /** Insertions and moves so far: an entry moved fewer than size / 4 of them ago is among the newest quarter. */
+  private moves = 0;
   /** Entries pushed out by the byte bound (for tests and metrics). */
   evictions = 0;
 
@@ -81,8 +86,13 @@ export class HotCache {
   get(key: string, now: number): { hit: CacheHit; due?: DueTouch } | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, e);
+    // Moving to the back costs the Map a delete and an insert on every hit; an entry already among the newest quarter
+    // is left where it is (it cannot be next out), so a hot working set is reordered only now and then.
+    if (this.moves - e.movedAt > this.entries.size >> 2) {
+      this.entries.delete(key);
+      this.entries.set(key, e);
+      e.movedAt = ++this.moves;
+    }
     e.pendingHits++;
     if (now - e.touchedAt < this.touchIntervalMs) return { hit: e };
     const due = { key, hits: e.pendingHits };
@@ -96,7 +106,7 @@ export class HotCache {
     const charge = hit.data.length + ENTRY_OVERHEAD;
     if (charge > this.maxBytes) return;
     this.delete(key);
-    this.entries.set(key, { ...hit, charge, touchedAt: now, pendingHits: 0 });
+    this.entries.set(key, { ...hit, charge, touchedAt: now, pendingHits: 0, movedAt: ++this.moves });
     this.used += charge;
     while (this.used > this.maxBytes) {
       const oldest = this.entries.keys().next().value as string;

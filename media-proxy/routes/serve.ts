@@ -13,6 +13,12 @@ const AVATAR_HASH = /^(a_)?[0-9a-f]{32}$/;
 /** URLs whose resolution is kept (a few hundred bytes each). */
 const RESOLVE_MEMO = 10_000;
 
+interface AttachmentParams {
+  channelId: string;
+  attachmentId: string;
+  filename: string;
+}
+
 interface Located {
   ref: OriginRef;
   kind: RouteKind;
@@ -21,11 +27,18 @@ interface Located {
   expiresAtMs?: number;
 }
 
+/** A found asset's cached answer: bytes, facts and `X-Resound-Image`, from memory, disk or a fresh render. */
+type Answer = Pick<Rendered, 'data' | 'meta' | 'image'>;
+
 /**
  * GET/HEAD for the three Discord-shaped paths. Order: read the query (one bounded value per parameter), find the
  * asset, check the signature (attachments), parse the parameters and resolve them to the canonical request and its key
  * (a repeated URL reuses its resolution, see ResolveMemo), answer 304 from the key alone when the client has it, then
  * render (cache → miss limiter → transform), charging misses to the peer address.
+ *
+ * A repeated URL whose asset and result are both in memory is answered without awaiting anything (the handler is not
+ * async: each await would cost the hit a promise and a trip through the microtask queue); everything else continues
+ * on promises.
  */
 export async function serveRoutes(
   app: FastifyInstance,
@@ -34,29 +47,59 @@ export async function serveRoutes(
   const { service, refuse } = opts;
   const memo = new ResolveMemo(RESOLVE_MEMO);
   const serve =
-    (kind: RouteKind, locate: (req: FastifyRequest, q: Query) => Promise<Located>) =>
-    async (req: FastifyRequest, reply: FastifyReply) => {
+    (kind: RouteKind, locate: (req: FastifyRequest, q: Query) => Located | Promise<Located>) =>
+    (req: FastifyRequest, reply: FastifyReply): Promise<void> | undefined => {
+      // No closure is made per request on the way to a hit: under tsx every closure also costs a __name() call.
       try {
         const memoKey = ResolveMemo.keyOf(req.url, req.headers.accept);
         const seen = memo.get(memoKey);
         const q = seen?.q ?? readQuery(req.query);
-        const { ref, ext, expiresAtMs } = await locate(req, q);
-        const r = seen?.ref === ref ? seen : resolveFresh(kind, q, ref, ext, req.headers.accept);
-        if (r !== seen) memo.set(memoKey, r);
-        reply.header('etag', r.etag);
-        reply.header('cache-control', service.cacheControl(expiresAtMs));
-        if (r.negotiated) reply.header('vary', 'Accept');
-        if (etagMatches(req.headers['if-none-match'], r.etag)) {
-          service.countRequest(kind, 'not_modified');
-          return reply.code(304).send();
-        }
-        const out = await service.render(ref.hash, ref.detect, r.request, r.key, req.ip);
-        service.countRequest(kind, out.cache);
-        return send(reply, out);
+        const at = locate(req, q);
+        if (!(at instanceof Promise)) return answer(kind, req, reply, memoKey, seen, q, at)?.catch(failed(kind, req));
+        return at.then((found) => answer(kind, req, reply, memoKey, seen, q, found)).catch(failed(kind, req));
       } catch (err) {
-        throw refuse(err, { route: kind, url: req.url.split('?')[0] });
+        return failed(kind, req)(err);
       }
     };
+
+  /** The counted, logged refusal for a request's error (thrown on into fastify's error handler). */
+  const failed =
+    (kind: RouteKind, req: FastifyRequest) =>
+    (err: unknown): never => {
+      throw refuse(err, { route: kind, url: req.url.split('?')[0] });
+    };
+
+  /** The found asset's answer: resolution (memoised), 304 from the key, then memory synchronously, else render. */
+  const answer = (
+    kind: RouteKind,
+    req: FastifyRequest,
+    reply: FastifyReply,
+    memoKey: string,
+    seen: Resolution | undefined,
+    q: Query,
+    { ref, ext, expiresAtMs }: Located,
+  ): Promise<void> | undefined => {
+    const r = seen?.ref === ref ? seen : resolveFresh(kind, q, ref, ext, req.headers.accept);
+    if (r !== seen) memo.set(memoKey, r);
+    reply.header('etag', r.etag);
+    reply.header('cache-control', service.cacheControl(expiresAtMs));
+    if (r.negotiated) reply.header('vary', 'Accept');
+    if (etagMatches(req.headers['if-none-match'], r.etag)) {
+      service.countRequest(kind, 'not_modified');
+      reply.code(304).send();
+      return undefined;
+    }
+    const hot = service.peekResult(r.key);
+    if (hot) {
+      service.countRequest(kind, 'hit');
+      send(reply, hot, 'hit');
+      return undefined;
+    }
+    return service.render(ref.hash, ref.detect, r.request, r.key, req.ip).then((out) => {
+      service.countRequest(kind, out.cache);
+      send(reply, out, out.cache);
+    });
+  };
 
   /** Parses the parameters and resolves them to the canonical request and its key (ETag), for the memo. */
   const resolveFresh = (
@@ -71,45 +114,64 @@ export async function serveRoutes(
     return { ref, q, request, key, etag: `"${key}"`, negotiated };
   };
 
+  /** The ref from memory when the store has it (no promise), else from the store; `check` throws when it is not usable. */
+  const find = <P>(
+    refKey: string,
+    p: P,
+    q: Query,
+    check: (ref: OriginRef | undefined, p: P, q: Query) => Located,
+  ): Located | Promise<Located> => {
+    const ref = service.peekAsset(refKey);
+    return ref ? check(ref, p, q) : service.findAsset(refKey).then((found) => check(found, p, q));
+  };
+
+  const attachmentFound = (ref: OriginRef | undefined, p: AttachmentParams, q: Query): Located => {
+    if (!ref || ref.filename !== p.filename) throw notFound();
+    const pathname = `/attachments/${p.channelId}/${p.attachmentId}/${p.filename}`;
+    return { ref, kind: 'attachment', expiresAtMs: service.verifyAttachment(pathname, q) };
+  };
+
   app.get(
     '/attachments/:channelId/:attachmentId/:filename',
-    serve('attachment', async (req, q) => {
-      const p = req.params as { channelId: string; attachmentId: string; filename: string };
+    serve('attachment', (req, q) => {
+      const p = req.params as AttachmentParams;
       if (!isSnowflake(p.channelId) || !isSnowflake(p.attachmentId) || !FILENAME.test(p.filename)) throw notFound();
-      const ref = await service.findAsset(`attachments/${p.channelId}/${p.attachmentId}`);
-      if (!ref || ref.filename !== p.filename) throw notFound();
-      const pathname = `/attachments/${p.channelId}/${p.attachmentId}/${p.filename}`;
-      const expiresAtMs = service.verifyAttachment(pathname, q);
-      return { ref, kind: 'attachment', expiresAtMs };
+      return find(`attachments/${p.channelId}/${p.attachmentId}`, p, q, attachmentFound);
     }),
   );
 
   app.get(
     '/emojis/:file',
-    serve('emoji', async (req) => {
+    serve('emoji', (req, q) => {
       const { id, ext } = splitExt((req.params as { file: string }).file);
       if (!isSnowflake(id)) throw notFound();
-      const ref = await service.findAsset(`emojis/${id}`);
-      if (!ref) throw notFound();
-      return { ref, kind: 'emoji', ext };
+      return find(`emojis/${id}`, ext, q, emojiFound);
     }),
   );
 
   app.get(
     '/avatars/:userId/:file',
-    serve('avatar', async (req) => {
+    serve('avatar', (req, q) => {
       const p = req.params as { userId: string; file: string };
       const { id: hash, ext } = splitExt(p.file);
       if (!isSnowflake(p.userId) || !AVATAR_HASH.test(hash)) throw notFound();
-      const ref = await service.findAsset(`avatars/${p.userId}/${hash}`);
-      if (!ref) throw notFound();
-      return { ref, kind: 'avatar', ext };
+      return find(`avatars/${p.userId}/${hash}`, ext, q, avatarFound);
     }),
   );
 }
 
 function notFound(): MediaError {
   return new MediaError('not_found', 'no such asset');
+}
+
+function emojiFound(ref: OriginRef | undefined, ext: string): Located {
+  if (!ref) throw notFound();
+  return { ref, kind: 'emoji', ext };
+}
+
+function avatarFound(ref: OriginRef | undefined, ext: string): Located {
+  if (!ref) throw notFound();
+  return { ref, kind: 'avatar', ext };
 }
 
 function splitExt(file: string): { id: string; ext: string } {
@@ -126,13 +188,13 @@ function etagMatches(header: string | undefined, etag: string): boolean {
   return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
 
-function send(reply: FastifyReply, r: Rendered): FastifyReply {
-  return reply
+function send(reply: FastifyReply, r: Answer, cache: Rendered['cache']): void {
+  reply
     .header('content-type', r.meta.contentType)
     .header('content-length', String(r.data.length))
     .header('x-content-type-options', 'nosniff')
     .header('content-security-policy', "default-src 'none'; sandbox")
-    .header('x-resound-cache', r.cache)
+    .header('x-resound-cache', cache)
     .header('x-resound-image', r.image)
     .send(r.data);
 }

@@ -8,6 +8,7 @@ import {
   FsOriginStore,
   loadMediaProxyConfig,
   createMediaApp,
+  detectImage,
   MediaService,
   type OriginRef,
   type OriginStore,
@@ -296,5 +297,39 @@ describe('the service apart from its HTTP app', () => {
     });
     const res = await t.app.inject({ method: 'GET', url: `${up.path}?width=32&format=png` });
     expect(res.statusCode).toBe(200);
+  });
+});
+
+describe('origin store', () => {
+  it('reads an original of known size in one read, and whole when that size is not the file’s', async () => {
+    const store = new FsOriginStore(tempDir('origin-size'));
+    const data = fixture('photo.jpg');
+    const hash = await store.put(data);
+    expect((await store.get(hash, data.length))?.equals(data)).toBe(true);
+    expect((await store.get(hash, data.length - 1))?.equals(data)).toBe(true);
+    expect((await store.get(hash, data.length + 10))?.equals(data)).toBe(true);
+    expect((await store.get(hash))?.equals(data)).toBe(true);
+    expect(await store.get('0'.repeat(64), 10)).toBeUndefined();
+  });
+
+  it('keeps a ref it wrote in memory, as a fresh store reads it from disk', async () => {
+    const dir = tempDir('origin-refs');
+    const store = new FsOriginStore(dir);
+    const data = fixture('photo.jpg');
+    const hash = await store.put(data);
+    const ref: OriginRef = {
+      hash,
+      kind: 'emoji',
+      uploadedAt: new Date(0).toISOString(),
+      detect: detectImage(data),
+    };
+    await store.putRef('emojis/1300000000000000001', ref);
+    const remembered = store.peekRef('emojis/1300000000000000001');
+    const fresh = new FsOriginStore(dir);
+    expect(fresh.peekRef('emojis/1300000000000000001')).toBeUndefined();
+    const read = await fresh.getRef('emojis/1300000000000000001');
+    expect(remembered).toEqual(read);
+    expect(fresh.peekRef('emojis/1300000000000000001')).toBe(read);
+    expect(await fresh.getRef('emojis/../x')).toBeUndefined();
   });
 });

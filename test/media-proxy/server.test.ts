@@ -103,6 +103,24 @@ describe('attachments: upload, signed URLs, CDN semantics', () => {
     expect(head.res.headers.get('content-type')).toBe('image/png');
   });
 
+  it('counts each answer in resound_media_proxy_requests_total by route and outcome (miss, hit, 304)', async () => {
+    const counts = async (): Promise<Record<string, number>> => {
+      const text = await (await fetch(`${internalBase}/metrics`)).text();
+      const out: Record<string, number> = {};
+      for (const m of text.matchAll(/^resound_media_proxy_requests_total\{route="attachment",cache="(\w+)"\} (\d+)$/gm))
+        out[m[1]] = Number(m[2]);
+      return out;
+    };
+    const before = await counts();
+    const miss = await get(`${url}&width=52&format=webp`);
+    expect(miss.res.headers.get('x-resound-cache')).toBe('miss');
+    await get(`${url}&width=52&format=webp`);
+    await get(`${url}&width=52&format=webp`, { 'if-none-match': miss.res.headers.get('etag') ?? '' });
+    const after = await counts();
+    for (const outcome of ['miss', 'hit', 'not_modified'])
+      expect((after[outcome] ?? 0) - (before[outcome] ?? 0), outcome).toBe(1);
+  });
+
   it('negotiates on Accept (AVIF > WebP > original) and sends Vary: Accept', async () => {
     const avif = await get(`${url}&width=64`, { accept: 'image/avif,image/webp,*/*' });
     const webp = await get(`${url}&width=64`, { accept: 'image/webp,*/*' });
