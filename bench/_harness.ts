@@ -1,4 +1,5 @@
 /** Shared bits for benchmarks: one JSON line per figure, percentiles, ratios. */
+import http from 'node:http';
 export function emit(figure: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(figure) + '\n');
 }
@@ -62,4 +63,44 @@ export async function closedLoop(
     requests: lat.length,
     errors,
   };
+}
+
+export interface HttpLoadRequest {
+  method: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  /** A JSON body, made fresh per request (or the same string each time). */
+  body?: () => string;
+  /** Whether a 200 answer's body counts as success (default: any 200). Checking reads the body. */
+  ok?: (body: string) => boolean;
+}
+
+/** `closedLoop` over HTTP: `connections` keep-alive clients; a non-200 (or a body `ok` refuses) is an error. */
+export async function httpLoad(
+  url: string,
+  r: HttpLoadRequest,
+  connections: number,
+  seconds: number,
+): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const headers = { ...r.headers, ...(r.body ? { 'content-type': 'application/json' } : {}) };
+  const one = () =>
+    new Promise<number>((resolve) => {
+      const t0 = process.hrtime.bigint();
+      const done = (good: boolean) => resolve(good ? Number(process.hrtime.bigint() - t0) / 1e6 : -1);
+      const req = http.request(url, { method: r.method, agent, headers }, (res) => {
+        if (!r.ok) {
+          res.resume();
+          res.on('end', () => done(res.statusCode === 200));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(res.statusCode === 200 && r.ok!(Buffer.concat(chunks).toString())));
+      });
+      req.on('error', () => resolve(-1));
+      req.end(r.body?.());
+    });
+  const result = await closedLoop(connections, seconds, one);
+  agent.destroy();
+  return result;
 }

@@ -30,7 +30,7 @@ import {
 } from '../gateway-lite/index.ts';
 import { createMediaApp, loadMediaProxyConfig, MediaService } from '../media-proxy/index.ts';
 import { photoRaw } from '../testkit/index.ts';
-import { closedLoop, emit, type LoadResult, percentile, ratio, round, sortedCopy } from './_harness.ts';
+import { emit, httpLoad, type LoadResult, percentile, ratio, round, sortedCopy } from './_harness.ts';
 import { gatewayBot } from './_interactions-bot.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -38,35 +38,14 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 30);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** Closed loop: CONNECTIONS keep-alive clients, each sending the next request when the last one was answered. */
-async function load(
+/** Closed loop: CONNECTIONS keep-alive clients, each posting the next invocation when the last one was answered. */
+function load(
   url: string,
   headers: Record<string, string>,
   body: () => string,
   ok: (b: string) => boolean,
 ): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const one = () =>
-    new Promise<number>((resolve) => {
-      const t0 = process.hrtime.bigint();
-      const req = http.request(
-        url,
-        { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json' } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const good = res.statusCode === 200 && ok(Buffer.concat(chunks).toString());
-            resolve(good ? Number(process.hrtime.bigint() - t0) / 1e6 : -1);
-          });
-        },
-      );
-      req.on('error', () => resolve(-1));
-      req.end(body());
-    });
-  const result = await closedLoop(CONNECTIONS, SECONDS, one);
-  agent.destroy();
-  return result;
+  return httpLoad(url, { method: 'POST', headers, body, ok }, CONNECTIONS, SECONDS);
 }
 
 const unlimited = '100000000/1000';

@@ -4,7 +4,6 @@
  * JSON) against a bare fastify route answering the same JSON bytes, same process, same client, same run.
  * Env: BENCH_SECONDS (4 per run), BENCH_CONNECTIONS (16), REDIS_URL.
  */
-import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,37 +11,15 @@ import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { rootLogger } from '../common/logger.ts';
 import { loadGatewayLiteConfig, seedPlatform, startGatewayLite } from '../gateway-lite/index.ts';
-import { closedLoop, emit, type LoadResult, ratio } from './_harness.ts';
+import { emit, httpLoad, ratio } from './_harness.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Closed-loop load: CONNECTIONS keep-alive clients each sending the next request when the last one answered. */
-async function load(
-  url: string,
-  method: 'GET' | 'POST',
-  headers: Record<string, string>,
-  body?: string,
-): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const one = () =>
-    new Promise<number>((resolve) => {
-      const t0 = process.hrtime.bigint();
-      const req = http.request(
-        url,
-        { method, agent, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) } },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode === 200 ? Number(process.hrtime.bigint() - t0) / 1e6 : -1));
-        },
-      );
-      req.on('error', () => resolve(-1));
-      req.end(body);
-    });
-  const result = await closedLoop(CONNECTIONS, SECONDS, one);
-  agent.destroy();
-  return result;
+function load(url: string, method: 'GET' | 'POST', headers: Record<string, string>, body?: string) {
+  return httpLoad(url, { method, headers, body: body === undefined ? undefined : () => body }, CONNECTIONS, SECONDS);
 }
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'resound-bench-rest-'));
