@@ -315,12 +315,17 @@ static io_t *get_io(napi_env env, napi_value v) {
   return (io_t *)p;
 }
 
+/* Reads `want` arguments into argv; the first is the socket handle, returned (NULL when missing or not one). */
+static io_t *handle_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  return argc >= want ? get_io(env, argv[0]) : NULL;
+}
+
 /* localPort(handle) -> the bound port */
 static napi_value js_local_port(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  io_t *io = argc >= 1 ? get_io(env, argv[0]) : NULL;
+  io_t *io = handle_args(env, info, 1, argv);
   if (!io || io->closing) return throw_msg(env, "socket is closed");
   struct sockaddr_in sa;
   socklen_t len = sizeof sa;
@@ -336,10 +341,8 @@ static napi_value js_local_port(napi_env env, napi_callback_info info) {
  * only its own copy.
  */
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  io_t *io = argc >= 5 ? get_io(env, argv[0]) : NULL;
+  io_t *io = handle_args(env, info, 5, argv);
   if (!io || io->closing) return throw_msg(env, "socket is closed");
   uint8_t *slab;
   uint32_t *meta, *status;
@@ -385,10 +388,8 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
 
 /* overflow(handle) -> datagrams the kernel dropped because the receive queue was full (SO_RXQ_OVFL, cumulative) */
 static napi_value js_overflow(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  io_t *io = argc >= 1 ? get_io(env, argv[0]) : NULL;
+  io_t *io = handle_args(env, info, 1, argv);
   if (!io) return throw_msg(env, "not a socket handle");
   napi_value r;
   napi_create_uint32(env, io->overflow, &r);
@@ -397,10 +398,8 @@ static napi_value js_overflow(napi_env env, napi_callback_info info) {
 
 /* close(handle): idempotent */
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  io_t *io = argc >= 1 ? get_io(env, argv[0]) : NULL;
+  io_t *io = handle_args(env, info, 1, argv);
   if (!io) return throw_msg(env, "not a socket handle");
   if (!io->closing) {
     napi_remove_env_cleanup_hook(env, env_cleanup, io);
