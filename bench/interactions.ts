@@ -12,11 +12,9 @@
  * Env: BENCH_SECONDS (4 per run), BENCH_CONNECTIONS (16), BENCH_IMAGES (30), REDIS_URL.
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { verifyKey } from 'discord-interactions';
 import Fastify from 'fastify';
 import sharp from 'sharp';
 import { rootLogger } from '../common/logger.ts';
@@ -29,7 +27,7 @@ import {
   type SeedResult,
 } from '../gateway-lite/index.ts';
 import { createMediaApp, loadMediaProxyConfig, MediaService } from '../media-proxy/index.ts';
-import { photoRaw } from '../testkit/index.ts';
+import { photoRaw, startHttpApp } from '../testkit/index.ts';
 import { emit, httpLoad, type LoadResult, percentile, ratio, round, sortedCopy } from './_harness.ts';
 import { gatewayBot } from './_interactions-bot.ts';
 
@@ -116,25 +114,12 @@ const results: Record<string, LoadResult> = {};
   const api = `${h.node.url}/api/v10`;
   const commandId = await registerCommand(api, h.seed);
   const verify = h.seed.verifyKey;
-  const appServer = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const raw = Buffer.concat(chunks);
-      const ok = await verifyKey(
-        raw,
-        String(req.headers['x-signature-ed25519']),
-        String(req.headers['x-signature-timestamp']),
-        verify,
-      );
-      if (!ok) return void res.writeHead(401).end();
-      const i = JSON.parse(raw.toString()) as { type: number };
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(i.type === 1 ? { type: 1 } : { type: 4, data: { content: 'pong' } }));
-    });
+  const app = await startHttpApp(verify, (_i, res) => {
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ type: 4, data: { content: 'pong' } }));
   });
-  await new Promise<void>((r) => appServer.listen(0, '127.0.0.1', r));
-  const endpoint = `http://127.0.0.1:${(appServer.address() as AddressInfo).port}/`;
+  const endpoint = app.url;
   const saved = await fetch(`${api}/applications/@me`, {
     method: 'PATCH',
     headers: { authorization: `Bot ${h.seed.token}`, 'content-type': 'application/json' },
@@ -142,8 +127,7 @@ const results: Record<string, LoadResult> = {};
   });
   if (saved.status !== 200) throw new Error(`endpoint not saved: ${await saved.text()}`);
   cleanups.push(async () => {
-    appServer.closeAllConnections();
-    appServer.close();
+    await app.close();
     await h.node.close();
   });
   const url = `${api}/interactions?wait=true`;

@@ -13,3 +13,4 @@ export * from './process.ts';
 export * from './image-synth.ts';
 export * from './image-bombs.ts';
 export * from './redis-keys.ts';
+export * from './interactions-app.ts';
