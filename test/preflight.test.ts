@@ -95,6 +95,22 @@ describe('npm test on a fresh machine', () => {
     expect(out).not.toMatch(/Test Files|passed|failed/);
   }, 60_000);
 
+  it('a benchmark that calls gifsicle stops at once on a machine without it, with the line to run', async () => {
+    const root = path.resolve(import.meta.dirname, '..');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bin/bench.ts'), 'proxy'], {
+      cwd: root,
+      env: { ...process.env, PATH: freshPath(false) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code).toBe(2);
+    const run = process.getuid?.() === 0 ? 'apt-get' : 'sudo apt-get';
+    expect(out).toBe(`npm run bench -- proxy needs gifsicle (gifsicle); run: ${run} install -y gifsicle\n`);
+  }, 60_000);
+
   it('npm ci leaves the clone clean: the CLI entry is committed with the executable bit npm gives it', () => {
     const r = spawnSync('git', ['ls-files', '--stage', 'bin/resound.ts'], {
       cwd: path.resolve(import.meta.dirname, '..'),

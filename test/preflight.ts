@@ -5,16 +5,9 @@
  * sixteen tests fail one by one. Everything it touches (PATH, the installer, the Redis URL) is a parameter so the
  * branches can be tested on a machine that already has the tools.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { redisAnswers } from '../common/redis.ts';
-
-export interface Tool {
-  bin: string;
-  pkg: string;
-  why: string;
-}
+import { ensureTools, missingTools as missingOn, which, type Tool } from '../common/system-tools.ts';
 
 export const TOOLS: Tool[] = [
   { bin: 'redis-server', pkg: 'redis-server', why: 'Redis for the workers and proxy tests (and their outage tests)' },
@@ -26,41 +19,12 @@ export const TOOLS: Tool[] = [
   { bin: 'chromium', pkg: 'chromium', why: 'headless Chromium for the voice-in-the-browser tests (playwright-core)' },
 ];
 
-/** The first executable called `bin` on `searchPath`, or null. */
-export function which(bin: string, searchPath: string): string | null {
-  for (const dir of searchPath.split(path.delimiter)) {
-    if (!dir) continue;
-    const file = path.join(dir, bin);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      if (fs.statSync(file).isFile()) return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
+/** The tools this suite lacks on `searchPath` (all of TOOLS by default). */
 export function missingTools(searchPath: string, tools = TOOLS): Tool[] {
-  return tools.filter((t) => !which(t.bin, searchPath));
+  return missingOn(searchPath, tools);
 }
 
-export const packagesOf = (tools: Tool[]): string[] => [...new Set(tools.map((t) => t.pkg))];
-
-export function installLine(pkgs: string[], root: boolean): string {
-  return `${root ? '' : 'sudo '}apt-get install -y ${pkgs.join(' ')}`;
-}
-
-/** apt-get for real: install first (works offline when the lists are fresh), then refresh the lists and retry. */
-export function aptInstall(pkgs: string[], searchPath: string): boolean {
-  const env = { ...process.env, PATH: searchPath, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () =>
-    spawnSync('apt-get', ['install', '-y', '-qq', ...pkgs], { env, stdio: ['ignore', 'ignore', 'inherit'] }).status ===
-    0;
-  if (install()) return true;
-  spawnSync('apt-get', ['update', '-qq'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  return install();
-}
+export { which };
 
 export interface PreflightOptions {
   searchPath: string;
@@ -77,23 +41,14 @@ export type PreflightResult = { ok: true; installed: string[]; redis?: ChildProc
 
 export async function preflight(o: PreflightOptions): Promise<PreflightResult> {
   const tools = o.tools ?? TOOLS;
-  let missing = missingTools(o.searchPath, tools);
-  const installed: string[] = [];
-  if (missing.length) {
-    const pkgs = packagesOf(missing);
-    const canInstall = o.isRoot && which('apt-get', o.searchPath) !== null;
-    if (canInstall && (o.install ?? aptInstall)(pkgs, o.searchPath)) {
-      installed.push(...pkgs);
-      missing = missingTools(o.searchPath, tools);
-    }
-    if (missing.length) {
-      const names = missing.map((t) => t.bin).join(', ');
-      return {
-        ok: false,
-        message: `npm test needs ${names} (${packagesOf(missing).join(', ')}); run: ${installLine(packagesOf(missing), o.isRoot)}`,
-      };
-    }
-  }
+  const checked = ensureTools(tools, {
+    searchPath: o.searchPath,
+    isRoot: o.isRoot,
+    purpose: 'npm test',
+    ...(o.install ? { install: o.install } : {}),
+  });
+  if (!checked.ok) return checked;
+  const installed = checked.installed;
   const url = o.redisUrl ?? o.defaultRedisUrl ?? 'redis://127.0.0.1:6379';
   if (await redisAnswers(url)) return { ok: true, installed };
   if (o.redisUrl !== undefined)
