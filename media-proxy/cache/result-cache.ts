@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { TransformResult } from '../types.ts';
 import { HotCache, hitOf, type CacheHit, type CachedMeta } from './hot-cache.ts';
 import { RedisScript } from './redis-script.ts';
+import { markHierarchyTop } from './spread-dirs.ts';
 
 export type { CacheHit, CachedMeta };
 
@@ -84,6 +85,8 @@ export class ResultCache {
   private readonly putScript: RedisScript;
   private readonly evictScript: RedisScript;
   private readonly touchScript: RedisScript;
+  /** True when the cache root carries ext4's hierarchy-top flag, so new shard directories are spread (see start). */
+  shardsSpread = false;
   /** Temp-file names: unique per instance without a random draw per write. */
   private readonly tmpTag = `${process.pid}.${randomBytes(4).toString('hex')}`;
   private tmpSeq = 0;
@@ -103,10 +106,13 @@ export class ResultCache {
 
   /**
    * Creates the 256 shard directories and loads the scripts, so a miss costs one write, one rename and one EVALSHA.
-   * Both are also recovered lazily (a wiped shard is re-created on ENOENT, a forgotten script on NOSCRIPT), so a cache
+   * The root is marked as a hierarchy top first (`markHierarchyTop`), so shards made now land in different block
+   * groups and a result file's create does not crawl past recently deleted inodes. Both are also recovered lazily (a wiped shard is re-created on ENOENT, a forgotten script on NOSCRIPT), so a cache
    * that could not start still works once its disk or Redis is back.
    */
   async start(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
+    this.shardsSpread = await markHierarchyTop(this.dir);
     const shards = Array.from({ length: 256 }, (_, i) => path.join(this.dir, i.toString(16).padStart(2, '0')));
     await Promise.all(shards.map((d) => fs.mkdir(d, { recursive: true })));
     await Promise.all([this.putScript.load(), this.evictScript.load(), this.touchScript.load()]);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import {
   type UploadEvent,
 } from '../../media-proxy/index.ts';
 import { Coalescer } from '../../media-proxy/cache/coalesce.ts';
+import { markHierarchyTop } from '../../media-proxy/cache/spread-dirs.ts';
 import { fixture, makeProxy, multipartBody, tempDir, type TestProxy } from './helpers.ts';
 
 const CHANNEL = '1200000000000000001';
@@ -156,6 +158,17 @@ describe('result cache: disk + Redis index, LRU under a byte budget', () => {
     const again = await t.app.inject({ method: 'GET', url });
     expect(again.headers['x-resound-cache']).toBe('miss');
     expect(again.rawPayload.equals(first.rawPayload)).toBe(true);
+  });
+
+  it('marks its root as a hierarchy top where the filesystem has one, so its shards spread over block groups', async () => {
+    const t = await proxyWith();
+    const attrs = spawnSync('lsattr', ['-d', t.service.cache.dir], { encoding: 'utf8' });
+    // Where lsattr can read the flags (ext2/3/4), the root carries T exactly when start() reported it spread.
+    if (attrs.status === 0) expect(attrs.stdout.split(' ')[0].includes('T')).toBe(t.service.cache.shardsSpread);
+    else expect(t.service.cache.shardsSpread).toBe(false);
+    expect(fs.readdirSync(t.service.cache.dir).length).toBe(256);
+    // Without chattr (or on a filesystem without the flag) nothing fails: the cache just keeps the default layout.
+    expect(await markHierarchyTop(t.service.cache.dir, '/nonexistent/chattr')).toBe(false);
   });
 });
 
