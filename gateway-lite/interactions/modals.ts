@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ApiError, type FieldErrors } from '../rest/errors.ts';
 import type { JsonObject, Snowflake } from '../storage/types.ts';
 import type { ModalSubmitBody } from './invoke-body.ts';
+import type { InteractionTrigger } from './state.ts';
 
 /** Discord's text input (component type 4): style 1 short, 2 paragraph. */
 const textInput = z
@@ -57,6 +58,8 @@ export interface ShownModal {
   channelId: Snowflake;
   /** Shown from a component: the message the component is on (a submit may then update it: callbacks 6 and 7). */
   messageId?: Snowflake;
+  /** The command or component interaction that showed it. */
+  trigger: InteractionTrigger;
   modal: ModalData;
 }
 

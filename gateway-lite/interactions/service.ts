@@ -104,7 +104,7 @@ export class Interactions {
       ...(p.command ? { commandType: p.command.type, commandId: p.command.id, commandName: p.command.name } : {}),
       ...(p.message ? { messageId: p.message.id } : {}),
       ...(p.focusedType !== undefined ? { focusedType: p.focusedType } : {}),
-      ...(p.modal ? { modalCustomId: p.modal.modal.custom_id } : {}),
+      ...(p.modal ? { modalCustomId: p.modal.modal.custom_id, trigger: p.modal.trigger } : {}),
     };
     await this.o.state.create(rec);
     const interaction = { ...p.base, id, token };
@@ -196,12 +196,6 @@ export class Interactions {
   }
 
   private async respond(rec: InteractionRecord, raw: unknown, withResponse: boolean): Promise<object | null> {
-    const body = parse(callbackBody, raw);
-    const t = body.type;
-    if (!callbackAllowed(rec.type, rec.messageId !== undefined, t))
-      throw this.refuse(
-        formError(['type'], 'INTERACTION_RESPONSE_TYPE_INVALID', 'Interaction response type is invalid'),
-      );
     // Validate before acknowledging: a malformed answer must not use up the one acknowledgement.
     const refusing = <T>(check: () => T): T => {
       try {
@@ -210,6 +204,12 @@ export class Interactions {
         throw err instanceof ApiError ? this.refuse(err) : err;
       }
     };
+    const body = refusing(() => parse(callbackBody, raw));
+    const t = body.type;
+    if (!callbackAllowed(rec.type, rec.messageId !== undefined, t))
+      throw this.refuse(
+        formError(['type'], 'INTERACTION_RESPONSE_TYPE_INVALID', 'Interaction response type is invalid'),
+      );
     const msg = t === 4 || t === 5 ? refusing(() => parse(responseMessage, body.data ?? {})) : null;
     const edit = t === 7 ? refusing(() => parse(editMessage, body.data ?? {})) : null;
     const choices = t === 8 ? refusing(() => parseChoices(body.data, rec.focusedType ?? 3)) : null;
@@ -233,6 +233,13 @@ export class Interactions {
         guildId: rec.guildId,
         channelId: rec.channelId,
         ...(rec.messageId ? { messageId: rec.messageId } : {}),
+        trigger: {
+          id: rec.id,
+          type: rec.type,
+          commandName: rec.commandName,
+          commandType: rec.commandType,
+          messageId: rec.messageId,
+        },
         modal,
       };
       await this.o.state.putModal(shown);

@@ -32,9 +32,14 @@ export interface InteractionRecord {
   focusedType?: number;
   /** Modal submits: the modal's custom_id (the modal is dropped once the submit is acknowledged). */
   modalCustomId?: string;
+  /** Modal submits: the interaction that showed the modal (its `triggering_interaction_metadata`). */
+  trigger?: InteractionTrigger;
   nonce?: string;
   createdAt: number;
 }
+
+/** The part of a record that message `interaction_metadata` describes (a modal's triggering interaction). */
+export type InteractionTrigger = Pick<InteractionRecord, 'id' | 'type' | 'commandName' | 'commandType' | 'messageId'>;
 
 /** What the first acknowledgement was; `expired` = the deadline passed first (the user was told it failed). */
 export type AckState = 'expired' | `${number}`;

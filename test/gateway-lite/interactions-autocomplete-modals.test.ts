@@ -280,7 +280,14 @@ describe('modals', () => {
     const reply = await tap.next(
       (e) => e.t === 'MESSAGE_CREATE' && (e.d as { content: string }).content === 'thanks Ada',
     );
-    expect(reply.d).toMatchObject({ interaction_metadata: { id: s.id, type: 5 } });
+    expect(reply.d).toMatchObject({
+      interaction_metadata: {
+        id: s.id,
+        type: 5,
+        user: { id: t.seed.ownerId },
+        triggering_interaction_metadata: { id: i.id, type: 2, name: 'form', command_type: 1 },
+      },
+    });
     // Acknowledged: the modal is closed, a second submit finds nothing.
     const again = await submit({ custom_id: 'feedback', components: [row('name', 'Ada')] });
     expect(again.body).toMatchObject({ code: 10062 });
@@ -324,5 +331,18 @@ describe('modals', () => {
     expect((await sent).body).toMatchObject({ outcome: 'acknowledged' });
     const upd = await tap.next((e) => e.t === 'MESSAGE_UPDATE' && (e.d as { id: string }).id === messageId);
     expect(upd.d).toMatchObject({ content: 'submitted by Bob', components: [] });
+    const follow = await fetch(`${t.api}/v10/webhooks/${t.seed.applicationId}/${s.token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'noted' }),
+    });
+    expect(await follow.json()).toMatchObject({
+      content: 'noted',
+      interaction_metadata: {
+        id: s.id,
+        type: 5,
+        triggering_interaction_metadata: { id: c.id, type: 3, interacted_message_id: messageId },
+      },
+    });
   });
 });

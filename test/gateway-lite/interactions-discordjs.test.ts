@@ -313,7 +313,11 @@ describe('discord.js bot ↔ user session through interactions', () => {
       msgFrame('MESSAGE_CREATE', (m) => m.content === 'thanks for "works great" (feedback-form)'),
       'modal reply',
     );
-    expect((reply.d as Msg).interaction_metadata).toMatchObject({ type: 5, user: { id: t.seed.ownerId } });
+    expect((reply.d as Msg).interaction_metadata).toMatchObject({
+      type: 5,
+      user: { id: t.seed.ownerId },
+      triggering_interaction_metadata: { id: modal.id, type: 2, name: 'feedback' },
+    });
     await until(() => seenByBot.includes('thanks for "works great" (feedback-form)'), 'the reply in the channel');
   });
 });
