@@ -3,7 +3,8 @@
  * choices, bounds, required) and resolved (users, members, channels) the way Discord fills `data.resolved`.
  * Failures are 50035 with the tree under `data.options`. An autocomplete request is a command still being typed:
  * exactly one option is `focused` (its partial text, a string whatever the option's type, is not checked against
- * bounds or choices, and its definition must have `autocomplete: true`), and required options may still be missing.
+ * bounds or choices, and its definition must have `autocomplete: true`), required options may still be missing, and
+ * the other options are validated as usual but left out, not refused, when invalid (Discord's documented behaviour).
  */
 import { ApiError, type FieldErrors } from '../rest/errors.ts';
 import { channelJson, memberJson, userJson } from '../rest/serialize.ts';
@@ -47,6 +48,8 @@ export class OptionResolver {
   /** Autocomplete: the focused option (its type decides the type of the choices' values). */
   focused: { name: string; type: number } | null = null;
   private autocomplete = false;
+  /** Autocomplete: an unfocused option whose value fails validation is left out, not refused (Discord does this). */
+  private omitting = false;
 
   constructor(
     private readonly storage: Storage,
@@ -77,6 +80,7 @@ export class OptionResolver {
   }
 
   private fail(path: Array<string | number>, code: string, message: string): void {
+    if (this.omitting) return;
     let node = this.errors;
     for (const p of path) node = (node[String(p)] ??= {}) as FieldErrors;
     node._errors = [{ code, message }];
@@ -107,7 +111,8 @@ export class OptionResolver {
         if (focused !== undefined) out.push({ name: def.name, type: def.type, value: focused, focused: true });
         continue;
       }
-      const value = await this.value(def, o.value, [...at, 'value']);
+      this.omitting = this.autocomplete;
+      const value = await this.value(def, o.value, [...at, 'value']).finally(() => (this.omitting = false));
       if (value !== undefined) out.push({ name: def.name, type: def.type, value });
     }
     // While typing, required options may not be filled in yet.

@@ -144,7 +144,7 @@ describe('autocomplete', () => {
     expect(await metric(t.node, 'resound_interactions_refused_total', { code: '50035' })).toBeGreaterThanOrEqual(10);
   });
 
-  it('integer and number options: the partial value is a string, choices must be of the option type', async () => {
+  it('integer and number options: the partial value is a string, choices must be of the option type; invalid unfocused options are left out', async () => {
     const outcome = typing(
       'find',
       [
@@ -165,8 +165,17 @@ describe('autocomplete', () => {
     expect((await callback(i, { type: 8, data: { choices: [{ name: 'forty', value: 40 }] } })).status).toBe(204);
     expect((await outcome).body).toMatchObject({ choices: [{ name: 'forty', value: 40 }] });
 
-    const ratio = typing('find', [{ name: 'ratio', type: 10, value: '0.', focused: true }], 'ac-num');
+    // An invalid unfocused option is left out (Discord's documented behaviour), not refused.
+    const ratio = typing(
+      'find',
+      [
+        { name: 'count', type: 4, value: 2.5 },
+        { name: 'ratio', type: 10, value: '0.', focused: true },
+      ],
+      'ac-num',
+    );
     const n = await next(4);
+    expect(n.data.options).toEqual([{ name: 'ratio', type: 10, value: '0.', focused: true }]);
     expect((await callback(n, { type: 8, data: { choices: [{ name: 'half', value: 0.5 }] } })).status).toBe(204);
     expect((await ratio).body).toMatchObject({ choices: [{ name: 'half', value: 0.5 }] });
   });
