@@ -9,7 +9,7 @@ import { ApiError } from '../rest/errors.ts';
 import { memberJson, messageJson, userJson } from '../rest/serialize.ts';
 import type { JsonObject, Storage, StoredMessage } from '../storage/types.ts';
 import { MessageFlag, type EditMessage, type ResponseMessage } from './message-body.ts';
-import type { InteractionRecord, InteractionState } from './state.ts';
+import type { InteractionRecord, InteractionState, InteractionTrigger } from './state.ts';
 
 /** Discord message types for interaction responses. */
 const CHAT_INPUT_COMMAND = 20;
@@ -130,13 +130,15 @@ export class AppMessages {
 
   private async metadata(rec: InteractionRecord): Promise<JsonObject> {
     const user = await this.d.storage.getUser(rec.userId);
-    return {
-      id: rec.id,
-      type: rec.type,
+    const of = (r: InteractionTrigger): JsonObject => ({
+      id: r.id,
+      type: r.type,
       user: user ? (userJson(user) as unknown as JsonObject) : { id: rec.userId },
       authorizing_integration_owners: { '0': rec.guildId },
-      ...(rec.type === 2 ? { name: rec.commandName ?? '', command_type: rec.commandType ?? 1 } : {}),
-      ...(rec.messageId ? { interacted_message_id: rec.messageId } : {}),
-    };
+      ...(r.type === 2 ? { name: r.commandName ?? '', command_type: r.commandType ?? 1 } : {}),
+      ...(r.type === 3 && r.messageId ? { interacted_message_id: r.messageId } : {}),
+    });
+    // A modal submit names the command or component interaction that opened the modal, as Discord's metadata does.
+    return { ...of(rec), ...(rec.trigger ? { triggering_interaction_metadata: of(rec.trigger) } : {}) };
   }
 }

@@ -147,6 +147,20 @@ function checkOptions(options: OptionInput[], errors: FieldErrors, path: Array<s
         message: 'Required options must be placed before non-required options',
       });
     if (!o.required) optionalSeen = true;
+    // Autocomplete suggests values for typed options only, and replaces fixed choices (Discord refuses both at once).
+    if (o.autocomplete) {
+      const typed = o.type === OptionType.STRING || o.type === OptionType.INTEGER || o.type === OptionType.NUMBER;
+      if (!typed)
+        put(errors, [...at, 'autocomplete'], {
+          code: 'APPLICATION_COMMAND_AUTOCOMPLETE_INVALID',
+          message: 'Autocomplete cannot be configured for this type of option',
+        });
+      else if (o.choices?.length)
+        put(errors, [...at, 'autocomplete'], {
+          code: 'APPLICATION_COMMAND_AUTOCOMPLETE_INVALID',
+          message: 'Autocomplete and choices are mutually exclusive',
+        });
+    }
     if (o.choices?.length) {
       const numeric = o.type === OptionType.INTEGER || o.type === OptionType.NUMBER;
       if (o.type !== OptionType.STRING && !numeric)

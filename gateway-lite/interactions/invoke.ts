@@ -1,10 +1,10 @@
 /**
  * A user's invocation (POST /api/v10/interactions): checked (member of the guild, channel in it, a command of the
- * application that is global or of this guild, options valid; for a component, a message the application sent that
- * carries that custom_id) and turned into the interaction object Discord sends to apps.
+ * application that is global or of this guild, the member holding its `default_member_permissions`, options valid
+ * — for autocomplete, one of them focused; for a component, a message the application sent that carries that
+ * custom_id; for a modal submit, the modal shown to this user) and turned into the interaction object Discord sends
+ * to apps.
  */
-import { z } from 'zod';
-import { isSnowflake } from '../../common/snowflake.ts';
 import { ApiError, formError } from '../rest/errors.ts';
 import { channelJson, memberJson, messageJson } from '../rest/serialize.ts';
 import type {
@@ -16,55 +16,16 @@ import type {
   StoredMessage,
   StoredUser,
 } from '../storage/types.ts';
-import { OptionResolver, type SentOption } from './options.ts';
-import { memberPermissions } from './permissions.ts';
+import type { InvokeBody } from './invoke-body.ts';
+import { checkSubmit, type ShownModal } from './modals.ts';
+import { OptionResolver } from './options.ts';
+import { mayInvoke, memberPermissions } from './permissions.ts';
 
-const snowflake = z
-  .string()
-  .refine(isSnowflake, { params: { discord: 'NUMBER_TYPE_COERCE' }, message: 'not snowflake' });
-
-const sentOption: z.ZodType<SentOption> = z.lazy(() =>
-  z.object({
-    name: z.string().max(32),
-    type: z.number().int().optional(),
-    value: z.union([z.string().max(6000), z.number(), z.boolean()]).optional(),
-    options: z.array(sentOption).max(25).optional(),
-  }),
-);
-
-export const invokeBody = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal(2),
-    application_id: snowflake,
-    guild_id: snowflake,
-    channel_id: snowflake,
-    nonce: z.string().max(25).optional(),
-    session_id: z.string().max(64).optional(),
-    data: z.object({
-      id: snowflake,
-      name: z.string().max(32).optional(),
-      type: z.number().int().optional(),
-      version: z.string().optional(),
-      options: z.array(sentOption).max(25).optional(),
-      target_id: snowflake.optional(),
-    }),
-  }),
-  z.object({
-    type: z.literal(3),
-    application_id: snowflake,
-    guild_id: snowflake,
-    channel_id: snowflake,
-    message_id: snowflake,
-    nonce: z.string().max(25).optional(),
-    session_id: z.string().max(64).optional(),
-    data: z.object({
-      component_type: z.number().int().min(2).max(8),
-      custom_id: z.string().min(1).max(100),
-      values: z.array(z.string().max(100)).max(25).optional(),
-    }),
-  }),
-]);
-export type InvokeBody = z.infer<typeof invokeBody>;
+/** Where prepareInvocation finds messages (stored or ephemeral) and the modals shown to users. */
+export interface Lookups {
+  findMessage(channelId: string, messageId: string): Promise<StoredMessage | null>;
+  findModal(applicationId: string, userId: string, customId: string): Promise<ShownModal | null>;
+}
 
 export interface Prepared {
   app: StoredApplication;
@@ -74,6 +35,10 @@ export interface Prepared {
   data: JsonObject;
   /** Everything of the interaction object but id and token. */
   base: JsonObject;
+  /** Autocomplete: the focused option's type. */
+  focusedType?: number;
+  /** Modal submit: the modal it answers. */
+  modal?: ShownModal;
 }
 
 /** Validates an invocation and builds the interaction (minus id/token); throws Discord's errors. */
@@ -81,7 +46,7 @@ export async function prepareInvocation(
   storage: Storage,
   user: StoredUser,
   body: InvokeBody,
-  findMessage: (channelId: string, messageId: string) => Promise<StoredMessage | null>,
+  { findMessage, findModal }: Lookups,
 ): Promise<Prepared> {
   const [channel, member, app] = await Promise.all([
     storage.getChannel(body.channel_id),
@@ -94,20 +59,35 @@ export async function prepareInvocation(
   // The application's bot must be in the guild for the guild to have its commands.
   if (!(await storage.getMember(body.guild_id, app.botUserId))) throw new ApiError('UNKNOWN_APPLICATION');
 
+  const [perms, appPerms] = await Promise.all([
+    memberPermissions(storage, body.guild_id, user.id),
+    memberPermissions(storage, body.guild_id, app.botUserId),
+  ]);
   let data: JsonObject;
   let command: StoredCommand | undefined;
   let message: StoredMessage | undefined;
+  let focusedType: number | undefined;
+  let modal: ShownModal | undefined;
   const resolver = new OptionResolver(storage, body.guild_id);
-  if (body.type === 2) {
+  if (body.type === 2 || body.type === 4) {
     command = (await storage.apps.getCommand(app.id, body.data.id)) ?? undefined;
     if (!command || (command.guildId !== null && command.guildId !== body.guild_id))
       throw new ApiError('UNKNOWN_COMMAND');
+    const dmp = command.data.default_member_permissions as string | null | undefined;
+    if (!mayInvoke(dmp, perms)) throw new ApiError('MISSING_PERMISSIONS');
+    if (body.type === 4 && command.type !== 1)
+      throw formError(
+        ['data', 'id'],
+        'APPLICATION_COMMAND_AUTOCOMPLETE_INVALID',
+        'Only chat input commands autocomplete',
+      );
     data = { id: command.id, name: command.name, type: command.type };
     if (command.guildId) data.guild_id = command.guildId;
     if (command.type === 1) {
       const defined = (command.data.options ?? []) as unknown as Parameters<OptionResolver['check']>[0];
-      const options = await resolver.check(defined, body.data.options ?? []);
+      const options = await resolver.check(defined, body.data.options ?? [], body.type === 4);
       if (options.length) data.options = options;
+      focusedType = resolver.focused?.type;
     } else {
       const target = body.data.target_id;
       if (!target) throw formError(['data', 'target_id'], 'BASE_TYPE_REQUIRED', 'This field is required');
@@ -123,6 +103,18 @@ export async function prepareInvocation(
       }
     }
     if (Object.keys(resolver.resolved).length) data.resolved = resolver.resolved as unknown as JsonObject;
+  } else if (body.type === 5) {
+    modal = (await findModal(app.id, user.id, body.data.custom_id)) ?? undefined;
+    // Only the modal shown to this user, in this channel, still open (and the one named by data.id, when sent).
+    if (
+      !modal ||
+      modal.guildId !== body.guild_id ||
+      modal.channelId !== body.channel_id ||
+      (body.data.id !== undefined && body.data.id !== modal.id)
+    )
+      throw new ApiError('UNKNOWN_INTERACTION', 'Unknown modal: it was never shown to you here, or has expired');
+    data = checkSubmit(modal, body.data);
+    if (modal.messageId) message = (await findMessage(body.channel_id, modal.messageId)) ?? undefined;
   } else {
     message = (await findMessage(body.channel_id, body.message_id)) ?? undefined;
     if (!message || message.applicationId !== app.id) throw new ApiError('UNKNOWN_MESSAGE');
@@ -133,10 +125,6 @@ export async function prepareInvocation(
     if (body.data.values) data.values = body.data.values;
   }
 
-  const [perms, appPerms] = await Promise.all([
-    memberPermissions(storage, body.guild_id, user.id),
-    memberPermissions(storage, body.guild_id, app.botUserId),
-  ]);
   const { id, name, type, parent_id, guild_id } = channelJson(channel);
   const base: JsonObject = {
     application_id: app.id,
@@ -157,7 +145,7 @@ export async function prepareInvocation(
     attachment_size_limit: 25 * 1024 * 1024,
   };
   if (message) base.message = messageJson(message, await storage.getUser(message.authorId)) as unknown as JsonObject;
-  return { app, command, message, data, base };
+  return { app, command, message, data, base, focusedType, modal };
 }
 
 function findComponent(m: StoredMessage, customId: string): { type: number; disabled?: boolean } | null {

@@ -85,14 +85,34 @@ export const editMessage = z.object({
 });
 export type EditMessage = z.infer<typeof editMessage>;
 
-/** Callback types Resound answers: 1 PONG (PING only), 4, 5, 6, 7. */
+/** Callback types: 1 PONG (PING only), 4, 5, 6, 7, 8 (autocomplete only), 9. */
 export const CallbackType = {
   PONG: 1,
   CHANNEL_MESSAGE_WITH_SOURCE: 4,
   DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: 5,
   DEFERRED_UPDATE_MESSAGE: 6,
   UPDATE_MESSAGE: 7,
+  APPLICATION_COMMAND_AUTOCOMPLETE_RESULT: 8,
+  MODAL: 9,
 } as const;
+
+/**
+ * Which callbacks answer which interaction (Discord's rules): a command 4, 5 or 9; a component also 6 and 7 (they
+ * update its message); autocomplete only 8; a modal submit 4 and 5, and 6/7 only when the modal was shown from a
+ * component (there is a message to update) — never another modal.
+ */
+export function callbackAllowed(interactionType: 2 | 3 | 4 | 5, fromMessage: boolean, t: number): boolean {
+  switch (interactionType) {
+    case 2:
+      return t === 4 || t === 5 || t === 9;
+    case 3:
+      return (t >= 4 && t <= 7) || t === 9;
+    case 4:
+      return t === 8;
+    case 5:
+      return t === 4 || t === 5 || (fromMessage && (t === 6 || t === 7));
+  }
+}
 
 export const callbackBody = z.object({
   type: z.union([z.literal(1), z.literal(4), z.literal(5), z.literal(6), z.literal(7), z.literal(8), z.literal(9)]),

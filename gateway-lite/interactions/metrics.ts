@@ -5,7 +5,7 @@ export interface InteractionMetrics {
   invocations: Counter<'delivery' | 'outcome'>;
   /** Failed invocations by reason (no_ack, endpoint_status, endpoint_timeout, endpoint_blocked, endpoint_body, …). */
   failures: Counter<'reason'>;
-  /** Refused callbacks and webhook calls by Discord code (10062, 40060, 50027, 50035). */
+  /** Refused invocations, callbacks and webhook calls by Discord code (10062, 40060, 50013, 50027, 50035, …). */
   refused: Counter<'code'>;
   /** Invocation → first acknowledgement. */
   ackSeconds: Histogram<'delivery'>;
@@ -29,7 +29,7 @@ export function createInteractionMetrics(registry: Registry): InteractionMetrics
     }),
     refused: new Counter({
       name: 'resound_interactions_refused_total',
-      help: 'Interaction callbacks and webhook calls refused, by Discord error code',
+      help: 'Interaction invocations, callbacks and webhook calls refused, by Discord error code',
       labelNames: ['code'],
       registers: [registry],
     }),

@@ -1,7 +1,10 @@
 /**
  * The options a user sends with a CHAT_INPUT invocation, checked against the command's definition (names, types,
  * choices, bounds, required) and resolved (users, members, channels) the way Discord fills `data.resolved`.
- * Failures are 50035 with the tree under `data.options`.
+ * Failures are 50035 with the tree under `data.options`. An autocomplete request is a command still being typed:
+ * exactly one option is `focused` (its partial text, a string whatever the option's type, is not checked against
+ * bounds or choices, and its definition must have `autocomplete: true`), required options may still be missing, and
+ * the other options are validated as usual but left out, not refused, when invalid (Discord's documented behaviour).
  */
 import { ApiError, type FieldErrors } from '../rest/errors.ts';
 import { channelJson, memberJson, userJson } from '../rest/serialize.ts';
@@ -13,6 +16,7 @@ export interface SentOption {
   type?: number;
   value?: JsonValue;
   options?: SentOption[];
+  focused?: boolean;
 }
 
 interface DefinedOption {
@@ -26,6 +30,7 @@ interface DefinedOption {
   max_value?: number;
   min_length?: number;
   max_length?: number;
+  autocomplete?: boolean;
 }
 
 export interface Resolved {
@@ -40,6 +45,11 @@ const SNOWFLAKE = /^\d{17,20}$/;
 export class OptionResolver {
   private readonly errors: FieldErrors = {};
   readonly resolved: Resolved = {};
+  /** Autocomplete: the focused option (its type decides the type of the choices' values). */
+  focused: { name: string; type: number } | null = null;
+  private autocomplete = false;
+  /** Autocomplete: an unfocused option whose value fails validation is left out, not refused (Discord does this). */
+  private omitting = false;
 
   constructor(
     private readonly storage: Storage,
@@ -47,8 +57,11 @@ export class OptionResolver {
   ) {}
 
   /** The options as the app receives them (`{name, type, value}` / nested), or a 50035. */
-  async check(defined: DefinedOption[], sent: SentOption[]): Promise<JsonObject[]> {
+  async check(defined: DefinedOption[], sent: SentOption[], autocomplete = false): Promise<JsonObject[]> {
+    this.autocomplete = autocomplete;
     const out = await this.level(defined, sent, ['data', 'options']);
+    if (autocomplete && !this.focused && !Object.keys(this.errors).length)
+      this.fail(['data', 'options'], 'BASE_TYPE_REQUIRED', 'One option must be focused');
     if (Object.keys(this.errors).length) throw new ApiError('INVALID_FORM_BODY', undefined, this.errors);
     return out;
   }
@@ -67,6 +80,7 @@ export class OptionResolver {
   }
 
   private fail(path: Array<string | number>, code: string, message: string): void {
+    if (this.omitting) return;
     let node = this.errors;
     for (const p of path) node = (node[String(p)] ??= {}) as FieldErrors;
     node._errors = [{ code, message }];
@@ -92,13 +106,36 @@ export class OptionResolver {
         out.push({ name: def.name, type: def.type, options: nested });
         continue;
       }
-      const value = await this.value(def, o.value, [...at, 'value']);
+      if (this.autocomplete && o.focused) {
+        const focused = this.focus(def, o.value, at);
+        if (focused !== undefined) out.push({ name: def.name, type: def.type, value: focused, focused: true });
+        continue;
+      }
+      this.omitting = this.autocomplete;
+      const value = await this.value(def, o.value, [...at, 'value']).finally(() => (this.omitting = false));
       if (value !== undefined) out.push({ name: def.name, type: def.type, value });
     }
-    for (const d of defined)
-      if (d.required && !given.has(d.name))
-        this.fail([...path, d.name], 'BASE_TYPE_REQUIRED', `Option ${JSON.stringify(d.name)} is required`);
+    // While typing, required options may not be filled in yet.
+    if (!this.autocomplete)
+      for (const d of defined)
+        if (d.required && !given.has(d.name))
+          this.fail([...path, d.name], 'BASE_TYPE_REQUIRED', `Option ${JSON.stringify(d.name)} is required`);
     return out;
+  }
+
+  /** The focused option of an autocomplete request: its partial text as typed. */
+  private focus(def: DefinedOption, v: JsonValue | undefined, at: Array<string | number>): string | undefined {
+    if (this.focused) return void this.fail([...at, 'focused'], 'BASE_TYPE_CHOICES', 'Only one option may be focused');
+    const typed = def.type === OptionType.STRING || def.type === OptionType.INTEGER || def.type === OptionType.NUMBER;
+    if (!typed || !def.autocomplete)
+      return void this.fail(
+        [...at, 'focused'],
+        'APPLICATION_COMMAND_AUTOCOMPLETE_INVALID',
+        `Option ${JSON.stringify(def.name)} does not autocomplete`,
+      );
+    if (typeof v !== 'string') return void this.fail([...at, 'value'], 'STRING_TYPE_CONVERT', 'Must be a string');
+    this.focused = { name: def.name, type: def.type };
+    return v;
   }
 
   private async value(def: DefinedOption, v: JsonValue | undefined, at: Array<string | number>) {

@@ -17,3 +17,18 @@ export async function memberPermissions(storage: Storage, guildId: Snowflake, us
   // ADMINISTRATOR (1 << 3) implies every permission.
   return (bits & 8n ? ALL : bits).toString();
 }
+
+const ADMINISTRATOR = 8n;
+
+/**
+ * A command's `default_member_permissions` at invocation: null lets everyone use it, "0" only administrators (and
+ * the owner, who holds every bit), anything else needs all of its bits. ADMINISTRATOR and ownership bypass it
+ * because `memberPermissions` already gives them every bit.
+ */
+export function mayInvoke(defaultMemberPermissions: string | null | undefined, memberPerms: string): boolean {
+  if (defaultMemberPermissions === null || defaultMemberPermissions === undefined) return true;
+  const need = BigInt(defaultMemberPermissions);
+  const have = BigInt(memberPerms);
+  if (need === 0n) return (have & ADMINISTRATOR) !== 0n;
+  return (have & need) === need;
+}

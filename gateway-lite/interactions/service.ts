@@ -3,26 +3,31 @@
  * HTTP POST when it has an interactions endpoint URL, else as INTERACTION_CREATE to its bot's gateway sessions — and
  * the application answers through the callback (or, for HTTP apps, the response body) within the acknowledgement
  * deadline, then through its webhook token for the token's lifetime. The invoking user's sessions hear the outcome
- * (INTERACTION_SUCCESS / INTERACTION_FAILURE, as Discord's client does).
+ * (INTERACTION_SUCCESS / INTERACTION_FAILURE, as Discord's client does), an autocomplete's choices
+ * (APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE) and a modal to fill in (INTERACTION_MODAL_CREATE).
  */
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../../common/logger.ts';
-import type { DispatchBus } from '../gateway/events.ts';
+import type { DispatchBus, DispatchName } from '../gateway/events.ts';
 import { ApiError, formError } from '../rest/errors.ts';
 import { parse } from '../rest/validate.ts';
 import type { Storage, StoredApplication, StoredMessage, StoredUser } from '../storage/types.ts';
 import { AppMessages } from './app-messages.ts';
+import { parseChoices, type Choice } from './autocomplete.ts';
 import type { EndpointCaller } from './endpoint.ts';
-import { invokeBody, prepareInvocation } from './invoke.ts';
+import { invokeBody, type InvokeBody } from './invoke-body.ts';
+import { prepareInvocation, type Prepared } from './invoke.ts';
 import {
   CallbackType,
   MessageFlag,
+  callbackAllowed,
   callbackBody,
   editMessage,
   responseMessage,
   type EditMessage,
 } from './message-body.ts';
 import type { InteractionMetrics } from './metrics.ts';
+import { modalCreateEvent, modalData } from './modals.ts';
 import { OutboundError } from './outbound.ts';
 import type { InteractionRecord, InteractionState } from './state.ts';
 
@@ -38,7 +43,8 @@ export interface InteractionsOptions {
   ackMs: number;
 }
 
-export type Outcome = { outcome: 'acknowledged' } | { outcome: 'failed'; reason: string };
+/** How an invocation ended; an autocomplete's acknowledgement carries the application's choices. */
+export type Outcome = { outcome: 'acknowledged'; choices?: Choice[] } | { outcome: 'failed'; reason: string };
 
 export interface Invocation {
   id: string;
@@ -69,9 +75,19 @@ export class Interactions {
 
   /** POST /interactions by a user. Resolves once the interaction is on its way; `done` tells how it ended. */
   async invoke(user: StoredUser, raw: unknown): Promise<Invocation> {
-    if (user.bot) throw new ApiError('BOTS_FORBIDDEN');
-    const body = parse(invokeBody, raw);
-    const p = await prepareInvocation(this.o.storage, user, body, (c, m) => this.findMessage(c, m));
+    if (user.bot) throw this.refuse(new ApiError('BOTS_FORBIDDEN'));
+    let p: Prepared;
+    let body: InvokeBody;
+    try {
+      body = parse(invokeBody, raw);
+      p = await prepareInvocation(this.o.storage, user, body, {
+        findMessage: (c, m) => this.findMessage(c, m),
+        findModal: (app, u, customId) => this.o.state.modal(app, u, customId),
+      });
+    } catch (err) {
+      // Refused invocations (50013 missing permissions, 50035, 10062 unknown modal, …) count with the callbacks'.
+      throw err instanceof ApiError ? this.refuse(err) : err;
+    }
     const id = this.o.newId();
     const { token, tokenHash } = this.o.state.mintToken(id);
     const rec: InteractionRecord = {
@@ -87,6 +103,8 @@ export class Interactions {
       ...(body.nonce ? { nonce: body.nonce } : {}),
       ...(p.command ? { commandType: p.command.type, commandId: p.command.id, commandName: p.command.name } : {}),
       ...(p.message ? { messageId: p.message.id } : {}),
+      ...(p.focusedType !== undefined ? { focusedType: p.focusedType } : {}),
+      ...(p.modal ? { modalCustomId: p.modal.modal.custom_id, trigger: p.modal.trigger } : {}),
     };
     await this.o.state.create(rec);
     const interaction = { ...p.base, id, token };
@@ -126,8 +144,8 @@ export class Interactions {
     const rec = await this.o.state.byToken(token);
     if (!rec || rec.applicationId !== applicationId) throw this.refuse(new ApiError('INVALID_WEBHOOK_TOKEN'));
     const acked = await this.o.state.acked(rec.id);
-    // Follow-ups need the initial response first; an interaction that failed has no webhook.
-    if (acked === null || acked === 'expired') throw this.refuse(new ApiError('UNKNOWN_WEBHOOK'));
+    // Follow-ups need the initial response first; an interaction that failed, or an autocomplete, has no webhook.
+    if (acked === null || acked === 'expired' || rec.type === 4) throw this.refuse(new ApiError('UNKNOWN_WEBHOOK'));
     return rec;
   }
 
@@ -178,21 +196,62 @@ export class Interactions {
   }
 
   private async respond(rec: InteractionRecord, raw: unknown, withResponse: boolean): Promise<object | null> {
-    const body = parse(callbackBody, raw);
-    const component = rec.type === 3;
+    // Validate before acknowledging: a malformed answer must not use up the one acknowledgement.
+    const refusing = <T>(check: () => T): T => {
+      try {
+        return check();
+      } catch (err) {
+        throw err instanceof ApiError ? this.refuse(err) : err;
+      }
+    };
+    const body = refusing(() => parse(callbackBody, raw));
     const t = body.type;
-    if (t === CallbackType.PONG || t === 8 || t === 9 || (!component && (t === 6 || t === 7)))
+    if (!callbackAllowed(rec.type, rec.messageId !== undefined, t))
       throw this.refuse(
         formError(['type'], 'INTERACTION_RESPONSE_TYPE_INVALID', 'Interaction response type is invalid'),
       );
-    // Validate before acknowledging: a malformed answer must not use up the one acknowledgement.
-    const msg = t === 4 || t === 5 ? parse(responseMessage, body.data ?? {}) : null;
-    const edit = t === 7 ? parse(editMessage, body.data ?? {}) : null;
+    const msg = t === 4 || t === 5 ? refusing(() => parse(responseMessage, body.data ?? {})) : null;
+    const edit = t === 7 ? refusing(() => parse(editMessage, body.data ?? {})) : null;
+    const choices = t === 8 ? refusing(() => parseChoices(body.data, rec.focusedType ?? 3)) : null;
+    const modal = t === 9 ? refusing(() => parse(modalData, body.data ?? {})) : null;
     if (t === 4 && msg && !msg.content && !msg.embeds?.length && !msg.components?.length)
       throw this.refuse(new ApiError('EMPTY_MESSAGE'));
     const won = await this.o.state.ack(rec.id, t);
     if (won === 'expired') throw this.refuse(new ApiError('UNKNOWN_INTERACTION'));
     if (won !== 'ok') throw this.refuse(new ApiError('ALREADY_ACKNOWLEDGED'));
+
+    if (choices) {
+      await this.tellUser(rec, 'APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE', { nonce: rec.nonce ?? null, choices });
+      await this.settled(rec, { outcome: 'acknowledged', choices });
+      return withResponse ? { interaction: { id: rec.id, type: rec.type }, resource: { type: t } } : null;
+    }
+    if (modal) {
+      const shown = {
+        id: rec.id,
+        applicationId: rec.applicationId,
+        userId: rec.userId,
+        guildId: rec.guildId,
+        channelId: rec.channelId,
+        ...(rec.messageId ? { messageId: rec.messageId } : {}),
+        trigger: {
+          id: rec.id,
+          type: rec.type,
+          commandName: rec.commandName,
+          commandType: rec.commandType,
+          messageId: rec.messageId,
+        },
+        modal,
+      };
+      await this.o.state.putModal(shown);
+      const app = await this.o.storage.apps.getApplication(rec.applicationId);
+      await this.tellUser(
+        rec,
+        'INTERACTION_MODAL_CREATE',
+        modalCreateEvent(shown, app ?? { name: '' }, rec.nonce ?? null),
+      );
+      await this.settled(rec, { outcome: 'acknowledged' });
+      return withResponse ? { interaction: { id: rec.id, type: rec.type }, resource: { type: t } } : null;
+    }
 
     let message: StoredMessage | null = null;
     if (msg) {
@@ -291,14 +350,21 @@ export class Interactions {
         this.o.metrics.ackSeconds.observe({ delivery: p.delivery }, Number(process.hrtime.bigint() - p.started) / 1e9);
       p.settle(o);
     }
-    if (!tell) return;
-    await this.o.bus.publish({
-      t: o.outcome === 'acknowledged' ? 'INTERACTION_SUCCESS' : 'INTERACTION_FAILURE',
-      d: { id: rec.id, nonce: rec.nonce ?? null, ...(o.outcome === 'failed' ? { reason: o.reason } : {}) },
-      guildId: rec.guildId,
-      intent: 0,
-      userIds: [rec.userId],
+    // A submitted modal is closed once the application acknowledged it (until then the user may submit again).
+    if (o.outcome === 'acknowledged' && rec.modalCustomId)
+      await this.o.state.dropModal(rec.applicationId, rec.userId, rec.modalCustomId);
+    // An autocomplete's success is its APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE.
+    if (!tell || (rec.type === 4 && o.outcome === 'acknowledged')) return;
+    await this.tellUser(rec, o.outcome === 'acknowledged' ? 'INTERACTION_SUCCESS' : 'INTERACTION_FAILURE', {
+      id: rec.id,
+      nonce: rec.nonce ?? null,
+      ...(o.outcome === 'failed' ? { reason: o.reason } : {}),
     });
+  }
+
+  /** A client event for the invoking user's sessions only. */
+  private async tellUser(rec: InteractionRecord, t: DispatchName, d: object): Promise<void> {
+    await this.o.bus.publish({ t, d, guildId: rec.guildId, intent: 0, userIds: [rec.userId] });
   }
 
   private async findMessage(channelId: string, messageId: string): Promise<StoredMessage | null> {

@@ -2,11 +2,13 @@
  * Interaction state in Redis, shared by every API node: the record a token stands for (15 minutes), the single
  * acknowledgement (SET NX, so two nodes can never both accept a callback, and the 3 s deadline is the same race:
  * whoever sets the key first wins — a callback, or the deadline marking the interaction failed), the original
- * response message, and ephemeral messages (they are never in channel history, only here for their 15 minutes).
+ * response message, ephemeral messages (they are never in channel history, only here for their 15 minutes) and the
+ * modals shown to users, waiting for their submit (one per user, application and custom_id; also the token's lifetime).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Snowflake, StoredMessage } from '../storage/types.ts';
+import type { ShownModal } from './modals.ts';
 
 export interface InteractionRecord {
   id: Snowflake;
@@ -14,8 +16,8 @@ export interface InteractionRecord {
   botUserId: Snowflake;
   /** SHA-256 of the token (hex); the token itself is only in the delivered interaction. */
   tokenHash: string;
-  /** 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT. */
-  type: 2 | 3;
+  /** 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT, 4 APPLICATION_COMMAND_AUTOCOMPLETE, 5 MODAL_SUBMIT. */
+  type: 2 | 3 | 4 | 5;
   /** Command type for type 2 (1 CHAT_INPUT, 2 USER, 3 MESSAGE). */
   commandType?: 1 | 2 | 3;
   commandId?: Snowflake;
@@ -23,11 +25,21 @@ export interface InteractionRecord {
   channelId: Snowflake;
   guildId: Snowflake;
   userId: Snowflake;
-  /** Components: the message the component is on (the target of types 6 and 7 and of `@original`). */
+  /** Components: the message the component is on (the target of types 6 and 7 and of `@original`); modal submits
+   * of a modal shown from a component: that component's message. */
   messageId?: Snowflake;
+  /** Autocomplete: the focused option's type (the type of the choices' values). */
+  focusedType?: number;
+  /** Modal submits: the modal's custom_id (the modal is dropped once the submit is acknowledged). */
+  modalCustomId?: string;
+  /** Modal submits: the interaction that showed the modal (its `triggering_interaction_metadata`). */
+  trigger?: InteractionTrigger;
   nonce?: string;
   createdAt: number;
 }
+
+/** The part of a record that message `interaction_metadata` describes (a modal's triggering interaction). */
+export type InteractionTrigger = Pick<InteractionRecord, 'id' | 'type' | 'commandName' | 'commandType' | 'messageId'>;
 
 /** What the first acknowledgement was; `expired` = the deadline passed first (the user was told it failed). */
 export type AckState = 'expired' | `${number}`;
@@ -110,6 +122,24 @@ export class InteractionState {
 
   async dropEphemeral(messageId: Snowflake): Promise<boolean> {
     return (await this.redis.del(this.key('eph', messageId))) > 0;
+  }
+
+  async putModal(shown: ShownModal): Promise<void> {
+    const key = this.modalKey(shown.applicationId, shown.userId, shown.modal.custom_id);
+    await this.redis.set(key, JSON.stringify(shown), 'PX', this.tokenTtlMs);
+  }
+
+  async modal(applicationId: Snowflake, userId: Snowflake, customId: string): Promise<ShownModal | null> {
+    const raw = await this.redis.get(this.modalKey(applicationId, userId, customId));
+    return raw ? (JSON.parse(raw) as ShownModal) : null;
+  }
+
+  async dropModal(applicationId: Snowflake, userId: Snowflake, customId: string): Promise<void> {
+    await this.redis.del(this.modalKey(applicationId, userId, customId));
+  }
+
+  private modalKey(applicationId: Snowflake, userId: Snowflake, customId: string): string {
+    return this.key('modal', `${applicationId}:${userId}:${Buffer.from(customId).toString('base64url')}`);
   }
 
   private key(kind: string, id: string): string {

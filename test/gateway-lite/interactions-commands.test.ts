@@ -116,6 +116,8 @@ describe.each(['sqlite', 'postgres'] as const)('application commands on %s', (ki
             { type: 3, name: 'a', description: 'x' },
             { type: 4, name: 'b', description: 'y', required: true },
             { type: 5, name: 'c', description: 'z', choices: [{ name: 'n', value: 'v' }] },
+            { type: 3, name: 'd', description: 'w', autocomplete: true, choices: [{ name: 'n', value: 'v' }] },
+            { type: 6, name: 'e', description: 'v', autocomplete: true },
           ],
         },
       }),
@@ -127,6 +129,8 @@ describe.each(['sqlite', 'postgres'] as const)('application commands on %s', (ki
       options: {
         '1': { required: { _errors: [{ code: 'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID' }] } },
         '2': { choices: { _errors: [{ code: 'APPLICATION_COMMAND_OPTION_CHOICES_INVALID' }] } },
+        '3': { autocomplete: { _errors: [{ code: 'APPLICATION_COMMAND_AUTOCOMPLETE_INVALID' }] } },
+        '4': { autocomplete: { _errors: [{ code: 'APPLICATION_COMMAND_AUTOCOMPLETE_INVALID' }] } },
       },
     });
     const shape = await caught(rest.post(path, { body: { name: 'x'.repeat(40), description: 7, type: 9 } }));

@@ -6,6 +6,9 @@ import {
   Events,
   GatewayIntentBits,
   MessageFlags,
+  ModalBuilder,
+  TextInputBuilder,
+  TextInputStyle,
   type Interaction,
 } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +20,9 @@ import { userCall } from './interactions-helpers.ts';
  * The real discord.js 14 bot on Resound's v10 gateway: it registers guild commands, a user's gateway session invokes
  * them, `interactionCreate` fires and reply / deferReply+editReply / followUp / an ephemeral reply reach the user's
  * session as MESSAGE_CREATE/UPDATE in Discord's shapes; a button on a reply, clicked by the user, reaches the bot and
- * `interaction.update()` edits the message.
+ * `interaction.update()` edits the message; autocomplete (`respond()`) reaches the typing user's session as
+ * APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE, and `showModal()` as INTERACTION_MODAL_CREATE, whose submit the bot reads
+ * with `fields.getTextInputValue()`.
  */
 let t: TestNode;
 let client: Client;
@@ -48,6 +53,12 @@ beforeAll(async () => {
     { name: 'more', description: 'Replies and follows up' },
     { name: 'secret', description: 'Only you can see it' },
     { name: 'button', description: 'A button to click' },
+    {
+      name: 'fruit',
+      description: 'Autocompletes a fruit',
+      options: [{ type: 3, name: 'kind', description: 'Which', required: true, autocomplete: true }],
+    },
+    { name: 'feedback', description: 'Opens a form' },
   ]);
   for (const c of set.values()) commands.set(c.name, c.id);
   user = new RawClient(t.node.gatewayUrl);
@@ -62,7 +73,33 @@ afterAll(async () => {
   await t?.close();
 });
 
+const FRUIT = ['apple', 'apricot', 'banana', 'cherry'];
+const focusedSeen: string[] = [];
+
 async function answer(i: Interaction): Promise<void> {
+  if (i.isAutocomplete()) {
+    const typed = i.options.getFocused();
+    focusedSeen.push(typed);
+    await i.respond(FRUIT.filter((f) => f.startsWith(typed)).map((f) => ({ name: f.toUpperCase(), value: f })));
+    return;
+  }
+  if (i.isModalSubmit()) {
+    await i.reply(`thanks for "${i.fields.getTextInputValue('opinion')}" (${i.customId})`);
+    return;
+  }
+  if (i.isChatInputCommand() && i.commandName === 'feedback') {
+    const opinion = new TextInputBuilder()
+      .setCustomId('opinion')
+      .setLabel('Your opinion')
+      .setStyle(TextInputStyle.Paragraph)
+      .setMaxLength(200);
+    const modal = new ModalBuilder()
+      .setCustomId('feedback-form')
+      .setTitle('Feedback')
+      .addComponents(new ActionRowBuilder<TextInputBuilder>().addComponents(opinion));
+    await i.showModal(modal);
+    return;
+  }
   if (i.isButton()) {
     await i.update({ content: `clicked by ${i.user.id}`, components: [] });
     return;
@@ -117,7 +154,7 @@ const msgFrame = (t: string, pred: (m: Msg) => boolean) => (f: Frame) => f.t ===
 
 describe('discord.js bot ↔ user session through interactions', () => {
   it('registers guild commands with discord.js (guild.commands.set)', () => {
-    expect([...commands.keys()].sort()).toEqual(['button', 'hello', 'more', 'secret', 'slow']);
+    expect([...commands.keys()].sort()).toEqual(['button', 'feedback', 'fruit', 'hello', 'more', 'secret', 'slow']);
     expect(client.application?.id).toBe(t.seed.applicationId);
   });
 
@@ -214,5 +251,73 @@ describe('discord.js bot ↔ user session through interactions', () => {
       () => user.dispatches('INTERACTION_SUCCESS').some((x) => (x.d as { nonce: string }).nonce === 'click'),
       'click success',
     );
+  });
+
+  it('autocomplete: isAutocomplete(), getFocused() is the typed text, respond() reaches the typing user', async () => {
+    const r = await userCall(t, 'POST', '/interactions', {
+      type: 4,
+      application_id: t.seed.applicationId,
+      guild_id: t.seed.guildId,
+      channel_id: t.seed.textChannelId,
+      nonce: 'typing-ap',
+      data: {
+        id: commands.get('fruit'),
+        name: 'fruit',
+        options: [{ name: 'kind', type: 3, value: 'ap', focused: true }],
+      },
+    });
+    expect(r.status).toBe(204);
+    const f = await user.next(
+      (x) => x.t === 'APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE' && (x.d as { nonce: string }).nonce === 'typing-ap',
+      'autocomplete response',
+    );
+    expect(f.d).toEqual({
+      nonce: 'typing-ap',
+      choices: [
+        { name: 'APPLE', value: 'apple' },
+        { name: 'APRICOT', value: 'apricot' },
+      ],
+    });
+    expect(focusedSeen).toEqual(['ap']);
+  });
+
+  it('showModal() reaches the user as INTERACTION_MODAL_CREATE; the submit reaches the bot, whose reply is in the channel', async () => {
+    expect((await invoke('feedback')).status).toBe(204);
+    const shown = await user.next((x) => x.t === 'INTERACTION_MODAL_CREATE', 'modal');
+    const modal = shown.d as { id: string; custom_id: string; title: string; components: unknown[] };
+    expect(modal).toMatchObject({
+      nonce: 'feedback',
+      custom_id: 'feedback-form',
+      title: 'Feedback',
+      components: [
+        {
+          type: 1,
+          components: [{ type: 4, custom_id: 'opinion', label: 'Your opinion', style: 2, max_length: 200 }],
+        },
+      ],
+    });
+    const submit = await userCall(t, 'POST', '/interactions', {
+      type: 5,
+      application_id: t.seed.applicationId,
+      guild_id: t.seed.guildId,
+      channel_id: t.seed.textChannelId,
+      nonce: 'submit',
+      data: {
+        id: modal.id,
+        custom_id: 'feedback-form',
+        components: [{ type: 1, components: [{ type: 4, custom_id: 'opinion', value: 'works great' }] }],
+      },
+    });
+    expect(submit.status).toBe(204);
+    const reply = await user.next(
+      msgFrame('MESSAGE_CREATE', (m) => m.content === 'thanks for "works great" (feedback-form)'),
+      'modal reply',
+    );
+    expect((reply.d as Msg).interaction_metadata).toMatchObject({
+      type: 5,
+      user: { id: t.seed.ownerId },
+      triggering_interaction_metadata: { id: modal.id, type: 2, name: 'feedback' },
+    });
+    await until(() => seenByBot.includes('thanks for "works great" (feedback-form)'), 'the reply in the channel');
   });
 });

@@ -2,6 +2,7 @@
 import http from 'node:http';
 import { REST } from '@discordjs/rest';
 import type { GatewayDispatch } from '../../gateway-lite/index.ts';
+import { mintBotToken } from '../../gateway-lite/rest/auth.ts';
 import { startTestNode, type TestNode } from './rest-helpers.ts';
 
 export async function startInteractionsNode(env: Record<string, string> = {}): Promise<TestNode> {
@@ -12,16 +13,20 @@ export function botRest(t: TestNode): REST {
   return new REST({ api: t.api, version: '10' }).setToken(t.seed.token);
 }
 
-/** The seeded owner, acting as a user client: a bare Authorization header, like Discord's clients send. */
+/**
+ * The seeded owner (or the user whose token is given), acting as a user client: a bare Authorization header, like
+ * Discord's clients send.
+ */
 export async function userCall(
   t: TestNode,
   method: string,
   path: string,
   body?: unknown,
+  token = t.seed.userToken,
 ): Promise<{ status: number; body: Record<string, unknown> | null }> {
   const res = await fetch(`${t.api}/v10${path}`, {
     method,
-    headers: { authorization: t.seed.userToken, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { authorization: token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -44,6 +49,20 @@ export function invokeCommand(
     data: { id: commandId, ...(options ? { options } : {}), ...extra },
   });
 }
+
+/** A new (non-bot) user, member of the seeded guild with these roles; returns the id and a user token. */
+export async function addGuildUser(
+  t: TestNode,
+  username: string,
+  roleIds: string[] = [],
+): Promise<{ id: string; token: string }> {
+  const id = String(BigInt(t.seed.guildId) + 1000n + BigInt(++userSerial));
+  const { token, tokenHash } = mintBotToken(id);
+  await t.node.storage.upsertUser({ id, username, globalName: null, avatar: null, bot: false, tokenHash });
+  await t.node.storage.upsertMember({ guildId: t.seed.guildId, userId: id, nick: null, roleIds, joinedAt: Date.now() });
+  return { id, token };
+}
+let userSerial = 0;
 
 /** Every dispatch published on the node's bus, with a waiter. */
 export class BusTap {

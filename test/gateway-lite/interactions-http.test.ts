@@ -1,7 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Routes } from 'discord-api-types/v10';
-import { InteractionResponseFlags, InteractionResponseType } from 'discord-interactions';
+import {
+  InteractionResponseFlags,
+  InteractionResponseType,
+  InteractionType,
+  MessageComponentTypes,
+} from 'discord-interactions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestNode } from './rest-helpers.ts';
 import {
@@ -12,12 +17,14 @@ import {
   json,
   startHttpApp,
   startInteractionsNode,
+  userCall,
   type HttpApp,
 } from './interactions-helpers.ts';
 
 /**
  * An HTTP interactions app built on Discord's own `discord-interactions` package: saving its URL, receiving a
- * command over signed HTTP and answering inline and deferred + follow-up; refusals at save time.
+ * command over signed HTTP and answering inline and deferred + follow-up, autocomplete (type 8) and a modal (type 9)
+ * whose submit comes back over HTTP; refusals at save time.
  */
 let t: TestNode;
 let tap: BusTap;
@@ -25,6 +32,7 @@ let app: HttpApp;
 let mode: 'inline' | 'deferred' | 'slow' | 'error' = 'inline';
 const followUps: Array<Promise<Response>> = [];
 let commandId: string;
+const commandIds = new Map<string, string>();
 
 beforeAll(async () => {
   t = await startInteractionsNode();
@@ -32,6 +40,34 @@ beforeAll(async () => {
   const me = (await botRest(t).get(Routes.currentApplication())) as { verify_key: string };
   app = await startHttpApp(me.verify_key, async (i, res) => {
     const data = i.data as { name: string; options?: Array<{ name: string; value: unknown }> };
+    if (i.type === InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE) {
+      const typed = String(data.options?.find((o) => (o as { focused?: boolean }).focused)?.value);
+      return json(res, {
+        type: InteractionResponseType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT,
+        data: { choices: [`${typed}1`, `${typed}2`].map((v) => ({ name: v, value: v })) },
+      });
+    }
+    if (i.type === InteractionType.MODAL_SUBMIT) {
+      const rows = (i.data as { components: Array<{ components: Array<{ value: string }> }> }).components;
+      return json(res, {
+        type: InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE,
+        data: { content: `submitted over HTTP: ${rows[0].components[0].value}` },
+      });
+    }
+    if (data.name === 'survey')
+      return json(res, {
+        type: InteractionResponseType.MODAL,
+        data: {
+          custom_id: 'survey',
+          title: 'Survey',
+          components: [
+            {
+              type: MessageComponentTypes.ACTION_ROW,
+              components: [{ type: MessageComponentTypes.INPUT_TEXT, custom_id: 'answer', label: 'Answer', style: 1 }],
+            },
+          ],
+        },
+      });
     if (mode === 'inline')
       return json(res, {
         type: InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE,
@@ -66,9 +102,18 @@ beforeAll(async () => {
   expect(saved.interactions_endpoint_url).toBe(app.url);
   expect(app.refused).toBe(1); // the save-time bad-signature probe
   const cmds = (await botRest(t).put(Routes.applicationGuildCommands(t.seed.applicationId, t.seed.guildId), {
-    body: [PING_COMMAND],
-  })) as Array<{ id: string }>;
+    body: [
+      PING_COMMAND,
+      {
+        name: 'suggest',
+        description: 'Autocompleted over HTTP',
+        options: [{ type: 3, name: 'text', description: 'Text', autocomplete: true }],
+      },
+      { name: 'survey', description: 'A modal over HTTP' },
+    ],
+  })) as Array<{ id: string; name: string }>;
   commandId = cmds[0].id;
+  for (const c of cmds) commandIds.set(c.name, c.id);
 });
 
 afterAll(async () => {
@@ -152,6 +197,58 @@ describe('HTTP interactions endpoint (discord-interactions verifyKey)', () => {
     mode = 'inline';
     const ok = await invokeCommand(t, commandId, [{ name: 'word', type: 3, value: 'yo' }]);
     expect(ok.body).toMatchObject({ outcome: 'acknowledged' });
+  });
+});
+
+describe('autocomplete and modals over HTTP', () => {
+  const where = () => ({
+    application_id: t.seed.applicationId,
+    guild_id: t.seed.guildId,
+    channel_id: t.seed.textChannelId,
+  });
+
+  it('an inline type 8 answer reaches the typing user', async () => {
+    const r = await userCall(t, 'POST', '/interactions?wait=true', {
+      type: 4,
+      ...where(),
+      nonce: 'http-ac',
+      data: { id: commandIds.get('suggest'), options: [{ name: 'text', type: 3, value: 'ab', focused: true }] },
+    });
+    const choices = [
+      { name: 'ab1', value: 'ab1' },
+      { name: 'ab2', value: 'ab2' },
+    ];
+    expect(r.body).toMatchObject({ outcome: 'acknowledged', choices });
+    expect(app.received.at(-1)).toMatchObject({ type: 4, data: { name: 'suggest' } });
+    const ev = await tap.next((e) => e.t === 'APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE');
+    expect(ev).toMatchObject({ userIds: [t.seed.ownerId], d: { nonce: 'http-ac', choices } });
+  });
+
+  it('an inline type 9 answer shows the modal; its submit is delivered over HTTP and answered', async () => {
+    const r = await invokeCommand(t, commandIds.get('survey')!);
+    expect(r.body).toMatchObject({ outcome: 'acknowledged' });
+    const shown = await tap.next((e) => e.t === 'INTERACTION_MODAL_CREATE');
+    expect(shown).toMatchObject({
+      userIds: [t.seed.ownerId],
+      d: { id: r.body!.id, custom_id: 'survey', title: 'Survey' },
+    });
+    const submit = await userCall(t, 'POST', '/interactions?wait=true', {
+      type: 5,
+      ...where(),
+      data: {
+        id: r.body!.id,
+        custom_id: 'survey',
+        components: [{ type: 1, components: [{ type: 4, custom_id: 'answer', value: '42' }] }],
+      },
+    });
+    expect(submit.body).toMatchObject({ outcome: 'acknowledged' });
+    expect(app.received.at(-1)).toMatchObject({
+      type: 5,
+      data: { custom_id: 'survey', components: [{ type: 1, components: [{ custom_id: 'answer', value: '42' }] }] },
+    });
+    await tap.next(
+      (e) => e.t === 'MESSAGE_CREATE' && (e.d as { content: string }).content === 'submitted over HTTP: 42',
+    );
   });
 });
 
