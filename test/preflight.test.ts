@@ -23,6 +23,22 @@ function freshPath(withApt: boolean): string {
   return dir;
 }
 
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** Runs node with `args` in the repository on a PATH without any tool; its exit code and stdout + stderr. */
+async function runOnFreshMachine(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, PATH: freshPath(false), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  return { code, out };
+}
+
 describe('npm test on a fresh machine', () => {
   it('finds every tool on this machine and none on a PATH that hides them', () => {
     expect(missingTools(realPath)).toEqual([]);
@@ -80,32 +96,15 @@ describe('npm test on a fresh machine', () => {
   });
 
   it('the test command itself stops before any test with that line, not with scattered failures', async () => {
-    const root = path.resolve(import.meta.dirname, '..');
-    const child = spawn(process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', 'test/common'], {
-      cwd: root,
-      env: { ...process.env, PATH: freshPath(false), RESOUND_TEST_DATA_DIR: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    const vitest = path.join(ROOT, 'node_modules/vitest/vitest.mjs');
+    const { code, out } = await runOnFreshMachine([vitest, 'run', 'test/common'], { RESOUND_TEST_DATA_DIR: '' });
     expect(code).toBe(1);
     expect(out).toContain(`npm test needs ${ALL} (${PKGS.replaceAll(' ', ', ')}); run: apt-get install -y ${PKGS}\n`);
     expect(out).not.toMatch(/Test Files|passed|failed/);
   }, 60_000);
 
   it('a benchmark that calls gifsicle stops at once on a machine without it, with the line to run', async () => {
-    const root = path.resolve(import.meta.dirname, '..');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bin/bench.ts'), 'proxy'], {
-      cwd: root,
-      env: { ...process.env, PATH: freshPath(false) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    const { code, out } = await runOnFreshMachine(['--import', 'tsx', path.join(ROOT, 'bin/bench.ts'), 'proxy']);
     expect(code).toBe(2);
     const run = process.getuid?.() === 0 ? 'apt-get' : 'sudo apt-get';
     expect(out).toBe(`npm run bench -- proxy needs gifsicle (gifsicle); run: ${run} install -y gifsicle\n`);
@@ -113,7 +112,7 @@ describe('npm test on a fresh machine', () => {
 
   it('npm ci leaves the clone clean: the CLI entry is committed with the executable bit npm gives it', () => {
     const r = spawnSync('git', ['ls-files', '--stage', 'bin/resound.ts'], {
-      cwd: path.resolve(import.meta.dirname, '..'),
+      cwd: ROOT,
       encoding: 'utf8',
     });
     expect(r.stdout).toMatch(/^100755 /);
