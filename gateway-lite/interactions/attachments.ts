@@ -31,6 +31,7 @@ export function planAttachments(
   refs: Refs,
   files: readonly IncomingFile[],
   existing: readonly StoredAttachment[] = [],
+  at: Array<string | number> = [],
 ): AttachmentPlan {
   const meta = new Map<number, FileMeta>();
   if (refs === undefined) return { meta, keep: null };
@@ -45,7 +46,11 @@ export function planAttachments(
     }
     // A part index is a small decimal; an existing attachment's id is a snowflake, so the two never collide.
     if (id === undefined || !/^\d{1,3}$/.test(id) || !parts.has(Number(id)))
-      throw formError(['attachments', i, 'id'], 'ATTACHMENT_NOT_FOUND', `Unknown attachment id ${String(ref.id)}`);
+      throw formError(
+        [...at, 'attachments', i, 'id'],
+        'ATTACHMENT_NOT_FOUND',
+        `Unknown attachment id ${String(ref.id)}`,
+      );
     meta.set(Number(id), {
       ...(typeof ref.filename === 'string' && ref.filename ? { filename: ref.filename } : {}),
       ...(typeof ref.description === 'string' && ref.description ? { description: ref.description } : {}),
@@ -57,7 +62,7 @@ export function planAttachments(
 /**
  * Checks `attachments[]` against the request's parts (and, when it lists kept ones, the edited message's current
  * attachments), then stores the new files under the interaction's channel. Null when the request brought neither
- * files nor `attachments`.
+ * files nor `attachments`. `at` prefixes the refused field's path (a callback's message is under `data`).
  */
 export async function storeFiles(
   messages: AppMessages,
@@ -65,11 +70,12 @@ export async function storeFiles(
   refs: Refs,
   upload: Upload | undefined,
   editing?: string,
+  at: Array<string | number> = [],
 ): Promise<AttachmentChange | null> {
   const parts = upload?.files ?? [];
   if (refs === undefined && parts.length === 0) return null;
   const existing = editing && refs?.length ? (await messages.get(rec, editing)).attachments : [];
-  const plan = planAttachments(refs, parts, existing);
+  const plan = planAttachments(refs, parts, existing, at);
   const added = upload ? await upload.store(rec.channelId, plan.meta) : [];
   return { keep: editing ? plan.keep : null, added };
 }

@@ -249,8 +249,9 @@ export class Interactions {
     // Files are stored before the acknowledgement, so a refused file does not use it up.
     let files: AttachmentChange | null = null;
     try {
-      if (t === 4) files = await storeFiles(this.messages, rec, msg?.attachments, upload);
-      else if (t === 7) files = await storeFiles(this.messages, rec, edit?.attachments, upload, rec.messageId);
+      if (t === 4) files = await storeFiles(this.messages, rec, msg?.attachments, upload, undefined, ['data']);
+      else if (t === 7)
+        files = await storeFiles(this.messages, rec, edit?.attachments, upload, rec.messageId, ['data']);
     } catch (err) {
       throw err instanceof ApiError ? this.refuse(err) : err;
     }
