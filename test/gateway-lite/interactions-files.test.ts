@@ -311,12 +311,16 @@ describe('refusals answer like the message route and leave the interaction unack
         method: 'POST',
         headers: { 'content-type': 'multipart/form-data; boundary=xyz', ...(auth ? { authorization: auth } : {}) },
         body: '--xyz\r\nContent-Disposition: form-data; name="files[0]"; filename="a.gif"\r\n\r\nGIF89a',
-      }).then(async (res) => ({ status: res.status, body: (await res.json()) as { code: number } }));
+      }).then(async (res) => ({
+        status: res.status,
+        body: (await res.json()) as { code: number; errors?: Record<string, unknown> },
+      }));
     const r = await garbage(`/interactions/${ix.id}/${ix.token}/callback`);
     const m = await garbage(`/channels/${t.seed.textChannelId}/messages`, `Bot ${t.seed.token}`);
     expect(r.status).toBe(400);
     expect(r.body.code).toBe(50035);
-    expect([m.status, m.body.code]).toEqual([r.status, r.body.code]);
+    expect(r.body.errors).toMatchObject({ files: { _errors: [{ code: 'BASE_TYPE_BAD_TYPE' }] } });
+    expect(m).toEqual(r);
   });
 
   it('files without payload_json: 50035 (the callback body is required)', async () => {
