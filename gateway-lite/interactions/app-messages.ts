@@ -7,7 +7,8 @@ import type { DispatchBus } from '../gateway/events.ts';
 import { Intent } from '../gateway/events.ts';
 import { ApiError } from '../rest/errors.ts';
 import { memberJson, messageJson, userJson } from '../rest/serialize.ts';
-import type { JsonObject, Storage, StoredMessage } from '../storage/types.ts';
+import type { JsonObject, Storage, StoredAttachment, StoredMessage } from '../storage/types.ts';
+import type { AttachmentChange } from './attachments.ts';
 import { MessageFlag, type EditMessage, type ResponseMessage } from './message-body.ts';
 import type { InteractionRecord, InteractionState, InteractionTrigger } from './state.ts';
 
@@ -25,8 +26,16 @@ export interface AppMessageDeps {
 export class AppMessages {
   constructor(private readonly d: AppMessageDeps) {}
 
-  /** A new message answering `rec` (callback 4/5 or a follow-up); `loading` marks a deferred "thinking" message. */
-  async create(rec: InteractionRecord, body: ResponseMessage, loading = false): Promise<StoredMessage> {
+  /**
+   * A new message answering `rec` (callback 4/5 or a follow-up); `loading` marks a deferred "thinking" message.
+   * `attachments` are already stored by the media proxy.
+   */
+  async create(
+    rec: InteractionRecord,
+    body: ResponseMessage,
+    loading = false,
+    attachments: StoredAttachment[] = [],
+  ): Promise<StoredMessage> {
     const flags = (body.flags ?? 0) | (loading ? MessageFlag.LOADING : 0);
     const ephemeral = (flags & MessageFlag.EPHEMERAL) !== 0;
     const m: StoredMessage = {
@@ -42,7 +51,7 @@ export class AppMessages {
       mentionEveryone: false,
       mentionUserIds: [],
       mentionRoleIds: [],
-      attachments: [],
+      attachments,
       embeds: (body.embeds ?? []) as JsonObject[],
       reference: null,
       editedAt: null,
@@ -50,7 +59,8 @@ export class AppMessages {
       interactionMetadata: await this.metadata(rec),
       applicationId: rec.applicationId,
     };
-    if (!loading && !m.content && !m.embeds.length && !m.components?.length) throw new ApiError('EMPTY_MESSAGE');
+    if (!loading && !m.content && !m.embeds.length && !m.components?.length && !attachments.length)
+      throw new ApiError('EMPTY_MESSAGE');
     if (ephemeral) await this.d.state.putEphemeral(m);
     else await this.d.storage.createMessage(m);
     await this.publish('MESSAGE_CREATE', rec, m);
@@ -65,10 +75,18 @@ export class AppMessages {
     return m;
   }
 
-  async edit(rec: InteractionRecord, messageId: string, body: EditMessage): Promise<StoredMessage> {
+  /** Edits the message; `files` (new attachments, the kept ones) replaces its attachments when given. */
+  async edit(
+    rec: InteractionRecord,
+    messageId: string,
+    body: EditMessage,
+    files?: AttachmentChange,
+  ): Promise<StoredMessage> {
     const m = await this.get(rec, messageId);
+    const attachments = files ? [...(files.keep ?? m.attachments), ...files.added] : m.attachments;
     const next: StoredMessage = {
       ...m,
+      attachments,
       ...(body.content !== undefined ? { content: body.content ?? '' } : {}),
       ...(body.embeds !== undefined ? { embeds: (body.embeds ?? []) as JsonObject[] } : {}),
       ...(body.components !== undefined ? { components: (body.components ?? []) as unknown as JsonObject[] } : {}),
@@ -84,6 +102,7 @@ export class AppMessages {
         components: next.components ?? [],
         flags: next.flags,
         editedAt: next.editedAt,
+        ...(files ? { attachments } : {}),
       });
       if (!stored) throw new ApiError('UNKNOWN_MESSAGE');
     }

@@ -10,9 +10,11 @@ import type { Logger } from 'pino';
 import { RateLimitedLog } from '../../common/logger.ts';
 import type { DispatchBus, DispatchName } from '../gateway/events.ts';
 import { ApiError, formError } from '../rest/errors.ts';
+import type { Upload } from '../rest/uploads.ts';
 import { parse } from '../rest/validate.ts';
 import type { Storage, StoredApplication, StoredMessage, StoredUser } from '../storage/types.ts';
 import { AppMessages } from './app-messages.ts';
+import { queuePlaceholders, storeFiles, type AttachmentChange } from './attachments.ts';
 import { parseChoices, type Choice } from './autocomplete.ts';
 import type { EndpointCaller } from './endpoint.ts';
 import { invokeBody, type InvokeBody } from './invoke-body.ts';
@@ -132,11 +134,20 @@ export class Interactions {
     return { id, nonce: body.nonce, done };
   }
 
-  /** POST /interactions/{id}/{token}/callback. Returns the callback response object when `withResponse`. */
-  async callback(id: string, token: string, raw: unknown, withResponse: boolean): Promise<object | null> {
+  /**
+   * POST /interactions/{id}/{token}/callback. Returns the callback response object when `withResponse`. `upload`
+   * holds a multipart request's files (they attach to a type 4 or 7 response).
+   */
+  async callback(
+    id: string,
+    token: string,
+    raw: unknown,
+    withResponse: boolean,
+    upload?: Upload,
+  ): Promise<object | null> {
     const rec = await this.o.state.byToken(token, id);
     if (!rec) throw this.refuse(new ApiError('UNKNOWN_INTERACTION'));
-    return this.respond(rec, raw, withResponse);
+    return this.respond(rec, raw, withResponse, upload);
   }
 
   /** The webhook token's record (follow-ups and edits); 50027 once the token has expired or never existed. */
@@ -149,15 +160,20 @@ export class Interactions {
     return rec;
   }
 
-  async followUp(rec: InteractionRecord, raw: unknown): Promise<StoredMessage> {
+  async followUp(rec: InteractionRecord, raw: unknown, upload?: Upload): Promise<StoredMessage> {
     const body = parse(responseMessage, raw ?? {});
+    const files = await storeFiles(this.messages, rec, body.attachments, upload);
     // Discord: the first follow-up after a deferred response replaces the "thinking" message.
     const orig = await this.o.state.original(rec.id);
+    let m: StoredMessage | null = null;
     if (orig && (await this.o.state.acked(rec.id)) === String(CallbackType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE)) {
-      const m = await this.messages.get(rec, orig.messageId).catch(() => null);
-      if (m && m.flags & MessageFlag.LOADING) return this.messages.edit(rec, m.id, body);
+      const loading = await this.messages.get(rec, orig.messageId).catch(() => null);
+      if (loading && loading.flags & MessageFlag.LOADING)
+        m = await this.messages.edit(rec, loading.id, body, files ? { keep: null, added: files.added } : undefined);
     }
-    return this.messages.create(rec, body);
+    m ??= await this.messages.create(rec, body, false, files?.added);
+    queuePlaceholders(upload, m, files);
+    return m;
   }
 
   /** `@original` → the response message (or, for component interactions, the message the component is on). */
@@ -168,9 +184,18 @@ export class Interactions {
     return orig.messageId;
   }
 
-  async editWebhookMessage(rec: InteractionRecord, messageId: string, raw: unknown): Promise<StoredMessage> {
+  async editWebhookMessage(
+    rec: InteractionRecord,
+    messageId: string,
+    raw: unknown,
+    upload?: Upload,
+  ): Promise<StoredMessage> {
     const body: EditMessage = parse(editMessage, raw ?? {});
-    return this.messages.edit(rec, await this.resolveMessageId(rec, messageId), body);
+    const id = await this.resolveMessageId(rec, messageId);
+    const files = await storeFiles(this.messages, rec, body.attachments, upload, id);
+    const m = await this.messages.edit(rec, id, body, files ?? undefined);
+    queuePlaceholders(upload, m, files);
+    return m;
   }
 
   /** Discord's check before an interactions endpoint URL is saved; a refusal is the 50035 Discord answers. */
@@ -195,7 +220,12 @@ export class Interactions {
     }
   }
 
-  private async respond(rec: InteractionRecord, raw: unknown, withResponse: boolean): Promise<object | null> {
+  private async respond(
+    rec: InteractionRecord,
+    raw: unknown,
+    withResponse: boolean,
+    upload?: Upload,
+  ): Promise<object | null> {
     // Validate before acknowledging: a malformed answer must not use up the one acknowledgement.
     const refusing = <T>(check: () => T): T => {
       try {
@@ -214,8 +244,17 @@ export class Interactions {
     const edit = t === 7 ? refusing(() => parse(editMessage, body.data ?? {})) : null;
     const choices = t === 8 ? refusing(() => parseChoices(body.data, rec.focusedType ?? 3)) : null;
     const modal = t === 9 ? refusing(() => parse(modalData, body.data ?? {})) : null;
-    if (t === 4 && msg && !msg.content && !msg.embeds?.length && !msg.components?.length)
+    if (t === 4 && msg && !msg.content && !msg.embeds?.length && !msg.components?.length && !upload?.files.length)
       throw this.refuse(new ApiError('EMPTY_MESSAGE'));
+    // Files are stored before the acknowledgement, so a refused file does not use it up.
+    let files: AttachmentChange | null = null;
+    try {
+      if (t === 4) files = await storeFiles(this.messages, rec, msg?.attachments, upload, undefined, ['data']);
+      else if (t === 7)
+        files = await storeFiles(this.messages, rec, edit?.attachments, upload, rec.messageId, ['data']);
+    } catch (err) {
+      throw err instanceof ApiError ? this.refuse(err) : err;
+    }
     const won = await this.o.state.ack(rec.id, t);
     if (won === 'expired') throw this.refuse(new ApiError('UNKNOWN_INTERACTION'));
     if (won !== 'ok') throw this.refuse(new ApiError('ALREADY_ACKNOWLEDGED'));
@@ -255,9 +294,10 @@ export class Interactions {
 
     let message: StoredMessage | null = null;
     if (msg) {
-      message = await this.messages.create(rec, msg, t === 5);
-    } else if (edit) message = await this.messages.edit(rec, rec.messageId!, edit);
+      message = await this.messages.create(rec, msg, t === 5, files?.added);
+    } else if (edit) message = await this.messages.edit(rec, rec.messageId!, edit, files ?? undefined);
     else if (rec.messageId) message = await this.messages.get(rec, rec.messageId);
+    if (message) queuePlaceholders(upload, message, files);
     if (message)
       await this.o.state.setOriginal(rec.id, {
         messageId: message.id,

@@ -70,7 +70,8 @@ export class PlaceholderJobs {
       }
       if (hashes.size === 0) return;
       const m = await this.storage.getMessage(job.channelId, job.messageId);
-      if (!m) return; // deleted meanwhile
+      // Deleted meanwhile, or an edit removed these attachments (an interaction's editReply({attachments: []})).
+      if (!m || !m.attachments.some((a) => hashes.has(a.id))) return;
       const attachments = m.attachments.map((a) =>
         hashes.has(a.id) ? { ...a, placeholder: hashes.get(a.id), placeholderVersion: PLACEHOLDER_VERSION } : a,
       );

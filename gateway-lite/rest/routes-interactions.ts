@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { botOf, type RestContext } from './context.ts';
+import { readMessageRequest } from './uploads.ts';
 import { snowflakeParams } from './validate.ts';
 
 const isTrue = (v: unknown) => v === 'true' || v === '1';
@@ -7,7 +8,8 @@ const isTrue = (v: unknown) => v === 'true' || v === '1';
 /**
  * Interactions: the user-side invocation (POST /interactions, Resound's client endpoint), the application's callback
  * (POST /interactions/{id}/{token}/callback) and its webhook token routes (follow-ups, @original) — the latter two
- * authenticated by the token in the path, not by a bot token, and rate limited as the webhook.
+ * authenticated by the token in the path, not by a bot token, and rate limited as the webhook. The callback, follow-ups
+ * and edits take files like POST /channels/{id}/messages does (multipart `payload_json` + `files[n]`, uploads.ts).
  */
 export function registerInteractionRoutes(app: FastifyInstance, ctx: RestContext): void {
   app.post('/interactions', async (req, reply) => {
@@ -21,7 +23,8 @@ export function registerInteractionRoutes(app: FastifyInstance, ctx: RestContext
     const p = req.params as { interaction_id: string; interaction_token: string };
     const { interaction_id } = snowflakeParams({ interaction_id: p.interaction_id });
     const withResponse = isTrue((req.query as { with_response?: string }).with_response);
-    const res = await ctx.interactions.callback(interaction_id, p.interaction_token, req.body, withResponse);
+    const { payload, upload } = await readMessageRequest(req, ctx);
+    const res = await ctx.interactions.callback(interaction_id, p.interaction_token, payload, withResponse, upload);
     return res ? res : reply.code(204).send();
   });
 
@@ -38,7 +41,8 @@ export function registerInteractionRoutes(app: FastifyInstance, ctx: RestContext
 
   app.post(hook, async (req) => {
     const rec = await record(req.params);
-    const m = await ctx.interactions.followUp(rec, req.body);
+    const { payload, upload } = await readMessageRequest(req, ctx);
+    const m = await ctx.interactions.followUp(rec, payload, upload);
     return ctx.interactions.messages.json(m);
   });
 
@@ -50,7 +54,8 @@ export function registerInteractionRoutes(app: FastifyInstance, ctx: RestContext
 
   app.patch(`${hook}/messages/:message_id`, async (req) => {
     const rec = await record(req.params);
-    const m = await ctx.interactions.editWebhookMessage(rec, messageId(req.params), req.body);
+    const { payload, upload } = await readMessageRequest(req, ctx);
+    const m = await ctx.interactions.editWebhookMessage(rec, messageId(req.params), payload, upload);
     return ctx.interactions.messages.json(m);
   });
 

@@ -1,18 +1,11 @@
-import type { MultipartFile } from '@fastify/multipart';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { StoredAttachment, StoredMessage, StoredUser } from '../storage/types.ts';
+import type { FastifyInstance } from 'fastify';
+import type { StoredMessage, StoredUser } from '../storage/types.ts';
 import { messageDeleteDispatch, messageDispatch, typingDispatch } from '../gateway/dispatches.ts';
 import { botOf, publish, requireChannel, type RestContext } from './context.ts';
-import { ApiError, formError } from './errors.ts';
+import { ApiError } from './errors.ts';
 import { messageJson } from './serialize.ts';
+import { readMessageRequest } from './uploads.ts';
 import { ackBody, createMessageBody, editMessageBody, historyQuery, parse, snowflakeParams } from './validate.ts';
-
-interface IncomingFile {
-  index: number;
-  filename: string;
-  contentType: string;
-  data: Buffer;
-}
 
 /** Messages: history (before/after/around/limit), get, create (JSON or multipart with files), edit, delete, typing, ack. */
 export function registerMessageRoutes(app: FastifyInstance, ctx: RestContext): void {
@@ -43,15 +36,10 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: RestContext): v
     const { channel_id } = snowflakeParams(req.params as { channel_id: string });
     const bot = botOf(req);
     const channel = await requireChannel(ctx, channel_id, bot.id);
-    const { payload, files } = req.isMultipart()
-      ? await readMultipart(req, ctx.maxUploadBytes)
-      : { payload: req.body, files: [] };
+    const { payload, upload } = await readMessageRequest(req, ctx);
     const body = parse(createMessageBody, payload ?? {});
-    if (!body.content && !body.embeds?.length && files.length === 0) throw new ApiError('EMPTY_MESSAGE');
-    if (files.length && !ctx.uploader) throw new ApiError('UPLOADS_UNAVAILABLE');
-    const attachments: StoredAttachment[] = [];
-    for (const f of files)
-      attachments.push(await ctx.uploader!.upload(channel_id, f.index, f.filename, f.data, f.contentType));
+    if (!body.content && !body.embeds?.length && upload.files.length === 0) throw new ApiError('EMPTY_MESSAGE');
+    const attachments = await upload.store(channel_id);
     const m = await ctx.storage.createMessage({
       id: ctx.newId(),
       channelId: channel_id,
@@ -69,12 +57,7 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: RestContext): v
     const member = m.guildId ? await ctx.storage.getMember(m.guildId, bot.id) : null;
     await publish(ctx, req, messageDispatch('MESSAGE_CREATE', json, m.guildId, member));
     // Placeholders come after the answer (placeholder-job.ts says why), stored with the message.
-    ctx.placeholders?.enqueue(
-      channel_id,
-      m.id,
-      attachments,
-      files.map((f) => f.data),
-    );
+    upload.placeholders(channel_id, m.id, attachments);
     return json;
   });
 
@@ -131,42 +114,4 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: RestContext): v
     await ctx.readStates.ack(bot.id, channel_id, message_id);
     return { token: null };
   });
-}
-
-/** @discordjs/rest's multipart shape: `payload_json` plus `files[n]` parts. */
-async function readMultipart(
-  req: FastifyRequest,
-  maxBytes: number,
-): Promise<{ payload: unknown; files: IncomingFile[] }> {
-  let payload: unknown = {};
-  const files: IncomingFile[] = [];
-  let total = 0;
-  try {
-    for await (const part of req.parts({ limits: { fileSize: maxBytes, files: 10 } })) {
-      if (part.type === 'file') {
-        const m = /^files\[(\d+)\]$/.exec(part.fieldname) ?? /^file(\d*)$/.exec(part.fieldname);
-        const data = await (part as MultipartFile).toBuffer();
-        total += data.length;
-        if (total > maxBytes) throw new ApiError('TOO_LARGE');
-        files.push({
-          index: Number(m?.[1] || files.length),
-          filename: part.filename || 'file',
-          contentType: part.mimetype,
-          data,
-        });
-      } else if (part.fieldname === 'payload_json') {
-        try {
-          payload = JSON.parse(String(part.value));
-        } catch {
-          throw new ApiError('INVALID_JSON');
-        }
-      }
-    }
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    const code = (err as { code?: string }).code;
-    if (code === 'FST_REQ_FILE_TOO_LARGE' || code === 'FST_FILES_LIMIT') throw new ApiError('TOO_LARGE');
-    throw formError(['files'], 'BASE_TYPE_BAD_TYPE', `malformed multipart body: ${(err as Error).message}`);
-  }
-  return { payload, files };
 }

@@ -31,6 +31,7 @@ export function attachmentJson(a: StoredAttachment) {
   return {
     id: a.id,
     filename: a.filename,
+    ...(a.description ? { description: a.description } : {}),
     size: a.size,
     url: a.url,
     proxy_url: a.proxyUrl,

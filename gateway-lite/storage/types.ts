@@ -49,6 +49,8 @@ export interface StoredAttachment {
   placeholder?: string;
   /** ThumbHash format version (1) when `placeholder` is set. */
   placeholderVersion?: number;
+  /** Alt text the sender gave in `attachments[].description`. */
+  description?: string;
 }
 
 export interface StoredMessage {
