@@ -14,7 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestNode } from './rest-helpers.ts';
 import { RawClient, startGatewayTestNode, until, type Frame } from './gateway-helpers.ts';
-import { userCall } from './interactions-helpers.ts';
+import { botAndUser, userCall } from './interactions-helpers.ts';
 
 /**
  * The real discord.js 14 bot on Resound's v10 gateway: it registers guild commands, a user's gateway session invokes
@@ -27,7 +27,7 @@ import { userCall } from './interactions-helpers.ts';
 let t: TestNode;
 let client: Client;
 let user: RawClient;
-const commands = new Map<string, string>();
+let commands: Map<string, string>;
 const seenByBot: string[] = [];
 
 beforeAll(async () => {
@@ -39,11 +39,7 @@ beforeAll(async () => {
   client = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages], rest: { api: t.api } });
   client.on(Events.MessageCreate, (m) => seenByBot.push(m.content));
   client.on(Events.InteractionCreate, (i: Interaction) => void answer(i));
-  const ready = new Promise<void>((r) => client.once(Events.ClientReady, () => r()));
-  await client.login(t.seed.token);
-  await ready;
-  const guild = await client.guilds.fetch(t.seed.guildId);
-  const set = await guild.commands.set([
+  ({ commands, user } = await botAndUser(t, client, [
     {
       name: 'hello',
       description: 'Says hello',
@@ -59,12 +55,7 @@ beforeAll(async () => {
       options: [{ type: 3, name: 'kind', description: 'Which', required: true, autocomplete: true }],
     },
     { name: 'feedback', description: 'Opens a form' },
-  ]);
-  for (const c of set.values()) commands.set(c.name, c.id);
-  user = new RawClient(t.node.gatewayUrl);
-  await user.opened;
-  // No MESSAGE_CONTENT: it gates apps only, so the user's session must still see the replies' content.
-  await user.identify(t.seed.userToken, { intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages });
+  ]));
 }, 60_000);
 
 afterAll(async () => {

@@ -70,14 +70,10 @@ describe('HTTP app: deferred, then a follow-up with a file', () => {
   it('the follow-up fills the loading message with the attachment, which the media proxy serves', async () => {
     const r = await invokeCommand(t, commandId);
     expect(r.body).toMatchObject({ outcome: 'acknowledged' });
-    const loading = await tap.next(
-      (e) =>
-        e.t === 'MESSAGE_CREATE' &&
-        (e.d as { interaction_metadata?: { id: string } }).interaction_metadata?.id === r.body!.id,
-    );
-    expect((loading.d as { flags: number }).flags & 128).toBe(128);
+    const loading = await tap.loading(r.body!.id);
+    expect(loading.flags & 128).toBe(128);
     const answered = (await followUp) as { id: string; attachments: Att[] };
-    expect(answered.id).toBe((loading.d as { id: string }).id);
+    expect(answered.id).toBe(loading.id);
     const filled = await tap.next((e) => e.t === 'MESSAGE_UPDATE' && (e.d as { id: string }).id === answered.id);
     const m = filled.d as { content: string; flags: number; attachments: Att[] };
     expect(m).toMatchObject({ content: 'rendered', flags: 0 });

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestNode } from './rest-helpers.ts';
 import { RawClient, startGatewayTestNode, until, type Frame } from './gateway-helpers.ts';
-import { userCall } from './interactions-helpers.ts';
+import { botAndUser, userCall } from './interactions-helpers.ts';
 import { startTestMediaProxy, type TestMediaProxy } from './media-proxy-helper.ts';
 
 /**
@@ -27,7 +27,7 @@ let proxy: TestMediaProxy;
 let t: TestNode;
 let client: Client;
 let user: RawClient;
-const commands = new Map<string, string>();
+let commands: Map<string, string>;
 /** Interactions the bot leaves to the test (`raw`): their id and token. */
 const held: Array<{ id: string; token: string }> = [];
 const botErrors: unknown[] = [];
@@ -44,17 +44,11 @@ beforeAll(async () => {
   });
   client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: t.api } });
   client.on(Events.InteractionCreate, (i: Interaction) => void answer(i).catch((err: unknown) => botErrors.push(err)));
-  const ready = new Promise<void>((r) => client.once(Events.ClientReady, () => r()));
-  await client.login(t.seed.token);
-  await ready;
-  const guild = await client.guilds.fetch(t.seed.guildId);
-  const set = await guild.commands.set(
+  ({ commands, user } = await botAndUser(
+    t,
+    client,
     ['photo', 'two', 'later', 'clear', 'keep', 'raw'].map((name) => ({ name, description: `files: ${name}` })),
-  );
-  for (const c of set.values()) commands.set(c.name, c.id);
-  user = new RawClient(t.node.gatewayUrl);
-  await user.opened;
-  await user.identify(t.seed.userToken, { intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages });
+  ));
 }, 60_000);
 
 afterAll(async () => {

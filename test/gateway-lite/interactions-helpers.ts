@@ -1,12 +1,37 @@
 /** Shared pieces of the interactions suites: a node that may call loopback endpoints, a user, an HTTP app. */
 import http from 'node:http';
 import { REST } from '@discordjs/rest';
+import { Events, GatewayIntentBits, type ApplicationCommandDataResolvable, type Client } from 'discord.js';
 import type { GatewayDispatch } from '../../gateway-lite/index.ts';
 import { mintBotToken } from '../../gateway-lite/rest/auth.ts';
+import { RawClient } from './gateway-helpers.ts';
 import { startTestNode, type TestNode } from './rest-helpers.ts';
 
 export async function startInteractionsNode(env: Record<string, string> = {}): Promise<TestNode> {
   return startTestNode({ GATEWAY_LITE_INTERACTIONS_ALLOW: '127.0.0.1/32', ...env });
+}
+
+/**
+ * Logs `client` (a discord.js bot built by the suite, its handlers attached) in to the node, registers `defs` as the
+ * seeded guild's commands and opens the seeded user's raw gateway session (guilds + guild messages): the command ids
+ * by name and that session.
+ */
+export async function botAndUser(
+  t: TestNode,
+  client: Client,
+  defs: ApplicationCommandDataResolvable[],
+): Promise<{ commands: Map<string, string>; user: RawClient }> {
+  const ready = new Promise<void>((r) => client.once(Events.ClientReady, () => r()));
+  await client.login(t.seed.token);
+  await ready;
+  const guild = await client.guilds.fetch(t.seed.guildId);
+  const set = await guild.commands.set(defs);
+  const commands = new Map([...set.values()].map((c) => [c.name, c.id]));
+  const user = new RawClient(t.node.gatewayUrl);
+  await user.opened;
+  // No MESSAGE_CONTENT: it gates apps only, so the user's session must still see the replies' content.
+  await user.identify(t.seed.userToken, { intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages });
+  return { commands, user };
 }
 
 export function botRest(t: TestNode): REST {
@@ -81,6 +106,16 @@ export class BusTap {
     const seen = this.events.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve) => this.waiters.push({ pred, resolve }));
+  }
+
+  /** The MESSAGE_CREATE an interaction's deferral published (its "thinking…" message), as published. */
+  async loading(interactionId: unknown): Promise<{ id: string; flags: number }> {
+    const e = await this.next(
+      (x) =>
+        x.t === 'MESSAGE_CREATE' &&
+        (x.d as { interaction_metadata?: { id: string } }).interaction_metadata?.id === interactionId,
+    );
+    return e.d as { id: string; flags: number };
   }
 
   close(): void {

@@ -163,19 +163,13 @@ describe('HTTP interactions endpoint (discord-interactions verifyKey)', () => {
     mode = 'deferred';
     const r = await invokeCommand(t, commandId, [{ name: 'word', type: 3, value: 'yo' }]);
     expect(r.body).toMatchObject({ outcome: 'acknowledged' });
-    const loading = await tap.next(
-      (e) =>
-        e.t === 'MESSAGE_CREATE' &&
-        (e.d as { interaction_metadata?: { id: string } }).interaction_metadata?.id === r.body!.id,
-    );
-    expect((loading.d as { flags: number }).flags & 128).toBe(128);
+    const loading = await tap.loading(r.body!.id);
+    expect(loading.flags & 128).toBe(128);
     const second = await followUps.at(-1)!;
     expect(second.status).toBe(200);
     const eph = (await second.json()) as { flags: number; content: string };
     expect(eph).toMatchObject({ content: 'and one more thing', flags: 64 });
-    const filled = await tap.next(
-      (e) => e.t === 'MESSAGE_UPDATE' && (e.d as { id: string }).id === (loading.d as { id: string }).id,
-    );
+    const filled = await tap.next((e) => e.t === 'MESSAGE_UPDATE' && (e.d as { id: string }).id === loading.id);
     expect(filled.d).toMatchObject({ content: 'done thinking', flags: 0 });
     const ephEvent = await tap.next(
       (e) => e.t === 'MESSAGE_CREATE' && (e.d as { content: string }).content === 'and one more thing',
