@@ -12,14 +12,14 @@ export interface CacheStats {
 }
 
 export const REQUEST_ROUTES = ['attachment', 'emoji', 'avatar'] as const;
-export const REQUEST_OUTCOMES = ['hit', 'miss', 'coalesced', 'not_modified'] as const;
+export const REQUEST_OUTCOMES = ['hit', 'miss', 'coalesced', 'not_modified', 'original'] as const;
 export type RequestRoute = (typeof REQUEST_ROUTES)[number];
 export type RequestOutcome = (typeof REQUEST_OUTCOMES)[number];
 /** Answers served, by route and outcome: plain numbers bumped per request and read at scrape time. */
 export type ServedCounts = Record<RequestRoute, Record<RequestOutcome, number>>;
 
 export function servedCounts(): ServedCounts {
-  const row = () => ({ hit: 0, miss: 0, coalesced: 0, not_modified: 0 });
+  const row = () => ({ hit: 0, miss: 0, coalesced: 0, not_modified: 0, original: 0 });
   return { attachment: row(), emoji: row(), avatar: row() };
 }
 

@@ -260,6 +260,13 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     return { request, key: resultKey(hash, request) };
   }
 
+  /** The stored original of an asset, byte for byte (`passthrough=true`); `not_found` when the store lost it. */
+  async original(hash: string, d: DetectResult): Promise<Buffer> {
+    const data = await this.store.get(hash, d.bytes);
+    if (!data) throw new MediaError('not_found', 'the original for this asset is missing from the origin store');
+    return data;
+  }
+
   /** Counts a served answer by route and cache outcome (a plain increment; the counter reads it at scrape time). */
   countRequest(route: RequestRoute, cache: RequestOutcome): void {
     this.served[route][cache]++;

@@ -32,6 +32,29 @@ export function parseDim(name: string, v: string | undefined, max: number): numb
   return n;
 }
 
+/** The parameters that ask for a rendition; any of them beside `passthrough=true` takes precedence over it. */
+const TRANSFORM_PARAMS = [
+  'width',
+  'height',
+  'size',
+  'format',
+  'quality',
+  'animated',
+  'keep_aspect_ratio',
+  'fit',
+] as const;
+
+/**
+ * `passthrough=true` asks for the stored original, byte for byte: an attachment's `url` carries it (its `proxy_url`
+ * does not), as Discord's `url` is the file as uploaded. A transform parameter beside it wins, so `url` plus
+ * `&width=512` still resizes, the way URLs are built from an upload's answer.
+ */
+export function wantsOriginal(q: Query): boolean {
+  return (
+    parseBool('passthrough', q.passthrough) === true && !TRANSFORM_PARAMS.some((p) => q[p] !== undefined && q[p] !== '')
+  );
+}
+
 function parseBool(name: string, v: string | undefined): boolean | undefined {
   if (v === undefined || v === '') return undefined;
   if (v === 'true' || v === '1') return true;

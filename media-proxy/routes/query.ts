@@ -11,6 +11,7 @@ export const QUERY_PARAMS = [
   'animated',
   'keep_aspect_ratio',
   'fit',
+  'passthrough',
   'ex',
   'is',
   'hm',

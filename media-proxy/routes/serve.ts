@@ -4,7 +4,7 @@ import { MediaError } from '../errors.ts';
 import type { OriginRef } from '../origin-store.ts';
 import type { MediaService, Rendered } from '../service.ts';
 import type { Refuse } from './index.ts';
-import { parseQuery, type RouteKind } from './params.ts';
+import { parseQuery, wantsOriginal, type RouteKind } from './params.ts';
 import { readQuery, type Query } from './query.ts';
 import { ResolveMemo, type Resolution } from './resolve-memo.ts';
 
@@ -79,6 +79,7 @@ export async function serveRoutes(
     q: Query,
     { ref, ext, expiresAtMs }: Located,
   ): Promise<void> | undefined => {
+    if (q.passthrough !== undefined && wantsOriginal(q)) return original(kind, req, reply, ref, expiresAtMs);
     const r = seen?.ref === ref ? seen : resolveFresh(kind, q, ref, ext, req.headers.accept);
     if (r !== seen) memo.set(memoKey, r);
     reply.header('etag', r.etag);
@@ -99,6 +100,32 @@ export async function serveRoutes(
       service.countRequest(kind, out.cache);
       send(reply, out, out.cache);
     });
+  };
+
+  /** `passthrough=true`: the stored original, unchanged, under its content hash as ETag (no transform, no Vary). */
+  const original = async (
+    kind: RouteKind,
+    req: FastifyRequest,
+    reply: FastifyReply,
+    ref: OriginRef,
+    expiresAtMs: number | undefined,
+  ): Promise<void> => {
+    const etag = `"${ref.hash}"`;
+    reply.header('etag', etag).header('cache-control', service.cacheControl(expiresAtMs));
+    if (etagMatches(req.headers['if-none-match'], etag)) {
+      service.countRequest(kind, 'not_modified');
+      reply.code(304).send();
+      return;
+    }
+    const data = await service.original(ref.hash, ref.detect);
+    service.countRequest(kind, 'original');
+    reply
+      .header('content-type', ref.detect.contentType)
+      .header('content-length', String(data.length))
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "default-src 'none'; sandbox")
+      .header('x-resound-cache', 'original')
+      .send(data);
   };
 
   /** Parses the parameters and resolves them to the canonical request and its key (ETag), for the memo. */

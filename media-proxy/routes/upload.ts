@@ -87,8 +87,9 @@ export async function uploadRoutes(
       const filename = (original || 'image').replace(SAFE_NAME, '_').slice(-100).replace(/^\.+/, '') || 'image';
       const ref = `attachments/${channelId}/${id}`;
       const { hash } = await service.storeOriginal('attachment', data, d, () => ref, filename);
-      const url = service.signAttachment(requestBase(req), `/attachments/${channelId}/${id}/${filename}`);
-      return { id, filename, ...describe(d, hash), url, proxy_url: url };
+      const signed = service.signAttachment(requestBase(req), `/attachments/${channelId}/${id}/${filename}`);
+      // As Discord's: `url` is the file as uploaded, `proxy_url` the media proxy's (resizable, negotiated) rendition.
+      return { id, filename, ...describe(d, hash), url: `${signed}&passthrough=true`, proxy_url: signed };
     }),
   );
 

@@ -45,9 +45,12 @@ describe('attachments', () => {
     expect(a).toMatchObject({ filename: 'photo.png', content_type: 'image/png', size: png.length, flags: 0 });
     expect(a.width).toBeGreaterThan(0);
     expect(a.url.startsWith(proxyUrl)).toBe(true);
-    const img = await fetch(`${a.url}&format=webp&width=32`);
+    const img = await fetch(`${a.proxy_url}&format=webp&width=32`);
     expect(img.status).toBe(200);
     expect(img.headers.get('content-type')).toBe('image/webp');
+    // `url` is the file as uploaded, as Discord's CDN serves it.
+    const original = await fetch(a.url);
+    expect(Buffer.from(await original.arrayBuffer()).equals(png)).toBe(true);
     // Stored with the message: history shows the same attachment.
     const again = (await rest.get(`/channels/${t.seed.textChannelId}/messages/${msg.id}`)) as { attachments: Att[] };
     expect(again.attachments[0].url).toBe(a.url);

@@ -148,6 +148,48 @@ describe('attachments: upload, signed URLs, CDN semantics', () => {
     expect((await get(`/attachments/${CHANNEL}/1100000000000000099/photo.jpg`)).res.status).toBe(404);
   });
 
+  it('url is the file as uploaded (passthrough=true), proxy_url the negotiated rendition; a transform parameter wins', async () => {
+    const data = fixture('photo.jpg');
+    const up = await upload(`/attachments/${CHANNEL}`, 'photo.jpg', data);
+    const { url: original, proxy_url: proxied } = up.body as { url: string; proxy_url: string };
+    expect(new URL(original).searchParams.get('passthrough')).toBe('true');
+    expect(new URL(proxied).searchParams.has('passthrough')).toBe(false);
+    const counts = async () => {
+      const text = await (await fetch(`${internalBase}/metrics`)).text();
+      return Number(
+        /^resound_media_proxy_requests_total\{route="attachment",cache="original"\} (\d+)$/m.exec(text)?.[1] ?? 0,
+      );
+    };
+    const before = await counts();
+    // Accept would pick AVIF for a rendition; the original is the JPEG as uploaded, byte for byte, with no Vary.
+    const o = await get(original, { accept: 'image/avif,image/webp,*/*' });
+    expect(o.res.status).toBe(200);
+    expect(o.body.equals(data)).toBe(true);
+    expect(o.res.headers.get('content-type')).toBe('image/jpeg');
+    expect(Number(o.res.headers.get('content-length'))).toBe(data.length);
+    expect(o.res.headers.get('x-resound-cache')).toBe('original');
+    expect(o.res.headers.get('vary')).toBeNull();
+    expect(o.res.headers.get('cache-control')).toMatch(/^public, max-age=\d+, immutable$/);
+    const etag = o.res.headers.get('etag') ?? '';
+    expect(etag).toMatch(/^"[0-9a-f]+"$/);
+    const again = await get(original, { 'if-none-match': etag });
+    expect(again.res.status).toBe(304);
+    expect(await counts()).toBe(before + 1);
+    // The rendition of the same file differs; a transform parameter beside passthrough asks for a rendition.
+    const r = await get(proxied, { accept: 'image/avif,image/webp,*/*' });
+    expect(r.res.headers.get('content-type')).toBe('image/avif');
+    const resized = await get(`${original}&width=64`);
+    expect(resized.res.headers.get('x-resound-cache')).toMatch(/^(miss|hit)$/);
+    expect((await sharp(resized.body).metadata()).width).toBe(64);
+    // The signature still guards the original; a malformed passthrough is a 400 like any parameter.
+    const forged = new URL(original);
+    forged.searchParams.set('hm', 'b'.repeat(64));
+    expect((await get(forged.toString())).res.status).toBe(404);
+    const bad = await get(original.replace('passthrough=true', 'passthrough=maybe'));
+    expect(bad.res.status).toBe(400);
+    expect(bad.json().error.code).toBe('bad_request');
+  });
+
   it('rejects bad parameters with 400 bad_request', async () => {
     for (const q of ['width=abc', 'format=bmp', 'size=5000', 'quality=0', 'animated=maybe', 'fit=stretch']) {
       const r = await get(`${url}&${q}`);
