@@ -87,7 +87,9 @@ export interface GatewayLite {
 export async function startGatewayLite(opts: GatewayLiteOptions): Promise<GatewayLite> {
   const { config, logger } = opts;
   const storage = opts.storage ?? (await openStorage(config.storage));
-  const redis: Redis = createRedis(opts.redisUrl, { maxRetriesPerRequest: 1 });
+  // Auto-pipelining: commands issued in the same tick (rate-limit scripts, interaction state of concurrent requests)
+  // leave in one socket write instead of one write syscall each; order per connection is unchanged.
+  const redis: Redis = createRedis(opts.redisUrl, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
   redis.on('error', () => {}); // surfaced per request (503) instead of crashing the process
   const membership =
     config.placement === 'redis'

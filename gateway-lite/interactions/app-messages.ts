@@ -28,18 +28,20 @@ export class AppMessages {
 
   /**
    * A new message answering `rec` (callback 4/5 or a follow-up); `loading` marks a deferred "thinking" message.
-   * `attachments` are already stored by the media proxy.
+   * `attachments` are already stored by the media proxy. `id` is minted by the caller when it needs it before the
+   * message exists (the `@original` reference).
    */
   async create(
     rec: InteractionRecord,
     body: ResponseMessage,
     loading = false,
     attachments: StoredAttachment[] = [],
+    id = this.d.newId(),
   ): Promise<StoredMessage> {
     const flags = (body.flags ?? 0) | (loading ? MessageFlag.LOADING : 0);
     const ephemeral = (flags & MessageFlag.EPHEMERAL) !== 0;
     const m: StoredMessage = {
-      id: this.d.newId(),
+      id,
       channelId: rec.channelId,
       guildId: rec.guildId,
       authorId: rec.botUserId,

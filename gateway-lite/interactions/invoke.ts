@@ -19,7 +19,7 @@ import type {
 import type { InvokeBody } from './invoke-body.ts';
 import { checkSubmit, type ShownModal } from './modals.ts';
 import { OptionResolver } from './options.ts';
-import { mayInvoke, memberPermissions } from './permissions.ts';
+import { mayInvoke, permissionsOf } from './permissions.ts';
 
 /** Where prepareInvocation finds messages (stored or ephemeral) and the modals shown to users. */
 export interface Lookups {
@@ -48,21 +48,28 @@ export async function prepareInvocation(
   body: InvokeBody,
   { findMessage, findModal }: Lookups,
 ): Promise<Prepared> {
-  const [channel, member, app] = await Promise.all([
+  // Every row the checks need, read at once: the application's bot is looked up under the application's id (the
+  // convention applications are created with) and read again only if the application says otherwise.
+  const isCommand = body.type === 2 || body.type === 4;
+  const [channel, member, app, guild, roles, appBot, found] = await Promise.all([
     storage.getChannel(body.channel_id),
     storage.getMember(body.guild_id, user.id),
     storage.apps.getApplication(body.application_id),
+    storage.getGuild(body.guild_id),
+    storage.listRoles(body.guild_id),
+    storage.getMember(body.guild_id, body.application_id),
+    isCommand ? storage.apps.getCommand(body.application_id, body.data.id) : null,
   ]);
   if (!channel || channel.guildId !== body.guild_id) throw new ApiError('UNKNOWN_CHANNEL');
   if (!member) throw new ApiError('MISSING_ACCESS');
   if (!app) throw new ApiError('UNKNOWN_APPLICATION');
+  const botMember =
+    app.botUserId === body.application_id ? appBot : await storage.getMember(body.guild_id, app.botUserId);
   // The application's bot must be in the guild for the guild to have its commands.
-  if (!(await storage.getMember(body.guild_id, app.botUserId))) throw new ApiError('UNKNOWN_APPLICATION');
+  if (!botMember) throw new ApiError('UNKNOWN_APPLICATION');
 
-  const [perms, appPerms] = await Promise.all([
-    memberPermissions(storage, body.guild_id, user.id),
-    memberPermissions(storage, body.guild_id, app.botUserId),
-  ]);
+  const perms = permissionsOf(guild, member, roles);
+  const appPerms = permissionsOf(guild, botMember, roles);
   let data: JsonObject;
   let command: StoredCommand | undefined;
   let message: StoredMessage | undefined;
@@ -70,7 +77,7 @@ export async function prepareInvocation(
   let modal: ShownModal | undefined;
   const resolver = new OptionResolver(storage, body.guild_id);
   if (body.type === 2 || body.type === 4) {
-    command = (await storage.apps.getCommand(app.id, body.data.id)) ?? undefined;
+    command = found ?? undefined;
     if (!command || (command.guildId !== null && command.guildId !== body.guild_id))
       throw new ApiError('UNKNOWN_COMMAND');
     const dmp = command.data.default_member_permissions as string | null | undefined;

@@ -1,17 +1,17 @@
 /** Roles-lite permissions: @everyone (role id = guild id) OR the member's roles; the owner holds every bit. */
-import type { Storage, Snowflake } from '../storage/types.ts';
+import type { StoredGuild, StoredMember, StoredRole } from '../storage/types.ts';
 
 const ALL = (1n << 51n) - 1n;
 
-export async function memberPermissions(storage: Storage, guildId: Snowflake, userId: Snowflake): Promise<string> {
-  const [guild, member, roles] = await Promise.all([
-    storage.getGuild(guildId),
-    storage.getMember(guildId, userId),
-    storage.listRoles(guildId),
-  ]);
+/** A member's permissions from rows the caller loaded (an invocation reads them once for user and bot). */
+export function permissionsOf(
+  guild: StoredGuild | null,
+  member: StoredMember | null,
+  roles: readonly StoredRole[],
+): string {
   if (!guild || !member) return '0';
-  if (guild.ownerId === userId) return ALL.toString();
-  const mine = new Set([guildId, ...member.roleIds]);
+  if (guild.ownerId === member.userId) return ALL.toString();
+  const mine = new Set([guild.id, ...member.roleIds]);
   let bits = 0n;
   for (const r of roles) if (mine.has(r.id)) bits |= BigInt(r.permissions);
   // ADMINISTRATOR (1 << 3) implies every permission.
@@ -23,7 +23,7 @@ const ADMINISTRATOR = 8n;
 /**
  * A command's `default_member_permissions` at invocation: null lets everyone use it, "0" only administrators (and
  * the owner, who holds every bit), anything else needs all of its bits. ADMINISTRATOR and ownership bypass it
- * because `memberPermissions` already gives them every bit.
+ * because `permissionsOf` already gives them every bit.
  */
 export function mayInvoke(defaultMemberPermissions: string | null | undefined, memberPerms: string): boolean {
   if (defaultMemberPermissions === null || defaultMemberPermissions === undefined) return true;

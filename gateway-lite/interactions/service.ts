@@ -122,7 +122,7 @@ export class Interactions {
         settle: resolve,
       });
     });
-    if (p.app.interactionsEndpointUrl) void this.deliverHttp(rec, p.app.interactionsEndpointUrl, interaction);
+    if (p.app.interactionsEndpointUrl) void this.deliverHttp(rec, p.app, p.app.interactionsEndpointUrl, interaction);
     else
       await this.o.bus.publish({
         t: 'INTERACTION_CREATE',
@@ -145,7 +145,10 @@ export class Interactions {
     withResponse: boolean,
     upload?: Upload,
   ): Promise<object | null> {
-    const rec = await this.o.state.byToken(token, id);
+    // An interaction invoked on this node and still waiting is answered from memory (the record never changes after
+    // `create`); one from another node, or past its deadline, is read from Redis.
+    const local = this.pending.get(id)?.rec;
+    const rec = local && this.o.state.holds(local, token) ? local : await this.o.state.byToken(token, id);
     if (!rec) throw this.refuse(new ApiError('UNKNOWN_INTERACTION'));
     return this.respond(rec, raw, withResponse, upload);
   }
@@ -255,7 +258,12 @@ export class Interactions {
     } catch (err) {
       throw err instanceof ApiError ? this.refuse(err) : err;
     }
-    const won = await this.o.state.ack(rec.id, t);
+    // A new response message's id is minted now, so its `@original` reference goes with the acknowledgement.
+    const messageId = msg ? this.o.newId() : undefined;
+    const original = messageId
+      ? { messageId, ephemeral: ((msg?.flags ?? 0) & MessageFlag.EPHEMERAL) !== 0 }
+      : undefined;
+    const won = await this.o.state.ack(rec.id, t, original);
     if (won === 'expired') throw this.refuse(new ApiError('UNKNOWN_INTERACTION'));
     if (won !== 'ok') throw this.refuse(new ApiError('ALREADY_ACKNOWLEDGED'));
 
@@ -294,11 +302,11 @@ export class Interactions {
 
     let message: StoredMessage | null = null;
     if (msg) {
-      message = await this.messages.create(rec, msg, t === 5, files?.added);
+      message = await this.messages.create(rec, msg, t === 5, files?.added, messageId);
     } else if (edit) message = await this.messages.edit(rec, rec.messageId!, edit, files ?? undefined);
     else if (rec.messageId) message = await this.messages.get(rec, rec.messageId);
     if (message) queuePlaceholders(upload, message, files);
-    if (message)
+    if (message && !original)
       await this.o.state.setOriginal(rec.id, {
         messageId: message.id,
         ephemeral: (message.flags & MessageFlag.EPHEMERAL) !== 0,
@@ -321,9 +329,12 @@ export class Interactions {
     };
   }
 
-  private async deliverHttp(rec: InteractionRecord, url: string, interaction: object): Promise<void> {
-    const app = await this.o.storage.apps.getApplication(rec.applicationId);
-    if (!app) return this.fail(rec, 'unknown_application');
+  private async deliverHttp(
+    rec: InteractionRecord,
+    app: StoredApplication,
+    url: string,
+    interaction: object,
+  ): Promise<void> {
     let res;
     try {
       res = await this.o.endpoints.deliver(app, url, interaction);

@@ -51,13 +51,35 @@ export interface OriginalRef {
 
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/**
+ * The acknowledgement and, for a response that creates a message, its `@original` reference in one round trip: SET NX
+ * on the ack key; only the winner writes the reference. A loser gets what took the acknowledgement first.
+ */
+const ACK = `
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2]) end
+  return 'ok'
+end
+return redis.call('GET', KEYS[1]) or 'expired'
+`;
+
+type AckRedis = Redis & {
+  resoundIxAck(ackKey: string, origKey: string, type: string, ttlMs: number, original: string): Promise<string>;
+};
+
 export class InteractionState {
+  private readonly redis: AckRedis;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
     /** How long a token works (Discord: 15 minutes). */
     readonly tokenTtlMs: number,
-  ) {}
+  ) {
+    const r = redis as AckRedis;
+    if (typeof r.resoundIxAck !== 'function') r.defineCommand('resoundIxAck', { numberOfKeys: 2, lua: ACK });
+    this.redis = r;
+  }
 
   /**
    * Discord-shaped token: base64url("interaction:<id>:<secret>"), so the id is recoverable without a lookup. 192
@@ -80,17 +102,30 @@ export class InteractionState {
     const raw = await this.redis.get(this.key('ix', tokenId));
     if (!raw) return null;
     const rec = JSON.parse(raw) as InteractionRecord;
-    const a = Buffer.from(rec.tokenHash, 'hex');
-    const b = Buffer.from(hash(token), 'hex');
-    return a.length === b.length && timingSafeEqual(a, b) ? rec : null;
+    return this.holds(rec, token) ? rec : null;
   }
 
-  /** Take the acknowledgement: 'ok' for the first caller, else what took it first. */
-  async ack(id: Snowflake, type: number): Promise<'ok' | AckState> {
-    const key = this.key('ack', id);
-    const ok = await this.redis.set(key, String(type), 'PX', this.tokenTtlMs, 'NX');
-    if (ok === 'OK') return 'ok';
-    return ((await this.redis.get(key)) ?? 'expired') as AckState;
+  /** Whether `token` is the one minted for `rec` (constant-time on the hashes). */
+  holds(rec: InteractionRecord, token: string): boolean {
+    const a = Buffer.from(rec.tokenHash, 'hex');
+    const b = Buffer.from(hash(token), 'hex');
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  /**
+   * Take the acknowledgement: 'ok' for the first caller, else what took it first. `original`, when given, is stored
+   * as the `@original` reference in the same script, only by the winner.
+   */
+  async ack(id: Snowflake, type: number, original?: OriginalRef): Promise<'ok' | AckState> {
+    const ref = original ? JSON.stringify(original) : '';
+    const won = await this.redis.resoundIxAck(
+      this.key('ack', id),
+      this.key('orig', id),
+      String(type),
+      this.tokenTtlMs,
+      ref,
+    );
+    return won as 'ok' | AckState;
   }
 
   /** The deadline's side of the race: true when nothing acknowledged it and it is now failed. */
