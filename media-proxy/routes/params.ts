@@ -1,7 +1,7 @@
 import { SIZE_BUCKETS } from '../cache/keys.ts';
 import { MediaError } from '../errors.ts';
 import type { DetectResult, Fit, OutputFormat, TransformRequest } from '../types.ts';
-import type { Query } from './query.ts';
+import { TRANSFORM_PARAMS, type Query } from './query.ts';
 
 export type RouteKind = 'attachment' | 'emoji' | 'avatar';
 export type { Query } from './query.ts';
@@ -31,18 +31,6 @@ export function parseDim(name: string, v: string | undefined, max: number): numb
   if (!(n >= 1 && n <= max)) throw new MediaError('bad_request', `${name} must be an integer 1…${max}`);
   return n;
 }
-
-/** The parameters that ask for a rendition; any of them beside `passthrough=true` takes precedence over it. */
-const TRANSFORM_PARAMS = [
-  'width',
-  'height',
-  'size',
-  'format',
-  'quality',
-  'animated',
-  'keep_aspect_ratio',
-  'fit',
-] as const;
 
 /**
  * `passthrough=true` asks for the stored original, byte for byte: an attachment's `url` carries it (its `proxy_url`

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { MediaError } from '../errors.ts';
 
-/** Every query parameter a GET route reads; anything else is ignored, as Discord's CDN ignores it. */
-export const QUERY_PARAMS = [
+/** The parameters that ask for a rendition; any of them beside `passthrough=true` takes precedence over it. */
+export const TRANSFORM_PARAMS = [
   'width',
   'height',
   'size',
@@ -11,11 +11,10 @@ export const QUERY_PARAMS = [
   'animated',
   'keep_aspect_ratio',
   'fit',
-  'passthrough',
-  'ex',
-  'is',
-  'hm',
 ] as const;
+
+/** Every query parameter a GET route reads; anything else is ignored, as Discord's CDN ignores it. */
+export const QUERY_PARAMS = [...TRANSFORM_PARAMS, 'passthrough', 'ex', 'is', 'hm'] as const;
 export type QueryParam = (typeof QUERY_PARAMS)[number];
 export type Query = Partial<Record<QueryParam, string>>;
 
