@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -22,6 +23,11 @@ export interface OriginStore {
   put(data: Uint8Array): Promise<string>;
   /** `size`, when known (the detector's byte count), lets the store read the original in one call. */
   get(hash: string, size?: number): Promise<Buffer | undefined>;
+  /**
+   * The original as a stream, opened before it resolves (undefined when absent), so serving a 50 MiB file as uploaded
+   * never holds it in memory; a store without it is read whole through `get`.
+   */
+  stream?(hash: string): Promise<{ data: Readable; size: number } | undefined>;
   putRef(key: string, ref: OriginRef): Promise<void>;
   getRef(key: string): Promise<OriginRef | undefined>;
   /** The ref when the store already holds it in memory, synchronously (the hit path then awaits nothing). */
@@ -84,6 +90,24 @@ export class FsOriginStore implements OriginStore {
       }
       return bytesRead === size ? buf.subarray(0, size) : await fs.readFile(file);
     } catch {
+      return undefined;
+    }
+  }
+
+  async stream(hash: string): Promise<{ data: Readable; size: number } | undefined> {
+    if (!HASH.test(hash)) return undefined;
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(this.objectPath(hash), 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      // The file's own size for Content-Length: the stream then carries exactly that many bytes.
+      const { size } = await fh.stat();
+      return { data: fh.createReadStream(), size };
+    } catch {
+      await fh.close().catch(() => {});
       return undefined;
     }
   }

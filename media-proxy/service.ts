@@ -1,5 +1,6 @@
 import { bearerMatches } from '../common/secrets.ts';
 import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../common/logger.ts';
@@ -261,10 +262,15 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   }
 
   /** The stored original of an asset, byte for byte (`passthrough=true`); `not_found` when the store lost it. */
-  async original(hash: string, d: DetectResult): Promise<Buffer> {
+  async original(hash: string, d: DetectResult): Promise<{ data: Buffer | Readable; size: number }> {
+    const opened = this.store.stream ? await this.store.stream(hash) : await this.wholeOriginal(hash, d);
+    if (!opened) throw new MediaError('not_found', 'the original for this asset is missing from the origin store');
+    return opened;
+  }
+
+  private async wholeOriginal(hash: string, d: DetectResult): Promise<{ data: Buffer; size: number } | undefined> {
     const data = await this.store.get(hash, d.bytes);
-    if (!data) throw new MediaError('not_found', 'the original for this asset is missing from the origin store');
-    return data;
+    return data && { data, size: data.length };
   }
 
   /** Counts a served answer by route and cache outcome (a plain increment; the counter reads it at scrape time). */

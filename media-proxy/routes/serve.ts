@@ -48,7 +48,7 @@ export async function serveRoutes(
   const memo = new ResolveMemo(RESOLVE_MEMO);
   const serve =
     (kind: RouteKind, locate: (req: FastifyRequest, q: Query) => Located | Promise<Located>) =>
-    (req: FastifyRequest, reply: FastifyReply): Promise<void> | undefined => {
+    (req: FastifyRequest, reply: FastifyReply): Promise<unknown> | undefined => {
       // No closure is made per request on the way to a hit: under tsx every closure also costs a __name() call.
       try {
         const memoKey = ResolveMemo.keyOf(req.url, req.headers.accept);
@@ -78,7 +78,7 @@ export async function serveRoutes(
     seen: Resolution | undefined,
     q: Query,
     { ref, ext, expiresAtMs }: Located,
-  ): Promise<void> | undefined => {
+  ): Promise<unknown> | undefined => {
     if (q.passthrough !== undefined && wantsOriginal(q)) return original(kind, req, reply, ref, expiresAtMs);
     const r = seen?.ref === ref ? seen : resolveFresh(kind, q, ref, ext, req.headers.accept);
     if (r !== seen) memo.set(memoKey, r);
@@ -109,23 +109,25 @@ export async function serveRoutes(
     reply: FastifyReply,
     ref: OriginRef,
     expiresAtMs: number | undefined,
-  ): Promise<void> => {
+  ): Promise<FastifyReply | undefined> => {
     const etag = `"${ref.hash}"`;
     reply.header('etag', etag).header('cache-control', service.cacheControl(expiresAtMs));
     if (etagMatches(req.headers['if-none-match'], etag)) {
       service.countRequest(kind, 'not_modified');
       reply.code(304).send();
-      return;
+      return undefined;
     }
-    const data = await service.original(ref.hash, ref.detect);
+    const { data, size } = await service.original(ref.hash, ref.detect);
     service.countRequest(kind, 'original');
     reply
       .header('content-type', ref.detect.contentType)
-      .header('content-length', String(data.length))
+      .header('content-length', String(size))
       .header('x-content-type-options', 'nosniff')
       .header('content-security-policy', "default-src 'none'; sandbox")
       .header('x-resound-cache', 'original')
       .send(data);
+    // Returned so fastify knows a stream is on its way (its headers are not written yet) and sends nothing else.
+    return reply;
   };
 
   /** Parses the parameters and resolves them to the canonical request and its key (ETag), for the memo. */

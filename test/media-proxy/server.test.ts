@@ -172,9 +172,15 @@ describe('attachments: upload, signed URLs, CDN semantics', () => {
     expect(o.res.headers.get('cache-control')).toMatch(/^public, max-age=\d+, immutable$/);
     const etag = o.res.headers.get('etag') ?? '';
     expect(etag).toMatch(/^"[0-9a-f]+"$/);
+    const head = await get(original, {}, 'HEAD');
+    expect([head.res.status, head.body.length, Number(head.res.headers.get('content-length'))]).toEqual([
+      200,
+      0,
+      data.length,
+    ]);
     const again = await get(original, { 'if-none-match': etag });
     expect(again.res.status).toBe(304);
-    expect(await counts()).toBe(before + 1);
+    expect(await counts()).toBe(before + 2);
     // The rendition of the same file differs; a transform parameter beside passthrough asks for a rendition.
     const r = await get(proxied, { accept: 'image/avif,image/webp,*/*' });
     expect(r.res.headers.get('content-type')).toBe('image/avif');
