@@ -19,19 +19,12 @@ import { parseChoices, type Choice } from './autocomplete.ts';
 import type { EndpointCaller } from './endpoint.ts';
 import { invokeBody, type InvokeBody } from './invoke-body.ts';
 import { prepareInvocation, type Prepared } from './invoke.ts';
-import {
-  CallbackType,
-  MessageFlag,
-  callbackAllowed,
-  callbackBody,
-  editMessage,
-  responseMessage,
-  type EditMessage,
-} from './message-body.ts';
+import { MessageFlag, callbackAllowed, callbackBody, editMessage, responseMessage } from './message-body.ts';
 import type { InteractionMetrics } from './metrics.ts';
 import { modalCreateEvent, modalData } from './modals.ts';
 import { OutboundError } from './outbound.ts';
 import type { InteractionRecord, InteractionState } from './state.ts';
+import { InteractionWebhooks } from './webhooks.ts';
 
 export interface InteractionsOptions {
   storage: Storage;
@@ -67,11 +60,14 @@ interface Pending {
 
 export class Interactions {
   readonly messages: AppMessages;
+  /** Follow-ups and edits through an interaction's webhook token. */
+  readonly webhooks: InteractionWebhooks;
   private readonly pending = new Map<string, Pending>();
   private readonly log: RateLimitedLog;
 
   constructor(private readonly o: InteractionsOptions) {
     this.messages = new AppMessages(o);
+    this.webhooks = new InteractionWebhooks(o.state, this.messages, (err) => this.refuse(err));
     this.log = new RateLimitedLog(o.logger);
   }
 
@@ -151,54 +147,6 @@ export class Interactions {
     const rec = local && this.o.state.holds(local, token) ? local : await this.o.state.byToken(token, id);
     if (!rec) throw this.refuse(new ApiError('UNKNOWN_INTERACTION'));
     return this.respond(rec, raw, withResponse, upload);
-  }
-
-  /** The webhook token's record (follow-ups and edits); 50027 once the token has expired or never existed. */
-  async webhook(applicationId: string, token: string): Promise<InteractionRecord> {
-    const rec = await this.o.state.byToken(token);
-    if (!rec || rec.applicationId !== applicationId) throw this.refuse(new ApiError('INVALID_WEBHOOK_TOKEN'));
-    const acked = await this.o.state.acked(rec.id);
-    // Follow-ups need the initial response first; an interaction that failed, or an autocomplete, has no webhook.
-    if (acked === null || acked === 'expired' || rec.type === 4) throw this.refuse(new ApiError('UNKNOWN_WEBHOOK'));
-    return rec;
-  }
-
-  async followUp(rec: InteractionRecord, raw: unknown, upload?: Upload): Promise<StoredMessage> {
-    const body = parse(responseMessage, raw ?? {});
-    const files = await storeFiles(this.messages, rec, body.attachments, upload);
-    // Discord: the first follow-up after a deferred response replaces the "thinking" message.
-    const orig = await this.o.state.original(rec.id);
-    let m: StoredMessage | null = null;
-    if (orig && (await this.o.state.acked(rec.id)) === String(CallbackType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE)) {
-      const loading = await this.messages.get(rec, orig.messageId).catch(() => null);
-      if (loading && loading.flags & MessageFlag.LOADING)
-        m = await this.messages.edit(rec, loading.id, body, files ? { keep: null, added: files.added } : undefined);
-    }
-    m ??= await this.messages.create(rec, body, false, files?.added);
-    queuePlaceholders(upload, m, files);
-    return m;
-  }
-
-  /** `@original` → the response message (or, for component interactions, the message the component is on). */
-  async resolveMessageId(rec: InteractionRecord, messageId: string): Promise<string> {
-    if (messageId !== '@original') return messageId;
-    const orig = await this.o.state.original(rec.id);
-    if (!orig) throw new ApiError('UNKNOWN_MESSAGE');
-    return orig.messageId;
-  }
-
-  async editWebhookMessage(
-    rec: InteractionRecord,
-    messageId: string,
-    raw: unknown,
-    upload?: Upload,
-  ): Promise<StoredMessage> {
-    const body: EditMessage = parse(editMessage, raw ?? {});
-    const id = await this.resolveMessageId(rec, messageId);
-    const files = await storeFiles(this.messages, rec, body.attachments, upload, id);
-    const m = await this.messages.edit(rec, id, body, files ?? undefined);
-    queuePlaceholders(upload, m, files);
-    return m;
   }
 
   /** Discord's check before an interactions endpoint URL is saved; a refusal is the 50035 Discord answers. */

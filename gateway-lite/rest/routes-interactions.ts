@@ -32,7 +32,7 @@ export function registerInteractionRoutes(app: FastifyInstance, ctx: RestContext
   const record = async (params: unknown) => {
     const p = params as { application_id: string; interaction_token: string };
     snowflakeParams({ application_id: p.application_id });
-    return ctx.interactions.webhook(p.application_id, p.interaction_token);
+    return ctx.interactions.webhooks.webhook(p.application_id, p.interaction_token);
   };
   const messageId = (params: unknown) => {
     const id = (params as { message_id: string }).message_id;
@@ -42,26 +42,26 @@ export function registerInteractionRoutes(app: FastifyInstance, ctx: RestContext
   app.post(hook, async (req) => {
     const rec = await record(req.params);
     const { payload, upload } = await readMessageRequest(req, ctx);
-    const m = await ctx.interactions.followUp(rec, payload, upload);
+    const m = await ctx.interactions.webhooks.followUp(rec, payload, upload);
     return ctx.interactions.messages.json(m);
   });
 
   app.get(`${hook}/messages/:message_id`, async (req) => {
     const rec = await record(req.params);
-    const id = await ctx.interactions.resolveMessageId(rec, messageId(req.params));
+    const id = await ctx.interactions.webhooks.resolveMessageId(rec, messageId(req.params));
     return ctx.interactions.messages.json(await ctx.interactions.messages.get(rec, id));
   });
 
   app.patch(`${hook}/messages/:message_id`, async (req) => {
     const rec = await record(req.params);
     const { payload, upload } = await readMessageRequest(req, ctx);
-    const m = await ctx.interactions.editWebhookMessage(rec, messageId(req.params), payload, upload);
+    const m = await ctx.interactions.webhooks.editWebhookMessage(rec, messageId(req.params), payload, upload);
     return ctx.interactions.messages.json(m);
   });
 
   app.delete(`${hook}/messages/:message_id`, async (req, reply) => {
     const rec = await record(req.params);
-    const id = await ctx.interactions.resolveMessageId(rec, messageId(req.params));
+    const id = await ctx.interactions.webhooks.resolveMessageId(rec, messageId(req.params));
     await ctx.interactions.messages.delete(rec, id);
     return reply.code(204).send();
   });
